@@ -1,0 +1,32 @@
+/* data.h - the synthetic Gaussian domains of the article, generalised.
+ *
+ * A domain has `classes` isotropic Gaussian clusters in `dim` dimensions.
+ * Class k's mean lies in the plane of the first two coordinates:
+ *   classes == 2: means -(a, a) and +(a, a)          (the article's layout)
+ *   classes  > 2: a*sqrt(2) * (cos phi_k, sin phi_k), phi_k = 5*pi/4 + 2*pi*k/classes
+ * with every further coordinate's mean 0. The target domain is drawn the same
+ * way and then rotated by theta in the first two coordinates (x' = R x). The
+ * article's source is a=2, std 0.5; its target a=1, std 0.6, theta=45 deg. */
+#ifndef TLSWEEP_DATA_H
+#define TLSWEEP_DATA_H
+
+#include "tlsweep/rng.h"
+
+typedef struct {
+    double mean_scale; /* a above: class means are +-(a, a) in 2-D */
+    double std;        /* per-coordinate standard deviation of each cluster */
+    double theta;      /* rotation of the first two coordinates, radians */
+} tls_domain;
+
+/* Fills X (n, dim) and y (n) with n points: point i has class i*classes/n
+ * (contiguous blocks, as the article's vstack of class 0 then class 1), drawn
+ * from `rng`. The normals are drawn point by point, coordinate by
+ * coordinate, so a sample of n points is a prefix-free function of the
+ * stream. */
+void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_domain *dom,
+                     tls_rng *rng);
+
+/* Writes class k's mean (dim) for the given domain, before rotation. */
+void tls_data_class_mean(double *mean, int k, int dim, int classes, double mean_scale);
+
+#endif

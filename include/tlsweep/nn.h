@@ -1,0 +1,34 @@
+/* nn.h - hand-written forward/backward passes of the layers the article uses.
+ *
+ * Argument order (llm.c's): outputs first, then inputs and weights, then
+ * sizes. Forward passes overwrite their outputs; backward passes ADD into the
+ * gradients they are given (call tls_model_zero_grad once per step). All
+ * buffers are row-major float32. */
+#ifndef TLSWEEP_NN_H
+#define TLSWEEP_NN_H
+
+/* out (B, Dout) = inp (B, Din) @ W^T + b, with W (Dout, Din) as PyTorch stores it and b (Dout). */
+void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B, int Din,
+                        int Dout);
+/* dinp (B, Din) += dout (B, Dout) @ W;  dW (Dout, Din) += dout^T @ inp;  db (Dout) += column sums of dout.
+ * dinp may be NULL when the input needs no gradient. */
+void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                         const float *W, int B, int Din, int Dout);
+
+/* out (n) = max(inp, 0); out may alias inp. */
+void tls_relu_forward(float *out, const float *inp, int n);
+/* ReLU backward in place: d (n) keeps its value where out > 0 and becomes 0
+ * elsewhere (PyTorch's subgradient 0 at 0). d holds dout on entry, dinp on exit. */
+void tls_relu_backward(float *d, const float *out, int n);
+
+/* Mean cross-entropy of logits (B,C) against labels y (B) in [0,C).
+ * Writes the softmax probabilities (B,C) for the backward pass; returns the loss. */
+double tls_crossentropy_forward(float *probs, const float *logits, const int *y, int B, int C);
+/* dlogits (B,C) += dloss * (probs - onehot(y)) / B. */
+void tls_crossentropy_backward(float *dlogits, const float *probs, const int *y, float dloss,
+                               int B, int C);
+
+/* argmax over each row of logits (B,C) into pred (B); ties go to the lowest class. */
+void tls_argmax_rows(int *pred, const float *logits, int B, int C);
+
+#endif

@@ -1,0 +1,35 @@
+#include "tlsweep/data.h"
+
+#include <math.h>
+#include <stddef.h>
+
+void tls_data_class_mean(double *mean, int k, int dim, int classes, double mean_scale) {
+    for (int j = 0; j < dim; j++) mean[j] = 0.0;
+    if (classes == 2) {
+        double s = k == 0 ? -mean_scale : mean_scale; /* exact: the article's +-(a, a) */
+        mean[0] = s;
+        mean[1] = s;
+    } else {
+        double phi = 1.25 * M_PI + 2.0 * M_PI * k / classes;
+        mean[0] = mean_scale * M_SQRT2 * cos(phi);
+        mean[1] = mean_scale * M_SQRT2 * sin(phi);
+    }
+}
+
+void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_domain *dom,
+                     tls_rng *rng) {
+    double c = cos(dom->theta), s = sin(dom->theta);
+    double mean[dim];
+    for (int i = 0; i < n; i++) {
+        int k = (int)((long long)i * classes / n);
+        tls_data_class_mean(mean, k, dim, classes, dom->mean_scale);
+        double p[dim];
+        for (int j = 0; j < dim; j++) p[j] = tls_rng_normal(rng) * dom->std + mean[j];
+        double x0 = c * p[0] - s * p[1];
+        double x1 = s * p[0] + c * p[1];
+        p[0] = x0;
+        p[1] = x1;
+        for (int j = 0; j < dim; j++) X[(size_t)i * dim + j] = (float)p[j];
+        y[i] = k;
+    }
+}

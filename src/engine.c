@@ -1,0 +1,360 @@
+#include "tlsweep/engine.h"
+
+#include "tlsweep/check.h"
+#include "tlsweep/data.h"
+#include "tlsweep/mmd.h"
+#include "tlsweep/model.h"
+#include "tlsweep/nn.h"
+#include "tlsweep/rng.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+const char *const tls_method_names[TLS_NMETHODS] = {"scratch", "direct", "mmd"};
+
+tls_engine_params tls_engine_defaults(void) {
+    tls_engine_params p = {
+        .n_source = 1000, .n_test = 200, .dim = 2, .classes = 2,
+        .source_mean = 2.0, .source_std = 0.5, .target_mean = 1.0, .target_std = 0.6,
+        .hidden = 32, .features = 16,
+        .epochs = 100, .finetune_epochs = 50, .batch_size = 32,
+        .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8,
+        .mmd_gamma = 1.0,
+        .svm = tls_svc_defaults(),
+        .pad_C = 1.0,
+    };
+    return p;
+}
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+int tls_result_create(tls_result **out, const tls_engine_params *p) {
+    *out = NULL;
+    size_t C = (size_t)p->classes, F = (size_t)p->features, D = (size_t)p->dim;
+    size_t ns = (size_t)p->n_source, nt = (size_t)p->n_test;
+    size_t sizes[] = {
+        sizeof(int32_t) * TLS_NMETHODS * C * C, sizeof(float) * (size_t)p->epochs,
+        sizeof(float) * (size_t)p->epochs,      sizeof(float) * (size_t)p->finetune_epochs,
+        sizeof(float) * ns * F,                 sizeof(float) * nt * F,
+        sizeof(float) * ns * D,                 sizeof(float) * nt * D,
+        sizeof(int32_t) * ns,                   sizeof(int32_t) * nt,
+    };
+    enum { NARR = sizeof(sizes) / sizeof(sizes[0]) };
+    size_t total = 0;
+    for (int i = 0; i < NARR; i++) total += align8(sizes[i]);
+    tls_result *r;
+    TLS_ALLOC(r, 1);
+    r->mem = calloc(total > 0 ? total : 1, 1);
+    if (!r->mem) {
+        free(r);
+        TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory for a result of %zu bytes", total);
+    }
+    r->mem_bytes = total;
+    char *cur = r->mem;
+    void **views[] = {
+        (void **)&r->confusion,  (void **)&r->ce_epoch,   (void **)&r->mmd_epoch,
+        (void **)&r->ft_epoch,   (void **)&r->emb_source, (void **)&r->emb_target,
+        (void **)&r->x_source,   (void **)&r->x_target,   (void **)&r->y_source,
+        (void **)&r->y_target,
+    };
+    for (int i = 0; i < NARR; i++) {
+        *views[i] = cur;
+        cur += align8(sizes[i]);
+    }
+    *out = r;
+    return TLS_OK;
+}
+
+void tls_result_destroy(tls_result **r) {
+    if (!*r) return;
+    free((*r)->mem);
+    TLS_FREE(*r);
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double accuracy(int32_t *confusion, const int *pred, const int *y, int n, int C) {
+    int right = 0;
+    for (int i = 0; i < n; i++) {
+        confusion[y[i] * C + pred[i]]++;
+        right += pred[i] == y[i];
+    }
+    return (double)right / n;
+}
+
+/* Working memory of one run; every buffer sized once up front. */
+typedef struct {
+    float *xs;       /* (n_source, dim) */
+    int *ys;         /* (n_source) */
+    float *xt;       /* (n_test, dim) */
+    int *yt;         /* (n_test) */
+    float *xl;       /* (n_target, dim) labelled target */
+    int *yl;         /* (n_target) */
+    float *xb;       /* (batch, dim) gathered source batch */
+    int *yb;         /* (batch) */
+    int *order;      /* (n_source) batch order */
+    int *pred;       /* (max(n_test, n_source)) */
+    float *feat_s;   /* (n_source, features) */
+    float *feat_t;   /* (n_test, features) */
+    float *pad_x;    /* (2*min(n_source,n_test), max(dim, features)) */
+    int *pad_pick;   /* (n_source) random order of the source points */
+    int *pad_pool;   /* (2k) shuffled pooled points, k = min(n_source, n_test) */
+    int *pad_label;  /* (2k) domain labels, 0 source, 1 target */
+    int *pad_pred;   /* (k) predictions on the held-out half */
+    float *mmd_work; /* tls_mmd_work_floats */
+    tls_model *model;
+    tls_acts *as;    /* source batch / labelled target activations */
+    tls_acts *at;    /* target test and whole-set activations */
+} run_ws;
+
+static void ws_destroy(run_ws *w) {
+    free(w->xs), free(w->ys), free(w->xt), free(w->yt), free(w->xl), free(w->yl);
+    free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
+    free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
+    free(w->mmd_work);
+    tls_model_destroy(&w->model);
+    tls_acts_destroy(&w->as);
+    tls_acts_destroy(&w->at);
+}
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
+static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt) {
+    memset(w, 0, sizeof(*w));
+    int D = p->dim, F = p->features, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
+    int npad = 2 * (ns < nt ? ns : nt);
+    int big = imax(imax(ns, nt), nl);
+    TLS_ALLOC(w->xs, (size_t)ns * D);
+    TLS_ALLOC(w->ys, ns);
+    TLS_ALLOC(w->xt, (size_t)nt * D);
+    TLS_ALLOC(w->yt, nt);
+    TLS_ALLOC(w->xl, (size_t)nl * D);
+    TLS_ALLOC(w->yl, nl);
+    TLS_ALLOC(w->xb, (size_t)p->batch_size * D);
+    TLS_ALLOC(w->yb, p->batch_size);
+    TLS_ALLOC(w->order, ns);
+    TLS_ALLOC(w->pred, big);
+    TLS_ALLOC(w->feat_s, (size_t)ns * F);
+    TLS_ALLOC(w->feat_t, (size_t)nt * F);
+    TLS_ALLOC(w->pad_x, (size_t)npad * imax(D, F));
+    TLS_ALLOC(w->pad_pick, ns);
+    TLS_ALLOC(w->pad_pool, npad);
+    TLS_ALLOC(w->pad_label, npad);
+    TLS_ALLOC(w->pad_pred, npad);
+    TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
+    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, p->classes));
+    TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
+    TLS_CALL(tls_acts_create(&w->at, w->model, big));
+    return TLS_OK;
+}
+
+static void features_of(float *out, run_ws *w, const float *X, int n) {
+    tls_model_features_forward(w->at, w->model, X, n);
+    memcpy(out, w->at->feat, sizeof(float) * (size_t)n * w->model->F);
+}
+
+/* Proxy A-distance 2(1 - 2 err) of a linear SVM telling source from target:
+ * k = min(ns, nt) points of each domain (source points chosen at random),
+ * pooled, shuffled, trained on the first half, tested on the second. The
+ * split comes from the PAD stream of the seed, so the input-space and
+ * feature-space distances use the same points. */
+static int proxy_a_distance(double *pad, run_ws *w, const tls_engine_params *p,
+                            const tls_point *pt, const float *src, const float *tgt, int d,
+                            char *err, size_t errlen) {
+    int ns = p->n_source, nt = p->n_test, k = ns < nt ? ns : nt, n = 2 * k;
+    int *src_pick = w->pad_pick, *pool = w->pad_pool, *label = w->pad_label, *pred = w->pad_pred;
+    tls_rng rng;
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_PAD, 0);
+    for (int i = 0; i < ns; i++) src_pick[i] = i;
+    tls_rng_shuffle(&rng, src_pick, ns);
+    for (int i = 0; i < n; i++) pool[i] = i;
+    tls_rng_shuffle(&rng, pool, n);
+    for (int i = 0; i < n; i++) {
+        int q = pool[i];
+        const float *row = q < k ? src + (size_t)src_pick[q] * d : tgt + (size_t)(q - k) * d;
+        memcpy(w->pad_x + (size_t)i * d, row, sizeof(float) * d);
+        label[i] = q < k ? 0 : 1;
+    }
+    int half = n / 2;
+    tls_svc_params sp = tls_svc_defaults();
+    sp.kernel = TLS_SVC_LINEAR;
+    sp.C = p->pad_C;
+    TLS_CALL(tls_svc_fit_predict(pred, w->pad_x, label, half, w->pad_x + (size_t)half * d,
+                                 n - half, d, &sp, err, errlen));
+    int wrong = 0;
+    for (int i = half; i < n; i++) wrong += pred[i - half] != label[i];
+    double e = (double)wrong / (n - half);
+    *pad = 2.0 * (1.0 - 2.0 * e);
+    return TLS_OK;
+}
+
+static int fail(tls_result *r, const char *why) {
+    r->s.status = TLS_STATUS_FAILED;
+    snprintf(r->s.reason, sizeof(r->s.reason), "%s", why);
+    return TLS_OK;
+}
+
+/* Source phase (epochs of CE + lambda MMD^2) and fine-tuning. Returns
+ * TLS_ERR_NUMERIC with `why` filled when a loss or parameter turns non-finite. */
+static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt,
+                     char *why, size_t whylen) {
+    tls_model *m = w->model;
+    int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
+    tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
+    float lambda = (float)pt->lambda, gamma = (float)p->mmd_gamma;
+    tls_rng shuf;
+    tls_rng_init(&shuf, (uint64_t)pt->seed, TLS_STREAM_SHUFFLE, 0);
+    for (int i = 0; i < ns; i++) w->order[i] = i;
+    int nbatches = (ns + p->batch_size - 1) / p->batch_size;
+    for (int e = 0; e < p->epochs; e++) {
+        tls_rng_shuffle(&shuf, w->order, ns);
+        double ce_sum = 0.0, mmd_sum = 0.0;
+        for (int b = 0; b < nbatches; b++) {
+            int b0 = b * p->batch_size;
+            int nb = ns - b0 < p->batch_size ? ns - b0 : p->batch_size;
+            for (int i = 0; i < nb; i++) {
+                int q = w->order[b0 + i];
+                memcpy(w->xb + (size_t)i * D, w->xs + (size_t)q * D, sizeof(float) * D);
+                w->yb[i] = w->ys[q];
+            }
+            tls_model_zero_grad(m);
+            tls_acts *as = w->as, *at = w->at;
+            tls_model_features_forward(as, m, w->xb, nb);
+            tls_model_classifier_forward(as, m, nb);
+            double ce = tls_crossentropy_forward(as->probs, as->logits, w->yb, nb, C);
+            memset(as->dlogits, 0, sizeof(float) * (size_t)nb * C);
+            tls_crossentropy_backward(as->dlogits, as->probs, w->yb, 1.0f, nb, C);
+            tls_model_classifier_backward(m, as, nb);
+            tls_model_features_forward(at, m, w->xt, nt);
+            int grad = lambda != 0.0f;
+            if (grad) memset(at->dfeat, 0, sizeof(float) * (size_t)nt * F);
+            double mmd = tls_mmd2_forward_backward(grad ? as->dfeat : NULL, grad ? at->dfeat : NULL,
+                                                   lambda, as->feat, at->feat, nb, nt, F, gamma,
+                                                   w->mmd_work);
+            if (!isfinite(ce) || !isfinite(mmd)) {
+                snprintf(why, whylen, "non-finite loss in epoch %d batch %d (ce %g, mmd2 %g)",
+                         e + 1, b + 1, ce, mmd);
+                return TLS_ERR_NUMERIC;
+            }
+            tls_model_features_backward(m, as, w->xb, nb);
+            if (grad) tls_model_features_backward(m, at, w->xt, nt);
+            tls_model_adam_step(m, &opt);
+            ce_sum += ce;
+            mmd_sum += mmd;
+        }
+        r->ce_epoch[e] = (float)(ce_sum / nbatches);
+        r->mmd_epoch[e] = (float)(mmd_sum / nbatches);
+    }
+    int nl = pt->n_target;
+    for (int e = 0; e < p->finetune_epochs; e++) {
+        tls_acts *as = w->as;
+        tls_model_zero_grad(m);
+        tls_model_features_forward(as, m, w->xl, nl);
+        tls_model_classifier_forward(as, m, nl);
+        double ce = tls_crossentropy_forward(as->probs, as->logits, w->yl, nl, C);
+        if (!isfinite(ce)) {
+            snprintf(why, whylen, "non-finite loss in fine-tuning epoch %d (ce %g)", e + 1, ce);
+            return TLS_ERR_NUMERIC;
+        }
+        memset(as->dlogits, 0, sizeof(float) * (size_t)nl * C);
+        tls_crossentropy_backward(as->dlogits, as->probs, w->yl, 1.0f, nl, C);
+        tls_model_classifier_backward(m, as, nl);
+        tls_model_features_backward(m, as, w->xl, nl);
+        tls_model_adam_step(m, &opt);
+        r->ft_epoch[e] = (float)ce;
+    }
+    if (tls_model_check_finite(m) != TLS_OK) {
+        snprintf(why, whylen, "non-finite network parameters after training");
+        return TLS_ERR_NUMERIC;
+    }
+    return TLS_OK;
+}
+
+static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
+    int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
+    int nl = pt->n_target;
+    char why[sizeof(r->s.reason)] = "";
+    tls_rng rng;
+    double theta = pt->shift * M_PI / 180.0;
+    tls_domain src = {p->source_mean, p->source_std, 0.0};
+    tls_domain tgt = {p->target_mean, p->target_std, theta};
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
+    tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
+    tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
+    tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
+
+    /* 1. scratch: SVM on the labelled target points */
+    double t0 = now_seconds();
+    int rc = tls_svc_fit_predict(w->pred, w->xl, w->yl, nl, w->xt, nt, D, &p->svm, why, sizeof(why));
+    if (rc == TLS_ERR_SVM) return fail(r, why);
+    TLS_CALL(rc);
+    r->s.acc[TLS_METHOD_SCRATCH] = accuracy(r->confusion, w->pred, w->yt, nt, C);
+    double t1 = now_seconds();
+    r->s.seconds[TLS_METHOD_SCRATCH] = t1 - t0;
+
+    /* 2. direct transfer: SVM on the source, tested on the target */
+    rc = tls_svc_fit_predict(w->pred, w->xs, w->ys, ns, w->xt, nt, D, &p->svm, why, sizeof(why));
+    if (rc == TLS_ERR_SVM) return fail(r, why);
+    TLS_CALL(rc);
+    r->s.acc[TLS_METHOD_DIRECT] =
+        accuracy(r->confusion + (size_t)TLS_METHOD_DIRECT * C * C, w->pred, w->yt, nt, C);
+    double t2 = now_seconds();
+    r->s.seconds[TLS_METHOD_DIRECT] = t2 - t1;
+
+    /* 3. MMD feature transfer, then fine-tuning */
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
+    tls_model_init(w->model, &rng);
+    features_of(w->feat_s, w, w->xs, ns);
+    features_of(w->feat_t, w, w->xt, nt);
+    r->s.mmd2_feat_before =
+        tls_mmd2_forward(w->feat_s, w->feat_t, ns, nt, F, (float)p->mmd_gamma, w->mmd_work);
+    rc = train_mmd(r, w, p, pt, why, sizeof(why));
+    if (rc == TLS_ERR_NUMERIC) return fail(r, why);
+    TLS_CALL(rc);
+    tls_model_features_forward(w->at, w->model, w->xt, nt);
+    tls_model_classifier_forward(w->at, w->model, nt);
+    tls_argmax_rows(w->pred, w->at->logits, nt, C);
+    r->s.acc[TLS_METHOD_MMD] =
+        accuracy(r->confusion + (size_t)TLS_METHOD_MMD * C * C, w->pred, w->yt, nt, C);
+    r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
+
+    /* domain distances and the embeddings */
+    features_of(w->feat_s, w, w->xs, ns);
+    features_of(w->feat_t, w, w->xt, nt);
+    r->s.mmd2_feat_after =
+        tls_mmd2_forward(w->feat_s, w->feat_t, ns, nt, F, (float)p->mmd_gamma, w->mmd_work);
+    r->s.mmd2_input = tls_mmd2_forward(w->xs, w->xt, ns, nt, D, (float)p->mmd_gamma, w->mmd_work);
+    rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
+    if (rc == TLS_OK)
+        rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
+    if (rc == TLS_ERR_SVM) return fail(r, why);
+    TLS_CALL(rc);
+
+    memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
+    memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
+    memcpy(r->x_source, w->xs, sizeof(float) * (size_t)ns * D);
+    memcpy(r->x_target, w->xt, sizeof(float) * (size_t)nt * D);
+    for (int i = 0; i < ns; i++) r->y_source[i] = w->ys[i];
+    for (int i = 0; i < nt; i++) r->y_target[i] = w->yt[i];
+    r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
+    r->s.status = TLS_STATUS_DONE;
+    return TLS_OK;
+}
+
+int tls_engine_run(tls_result *r, const tls_engine_params *p, const tls_point *pt) {
+    tls_svc_quiet();
+    memset(&r->s, 0, sizeof(r->s));
+    memset(r->mem, 0, r->mem_bytes);
+    run_ws w;
+    int rc = ws_create(&w, p, pt);
+    if (rc == TLS_OK) rc = run(r, &w, p, pt);
+    ws_destroy(&w);
+    return rc;
+}

@@ -1,0 +1,139 @@
+#include "tlsweep/model.h"
+
+#include "tlsweep/check.h"
+#include "tlsweep/nn.h"
+
+#include <math.h>
+#include <string.h>
+
+size_t tls_model_nparams(int D, int H, int F, int C) {
+    return (size_t)H * D + H + (size_t)F * H + F + (size_t)C * F + C;
+}
+
+static void model_views(tls_params *p, float *mem, int D, int H, int F, int C) {
+    p->W1 = mem;
+    p->b1 = p->W1 + (size_t)H * D;
+    p->W2 = p->b1 + H;
+    p->b2 = p->W2 + (size_t)F * H;
+    p->W3 = p->b2 + F;
+    p->b3 = p->W3 + (size_t)C * F;
+}
+
+int tls_model_create(tls_model **out, int D, int H, int F, int C) {
+    *out = NULL;
+    tls_model *m;
+    TLS_ALLOC(m, 1);
+    m->D = D, m->H = H, m->F = F, m->C = C;
+    m->nparams = tls_model_nparams(D, H, F, C);
+    /* one block for the four buffers, each a named slice of it */
+    m->params_mem = calloc(4 * m->nparams, sizeof(float));
+    if (!m->params_mem) {
+        size_t n = m->nparams;
+        free(m);
+        TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory for %zu model parameters", n);
+    }
+    m->grads_mem = m->params_mem + m->nparams;
+    m->m_mem = m->grads_mem + m->nparams;
+    m->v_mem = m->m_mem + m->nparams;
+    model_views(&m->p, m->params_mem, D, H, F, C);
+    model_views(&m->g, m->grads_mem, D, H, F, C);
+    *out = m;
+    return TLS_OK;
+}
+
+void tls_model_destroy(tls_model **m) {
+    if (!*m) return;
+    free((*m)->params_mem);
+    TLS_FREE(*m);
+}
+
+static void uniform_fill(float *w, size_t n, double bound, tls_rng *rng) {
+    for (size_t i = 0; i < n; i++) w[i] = (float)((2.0 * tls_rng_uniform(rng) - 1.0) * bound);
+}
+
+void tls_model_init(tls_model *m, tls_rng *rng) {
+    double b1 = 1.0 / sqrt(m->D), b2 = 1.0 / sqrt(m->H), b3 = 1.0 / sqrt(m->F);
+    uniform_fill(m->p.W1, (size_t)m->H * m->D, b1, rng);
+    uniform_fill(m->p.b1, m->H, b1, rng);
+    uniform_fill(m->p.W2, (size_t)m->F * m->H, b2, rng);
+    uniform_fill(m->p.b2, m->F, b2, rng);
+    uniform_fill(m->p.W3, (size_t)m->C * m->F, b3, rng);
+    uniform_fill(m->p.b3, m->C, b3, rng);
+    memset(m->grads_mem, 0, 3 * m->nparams * sizeof(float));
+    m->step = 0;
+}
+
+void tls_model_zero_grad(tls_model *m) { memset(m->grads_mem, 0, m->nparams * sizeof(float)); }
+
+void tls_model_adam_step(tls_model *m, const tls_adam *opt) {
+    m->step++;
+    float bc1 = 1.0f - powf(opt->beta1, (float)m->step);
+    float bc2_sqrt = sqrtf(1.0f - powf(opt->beta2, (float)m->step));
+    float step_size = opt->lr / bc1;
+    float *p = m->params_mem, *g = m->grads_mem, *mo = m->m_mem, *v = m->v_mem;
+    for (size_t i = 0; i < m->nparams; i++) {
+        mo[i] = opt->beta1 * mo[i] + (1.0f - opt->beta1) * g[i];
+        v[i] = opt->beta2 * v[i] + (1.0f - opt->beta2) * g[i] * g[i];
+        float denom = sqrtf(v[i]) / bc2_sqrt + opt->eps;
+        p[i] -= step_size * mo[i] / denom;
+    }
+}
+
+int tls_model_check_finite(const tls_model *m) {
+    for (size_t i = 0; i < m->nparams; i++)
+        if (!isfinite(m->params_mem[i])) return TLS_ERR_NUMERIC;
+    return TLS_OK;
+}
+
+int tls_acts_create(tls_acts **out, const tls_model *m, int n_max) {
+    *out = NULL;
+    tls_acts *a;
+    TLS_ALLOC(a, 1);
+    a->n_max = n_max;
+    size_t per_row = 2 * (size_t)m->H + 2 * (size_t)m->F + 3 * (size_t)m->C;
+    float *mem = calloc(per_row * (size_t)n_max, sizeof(float));
+    if (!mem) {
+        free(a);
+        TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory for activations of %d rows", n_max);
+    }
+    a->h1 = mem;
+    a->feat = a->h1 + (size_t)n_max * m->H;
+    a->logits = a->feat + (size_t)n_max * m->F;
+    a->probs = a->logits + (size_t)n_max * m->C;
+    a->dh1 = a->probs + (size_t)n_max * m->C;
+    a->dfeat = a->dh1 + (size_t)n_max * m->H;
+    a->dlogits = a->dfeat + (size_t)n_max * m->F;
+    *out = a;
+    return TLS_OK;
+}
+
+void tls_acts_destroy(tls_acts **a) {
+    if (!*a) return;
+    free((*a)->h1);
+    TLS_FREE(*a);
+}
+
+void tls_model_features_forward(tls_acts *a, const tls_model *m, const float *X, int n) {
+    tls_linear_forward(a->h1, X, m->p.W1, m->p.b1, n, m->D, m->H);
+    tls_relu_forward(a->h1, a->h1, n * m->H);
+    tls_linear_forward(a->feat, a->h1, m->p.W2, m->p.b2, n, m->H, m->F);
+    tls_relu_forward(a->feat, a->feat, n * m->F);
+}
+
+void tls_model_features_backward(tls_model *m, tls_acts *a, const float *X, int n) {
+    /* dfeat -> dz2 in place (ReLU mask), then through W2 into dh1 */
+    tls_relu_backward(a->dfeat, a->feat, n * m->F);
+    memset(a->dh1, 0, (size_t)n * m->H * sizeof(float));
+    tls_linear_backward(a->dh1, m->g.W2, m->g.b2, a->dfeat, a->h1, m->p.W2, n, m->H, m->F);
+    tls_relu_backward(a->dh1, a->h1, n * m->H);
+    tls_linear_backward(NULL, m->g.W1, m->g.b1, a->dh1, X, m->p.W1, n, m->D, m->H);
+}
+
+void tls_model_classifier_forward(tls_acts *a, const tls_model *m, int n) {
+    tls_linear_forward(a->logits, a->feat, m->p.W3, m->p.b3, n, m->F, m->C);
+}
+
+void tls_model_classifier_backward(tls_model *m, tls_acts *a, int n) {
+    memset(a->dfeat, 0, (size_t)n * m->F * sizeof(float));
+    tls_linear_backward(a->dfeat, m->g.W3, m->g.b3, a->dlogits, a->feat, m->p.W3, n, m->F, m->C);
+}
