@@ -209,7 +209,7 @@ static int create_scales(tls_h5out *h) {
     for (int m = 0; m < TLS_NMETHODS; m++) snprintf(names[m], sizeof(names[m]), "%s", tls_method_names[m]);
     hid_t st = str_type(8);
     H5CALL(st);
-    TLS_TRY(make_scale(h, SC_METHOD, "method", st, st, TLS_NMETHODS, names, "",
+    TLS_TRY(make_scale(h, SC_METHOD, "approach", st, st, TLS_NMETHODS, names, "",
                        "scratch: SVM on target labels; direct: SVM on source; mmd: MLP + MMD, fine-tuned"));
     TLS_TRY(attr_str(h->scale[SC_METHOD], "_Encoding", "utf-8"));
     H5Tclose(st);

@@ -492,7 +492,7 @@ static void dry_run(const tls_config *c, tls_result *r, int nranks) {
     printf("output layout (docs/FORMAT.md):\n"
            "  /shift /lambda /n_target /seed               dimension scales\n"
            "  /acc_scratch /acc_direct /acc_mmd ...        (shift, lambda, n_target, seed)\n"
-           "  /confusion                                   (..., method, true_class, pred_class)\n"
+           "  /confusion                                   (..., approach, true_class, pred_class)\n"
            "  /ce_epoch /mmd2_epoch                        (..., epoch=%d)\n"
            "  /finetune_ce                                 (..., finetune_epoch=%d)\n",
            c->eng.epochs, c->eng.finetune_epochs);

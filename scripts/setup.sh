@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tlsweep needs (only the missing ones) and
+# builds it into build/. Idempotent; safe to run again. Used by run.sh and
+# test.sh. Usage: scripts/setup.sh [build|test] [extra cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-build}
+shift || true
+
+build_pkgs=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
+            hdf5-tools libopenblas-dev libsvm-dev libyaml-dev zlib1g-dev)
+# the Python side: analysis/ and the tests' independent references
+py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas
+         python3-matplotlib python3-seaborn python3-sklearn)
+test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format)
+
+pkgs=("${build_pkgs[@]}" "${py_pkgs[@]}")
+[ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing missing Debian packages: ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+builddir=${TLSWEEP_BUILD_DIR:-build}
+cmake -S . -B "$builddir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake --build "$builddir" -j"$(nproc)" >/dev/null
+echo "setup: built $builddir/tlsweep" >&2

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install what is missing, build with -Werror, and
+# run the whole test suite through ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TLSWEEP_BUILD_DIR=${TLSWEEP_BUILD_DIR:-build}
+scripts/setup.sh test -DTLSWEEP_WERROR=ON -DBUILD_TESTING=ON
+cd "$TLSWEEP_BUILD_DIR"
+exec ctest --output-on-failure --timeout 900 "$@"

@@ -1,0 +1,77 @@
+"""Shared helpers for tlsweep's Python tests: run the real binary, with
+mpirun at the rank counts a test needs."""
+import hashlib
+import json
+import os
+import subprocess
+
+import h5py
+import numpy as np
+
+BIN = os.environ.get("TLSWEEP_BIN", os.path.join(os.path.dirname(__file__), "..", "build", "tlsweep"))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+# a tiny grid that still exercises every axis
+TINY = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[4,10]",
+        "--set", "grid.seed=[0,1]", "--set", "train.epochs=3", "--set", "train.finetune_epochs=2",
+        "--set", "data.n_source=120", "--set", "data.n_test=40"]
+
+# fields that legitimately differ between runs: who computed and how long it took
+NONDETERMINISTIC = {"seconds_scratch", "seconds_direct", "seconds_mmd", "seconds_total", "rank", "host"}
+
+
+def env():
+    e = dict(os.environ)
+    e.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+             OMPI_MCA_rmaps_base_oversubscribe="1")
+    return e
+
+
+def run(args, check=True, timeout=600, **kw):
+    p = subprocess.run([BIN] + list(args), capture_output=True, text=True, env=env(),
+                       timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"tlsweep {' '.join(args)} exited {p.returncode}\n{p.stderr}")
+    return p
+
+
+def mpirun(n, args, check=True, timeout=600, **kw):
+    cmd = ["mpirun", "-q", "-n", str(n), "--oversubscribe", BIN] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stderr}")
+    return p
+
+
+def one(*args):
+    return json.loads(run(["one"] + list(args)).stdout)
+
+
+def datasets(path):
+    """Every dataset of a results file as {name: numpy array}."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def result_digest(path):
+    """Hash of every result dataset, bit for bit, leaving out timing, rank and host."""
+    h = hashlib.sha256()
+    for name, arr in sorted(datasets(path).items()):
+        if name.split("/")[-1] in NONDETERMINISTIC:
+            continue
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def tree_snapshot(d):
+    """Names, sizes and mtimes of everything under d: to show nothing was written."""
+    snap = []
+    for root, dirs, files in os.walk(d):
+        for name in sorted(dirs + files):
+            p = os.path.join(root, name)
+            st = os.stat(p)
+            snap.append((p, st.st_size, st.st_mtime_ns))
+    return sorted(snap)
