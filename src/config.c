@@ -111,10 +111,11 @@ static int unknown_key(char *err, const char *where, const char *name) {
         if (d < bestd) bestd = d, best = i;
     }
     if (best >= 0 && bestd <= 3)
-        return fail(err, where, name, "unknown key; did you mean %s? (all keys: configs/README.md)",
+        return fail(err, where, name, "unknown key; did you mean %s? allowed: the keys listed in "
+                    "configs/README.md",
                     KEYS[best].name);
-    return fail(err, where, name, "unknown key; allowed sections: grid, data, model, train, mmd, "
-                                  "svm, output (all keys: configs/README.md)");
+    return fail(err, where, name, "unknown key; allowed: sections grid, data, model, train, mmd, "
+                                  "svm, output with the keys listed in configs/README.md");
 }
 
 /* ---- scalar parsing ---------------------------------------------------- */
@@ -241,9 +242,12 @@ static int load_doc(yaml_document_t *doc, const char *name, const unsigned char 
     if (!ok) {
         char where[600];
         snprintf(where, sizeof(where), "%s:%zu", name, parser.problem_mark.line + 1);
-        int rc = fail(err, where, "(syntax)", "YAML syntax error: %s%s%s; allowed: valid YAML (see configs/README.md)",
-                      parser.problem ? parser.problem : "unknown problem",
-                      parser.context ? " " : "", parser.context ? parser.context : "");
+        char began[64] = "";
+        if (parser.context && parser.context_mark.line != parser.problem_mark.line)
+            snprintf(began, sizeof(began), " that began at line %zu", parser.context_mark.line + 1);
+        int rc = fail(err, where, "(syntax)", "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
+                      "configs/README.md)", parser.problem ? parser.problem : "unknown problem",
+                      parser.context ? " " : "", parser.context ? parser.context : "", began);
         yaml_parser_delete(&parser);
         return rc;
     }
@@ -328,7 +332,7 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
 static int check_number(const key_def *kd, double v, const char *where, const char *what,
                         char *err) {
     if (!isfinite(v))
-        return fail(err, where, kd->name, "%s%s is not finite; allowed: %s", what, "", kd->allowed);
+        return fail(err, where, kd->name, "%s%g is not finite; allowed: %s", what, v, kd->allowed);
     if (kd->integer && v != floor(v))
         return fail(err, where, kd->name, "%s%g is not an integer; allowed: %s", what, v, kd->allowed);
     if ((kd->lo_open ? v <= kd->lo : v < kd->lo) || v > kd->hi)

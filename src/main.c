@@ -147,7 +147,8 @@ static int parse(int argc, char **argv, const char *cmd, cli *cl) {
         case 'h':
         case OPT_HELP: fputs(USAGE, stdout); return 0;
         case ':':
-            fprintf(stderr, "tlsweep %s: %s needs a value (tlsweep --help)\n", cmd, argv[optind - 1]);
+            fprintf(stderr, "tlsweep %s: %s needs a value; allowed: see tlsweep --help\n", cmd,
+                    argv[optind - 1]);
             return TLS_EXIT_BAD_INPUT;
         default:
             fprintf(stderr, "tlsweep %s: unknown option %s; allowed: see tlsweep --help\n", cmd,

@@ -1,0 +1,110 @@
+"""Pipeline parity: tlsweep against the independent PyTorch reference.
+
+Runs the same cells (shift x lambda, n_target) over many seeds with both,
+and compares the mean accuracy of each method per cell. The two use
+different random number generators, so single configurations differ; the
+means over seeds must agree within --tol (0.03 by default, the engine
+issue's criterion). With --tol-se K the bound is max(tol, K standard errors
+of the paired difference of means), for quick runs with few seeds.
+
+    /usr/bin/python3 tests/reference/compare.py                  # full: 4 shifts x 2 lambdas x 10 seeds
+    /usr/bin/python3 tests/reference/compare.py --out tests/reference/parity.md
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+
+import numpy as np
+import xarray as xr
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import torch_reference  # noqa: E402
+
+METHODS = ("scratch", "direct", "mmd")
+
+
+def torch_job(args):
+    import torch
+    torch.set_num_threads(1)
+    shift, lam, nt, seed, epochs, ft = args
+    return torch_reference.run(shift, lam, nt, seed, epochs=epochs, finetune_epochs=ft)
+
+
+def run_tlsweep(binary, shifts, lambdas, nt, seeds, epochs, ft, jobs, out):
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    lst = lambda v: "[" + ",".join(str(x) for x in v) + "]"
+    cmd = ["mpirun", "-q", "-n", str(jobs), "--oversubscribe", binary, "run", "-o", out, "--force",
+           "--set", f"grid.shift={lst(shifts)}", "--set", f"grid.lambda={lst(lambdas)}",
+           "--set", f"grid.n_target=[{nt}]", "--set", f"grid.seed={lst(seeds)}",
+           "--set", f"train.epochs={epochs}", "--set", f"train.finetune_epochs={ft}",
+           "--set", "output.embeddings=false"]
+    subprocess.run(cmd, check=True, env=env, stderr=subprocess.DEVNULL)
+    return xr.open_dataset(out, engine="h5netcdf")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep")))
+    ap.add_argument("--shifts", default="0,45,90,135")
+    ap.add_argument("--lambdas", default="0,0.5")
+    ap.add_argument("--n-target", type=int, default=50)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--finetune-epochs", type=int, default=50)
+    ap.add_argument("--tol", type=float, default=0.03)
+    ap.add_argument("--tol-se", type=float, default=0.0)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count())
+    ap.add_argument("--out", help="also write the table as Markdown to this file")
+    a = ap.parse_args()
+    shifts = [float(s) for s in a.shifts.split(",")]
+    lambdas = [float(s) for s in a.lambdas.split(",")]
+    seeds = list(range(a.seeds))
+
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as d:
+        ds = run_tlsweep(a.bin, shifts, lambdas, a.n_target, seeds, a.epochs, a.finetune_epochs,
+                         a.jobs, os.path.join(d, "parity.h5")).load()
+    t_c = time.time() - t0
+    t0 = time.time()
+    jobs = [(s, l, a.n_target, seed, a.epochs, a.finetune_epochs) for s in shifts for l in lambdas for seed in seeds]
+    with Pool(a.jobs) as pool:
+        ref = pool.map(torch_job, jobs)
+    t_ref = time.time() - t0
+
+    rows, bad = [], 0
+    for s in shifts:
+        for l in lambdas:
+            for m in METHODS:
+                c = ds[f"acc_{m}"].sel({"shift": s, "lambda": l, "n_target": a.n_target}).values
+                r = np.array([x[f"acc_{m}"] for x in ref if x["shift"] == s and x["lambda"] == l])
+                diff = c.mean() - r.mean()
+                se = np.sqrt(c.var(ddof=1) / len(c) + r.var(ddof=1) / len(r))
+                tol = max(a.tol, a.tol_se * se)
+                ok = abs(diff) <= tol
+                bad += not ok
+                rows.append((s, l, m, c.mean(), r.mean(), diff, se, tol, ok))
+    head = (f"tlsweep vs PyTorch reference: n_target={a.n_target}, {len(seeds)} seeds per cell, "
+            f"epochs={a.epochs}, finetune_epochs={a.finetune_epochs}; wall time tlsweep {t_c:.1f} s, "
+            f"reference {t_ref:.1f} s on {a.jobs} processes")
+    lines = [head, "", "| shift | lambda | method | tlsweep mean | reference mean | difference | std. error | bound | ok |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    for s, l, m, cm, rm, diff, se, tol, ok in rows:
+        lines.append(f"| {s:g} | {l:g} | {m} | {cm:.4f} | {rm:.4f} | {diff:+.4f} | {se:.4f} | {tol:.4f} | {'yes' if ok else 'NO'} |")
+    lines.append("")
+    lines.append(f"{len(rows) - bad} passed, {bad} failed")
+    text = "\n".join(lines)
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write("# Pipeline parity\n\nProduced by `/usr/bin/python3 tests/reference/compare.py "
+                    + " ".join(sys.argv[1:]) + "`.\n\n" + text + "\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

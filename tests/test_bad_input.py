@@ -1,0 +1,116 @@
+"""Bad input: one clear line (WHERE: key: what is wrong; allowed: ...), exit
+status 2, and nothing written. The corpus under tests/bad_input/ holds one
+file per mistake; its first line says `# expect: LINE KEY MESSAGE`."""
+import glob
+import os
+import re
+
+import pytest
+
+from tlstest import ROOT, mpirun, run, tree_snapshot
+
+CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "bad_input", "*.yaml")))
+
+
+def expectation(path):
+    with open(path) as f:
+        m = re.match(r"# expect: (\d+) (\([^)]*\)|\S+) (.*)", f.readline())
+    assert m, f"{path}: first line must be '# expect: LINE KEY MESSAGE'"
+    return int(m.group(1)), m.group(2), m.group(3).strip()
+
+
+def assert_one_clear_line(p, *parts):
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    for part in parts:
+        assert part in lines[0], (part, lines[0])
+    assert "allowed" in lines[0], lines[0]
+    assert p.stdout == ""
+
+
+def test_corpus_is_not_empty():
+    assert len(CORPUS) >= 30
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: os.path.basename(p)[:-5])
+def test_bad_config_file(path, tmp_path):
+    line, key, message = expectation(path)
+    out = tmp_path / "out.h5"
+    before = tree_snapshot(tmp_path)
+    p = run(["run", path, "-o", str(out)], check=False)  # MPI singleton
+    assert_one_clear_line(p, f"{path}:{line}: {key}: ", message)
+    assert tree_snapshot(tmp_path) == before  # nothing written
+    # the same message, from the serial commands too
+    q = run(["config", path], check=False)
+    assert_one_clear_line(q, f"{path}:{line}: {key}: ", message)
+
+
+@pytest.mark.parametrize("name", ["negative_lambda", "yaml_syntax", "unknown_key"])
+def test_bad_config_file_under_mpirun(name, tmp_path):
+    """Two ranks read the file; only rank 0 speaks, once."""
+    path = os.path.join(ROOT, "tests", "bad_input", name + ".yaml")
+    line, key, message = expectation(path)
+    p = mpirun(2, ["run", path, "-o", str(tmp_path / "out.h5")], check=False)
+    assert_one_clear_line(p, f"{path}:{line}: {key}: ", message)
+    assert list(tmp_path.iterdir()) == []
+
+
+SET_CASES = [
+    (["--set", "train.epochs"], "--set train.epochs: --set: expected KEY=VALUE"),
+    (["--set", "=5"], "--set: expected KEY=VALUE"),
+    (["--set", "train.epoch=5"], "did you mean train.epochs"),
+    (["--set", "train.epochs=lots"], "--set train.epochs=lots: train.epochs: 'lots' is not an integer"),
+    (["--set", "grid.seed=[0,1"], "YAML syntax error"),
+    (["--set", "grid.seed=[]"], "grid.seed: empty list"),
+    (["--set", "grid.lambda=[0,-1]"], "grid.lambda: element 2: -1 is out of range"),
+    (["--set", "svm.gamma=scalee"], "svm.gamma: 'scalee' is not auto, scale or a number"),
+    (["--set", "train.lr="], "train.lr: no value given"),
+]
+
+
+@pytest.mark.parametrize("args,message", SET_CASES, ids=[c[0][1] for c in SET_CASES])
+def test_bad_set(args, message, tmp_path):
+    before = tree_snapshot(tmp_path)
+    p = run(["run", "-o", str(tmp_path / "o.h5")] + args, check=False)
+    assert_one_clear_line(p, message)
+    assert tree_snapshot(tmp_path) == before
+
+
+OPTION_CASES = [
+    (["one", "--lambda", "-1"], "--lambda: '-1' is not allowed"),
+    (["one", "--shift", "nan"], "--shift: 'nan' is not allowed"),
+    (["one", "--n-target", "1"], "--n-target: 1 is below data.classes"),
+    (["one", "--seed", "x"], "--seed: 'x' is not allowed"),
+    (["one", "--bogus"], "unknown option --bogus"),
+    (["one", "--shift"], "--shift needs a value"),
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["one", "/nonexistent/config.yaml"], "/nonexistent/config.yaml: (file): cannot read the configuration"),
+    (["status"], "missing FILE"),
+]
+
+
+@pytest.mark.parametrize("args,message", OPTION_CASES, ids=[" ".join(c[0]) for c in OPTION_CASES])
+def test_bad_command_line(args, message):
+    assert_one_clear_line(run(args, check=False), message)
+
+
+def test_missing_output_directory(tmp_path):
+    p = mpirun(1, ["run", "-o", str(tmp_path / "no" / "such" / "r.h5")], check=False)
+    assert_one_clear_line(p, "does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refuses_a_sweep_larger_than_the_free_disk(tmp_path):
+    # 10^7 source points with embeddings: over a GiB per configuration
+    p = mpirun(1, ["run", "-o", str(tmp_path / "r.h5"), "--set", "data.n_source=10000000",
+                   "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "grid.shift=[0,1,2,3,4,5,6,7,8,9]"],
+               check=False)
+    assert_one_clear_line(p, "GiB free", "--force")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_status_of_a_foreign_file(tmp_path):
+    f = tmp_path / "foreign.h5"
+    f.write_bytes(b"not hdf5 at all")
+    assert_one_clear_line(run(["status", str(f)], check=False), "not a tlsweep results file")
