@@ -2,14 +2,28 @@
 # Workstation launcher: the sweep on every local core with mpirun.
 # Usage: jobs/local.sh [tlsweep run arguments...]   (default output results.h5)
 # Environment: TLSWEEP_BIN (default build/tlsweep), TLSWEEP_RANKS (default nproc).
-set -euo pipefail
+#
+# Ctrl-C / SIGTERM: mpirun would kill the ranks, so they are turned into
+# SIGUSR1, which mpirun relays to every rank: tlsweep stops handing out
+# work, finishes what is in flight, writes a consistent file and exits 75
+# (resume with --resume). A second Ctrl-C stops at once, still resumable.
+set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${TLSWEEP_BIN:-$here/build/tlsweep}
 ranks=${TLSWEEP_RANKS:-$(nproc)}
-flags=()
+flags=(-q)
 if [ "$(id -u)" -eq 0 ]; then
   # Open MPI refuses to run as root without these
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 [ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
-exec mpirun -q -n "$ranks" "${flags[@]}" "$bin" run "$@"
+# its own session: a terminal's Ctrl-C reaches this script only, not mpirun
+setsid mpirun "${flags[@]}" -n "$ranks" "$bin" run "$@" </dev/null &
+pid=$!
+trap 'kill -USR1 "$pid" 2>/dev/null' TERM INT
+while :; do
+  wait "$pid"
+  rc=$?
+  kill -0 "$pid" 2>/dev/null || break  # wait returns early when a trapped signal arrives
+done
+exit "$rc"

@@ -368,6 +368,14 @@ int tls_h5out_write_record(tls_h5out *h, const tls_record_meta *meta, const tls_
     }
     h->buf[h->nbuf].meta = *meta;
     h->buf[h->nbuf].s = r->s;
+    if (r->s.status != TLS_STATUS_DONE) {
+        /* a failed configuration has no results: NaN, never numbers that look like data */
+        tls_scalars *s = &h->buf[h->nbuf].s;
+        for (int m = 0; m < TLS_NMETHODS; m++) s->acc[m] = NAN;
+        s->mmd2_input = s->mmd2_feat_before = s->mmd2_feat_after = NAN;
+        s->pad_input = s->pad_feat = NAN;
+        s->negative_transfer = 0;
+    }
     h->nbuf++;
     if (r->s.status != TLS_STATUS_DONE) return TLS_OK; /* a failed run has no arrays */
     hsize_t c4[TLS_NAXES];
@@ -515,6 +523,7 @@ int tls_h5out_read_attr(const char *path, const char *name, char *buf, size_t le
     a = H5Aopen(f, name, H5P_DEFAULT);
     t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
     char *s = NULL;
     if (a < 0 || H5Aread(a, t, &s) < 0 || !s) goto cleanup;
     snprintf(buf, len, "%s", s);
