@@ -192,9 +192,10 @@ def test_resume_refuses_other_config_and_foreign_files(tmp_path):
 def test_a_second_run_on_the_same_state_is_refused(tmp_path):
     out = str(tmp_path / "r.h5")
     state = out + ".tlsweep.d"
-    p = start(out)
+    slow = ["--set", "train.epochs=200"]  # so that the first run is still going
+    p = start(out, slow)
     assert wait_for(lambda: journal_bytes(state) > 0, p)
-    q = mpirun(1, ["run", "-o", out, "--resume"] + GRID, check=False)
+    q = mpirun(1, ["run", "-o", out, "--resume"] + GRID + slow, check=False)
     assert q.returncode == 2 and "another tlsweep run is using" in q.stderr, q.stderr
     os.killpg(p.pid, signal.SIGUSR1)
     so, se = p.communicate(timeout=120)
