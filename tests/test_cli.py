@@ -1,0 +1,63 @@
+"""The command line: tlsweep one, config and --help, and the shipped configs."""
+import glob
+import os
+
+from tlstest import ROOT, one, run
+
+
+def test_one_prints_the_documented_json_and_is_deterministic():
+    a = one("--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42", "--set", "train.epochs=20")
+    b = one("--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42", "--set", "train.epochs=20")
+    for k in ("acc_scratch", "acc_direct", "acc_mmd", "mmd2_input", "mmd2_feat_before", "mmd2_feat_after",
+              "pad_input", "pad_feat", "negative_transfer", "confusion_mmd", "ce_epoch", "finetune_ce"):
+        assert k in a
+    timing = {k for k in a if k.startswith("seconds_")}
+    assert {k: v for k, v in a.items() if k not in timing} == {k: v for k, v in b.items() if k not in timing}
+    assert a["status"] == "done" and len(a["ce_epoch"]) == 20 and len(a["finetune_ce"]) == 50
+    assert 0.9 <= a["acc_scratch"] <= 1 and 0.85 <= a["acc_direct"] <= 1 and 0.9 <= a["acc_mmd"] <= 1
+    assert a["mmd2_feat_after"] < a["mmd2_feat_before"]  # training with lambda > 0 aligns the domains
+    assert a["negative_transfer"] == (a["acc_mmd"] < a["acc_scratch"])
+
+
+def test_common_random_numbers_pair_lambdas():
+    """Configurations that differ only in lambda see the same data and init:
+    the SVM baselines and the input-space distances are identical."""
+    a = one("--lambda", "0", "--set", "train.epochs=2")
+    b = one("--lambda", "2", "--set", "train.epochs=2")
+    for k in ("acc_scratch", "acc_direct", "mmd2_input", "mmd2_feat_before", "pad_input"):
+        assert a[k] == b[k], k
+    assert a["acc_mmd"] != b["acc_mmd"] or a["mmd2_feat_after"] != b["mmd2_feat_after"]
+
+
+def test_help_documents_every_option():
+    p = run(["--help"])
+    for opt in ("--shift", "--lambda", "--n-target", "--seed", "--set", "--force", "--resume", "--retry-failed",
+                "--dry-run", "--drain-seconds", "--time-limit", "--progress-seconds", "--batch", "exit status"):
+        assert opt in p.stdout, opt
+
+
+def test_builtin_default_is_configs_default_yaml():
+    builtin = run(["config"]).stdout.splitlines()[1:]
+    shipped = run(["config", os.path.join(ROOT, "configs", "default.yaml")]).stdout.splitlines()[1:]
+    assert builtin == shipped
+    assert "= 120 configurations" in run(["config"]).stdout
+
+
+def test_every_shipped_config_is_valid():
+    files = glob.glob(os.path.join(ROOT, "configs", "*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        p = run(["config", f])
+        assert "configurations" in p.stdout, f
+    assert "= 1 configurations" in run(["config", os.path.join(ROOT, "configs", "seed-article.yaml")]).stdout
+    assert "= 3600 configurations" in run(["config", os.path.join(ROOT, "configs", "cluster-large.yaml")]).stdout
+
+
+def test_set_overrides_and_effective_config_roundtrips(tmp_path):
+    p = run(["config", "--set", "grid.seed=[0,1,2]", "--set", "train.epochs=5", "--set", "svm.gamma=scale"])
+    text = p.stdout
+    assert "seed: [0, 1, 2]" in text and "epochs: 5" in text and "gamma: scale" in text
+    f = tmp_path / "eff.yaml"
+    f.write_text(text)
+    q = run(["config", str(f)])
+    assert q.stdout.splitlines()[1:] == text.splitlines()[1:]  # same config, same hash
