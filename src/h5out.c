@@ -294,6 +294,27 @@ static int create_vars(tls_h5out *h) {
     return TLS_OK;
 }
 
+int tls_h5out_hints(MPI_Info *info, const char *spec) {
+    *info = MPI_INFO_NULL;
+    if (!spec || !*spec) return TLS_OK;
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    MPI_Info_create(info);
+    char *save = NULL;
+    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            fprintf(stderr, "tlsweep: TLSWEEP_MPIIO_HINTS: '%s' is not KEY=VALUE; allowed: e.g. "
+                    "romio_cb_write=enable,striping_factor=8\n", kv);
+            MPI_Info_free(info);
+            return TLS_ERR_INPUT;
+        }
+        *eq = '\0';
+        MPI_Info_set(*info, kv, eq + 1);
+    }
+    return TLS_OK;
+}
+
 int tls_h5out_create(tls_h5out **out, const char *path, MPI_Comm comm, const tls_config *c) {
     *out = NULL;
     tls_h5out *h;
@@ -305,7 +326,11 @@ int tls_h5out_create(tls_h5out **out, const char *path, MPI_Comm comm, const tls
     *out = h; /* so that the caller's close frees it even on failure */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5CALL(fapl);
-    H5CALL(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
+    MPI_Info info = MPI_INFO_NULL;
+    TLS_TRY(tls_h5out_hints(&info, getenv("TLSWEEP_MPIIO_HINTS")));
+    herr_t st = H5Pset_fapl_mpio(fapl, comm, info);
+    if (info != MPI_INFO_NULL) MPI_Info_free(&info);
+    H5CALL(st);
     H5CALL(H5Pset_coll_metadata_write(fapl, 1));
     h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);

@@ -26,6 +26,12 @@ typedef struct {
     int runs;            /* runs so far (1 + resumes) */
 } tls_run_info;
 
+/* MPI-IO hints for the results file from a "key=value,key=value" string
+ * (the TLSWEEP_MPIIO_HINTS environment variable: striping_factor,
+ * striping_unit, romio_cb_write, cb_nodes, ...). *info is MPI_INFO_NULL for
+ * an empty spec; the caller frees it. TLS_ERR_INPUT on a malformed spec. */
+int tls_h5out_hints(MPI_Info *info, const char *spec);
+
 /* Creates `path` (truncating it) with every dataset preallocated and filled
  * with the pending state (NaN, status 0). Collective. */
 int tls_h5out_create(tls_h5out **out, const char *path, MPI_Comm comm, const tls_config *c);
