@@ -250,6 +250,7 @@ static int cmd_config(cli *cl) {
 }
 
 static int cmd_run(cli *cl) {
+    tls_sweep_install_signals();
     int provided = 0;
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     if (provided < MPI_THREAD_FUNNELED) {

@@ -36,7 +36,7 @@ static void on_signal(int sig) {
     if (g_signals >= 2) _exit(TLS_EXIT_RESUMABLE); /* journals stay consistent */
 }
 
-static void install_signals(void) {
+void tls_sweep_install_signals(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -671,7 +671,7 @@ int tls_sweep_run(const tls_sweep_opts *o) {
             fprintf(stderr, "tlsweep: %lld configurations on %d rank%s -> %s\n", (long long)N, nranks,
                     nranks > 1 ? "s" : "", o->output);
     }
-    install_signals();
+    tls_sweep_install_signals(); /* again: MPI_Init may have replaced them */
     rc = tls_journal_open(&x.journal, dir, header[1], rank, c->sync_seconds);
     if (!all_ok(rc)) {
         if (rank == 0) fprintf(stderr, "tlsweep: cannot open the journals in %s\n", dir);

@@ -27,6 +27,11 @@ typedef struct {
 
 int tls_sweep_run(const tls_sweep_opts *o);
 
+/* Installs the SIGTERM/SIGINT/SIGUSR1 handlers of a run (first signal: stop
+ * handing out work and drain; second: exit 75 at once). Call before
+ * MPI_Init so that an early signal cannot kill a rank. */
+void tls_sweep_install_signals(void);
+
 /* Prints done / failed / pending of a results file or an interrupted
  * sweep's state, and the failed configurations with their reasons. Serial.
  * Returns 0 when complete, 75 when resumable, 2 when path is not a tlsweep

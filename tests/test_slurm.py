@@ -1,0 +1,135 @@
+"""jobs/sweep.sbatch against a real Slurm: a single-node cluster (munged,
+slurmctld, slurmd from Debian's slurm-wlm and munge) started in a temporary
+directory by tests/slurm/cluster.sh and stopped by process id afterwards.
+
+1. a tiny sweep completes, identical to the same sweep under mpirun;
+2. Slurm's own warning signal (scancel --signal=USR1 --batch) interrupts a
+   sweep, the job requeues itself and the final file is identical to an
+   uninterrupted run;
+3. a bad config fails once, with the clear error in the job log, and does
+   not requeue.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import h5py
+import pytest
+
+from tlstest import BIN, ROOT, mpirun, result_digest
+
+CLUSTER = os.path.join(ROOT, "tests", "slurm", "cluster.sh")
+SBATCH = os.path.join(ROOT, "jobs", "sweep.sbatch")
+QUICK = "--set grid.shift=[0,90] --set grid.seed=[0,1] --set train.epochs=5"
+LONG = "--set grid.shift=[0,90] --set grid.seed=[0,1,2,3] --set train.epochs=30"
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("the Slurm test starts slurmd, which needs root; run the suite as root to include it")
+    if not shutil.which("slurmctld") or not shutil.which("munged"):
+        pytest.skip("slurm-wlm and munge are not installed (scripts/setup.sh test installs them)")
+    d = str(tmp_path_factory.mktemp("slurm"))
+    p = subprocess.run([CLUSTER, "start", d], capture_output=True, text=True)
+    env = dict(os.environ, SLURM_CONF=os.path.join(d, "slurm.conf"))
+    try:
+        assert p.returncode == 0, p.stderr
+        yield env
+    finally:
+        subprocess.run([CLUSTER, "stop", d])
+        for pidfile in ("slurmd.pid", "slurmctld.pid", "munge/munged.pid"):
+            path = os.path.join(d, pidfile)
+            if os.path.exists(path):
+                pid = int(open(path).read())
+                assert not os.path.exists(f"/proc/{pid}"), f"{pidfile} still running"
+
+
+def job_field(env, job, field):
+    out = subprocess.run(["scontrol", "show", "job", str(job)], capture_output=True, text=True, env=env).stdout
+    m = re.search(rf"\b{field}=(\S+)", out)
+    return m.group(1) if m else None
+
+
+def submit(env, workdir, **variables):
+    e = dict(env, TLSWEEP_BIN=BIN, **variables)
+    p = subprocess.run(["sbatch", "--parsable", SBATCH], capture_output=True, text=True, env=e, cwd=workdir)
+    assert p.returncode == 0, p.stderr
+    return int(p.stdout.strip().split(";")[0])
+
+
+END = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY")
+
+
+def wait(env, job, timeout=300, on_running=None):
+    """Waits for the job to end: an end state that lasts 3 s (a job being
+    requeued passes through FAILED for a moment). Slurm holds a requeued job
+    for two minutes (Reason=BeginTime); the test releases it at once."""
+    t = time.time()
+    ended_at, last = None, None
+    while time.time() - t < timeout:
+        state = job_field(env, job, "JobState")
+        if state == "PENDING" and job_field(env, job, "Reason") == "BeginTime":
+            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env)
+        if state == "RUNNING" and on_running and on_running():
+            on_running = None
+        if state in END:
+            if state != last or ended_at is None:
+                ended_at = time.time()
+            elif time.time() - ended_at >= 3:
+                return state
+        else:
+            ended_at = None
+        last = state
+        time.sleep(0.5)
+    raise AssertionError(f"job {job} did not end in {timeout} s")
+
+
+def baseline(tmp_path, args):
+    out = str(tmp_path / "baseline.h5")
+    mpirun(2, ["run", "-o", out] + args.split())
+    return result_digest(out)
+
+
+def test_sweep_completes(slurm, tmp_path):
+    job = submit(slurm, tmp_path, TLSWEEP_OUTPUT="t.h5", TLSWEEP_ARGS=QUICK, TLSWEEP_LAUNCHER="mpirun")
+    assert wait(slurm, job) == "COMPLETED"
+    assert job_field(slurm, job, "Restarts") == "0"
+    log = (tmp_path / f"tlsweep-{job}.out").read_text()
+    assert "24 done, 0 failed, 0 pending" in log, log
+    with h5py.File(tmp_path / "t.h5", "r") as f:
+        assert f.attrs["complete"] == 1 and f.attrs["nranks"] == 2
+    assert result_digest(str(tmp_path / "t.h5")) == baseline(tmp_path, QUICK)
+
+
+def test_slurm_warning_signal_requeues_and_resumes(slurm, tmp_path):
+    job = submit(slurm, tmp_path, TLSWEEP_OUTPUT="t.h5", TLSWEEP_ARGS=LONG)
+    log = tmp_path / f"tlsweep-{job}.out"
+
+    def computing():
+        if log.exists() and "configurations on 2 ranks" in log.read_text():
+            time.sleep(2)  # let some configurations finish first
+            subprocess.run(["scancel", "--signal=USR1", "--batch", str(job)], env=slurm, check=True)
+            return True
+        return False
+
+    state = wait(slurm, job, on_running=computing)
+    assert state == "COMPLETED", log.read_text()
+    text = log.read_text()
+    assert int(job_field(slurm, job, "Restarts")) >= 1, text
+    assert "exited with status 75" in text and "requeueing" in text, text
+    assert "resuming t.h5" in text, text
+    assert result_digest(str(tmp_path / "t.h5")) == baseline(tmp_path, LONG)
+
+
+def test_bad_config_fails_once_without_requeue(slurm, tmp_path):
+    bad = os.path.join(ROOT, "tests", "bad_input", "lr_zero.yaml")
+    job = submit(slurm, tmp_path, TLSWEEP_OUTPUT="t.h5", TLSWEEP_CONFIG=bad)
+    assert wait(slurm, job) == "FAILED"
+    assert job_field(slurm, job, "Restarts") == "0"
+    text = (tmp_path / f"tlsweep-{job}.out").read_text()
+    assert f"{bad}:3: train.lr: 0 is out of range; allowed: a finite number > 0" in text, text
+    assert "exited with status 2" in text and "requeueing" not in text
+    assert not (tmp_path / "t.h5").exists()
