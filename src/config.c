@@ -20,21 +20,27 @@ typedef enum { K_INT, K_REAL, K_BOOL, K_GAMMA, K_LIST } key_type;
 typedef struct {
     const char *name;
     key_type type;
-    size_t off;      /* offsetof into tls_config */
-    double lo, hi;   /* inclusive bounds for numbers / list elements */
-    int lo_open;     /* 1: value must be > lo instead of >= lo */
-    int integer;     /* list elements must be integers */
+    size_t off;    /* offsetof into tls_config */
+    double lo, hi; /* inclusive bounds for numbers / list elements */
+    int lo_open;   /* 1: value must be > lo instead of >= lo */
+    int integer;   /* list elements must be integers */
     const char *allowed;
 } key_def;
 
 #define OFF(field) offsetof(tls_config, field)
 static const key_def KEYS[] = {
-    {"grid.shift", K_LIST, OFF(axis[0]), -1e6, 1e6, 0, 0, "a non-empty list of distinct finite angles in degrees"},
-    {"grid.lambda", K_LIST, OFF(axis[1]), 0, 1e6, 0, 0, "a non-empty list of distinct finite numbers >= 0"},
-    {"grid.n_target", K_LIST, OFF(axis[2]), 1, 1e6, 0, 1, "a non-empty list of distinct integers from data.classes to 1000000"},
-    {"grid.seed", K_LIST, OFF(axis[3]), 0, 9007199254740992.0, 0, 1, "a non-empty list of distinct integers >= 0"},
-    {"data.n_source", K_INT, OFF(eng.n_source), 1, 1e8, 0, 1, "an integer from data.classes to 100000000"},
-    {"data.n_test", K_INT, OFF(eng.n_test), 2, 1e8, 0, 1, "an integer from max(2, data.classes) to 100000000"},
+    {"grid.shift", K_LIST, OFF(axis[0]), -1e6, 1e6, 0, 0,
+     "a non-empty list of distinct finite angles in degrees"},
+    {"grid.lambda", K_LIST, OFF(axis[1]), 0, 1e6, 0, 0,
+     "a non-empty list of distinct finite numbers >= 0"},
+    {"grid.n_target", K_LIST, OFF(axis[2]), 1, 1e6, 0, 1,
+     "a non-empty list of distinct integers from data.classes to 1000000"},
+    {"grid.seed", K_LIST, OFF(axis[3]), 0, 9007199254740992.0, 0, 1,
+     "a non-empty list of distinct integers >= 0"},
+    {"data.n_source", K_INT, OFF(eng.n_source), 1, 1e8, 0, 1,
+     "an integer from data.classes to 100000000"},
+    {"data.n_test", K_INT, OFF(eng.n_test), 2, 1e8, 0, 1,
+     "an integer from max(2, data.classes) to 100000000"},
     {"data.dim", K_INT, OFF(eng.dim), 2, 1e5, 0, 1, "an integer from 2 to 100000"},
     {"data.classes", K_INT, OFF(eng.classes), 2, 1000, 0, 1, "an integer from 2 to 1000"},
     {"data.source_mean", K_REAL, OFF(eng.source_mean), -1e6, 1e6, 0, 0, "a finite number"},
@@ -43,8 +49,10 @@ static const key_def KEYS[] = {
     {"data.target_std", K_REAL, OFF(eng.target_std), 0, 1e6, 1, 0, "a finite number > 0"},
     {"model.hidden", K_INT, OFF(eng.hidden), 1, 1e5, 0, 1, "an integer from 1 to 100000"},
     {"model.features", K_INT, OFF(eng.features), 1, 1e5, 0, 1, "an integer from 1 to 100000"},
-    {"train.epochs", K_INT, OFF(eng.epochs), 0, 1e6, 0, 1, "an integer from 0 (no source training) to 1000000"},
-    {"train.finetune_epochs", K_INT, OFF(eng.finetune_epochs), 0, 1e6, 0, 1, "an integer from 0 (no fine-tuning) to 1000000"},
+    {"train.epochs", K_INT, OFF(eng.epochs), 0, 1e6, 0, 1,
+     "an integer from 0 (no source training) to 1000000"},
+    {"train.finetune_epochs", K_INT, OFF(eng.finetune_epochs), 0, 1e6, 0, 1,
+     "an integer from 0 (no fine-tuning) to 1000000"},
     {"train.batch_size", K_INT, OFF(eng.batch_size), 1, 1e8, 0, 1, "an integer >= 1"},
     {"train.lr", K_REAL, OFF(eng.lr), 0, 1e3, 1, 0, "a finite number > 0"},
     {"train.beta1", K_REAL, OFF(eng.beta1), 0, 1, 0, 0, "a number in [0, 1)"},
@@ -58,7 +66,8 @@ static const key_def KEYS[] = {
     {"svm.shrinking", K_BOOL, OFF(eng.svm.shrinking), 0, 1, 0, 0, "true or false"},
     {"svm.pad_C", K_REAL, OFF(eng.pad_C), 0, 1e12, 1, 0, "a finite number > 0"},
     {"output.embeddings", K_BOOL, OFF(embeddings), 0, 1, 0, 0, "true or false"},
-    {"output.sync_seconds", K_REAL, OFF(sync_seconds), 0, 3600, 1, 0, "a number of seconds in (0, 3600]"},
+    {"output.sync_seconds", K_REAL, OFF(sync_seconds), 0, 3600, 1, 0,
+     "a number of seconds in (0, 3600]"},
 };
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
 
@@ -111,11 +120,13 @@ static int unknown_key(char *err, const char *where, const char *name) {
         if (d < bestd) bestd = d, best = i;
     }
     if (best >= 0 && bestd <= 3)
-        return fail(err, where, name, "unknown key; did you mean %s? allowed: the keys listed in "
+        return fail(err, where, name,
+                    "unknown key; did you mean %s? allowed: the keys listed in "
                     "configs/README.md",
                     KEYS[best].name);
-    return fail(err, where, name, "unknown key; allowed: sections grid, data, model, train, mmd, "
-                                  "svm, output with the keys listed in configs/README.md");
+    return fail(err, where, name,
+                "unknown key; allowed: sections grid, data, model, train, mmd, "
+                "svm, output with the keys listed in configs/README.md");
 }
 
 /* ---- scalar parsing ---------------------------------------------------- */
@@ -146,7 +157,9 @@ static int parse_bool(const char *s, int *v) {
 }
 
 static const char *type_name(yaml_node_t *n) {
-    return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a scalar";
+    return n->type == YAML_MAPPING_NODE    ? "a mapping"
+           : n->type == YAML_SEQUENCE_NODE ? "a list"
+                                           : "a scalar";
 }
 
 /* Applies YAML node n (of document doc) to key k of c. */
@@ -170,13 +183,16 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         vals = calloc((size_t)count, sizeof(double));
         TLS_CHECK(vals, TLS_ERR_NOMEM, "out of memory");
         for (int i = 0; i < count; i++) {
-            yaml_node_t *item =
-                n->type == YAML_SCALAR_NODE ? n : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+            yaml_node_t *item = n->type == YAML_SCALAR_NODE
+                                    ? n
+                                    : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
             if (item->type != YAML_SCALAR_NODE ||
                 parse_real((const char *)item->data.scalar.value, &vals[i])) {
                 free(vals);
                 return fail(err, where, kd->name, "element %d is not a number (%s); allowed: %s",
-                            i + 1, item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value : type_name(item),
+                            i + 1,
+                            item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value
+                                                           : type_name(item),
                             kd->allowed);
             }
         }
@@ -194,7 +210,8 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
     switch (kd->type) {
     case K_INT:
         if (parse_real(s, &v) || !isfinite(v) || v != floor(v) || fabs(v) > 2e9)
-            return fail(err, where, kd->name, "'%s' is not an integer; allowed: %s", s, kd->allowed);
+            return fail(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
+                        kd->allowed);
         *(int *)field = (int)v;
         break;
     case K_REAL:
@@ -204,7 +221,8 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         break;
     case K_BOOL:
         if (parse_bool(s, &b))
-            return fail(err, where, kd->name, "'%s' is not true or false; allowed: %s", s, kd->allowed);
+            return fail(err, where, kd->name, "'%s' is not true or false; allowed: %s", s,
+                        kd->allowed);
         *(int *)field = b;
         break;
     case K_GAMMA: {
@@ -233,7 +251,8 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
 static int load_doc(yaml_document_t *doc, const char *name, const unsigned char *text, size_t len,
                     FILE *f, char *err) {
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) return fail(err, name, "yaml", "cannot initialise libyaml");
+    if (!yaml_parser_initialize(&parser))
+        return fail(err, name, "yaml", "cannot initialise libyaml");
     if (f)
         yaml_parser_set_input_file(&parser, f);
     else
@@ -245,8 +264,10 @@ static int load_doc(yaml_document_t *doc, const char *name, const unsigned char 
         char began[64] = "";
         if (parser.context && parser.context_mark.line != parser.problem_mark.line)
             snprintf(began, sizeof(began), " that began at line %zu", parser.context_mark.line + 1);
-        int rc = fail(err, where, "(syntax)", "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
-                      "configs/README.md)", parser.problem ? parser.problem : "unknown problem",
+        int rc = fail(err, where, "(syntax)",
+                      "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
+                      "configs/README.md)",
+                      parser.problem ? parser.problem : "unknown problem",
                       parser.context ? " " : "", parser.context ? parser.context : "", began);
         yaml_parser_delete(&parser);
         return rc;
@@ -256,16 +277,20 @@ static int load_doc(yaml_document_t *doc, const char *name, const unsigned char 
 }
 
 /* Applies a whole document (a mapping of sections) to c. */
-static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, origins *org, char *err) {
+static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, origins *org,
+                     char *err) {
     yaml_node_t *root = yaml_document_get_root_node(doc);
     if (!root) return TLS_OK; /* an empty file: defaults */
     char where[400];
     snprintf(where, sizeof(where), "%s:%zu", name, root->start_mark.line + 1);
     if (root->type != YAML_MAPPING_NODE)
-        return fail(err, where, "(top level)", "expected a mapping of sections, got %s; allowed: "
-                    "grid, data, model, train, mmd, svm, output", type_name(root));
+        return fail(err, where, "(top level)",
+                    "expected a mapping of sections, got %s; allowed: "
+                    "grid, data, model, train, mmd, svm, output",
+                    type_name(root));
     int seen[NKEYS] = {0};
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *kn = yaml_document_get_node(doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(doc, p->value);
         snprintf(where, sizeof(where), "%s:%zu", name, kn->start_mark.line + 1);
@@ -278,16 +303,18 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
             int known = 0;
             for (int i = 0; i < NKEYS; i++) known |= !strncmp(KEYS[i].name, probe, strlen(probe));
             if (!known) return unknown_key(err, where, sec);
-            return fail(err, where, sec, "expected a mapping of keys, got %s; allowed: e.g. %s: {key: value}",
+            return fail(err, where, sec,
+                        "expected a mapping of keys, got %s; allowed: e.g. %s: {key: value}",
                         type_name(vn), sec);
         }
-        for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+        for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top;
+             q++) {
             yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
             yaml_node_t *v2 = yaml_document_get_node(doc, q->value);
             snprintf(where, sizeof(where), "%s:%zu", name, k2->start_mark.line + 1);
             char full[256];
-            snprintf(full, sizeof(full), "%s.%s",
-                     sec, k2->type == YAML_SCALAR_NODE ? (const char *)k2->data.scalar.value : "?");
+            snprintf(full, sizeof(full), "%s.%s", sec,
+                     k2->type == YAML_SCALAR_NODE ? (const char *)k2->data.scalar.value : "?");
             int k = find_key(full);
             if (k < 0) return unknown_key(err, where, full);
             if (seen[k]) return fail(err, where, full, "given twice; allowed: each key once");
@@ -305,7 +332,8 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
     snprintf(where, sizeof(where), "--set %s", set);
     const char *eq = strchr(set, '=');
     if (!eq || eq == set)
-        return fail(err, where, "--set", "expected KEY=VALUE; allowed: e.g. --set train.epochs=5 or "
+        return fail(err, where, "--set",
+                    "expected KEY=VALUE; allowed: e.g. --set train.epochs=5 or "
                     "--set grid.seed=[0,1,2]");
     char key[256];
     snprintf(key, sizeof(key), "%.*s", (int)(eq - set), set);
@@ -334,9 +362,11 @@ static int check_number(const key_def *kd, double v, const char *where, const ch
     if (!isfinite(v))
         return fail(err, where, kd->name, "%s%g is not finite; allowed: %s", what, v, kd->allowed);
     if (kd->integer && v != floor(v))
-        return fail(err, where, kd->name, "%s%g is not an integer; allowed: %s", what, v, kd->allowed);
+        return fail(err, where, kd->name, "%s%g is not an integer; allowed: %s", what, v,
+                    kd->allowed);
     if ((kd->lo_open ? v <= kd->lo : v < kd->lo) || v > kd->hi)
-        return fail(err, where, kd->name, "%s%g is out of range; allowed: %s", what, v, kd->allowed);
+        return fail(err, where, kd->name, "%s%g is out of range; allowed: %s", what, v,
+                    kd->allowed);
     return TLS_OK;
 }
 
@@ -355,7 +385,8 @@ static int validate(const tls_config *c, const origins *org, char *err) {
             break;
         case K_GAMMA: {
             const tls_svc_params *sp = field;
-            if (sp->gamma_mode == TLS_GAMMA_VALUE) TLS_TRY(check_number(kd, sp->gamma, where, "", err));
+            if (sp->gamma_mode == TLS_GAMMA_VALUE)
+                TLS_TRY(check_number(kd, sp->gamma, where, "", err));
             break;
         }
         case K_BOOL:
@@ -367,8 +398,10 @@ static int validate(const tls_config *c, const origins *org, char *err) {
                 TLS_TRY(check_number(kd, ax->v[i], where, what, err));
                 for (int j = 0; j < i; j++)
                     if (ax->v[j] == ax->v[i])
-                        return fail(err, where, kd->name, "element %d (%g) repeats element %d; "
-                                    "allowed: %s", i + 1, ax->v[i], j + 1, kd->allowed);
+                        return fail(err, where, kd->name,
+                                    "element %d (%g) repeats element %d; "
+                                    "allowed: %s",
+                                    i + 1, ax->v[i], j + 1, kd->allowed);
             }
             break;
         }
@@ -378,25 +411,36 @@ static int validate(const tls_config *c, const origins *org, char *err) {
     int ntk = find_key("grid.n_target");
     for (int i = 0; i < c->axis[TLS_AXIS_NTARGET].n; i++)
         if (c->axis[TLS_AXIS_NTARGET].v[i] < e->classes)
-            return fail(err, org->where[ntk], "grid.n_target", "element %d (%g) is below data.classes "
-                        "(%d): every class needs a labelled point; allowed: %s", i + 1,
-                        c->axis[TLS_AXIS_NTARGET].v[i], e->classes, KEYS[ntk].allowed);
+            return fail(err, org->where[ntk], "grid.n_target",
+                        "element %d (%g) is below data.classes "
+                        "(%d): every class needs a labelled point; allowed: %s",
+                        i + 1, c->axis[TLS_AXIS_NTARGET].v[i], e->classes, KEYS[ntk].allowed);
     if (e->n_source < e->classes)
-        return fail(err, org->where[find_key("data.n_source")], "data.n_source", "%d is below "
-                    "data.classes (%d); allowed: an integer >= data.classes", e->n_source, e->classes);
+        return fail(err, org->where[find_key("data.n_source")], "data.n_source",
+                    "%d is below "
+                    "data.classes (%d); allowed: an integer >= data.classes",
+                    e->n_source, e->classes);
     if (e->n_test < e->classes)
-        return fail(err, org->where[find_key("data.n_test")], "data.n_test", "%d is below "
-                    "data.classes (%d); allowed: an integer >= data.classes", e->n_test, e->classes);
+        return fail(err, org->where[find_key("data.n_test")], "data.n_test",
+                    "%d is below "
+                    "data.classes (%d); allowed: an integer >= data.classes",
+                    e->n_test, e->classes);
     if (e->beta1 >= 1.0)
-        return fail(err, org->where[find_key("train.beta1")], "train.beta1", "%g is not below 1; "
-                    "allowed: a number in [0, 1)", e->beta1);
+        return fail(err, org->where[find_key("train.beta1")], "train.beta1",
+                    "%g is not below 1; "
+                    "allowed: a number in [0, 1)",
+                    e->beta1);
     if (e->beta2 >= 1.0)
-        return fail(err, org->where[find_key("train.beta2")], "train.beta2", "%g is not below 1; "
-                    "allowed: a number in [0, 1)", e->beta2);
+        return fail(err, org->where[find_key("train.beta2")], "train.beta2",
+                    "%g is not below 1; "
+                    "allowed: a number in [0, 1)",
+                    e->beta2);
     int64_t n = tls_config_grid_size(c);
     if (n > 100000000)
-        return fail(err, org->where[find_key("grid.seed")], "grid", "%lld configurations is more "
-                    "than one sweep handles; allowed: at most 100000000", (long long)n);
+        return fail(err, org->where[find_key("grid.seed")], "grid",
+                    "%lld configurations is more "
+                    "than one sweep handles; allowed: at most 100000000",
+                    (long long)n);
     return TLS_OK;
 }
 
@@ -427,8 +471,10 @@ int tls_config_load(tls_config **out, const char *path, const char *const *sets,
         snprintf(c->source, sizeof(c->source), "%s", path);
         FILE *f = fopen(path, "rb");
         if (!f) {
-            rc = fail(err, path, "(file)", "cannot read the configuration: %s; allowed: a readable "
-                      "YAML file", strerror(errno));
+            rc = fail(err, path, "(file)",
+                      "cannot read the configuration: %s; allowed: a readable "
+                      "YAML file",
+                      strerror(errno));
             goto done;
         }
         rc = load_doc(&doc, path, NULL, 0, f, err);
@@ -515,14 +561,23 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
 static void sb_value(sbuf *b, const key_def *kd, const tls_config *c) {
     const void *field = (const char *)c + kd->off;
     switch (kd->type) {
-    case K_INT: sb_printf(b, "%d", *(const int *)field); break;
-    case K_REAL: sb_printf(b, "%.17g", *(const double *)field); break;
-    case K_BOOL: sb_printf(b, "%s", *(const int *)field ? "true" : "false"); break;
+    case K_INT:
+        sb_printf(b, "%d", *(const int *)field);
+        break;
+    case K_REAL:
+        sb_printf(b, "%.17g", *(const double *)field);
+        break;
+    case K_BOOL:
+        sb_printf(b, "%s", *(const int *)field ? "true" : "false");
+        break;
     case K_GAMMA: {
         const tls_svc_params *sp = field;
-        if (sp->gamma_mode == TLS_GAMMA_AUTO) sb_printf(b, "auto");
-        else if (sp->gamma_mode == TLS_GAMMA_SCALE) sb_printf(b, "scale");
-        else sb_printf(b, "%.17g", sp->gamma);
+        if (sp->gamma_mode == TLS_GAMMA_AUTO)
+            sb_printf(b, "auto");
+        else if (sp->gamma_mode == TLS_GAMMA_SCALE)
+            sb_printf(b, "scale");
+        else
+            sb_printf(b, "%.17g", sp->gamma);
         break;
     }
     case K_LIST: {
@@ -556,7 +611,9 @@ static char *yaml_text(const tls_config *c, int only_results) {
     return b.s;
 }
 
-char *tls_config_yaml(const tls_config *c) { return yaml_text(c, 0); }
+char *tls_config_yaml(const tls_config *c) {
+    return yaml_text(c, 0);
+}
 
 uint64_t tls_config_hash(const tls_config *c) {
     char *s = yaml_text(c, 1);

@@ -15,11 +15,23 @@ const char *const tls_method_names[TLS_NMETHODS] = {"scratch", "direct", "mmd"};
 
 tls_engine_params tls_engine_defaults(void) {
     tls_engine_params p = {
-        .n_source = 1000, .n_test = 200, .dim = 2, .classes = 2,
-        .source_mean = 2.0, .source_std = 0.5, .target_mean = 1.0, .target_std = 0.6,
-        .hidden = 32, .features = 16,
-        .epochs = 100, .finetune_epochs = 50, .batch_size = 32,
-        .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .adam_eps = 1e-8,
+        .n_source = 1000,
+        .n_test = 200,
+        .dim = 2,
+        .classes = 2,
+        .source_mean = 2.0,
+        .source_std = 0.5,
+        .target_mean = 1.0,
+        .target_std = 0.6,
+        .hidden = 32,
+        .features = 16,
+        .epochs = 100,
+        .finetune_epochs = 50,
+        .batch_size = 32,
+        .lr = 1e-3,
+        .beta1 = 0.9,
+        .beta2 = 0.999,
+        .adam_eps = 1e-8,
         .mmd_gamma = 1.0,
         .svm = tls_svc_defaults(),
         .pad_C = 1.0,
@@ -27,18 +39,25 @@ tls_engine_params tls_engine_defaults(void) {
     return p;
 }
 
-static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+static size_t align8(size_t n) {
+    return (n + 7) & ~(size_t)7;
+}
 
 int tls_result_create(tls_result **out, const tls_engine_params *p) {
     *out = NULL;
     size_t C = (size_t)p->classes, F = (size_t)p->features, D = (size_t)p->dim;
     size_t ns = (size_t)p->n_source, nt = (size_t)p->n_test;
     size_t sizes[] = {
-        sizeof(int32_t) * TLS_NMETHODS * C * C, sizeof(float) * (size_t)p->epochs,
-        sizeof(float) * (size_t)p->epochs,      sizeof(float) * (size_t)p->finetune_epochs,
-        sizeof(float) * ns * F,                 sizeof(float) * nt * F,
-        sizeof(float) * ns * D,                 sizeof(float) * nt * D,
-        sizeof(int32_t) * ns,                   sizeof(int32_t) * nt,
+        sizeof(int32_t) * TLS_NMETHODS * C * C,
+        sizeof(float) * (size_t)p->epochs,
+        sizeof(float) * (size_t)p->epochs,
+        sizeof(float) * (size_t)p->finetune_epochs,
+        sizeof(float) * ns * F,
+        sizeof(float) * nt * F,
+        sizeof(float) * ns * D,
+        sizeof(float) * nt * D,
+        sizeof(int32_t) * ns,
+        sizeof(int32_t) * nt,
     };
     enum { NARR = sizeof(sizes) / sizeof(sizes[0]) };
     size_t total = 0;
@@ -53,9 +72,9 @@ int tls_result_create(tls_result **out, const tls_engine_params *p) {
     r->mem_bytes = total;
     char *cur = r->mem;
     void **views[] = {
-        (void **)&r->confusion,  (void **)&r->ce_epoch,   (void **)&r->mmd_epoch,
-        (void **)&r->ft_epoch,   (void **)&r->emb_source, (void **)&r->emb_target,
-        (void **)&r->x_source,   (void **)&r->x_target,   (void **)&r->y_source,
+        (void **)&r->confusion, (void **)&r->ce_epoch,   (void **)&r->mmd_epoch,
+        (void **)&r->ft_epoch,  (void **)&r->emb_source, (void **)&r->emb_target,
+        (void **)&r->x_source,  (void **)&r->x_target,   (void **)&r->y_source,
         (void **)&r->y_target,
     };
     for (int i = 0; i < NARR; i++) {
@@ -108,8 +127,8 @@ typedef struct {
     int *pad_pred;   /* (k) predictions on the held-out half */
     float *mmd_work; /* tls_mmd_work_floats */
     tls_model *model;
-    tls_acts *as;    /* source batch / labelled target activations */
-    tls_acts *at;    /* target test and whole-set activations */
+    tls_acts *as; /* source batch / labelled target activations */
+    tls_acts *at; /* target test and whole-set activations */
 } run_ws;
 
 static void ws_destroy(run_ws *w) {
@@ -122,7 +141,9 @@ static void ws_destroy(run_ws *w) {
     tls_acts_destroy(&w->at);
 }
 
-static int imax(int a, int b) { return a > b ? a : b; }
+static int imax(int a, int b) {
+    return a > b ? a : b;
+}
 
 static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt) {
     memset(w, 0, sizeof(*w));
@@ -163,9 +184,8 @@ static void features_of(float *out, run_ws *w, const float *X, int n) {
  * pooled, shuffled, trained on the first half, tested on the second. The
  * split comes from the PAD stream of the seed, so the input-space and
  * feature-space distances use the same points. */
-static int proxy_a_distance(double *pad, run_ws *w, const tls_engine_params *p,
-                            const tls_point *pt, const float *src, const float *tgt, int d,
-                            char *err, size_t errlen) {
+static int proxy_a_distance(double *pad, run_ws *w, const tls_engine_params *p, const tls_point *pt,
+                            const float *src, const float *tgt, int d, char *err, size_t errlen) {
     int ns = p->n_source, nt = p->n_test, k = ns < nt ? ns : nt, n = 2 * k;
     int *src_pick = w->pad_pick, *pool = w->pad_pool, *label = w->pad_label, *pred = w->pad_pred;
     tls_rng rng;
@@ -184,8 +204,8 @@ static int proxy_a_distance(double *pad, run_ws *w, const tls_engine_params *p,
     tls_svc_params sp = tls_svc_defaults();
     sp.kernel = TLS_SVC_LINEAR;
     sp.C = p->pad_C;
-    TLS_CALL(tls_svc_fit_predict(pred, w->pad_x, label, half, w->pad_x + (size_t)half * d,
-                                 n - half, d, &sp, err, errlen));
+    TLS_CALL(tls_svc_fit_predict(pred, w->pad_x, label, half, w->pad_x + (size_t)half * d, n - half,
+                                 d, &sp, err, errlen));
     int wrong = 0;
     for (int i = half; i < n; i++) wrong += pred[i - half] != label[i];
     double e = (double)wrong / (n - half);
@@ -233,9 +253,9 @@ static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const
             tls_model_features_forward(at, m, w->xt, nt);
             int grad = lambda != 0.0f;
             if (grad) memset(at->dfeat, 0, sizeof(float) * (size_t)nt * F);
-            double mmd = tls_mmd2_forward_backward(grad ? as->dfeat : NULL, grad ? at->dfeat : NULL,
-                                                   lambda, as->feat, at->feat, nb, nt, F, gamma,
-                                                   w->mmd_work);
+            double mmd =
+                tls_mmd2_forward_backward(grad ? as->dfeat : NULL, grad ? at->dfeat : NULL, lambda,
+                                          as->feat, at->feat, nb, nt, F, gamma, w->mmd_work);
             if (!isfinite(ce) || !isfinite(mmd)) {
                 snprintf(why, whylen, "non-finite loss in epoch %d batch %d (ce %g, mmd2 %g)",
                          e + 1, b + 1, ce, mmd);
@@ -292,7 +312,8 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
 
     /* 1. scratch: SVM on the labelled target points */
     double t0 = now_seconds();
-    int rc = tls_svc_fit_predict(w->pred, w->xl, w->yl, nl, w->xt, nt, D, &p->svm, why, sizeof(why));
+    int rc =
+        tls_svc_fit_predict(w->pred, w->xl, w->yl, nl, w->xt, nt, D, &p->svm, why, sizeof(why));
     if (rc == TLS_ERR_SVM) return fail(r, why);
     TLS_CALL(rc);
     r->s.acc[TLS_METHOD_SCRATCH] = accuracy(r->confusion, w->pred, w->yt, nt, C);

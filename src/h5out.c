@@ -32,7 +32,7 @@ enum { T_F64, T_I8, T_I32, T_STR_HOST, T_STR_REASON };
 typedef struct {
     const char *name;
     int type;
-    int from_meta;  /* 1: the field is in tls_record_meta, else in tls_scalars */
+    int from_meta; /* 1: the field is in tls_record_meta, else in tls_scalars */
     size_t off;
     const char *units;
     const char *desc;
@@ -41,13 +41,20 @@ typedef struct {
 #define S(f) 0, offsetof(tls_scalars, f)
 #define M(f) 1, offsetof(tls_record_meta, f)
 static const metric_def METRICS[] = {
-    {"acc_scratch", T_F64, S(acc[0]), "1", "target test accuracy of the RBF SVM trained on the labelled target points only"},
-    {"acc_direct", T_F64, S(acc[1]), "1", "target test accuracy of the RBF SVM trained on the source (direct transfer)"},
-    {"acc_mmd", T_F64, S(acc[2]), "1", "target test accuracy of the MLP trained with cross-entropy + lambda MMD^2, then fine-tuned"},
-    {"mmd2_input", T_F64, S(mmd2_input), "1", "biased MMD^2 (RBF, mmd.gamma) between source and target test points in input space"},
-    {"mmd2_feat_before", T_F64, S(mmd2_feat_before), "1", "MMD^2 between source and target test features at initialisation"},
-    {"mmd2_feat_after", T_F64, S(mmd2_feat_after), "1", "MMD^2 between source and target test features after fine-tuning"},
-    {"pad_input", T_F64, S(pad_input), "1", "proxy A-distance 2(1-2 err) of a linear SVM domain classifier in input space"},
+    {"acc_scratch", T_F64, S(acc[0]), "1",
+     "target test accuracy of the RBF SVM trained on the labelled target points only"},
+    {"acc_direct", T_F64, S(acc[1]), "1",
+     "target test accuracy of the RBF SVM trained on the source (direct transfer)"},
+    {"acc_mmd", T_F64, S(acc[2]), "1",
+     "target test accuracy of the MLP trained with cross-entropy + lambda MMD^2, then fine-tuned"},
+    {"mmd2_input", T_F64, S(mmd2_input), "1",
+     "biased MMD^2 (RBF, mmd.gamma) between source and target test points in input space"},
+    {"mmd2_feat_before", T_F64, S(mmd2_feat_before), "1",
+     "MMD^2 between source and target test features at initialisation"},
+    {"mmd2_feat_after", T_F64, S(mmd2_feat_after), "1",
+     "MMD^2 between source and target test features after fine-tuning"},
+    {"pad_input", T_F64, S(pad_input), "1",
+     "proxy A-distance 2(1-2 err) of a linear SVM domain classifier in input space"},
     {"pad_feat", T_F64, S(pad_feat), "1", "proxy A-distance in feature space after fine-tuning"},
     {"negative_transfer", T_I8, S(negative_transfer), "1", "1 when acc_mmd < acc_scratch"},
     {"status", T_I8, S(status), "1", "0 pending, 1 done, 2 failed (see reason)"},
@@ -63,8 +70,22 @@ static const metric_def METRICS[] = {
 #undef M
 enum { NMETRICS = sizeof(METRICS) / sizeof(METRICS[0]) };
 
-enum { SC_SHIFT, SC_LAMBDA, SC_NTARGET, SC_SEED, SC_METHOD, SC_TRUE, SC_PRED, SC_EPOCH,
-       SC_FTEPOCH, SC_SPOINT, SC_TPOINT, SC_FEATURE, SC_INDIM, NSCALES };
+enum {
+    SC_SHIFT,
+    SC_LAMBDA,
+    SC_NTARGET,
+    SC_SEED,
+    SC_METHOD,
+    SC_TRUE,
+    SC_PRED,
+    SC_EPOCH,
+    SC_FTEPOCH,
+    SC_SPOINT,
+    SC_TPOINT,
+    SC_FEATURE,
+    SC_INDIM,
+    NSCALES
+};
 
 /* One buffered record: what finish needs for the scalar datasets. */
 typedef struct {
@@ -128,11 +149,16 @@ static int attr_i64(hid_t loc, const char *name, long long v) {
 
 static hid_t file_type(int t) {
     switch (t) {
-    case T_F64: return H5Tcopy(H5T_IEEE_F64LE);
-    case T_I8: return H5Tcopy(H5T_STD_I8LE);
-    case T_I32: return H5Tcopy(H5T_STD_I32LE);
-    case T_STR_HOST: return str_type(TLS_HOST_LEN);
-    default: return str_type(sizeof(((tls_scalars *)0)->reason));
+    case T_F64:
+        return H5Tcopy(H5T_IEEE_F64LE);
+    case T_I8:
+        return H5Tcopy(H5T_STD_I8LE);
+    case T_I32:
+        return H5Tcopy(H5T_STD_I32LE);
+    case T_STR_HOST:
+        return str_type(TLS_HOST_LEN);
+    default:
+        return str_type(sizeof(((tls_scalars *)0)->reason));
     }
 }
 
@@ -206,17 +232,20 @@ static int create_scales(tls_h5out *h) {
     TLS_TRY(make_scale(h, SC_SEED, "seed", H5T_STD_I64LE, H5T_NATIVE_INT64, n_seed, seeds, "1",
                        "random seed (data, initialisation, batch order)"));
     char names[TLS_NMETHODS][8];
-    for (int m = 0; m < TLS_NMETHODS; m++) snprintf(names[m], sizeof(names[m]), "%s", tls_method_names[m]);
+    for (int m = 0; m < TLS_NMETHODS; m++)
+        snprintf(names[m], sizeof(names[m]), "%s", tls_method_names[m]);
     hid_t st = str_type(8);
     H5CALL(st);
-    TLS_TRY(make_scale(h, SC_METHOD, "approach", st, st, TLS_NMETHODS, names, "",
-                       "scratch: SVM on target labels; direct: SVM on source; mmd: MLP + MMD, fine-tuned"));
+    TLS_TRY(make_scale(
+        h, SC_METHOD, "approach", st, st, TLS_NMETHODS, names, "",
+        "scratch: SVM on target labels; direct: SVM on source; mmd: MLP + MMD, fine-tuned"));
     TLS_TRY(attr_str(h->scale[SC_METHOD], "_Encoding", "utf-8"));
     H5Tclose(st);
     TLS_TRY(make_index_scale(h, SC_TRUE, "true_class", e->classes, 0, "true class"));
     TLS_TRY(make_index_scale(h, SC_PRED, "pred_class", e->classes, 0, "predicted class"));
     TLS_TRY(make_index_scale(h, SC_EPOCH, "epoch", e->epochs, 1, "source training epoch"));
-    TLS_TRY(make_index_scale(h, SC_FTEPOCH, "finetune_epoch", e->finetune_epochs, 1, "fine-tuning epoch"));
+    TLS_TRY(make_index_scale(h, SC_FTEPOCH, "finetune_epoch", e->finetune_epochs, 1,
+                             "fine-tuning epoch"));
     if (c->embeddings) {
         TLS_TRY(make_index_scale(h, SC_SPOINT, "source_point", e->n_source, 0, "source point"));
         TLS_TRY(make_index_scale(h, SC_TPOINT, "test_point", e->n_test, 0, "target test point"));
@@ -238,10 +267,12 @@ static int create_vars(tls_h5out *h) {
         const metric_def *md = &METRICS[k];
         hid_t t = file_type(md->type);
         H5CALL(t);
-        const void *fill = md->type == T_F64 ? (const void *)&nan
-                           : md->type == T_I8 ? (const void *)&zero8
-                           : md->type == T_I32 ? (const void *)&minus1 : NULL;
-        TLS_TRY(make_var(&h->metric[k], h->file, md->name, t, 4, d, sc, NULL, fill, md->units, md->desc));
+        const void *fill = md->type == T_F64   ? (const void *)&nan
+                           : md->type == T_I8  ? (const void *)&zero8
+                           : md->type == T_I32 ? (const void *)&minus1
+                                               : NULL;
+        TLS_TRY(make_var(&h->metric[k], h->file, md->name, t, 4, d, sc, NULL, fill, md->units,
+                         md->desc));
         if (md->type == T_STR_HOST || md->type == T_STR_REASON)
             TLS_TRY(attr_str(h->metric[k], "_Encoding", "utf-8"));
         H5Tclose(t);
@@ -252,10 +283,11 @@ static int create_vars(tls_h5out *h) {
     d[4] = TLS_NMETHODS, d[5] = e->classes, d[6] = e->classes;
     sc[4] = h->scale[SC_METHOD], sc[5] = h->scale[SC_TRUE], sc[6] = h->scale[SC_PRED];
     TLS_TRY(make_var(&h->confusion, h->file, "confusion", H5T_STD_I32LE, 7, d, sc, NULL, &zero32,
-                     "1", "confusion matrix counts on the target test set [method, true, predicted]"));
+                     "1",
+                     "confusion matrix counts on the target test set [method, true, predicted]"));
     d[4] = e->epochs, sc[4] = h->scale[SC_EPOCH];
-    TLS_TRY(make_var(&h->ce_epoch, h->file, "ce_epoch", H5T_IEEE_F32LE, 5, d, sc, NULL, &nanf_, "nat",
-                     "mean source cross-entropy per epoch"));
+    TLS_TRY(make_var(&h->ce_epoch, h->file, "ce_epoch", H5T_IEEE_F32LE, 5, d, sc, NULL, &nanf_,
+                     "nat", "mean source cross-entropy per epoch"));
     TLS_TRY(make_var(&h->mmd_epoch, h->file, "mmd2_epoch", H5T_IEEE_F32LE, 5, d, sc, NULL, &nanf_,
                      "1", "mean MMD^2 between source batches and target test features per epoch"));
     d[4] = e->finetune_epochs, sc[4] = h->scale[SC_FTEPOCH];
@@ -273,8 +305,10 @@ static int create_vars(tls_h5out *h) {
         hid_t type;
         const char *units, *desc;
     } arr[] = {
-        {&h->e_src, "source_features", SC_SPOINT, SC_FEATURE, H5T_IEEE_F32LE, "1", "source embeddings after training"},
-        {&h->e_tgt, "target_features", SC_TPOINT, SC_FEATURE, H5T_IEEE_F32LE, "1", "target test embeddings after training"},
+        {&h->e_src, "source_features", SC_SPOINT, SC_FEATURE, H5T_IEEE_F32LE, "1",
+         "source embeddings after training"},
+        {&h->e_tgt, "target_features", SC_TPOINT, SC_FEATURE, H5T_IEEE_F32LE, "1",
+         "target test embeddings after training"},
         {&h->x_src, "source_x", SC_SPOINT, SC_INDIM, H5T_IEEE_F32LE, "1", "source inputs"},
         {&h->x_tgt, "target_x", SC_TPOINT, SC_INDIM, H5T_IEEE_F32LE, "1", "target test inputs"},
         {&h->y_src, "source_y", SC_SPOINT, -1, H5T_STD_I32LE, "1", "source labels"},
@@ -304,8 +338,10 @@ int tls_h5out_hints(MPI_Info *info, const char *spec) {
     for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq || eq == kv) {
-            fprintf(stderr, "tlsweep: TLSWEEP_MPIIO_HINTS: '%s' is not KEY=VALUE; allowed: e.g. "
-                    "romio_cb_write=enable,striping_factor=8\n", kv);
+            fprintf(stderr,
+                    "tlsweep: TLSWEEP_MPIIO_HINTS: '%s' is not KEY=VALUE; allowed: e.g. "
+                    "romio_cb_write=enable,striping_factor=8\n",
+                    kv);
             MPI_Info_free(info);
             return TLS_ERR_INPUT;
         }
@@ -346,7 +382,9 @@ int tls_h5out_create(tls_h5out **out, const char *path, MPI_Comm comm, const tls
     TLS_TRY(rc);
     TLS_TRY(attr_str(h->file, "config_hash", hash));
     TLS_TRY(attr_str(h->file, "config_source", c->source));
-    TLS_TRY(attr_str(h->file, "title", "tlsweep: transfer learning sweep (scratch SVM, direct SVM, MMD-adapted MLP)"));
+    TLS_TRY(
+        attr_str(h->file, "title",
+                 "tlsweep: transfer learning sweep (scratch SVM, direct SVM, MMD-adapted MLP)"));
     TLS_TRY(attr_str(h->file, "tlsweep_version", TLSWEEP_VERSION));
     TLS_TRY(attr_str(h->file, "format", "tlsweep-results-1 (docs/FORMAT.md)"));
     return TLS_OK;
@@ -422,8 +460,11 @@ int tls_h5out_write_record(tls_h5out *h, const tls_record_meta *meta, const tls_
 static int write_metric(tls_h5out *h, int k, const hsize_t *coords) {
     const metric_def *md = &METRICS[k];
     if (h->nbuf == 0) return TLS_OK;
-    size_t esz = md->type == T_F64 ? 8 : md->type == T_I8 ? 1 : md->type == T_I32 ? 4
-                 : md->type == T_STR_HOST ? TLS_HOST_LEN : sizeof(((tls_scalars *)0)->reason);
+    size_t esz = md->type == T_F64        ? 8
+                 : md->type == T_I8       ? 1
+                 : md->type == T_I32      ? 4
+                 : md->type == T_STR_HOST ? TLS_HOST_LEN
+                                          : sizeof(((tls_scalars *)0)->reason);
     unsigned char *vals = malloc(esz * h->nbuf);
     TLS_CHECK(vals, TLS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < h->nbuf; i++) {
@@ -431,23 +472,24 @@ static int write_metric(tls_h5out *h, int k, const hsize_t *coords) {
                                                   : (const unsigned char *)&h->buf[i].s;
         const unsigned char *src = base + md->off;
         if (md->type == T_I8) {
-            int8_t v = (int8_t)*(const int32_t *)src; /* stored as int32 in memory */
+            int8_t v = (int8_t) * (const int32_t *)src; /* stored as int32 in memory */
             memcpy(vals + i * esz, &v, 1);
         } else {
             memcpy(vals + i * esz, src, esz);
         }
     }
-    hid_t mt = md->type == T_F64 ? H5Tcopy(H5T_NATIVE_DOUBLE) : md->type == T_I8 ? H5Tcopy(H5T_NATIVE_INT8)
-               : md->type == T_I32 ? H5Tcopy(H5T_NATIVE_INT32) : file_type(md->type);
+    hid_t mt = md->type == T_F64   ? H5Tcopy(H5T_NATIVE_DOUBLE)
+               : md->type == T_I8  ? H5Tcopy(H5T_NATIVE_INT8)
+               : md->type == T_I32 ? H5Tcopy(H5T_NATIVE_INT32)
+                                   : file_type(md->type);
     hid_t fs = H5Dget_space(h->metric[k]);
     hsize_t n = h->nbuf;
     hid_t ms = H5Screate_simple(1, &n, NULL);
     int rc = TLS_OK;
-    if (mt < 0 || fs < 0 || ms < 0 ||
-        H5Sselect_elements(fs, H5S_SELECT_SET, h->nbuf, coords) < 0 ||
+    if (mt < 0 || fs < 0 || ms < 0 || H5Sselect_elements(fs, H5S_SELECT_SET, h->nbuf, coords) < 0 ||
         H5Dwrite(h->metric[k], mt, ms, fs, H5P_DEFAULT, vals) < 0) {
-        fprintf(stderr, "tlsweep: rank %d: %s:%d: cannot write dataset %s\n", world_rank(), __FILE__,
-                __LINE__, md->name);
+        fprintf(stderr, "tlsweep: rank %d: %s:%d: cannot write dataset %s\n", world_rank(),
+                __FILE__, __LINE__, md->name);
         rc = TLS_ERR_IO;
     }
     H5Sclose(ms);
@@ -515,7 +557,7 @@ int tls_h5out_close(tls_h5out **hp) {
     tls_h5out *h = *hp;
     if (!h) return TLS_OK;
     hid_t ids[] = {h->confusion, h->ce_epoch, h->mmd_epoch, h->ft_epoch, h->e_src, h->e_tgt,
-                   h->x_src, h->x_tgt, h->y_src, h->y_tgt, h->emb};
+                   h->x_src,     h->x_tgt,    h->y_src,     h->y_tgt,    h->emb};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         if (ids[i] > 0) H5Oclose(ids[i]);
     for (int k = 0; k < NMETRICS; k++)
@@ -571,7 +613,8 @@ static int read_1d(hid_t f, const char *name, double **out, int *n) {
     *n = (int)len;
     *out = malloc(sizeof(double) * (len ? len : 1));
     int rc = *out && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) >= 0
-                 ? TLS_OK : TLS_ERR_IO;
+                 ? TLS_OK
+                 : TLS_ERR_IO;
     H5Sclose(s);
     H5Dclose(d);
     return rc;
@@ -597,7 +640,8 @@ int tls_h5out_read_status(const char *path, tls_h5status *st) {
     st->reasons = calloc((size_t)st->n, st->reason_len);
     if (!st->status || !st->reasons) goto cleanup;
     d = H5Dopen2(f, "status", H5P_DEFAULT);
-    if (d < 0 || H5Dread(d, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, st->status) < 0) goto cleanup;
+    if (d < 0 || H5Dread(d, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, st->status) < 0)
+        goto cleanup;
     H5Dclose(d);
     t = str_type(st->reason_len);
     d = H5Dopen2(f, "reason", H5P_DEFAULT);

@@ -15,8 +15,8 @@
 
 typedef struct {
     uint32_t magic;
-    uint32_t crc;        /* CRC-32 of the payload */
-    uint64_t payload;    /* bytes after this header */
+    uint32_t crc;     /* CRC-32 of the payload */
+    uint64_t payload; /* bytes after this header */
 } rec_header;
 
 struct tls_journal {
@@ -81,7 +81,8 @@ int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_re
     }
     double t = now_seconds();
     if (t - j->last_sync >= j->sync_seconds) {
-        TLS_CHECK(fdatasync(j->fd) == 0, TLS_ERR_IO, "cannot sync %s: %s", j->path, strerror(errno));
+        TLS_CHECK(fdatasync(j->fd) == 0, TLS_ERR_IO, "cannot sync %s: %s", j->path,
+                  strerror(errno));
         j->last_sync = t;
     }
     return TLS_OK;
@@ -101,8 +102,8 @@ int tls_journal_close(tls_journal **jp) {
 }
 
 static int is_journal(const struct dirent *e) {
-    return strncmp(e->d_name, "journal-", 8) == 0 &&
-           strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".bin") == 0;
+    return strncmp(e->d_name, "journal-", 8) == 0 && strlen(e->d_name) > 4 &&
+           strcmp(e->d_name + strlen(e->d_name) - 4, ".bin") == 0;
 }
 
 static int64_t scan_file(const char *path, int file, tls_result *r, tls_journal_fn fn, void *ctx) {

@@ -26,7 +26,8 @@ static const char *USAGE =
     "  config  print the effective configuration and the grid size\n"
     "  status  print done / failed / pending of a results file or interrupted sweep\n"
     "\n"
-    "tlsweep one [--shift DEG] [--lambda L] [--n-target N] [--seed S] [CONFIG] [--set KEY=VALUE]...\n"
+    "tlsweep one [--shift DEG] [--lambda L] [--n-target N] [--seed S] [CONFIG] [--set "
+    "KEY=VALUE]...\n"
     "  --shift DEG      target rotation in degrees (default 45, the article's)\n"
     "  --lambda L       weight of MMD^2, >= 0 (default 0.5)\n"
     "  --n-target N     labelled target points, data.classes..1000000 (default 50)\n"
@@ -71,20 +72,39 @@ static int parse_int(const char *s, long long lo, long long hi, long long *v) {
     return *s && !*end && *v >= lo && *v <= hi ? 0 : -1;
 }
 
-enum { OPT_SET = 1000, OPT_FORCE, OPT_RESUME, OPT_RETRY, OPT_DRY, OPT_DRAIN, OPT_TLIMIT,
-       OPT_PROGRESS, OPT_BATCH, OPT_SHIFT, OPT_LAMBDA, OPT_NTARGET, OPT_SEED, OPT_HELP };
+enum {
+    OPT_SET = 1000,
+    OPT_FORCE,
+    OPT_RESUME,
+    OPT_RETRY,
+    OPT_DRY,
+    OPT_DRAIN,
+    OPT_TLIMIT,
+    OPT_PROGRESS,
+    OPT_BATCH,
+    OPT_SHIFT,
+    OPT_LAMBDA,
+    OPT_NTARGET,
+    OPT_SEED,
+    OPT_HELP
+};
 
-static const struct option LONG_OPTS[] = {
-    {"output", required_argument, 0, 'o'},   {"set", required_argument, 0, OPT_SET},
-    {"force", no_argument, 0, OPT_FORCE},    {"resume", no_argument, 0, OPT_RESUME},
-    {"retry-failed", no_argument, 0, OPT_RETRY}, {"dry-run", no_argument, 0, OPT_DRY},
-    {"drain-seconds", required_argument, 0, OPT_DRAIN},
-    {"time-limit", required_argument, 0, OPT_TLIMIT},
-    {"progress-seconds", required_argument, 0, OPT_PROGRESS},
-    {"batch", required_argument, 0, OPT_BATCH}, {"shift", required_argument, 0, OPT_SHIFT},
-    {"lambda", required_argument, 0, OPT_LAMBDA}, {"n-target", required_argument, 0, OPT_NTARGET},
-    {"seed", required_argument, 0, OPT_SEED},  {"help", no_argument, 0, OPT_HELP},
-    {0, 0, 0, 0}};
+static const struct option LONG_OPTS[] = {{"output", required_argument, 0, 'o'},
+                                          {"set", required_argument, 0, OPT_SET},
+                                          {"force", no_argument, 0, OPT_FORCE},
+                                          {"resume", no_argument, 0, OPT_RESUME},
+                                          {"retry-failed", no_argument, 0, OPT_RETRY},
+                                          {"dry-run", no_argument, 0, OPT_DRY},
+                                          {"drain-seconds", required_argument, 0, OPT_DRAIN},
+                                          {"time-limit", required_argument, 0, OPT_TLIMIT},
+                                          {"progress-seconds", required_argument, 0, OPT_PROGRESS},
+                                          {"batch", required_argument, 0, OPT_BATCH},
+                                          {"shift", required_argument, 0, OPT_SHIFT},
+                                          {"lambda", required_argument, 0, OPT_LAMBDA},
+                                          {"n-target", required_argument, 0, OPT_NTARGET},
+                                          {"seed", required_argument, 0, OPT_SEED},
+                                          {"help", no_argument, 0, OPT_HELP},
+                                          {0, 0, 0, 0}};
 
 typedef struct {
     tls_sweep_opts sweep;
@@ -103,49 +123,69 @@ static int parse(int argc, char **argv, const char *cmd, cli *cl) {
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:h", LONG_OPTS, NULL)) != -1) {
         switch (c) {
-        case 'o': o->output = optarg; break;
+        case 'o':
+            o->output = optarg;
+            break;
         case OPT_SET:
             if (o->nsets >= 256) return bad(cmd, "--set", optarg, "at most 256 --set options");
             cl->sets[o->nsets++] = optarg;
             break;
-        case OPT_FORCE: o->force = 1; break;
-        case OPT_RESUME: o->resume = 1; break;
-        case OPT_RETRY: o->retry_failed = 1; break;
-        case OPT_DRY: o->dry_run = 1; break;
+        case OPT_FORCE:
+            o->force = 1;
+            break;
+        case OPT_RESUME:
+            o->resume = 1;
+            break;
+        case OPT_RETRY:
+            o->retry_failed = 1;
+            break;
+        case OPT_DRY:
+            o->dry_run = 1;
+            break;
         case OPT_DRAIN:
-            if (parse_double(optarg, &v) || v < 0) return bad(cmd, "--drain-seconds", optarg, "seconds >= 0");
+            if (parse_double(optarg, &v) || v < 0)
+                return bad(cmd, "--drain-seconds", optarg, "seconds >= 0");
             o->drain_seconds = v;
             break;
         case OPT_TLIMIT:
-            if (parse_double(optarg, &v) || v <= 0) return bad(cmd, "--time-limit", optarg, "seconds > 0");
+            if (parse_double(optarg, &v) || v <= 0)
+                return bad(cmd, "--time-limit", optarg, "seconds > 0");
             o->time_limit = v;
             break;
         case OPT_PROGRESS:
-            if (parse_double(optarg, &v) || v <= 0) return bad(cmd, "--progress-seconds", optarg, "seconds > 0");
+            if (parse_double(optarg, &v) || v <= 0)
+                return bad(cmd, "--progress-seconds", optarg, "seconds > 0");
             o->progress_seconds = v;
             break;
         case OPT_BATCH:
-            if (parse_int(optarg, 1, 1000000, &n)) return bad(cmd, "--batch", optarg, "an integer from 1 to 1000000");
+            if (parse_int(optarg, 1, 1000000, &n))
+                return bad(cmd, "--batch", optarg, "an integer from 1 to 1000000");
             o->batch = (int)n;
             break;
         case OPT_SHIFT:
-            if (parse_double(optarg, &v)) return bad(cmd, "--shift", optarg, "a finite angle in degrees");
+            if (parse_double(optarg, &v))
+                return bad(cmd, "--shift", optarg, "a finite angle in degrees");
             cl->pt.shift = v;
             break;
         case OPT_LAMBDA:
-            if (parse_double(optarg, &v) || v < 0) return bad(cmd, "--lambda", optarg, "a finite number >= 0");
+            if (parse_double(optarg, &v) || v < 0)
+                return bad(cmd, "--lambda", optarg, "a finite number >= 0");
             cl->pt.lambda = v;
             break;
         case OPT_NTARGET:
-            if (parse_int(optarg, 1, 1000000, &n)) return bad(cmd, "--n-target", optarg, "an integer from data.classes to 1000000");
+            if (parse_int(optarg, 1, 1000000, &n))
+                return bad(cmd, "--n-target", optarg, "an integer from data.classes to 1000000");
             cl->pt.n_target = (int)n;
             break;
         case OPT_SEED:
-            if (parse_int(optarg, 0, 9007199254740992LL, &n)) return bad(cmd, "--seed", optarg, "an integer >= 0");
+            if (parse_int(optarg, 0, 9007199254740992LL, &n))
+                return bad(cmd, "--seed", optarg, "an integer >= 0");
             cl->pt.seed = n;
             break;
         case 'h':
-        case OPT_HELP: fputs(USAGE, stdout); return 0;
+        case OPT_HELP:
+            fputs(USAGE, stdout);
+            return 0;
         case ':':
             fprintf(stderr, "tlsweep %s: %s needs a value; allowed: see tlsweep --help\n", cmd,
                     argv[optind - 1]);
@@ -161,7 +201,8 @@ static int parse(int argc, char **argv, const char *cmd, cli *cl) {
         cl->have_config = 1;
     }
     if (optind < argc) {
-        fprintf(stderr, "tlsweep %s: unexpected argument '%s'; allowed: one CONFIG file (tlsweep --help)\n",
+        fprintf(stderr,
+                "tlsweep %s: unexpected argument '%s'; allowed: one CONFIG file (tlsweep --help)\n",
                 cmd, argv[optind]);
         return TLS_EXIT_BAD_INPUT;
     }
@@ -169,7 +210,8 @@ static int parse(int argc, char **argv, const char *cmd, cli *cl) {
     return -1;
 }
 
-static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p, const tls_point *pt) {
+static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
+                       const tls_point *pt) {
     const tls_scalars *s = &r->s;
     int C = p->classes;
     fprintf(f, "{\"shift\": %.17g, \"lambda\": %.17g, \"n_target\": %d, \"seed\": %lld", pt->shift,
@@ -214,8 +256,10 @@ static int cmd_one(cli *cl) {
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
     }
     if (cl->pt.n_target < c->eng.classes) {
-        fprintf(stderr, "tlsweep one: --n-target: %d is below data.classes (%d); allowed: an integer "
-                "from data.classes to 1000000\n", cl->pt.n_target, c->eng.classes);
+        fprintf(stderr,
+                "tlsweep one: --n-target: %d is below data.classes (%d); allowed: an integer "
+                "from data.classes to 1000000\n",
+                cl->pt.n_target, c->eng.classes);
         tls_config_destroy(&c);
         return TLS_EXIT_BAD_INPUT;
     }
@@ -289,7 +333,10 @@ int main(int argc, char **argv) {
     int known = !strcmp(cmd, "one") || !strcmp(cmd, "run") || !strcmp(cmd, "config") ||
                 !strcmp(cmd, "status");
     if (!known) {
-        fprintf(stderr, "tlsweep: unknown command '%s'; allowed: one, run, config, status (tlsweep --help)\n", cmd);
+        fprintf(
+            stderr,
+            "tlsweep: unknown command '%s'; allowed: one, run, config, status (tlsweep --help)\n",
+            cmd);
         return TLS_EXIT_BAD_INPUT;
     }
     int rc = parse(argc - 1, argv + 1, cmd, &cl);

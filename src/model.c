@@ -63,7 +63,9 @@ void tls_model_init(tls_model *m, tls_rng *rng) {
     m->step = 0;
 }
 
-void tls_model_zero_grad(tls_model *m) { memset(m->grads_mem, 0, m->nparams * sizeof(float)); }
+void tls_model_zero_grad(tls_model *m) {
+    memset(m->grads_mem, 0, m->nparams * sizeof(float));
+}
 
 void tls_model_adam_step(tls_model *m, const tls_adam *opt) {
     m->step++;

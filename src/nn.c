@@ -3,20 +3,21 @@
 #include <cblas.h>
 #include <math.h>
 
-void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B, int Din,
-                        int Dout) {
+void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
+                        int Din, int Dout) {
     for (int i = 0; i < B; i++)
         for (int o = 0; o < Dout; o++) out[(size_t)i * Dout + o] = b[o];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, Dout, Din, 1.0f, inp, Din, W, Din, 1.0f, out, Dout);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, Dout, Din, 1.0f, inp, Din, W, Din, 1.0f,
+                out, Dout);
 }
 
 void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                          const float *W, int B, int Din, int Dout) {
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Din, Dout, 1.0f, dout, Dout, W, Din, 1.0f,
-                    dinp, Din);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dout, Din, B, 1.0f, dout, Dout, inp, Din, 1.0f, dW,
-                Din);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Din, Dout, 1.0f, dout, Dout, W,
+                    Din, 1.0f, dinp, Din);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dout, Din, B, 1.0f, dout, Dout, inp, Din,
+                1.0f, dW, Din);
     for (int i = 0; i < B; i++)
         for (int o = 0; o < Dout; o++) db[o] += dout[(size_t)i * Dout + o];
 }
@@ -26,8 +27,7 @@ void tls_relu_forward(float *out, const float *inp, int n) {
 }
 
 void tls_relu_backward(float *d, const float *out, int n) {
-    for (int i = 0; i < n; i++)
-        if (!(out[i] > 0.0f)) d[i] = 0.0f;
+    for (int i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
 }
 
 double tls_crossentropy_forward(float *probs, const float *logits, const int *y, int B, int C) {
@@ -48,8 +48,8 @@ double tls_crossentropy_forward(float *probs, const float *logits, const int *y,
     return loss / B;
 }
 
-void tls_crossentropy_backward(float *dlogits, const float *probs, const int *y, float dloss,
-                               int B, int C) {
+void tls_crossentropy_backward(float *dlogits, const float *probs, const int *y, float dloss, int B,
+                               int C) {
     float s = dloss / (float)B;
     for (int i = 0; i < B; i++)
         for (int c = 0; c < C; c++) {

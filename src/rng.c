@@ -9,7 +9,9 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
 void tls_rng_init(tls_rng *rng, uint64_t seed, tls_stream purpose, uint64_t sub) {
     /* Mix the three key parts through SplitMix64 one after the other, so that
@@ -37,7 +39,9 @@ uint64_t tls_rng_u64(tls_rng *rng) {
     return result;
 }
 
-double tls_rng_uniform(tls_rng *rng) { return (double)(tls_rng_u64(rng) >> 11) * 0x1.0p-53; }
+double tls_rng_uniform(tls_rng *rng) {
+    return (double)(tls_rng_u64(rng) >> 11) * 0x1.0p-53;
+}
 
 double tls_rng_normal(tls_rng *rng) {
     if (rng->have_spare) {

@@ -17,9 +17,13 @@ tls_svc_params tls_svc_defaults(void) {
     return p;
 }
 
-static void print_nothing(const char *s) { (void)s; }
+static void print_nothing(const char *s) {
+    (void)s;
+}
 
-void tls_svc_quiet(void) { svm_set_print_string_function(print_nothing); }
+void tls_svc_quiet(void) {
+    svm_set_print_string_function(print_nothing);
+}
 
 double tls_svc_gamma(const tls_svc_params *p, const float *X, int n, int dim) {
     if (p->gamma_mode == TLS_GAMMA_AUTO) return 1.0 / dim;
@@ -95,7 +99,8 @@ int tls_svc_fit_predict(int *pred, const float *Xtr, const int *ytr, int ntr, co
         rc = TLS_ERR_SVM;
         goto cleanup;
     }
-    for (int i = 0; i < nte; i++) pred[i] = (int)svm_predict(model, test_nodes + (size_t)i * (dim + 1));
+    for (int i = 0; i < nte; i++)
+        pred[i] = (int)svm_predict(model, test_nodes + (size_t)i * (dim + 1));
 
 cleanup:
     svm_free_and_destroy_model(&model);

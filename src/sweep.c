@@ -107,8 +107,10 @@ static int lock_state(const char *dir) {
         char who[128] = "";
         ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
         who[n > 0 ? n : 0] = '\0';
-        fprintf(stderr, "tlsweep: another tlsweep run is using %s (%s); allowed: wait for it to end "
-                "or stop it, then --resume\n", dir, who[0] ? who : "holder unknown");
+        fprintf(stderr,
+                "tlsweep: another tlsweep run is using %s (%s); allowed: wait for it to end "
+                "or stop it, then --resume\n",
+                dir, who[0] ? who : "holder unknown");
         close(fd);
         return -1;
     }
@@ -135,7 +137,8 @@ static int manifest_write(const char *dir, const tls_config *c, const char *star
     snprintf(path, sizeof(path), "%s/config.yaml", dir);
     FILE *f = fopen(path, "w");
     if (f) {
-        fprintf(f, "# effective configuration of this sweep (tlsweep config prints the same)\n%s", yaml);
+        fprintf(f, "# effective configuration of this sweep (tlsweep config prints the same)\n%s",
+                yaml);
         fclose(f);
     }
     free(yaml);
@@ -147,7 +150,8 @@ static int manifest_write(const char *dir, const tls_config *c, const char *star
             (unsigned long long)tls_config_hash(c), started, (long long)tls_config_grid_size(c));
     int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
-    TLS_CHECK(ok && rename(tmp, path) == 0, TLS_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    TLS_CHECK(ok && rename(tmp, path) == 0, TLS_ERR_IO, "cannot write %s: %s", path,
+              strerror(errno));
     return TLS_OK;
 }
 
@@ -169,8 +173,8 @@ static int manifest_read(const char *dir, manifest *m) {
 /* ---- what is already done ------------------------------------------------ */
 
 typedef struct {
-    int8_t *status;   /* (N) per index: TLS_STATUS_* of the latest record */
-    int32_t *winner;  /* (N) journal file holding the latest record, -1 none */
+    int8_t *status;  /* (N) per index: TLS_STATUS_* of the latest record */
+    int32_t *winner; /* (N) journal file holding the latest record, -1 none */
 } done_map;
 
 static int note_record(void *ctx, int file, const tls_record_meta *meta, const tls_result *r) {
@@ -192,13 +196,13 @@ typedef struct {
     /* shared between rank 0's coordinator and its compute thread */
     pthread_mutex_t mu;
     int64_t *work, nwork, next;
-    int stopping;        /* 1: hand out nothing more */
-    int time_limited;    /* stopping because of --time-limit */
+    int stopping;     /* 1: hand out nothing more */
+    int time_limited; /* stopping because of --time-limit */
     int64_t ndone, nfailed;
-    double max_seconds;  /* longest configuration so far, s */
+    double max_seconds; /* longest configuration so far, s */
     double t0;
     int local_finished;
-    int error;           /* a non-recoverable error on the compute thread */
+    int error; /* a non-recoverable error on the compute thread */
 } run_ctx;
 
 /* Fault injection for tests of failure containment: TLSWEEP_FAULT is a
@@ -256,8 +260,10 @@ static int take_work(run_ctx *x, int64_t *out, int max) {
 
 static void count_done(run_ctx *x, int status, double seconds) {
     pthread_mutex_lock(&x->mu);
-    if (status == TLS_STATUS_DONE) x->ndone++;
-    else x->nfailed++;
+    if (status == TLS_STATUS_DONE)
+        x->ndone++;
+    else
+        x->nfailed++;
     if (seconds > x->max_seconds) x->max_seconds = seconds;
     pthread_mutex_unlock(&x->mu);
 }
@@ -309,8 +315,10 @@ static void progress_line(run_ctx *x, int64_t total_todo, int64_t already, int f
                 (long long)(done + already), (long long)all, 100 * frac, rate, se, sr,
                 failed ? " (failures)" : "", final ? "\n" : "");
     } else {
-        fprintf(stderr, "tlsweep: %lld/%lld done (%.1f%%), %lld failed, %.2f cfg/s, elapsed %s, ETA %s\n",
-                (long long)(done + already), (long long)all, 100 * frac, (long long)failed, rate, se, sr);
+        fprintf(stderr,
+                "tlsweep: %lld/%lld done (%.1f%%), %lld failed, %.2f cfg/s, elapsed %s, ETA %s\n",
+                (long long)(done + already), (long long)all, 100 * frac, (long long)failed, rate,
+                se, sr);
     }
 }
 
@@ -328,14 +336,18 @@ static int coordinate(run_ctx *x, int nranks, int64_t already) {
         int stopping = x->stopping, local_done = x->local_finished;
         pthread_mutex_unlock(&x->mu);
         if (stopping && !announced && g_signals) {
-            fprintf(stderr, "\ntlsweep: signal received: no new configurations; waiting up to %.0f s "
-                    "for those in flight\n", x->o->drain_seconds);
+            fprintf(stderr,
+                    "\ntlsweep: signal received: no new configurations; waiting up to %.0f s "
+                    "for those in flight\n",
+                    x->o->drain_seconds);
             announced = 1;
             drain_start = now_seconds();
         }
         if (announced && now_seconds() - drain_start > x->o->drain_seconds) {
-            fprintf(stderr, "tlsweep: drain bound of %.0f s reached; configurations in flight are "
-                    "abandoned; the sweep is resumable with --resume\n", x->o->drain_seconds);
+            fprintf(stderr,
+                    "tlsweep: drain bound of %.0f s reached; configurations in flight are "
+                    "abandoned; the sweep is resumable with --resume\n",
+                    x->o->drain_seconds);
             MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_RESUMABLE);
         }
         if (active == 0 && local_done) break;
@@ -382,8 +394,10 @@ static int serve(run_ctx *x) {
             double s;
             int rc = compute_one(x, msg[1 + i], &status, &s);
             if (rc != TLS_OK) {
-                fprintf(stderr, "tlsweep: rank %d: cannot continue (code %d); aborting, the sweep "
-                        "is resumable\n", x->rank, rc);
+                fprintf(stderr,
+                        "tlsweep: rank %d: cannot continue (code %d); aborting, the sweep "
+                        "is resumable\n",
+                        x->rank, rc);
                 MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
             }
             rep[status == TLS_STATUS_DONE ? 0 : 1] += 1;
@@ -417,7 +431,8 @@ static int all_ok(int rc) {
 
 /* Collective: writes every journal's latest records into dir/partial.h5. */
 static int write_results(const tls_config *c, const char *dir, const int32_t *winner,
-                         const tls_run_info *info, tls_result *r, int64_t *ndone, int64_t *nfailed) {
+                         const tls_run_info *info, tls_result *r, int64_t *ndone,
+                         int64_t *nfailed) {
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
@@ -429,8 +444,10 @@ static int write_results(const tls_config *c, const char *dir, const int32_t *wi
         write_ctx w = {h, winner, TLS_OK};
         int64_t n = tls_journal_scan_part(dir, rank, nranks, r, write_winner, &w);
         rc = n < 0 ? TLS_ERR_IO : w.rc;
-        if (all_ok(rc)) rc = tls_h5out_finish(h, info, ndone, nfailed);
-        else rc = TLS_ERR_IO;
+        if (all_ok(rc))
+            rc = tls_h5out_finish(h, info, ndone, nfailed);
+        else
+            rc = TLS_ERR_IO;
     } else {
         rc = TLS_ERR_IO;
     }
@@ -460,63 +477,84 @@ static int preflight(const tls_sweep_opts *o, const tls_config *c, const tls_res
     char parent[PATH_MAX];
     snprintf(parent, sizeof(parent), "%s", o->output);
     char *slash = strrchr(parent, '/');
-    if (slash) *(slash == parent ? slash + 1 : slash) = '\0';
-    else snprintf(parent, sizeof(parent), ".");
+    if (slash)
+        *(slash == parent ? slash + 1 : slash) = '\0';
+    else
+        snprintf(parent, sizeof(parent), ".");
     if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "tlsweep: -o %s: output directory %s does not exist; allowed: a path in an "
-                "existing, writable directory\n", o->output, parent);
+        fprintf(stderr,
+                "tlsweep: -o %s: output directory %s does not exist; allowed: a path in an "
+                "existing, writable directory\n",
+                o->output, parent);
         return TLS_EXIT_BAD_INPUT;
     }
     if (access(parent, W_OK | X_OK) != 0) {
-        fprintf(stderr, "tlsweep: -o %s: output directory %s is not writable; allowed: a path in an "
-                "existing, writable directory\n", o->output, parent);
+        fprintf(stderr,
+                "tlsweep: -o %s: output directory %s is not writable; allowed: a path in an "
+                "existing, writable directory\n",
+                o->output, parent);
         return TLS_EXIT_BAD_INPUT;
     }
     char hash[32];
     snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)tls_config_hash(c));
     if (o->resume) {
         char buf[256];
-        if (out_exists && tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) != TLS_OK) {
-            fprintf(stderr, "tlsweep: --resume %s: not a tlsweep results file (%s); allowed: a file "
-                    "written by tlsweep run with this configuration\n", o->output, buf);
+        if (out_exists &&
+            tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) != TLS_OK) {
+            fprintf(stderr,
+                    "tlsweep: --resume %s: not a tlsweep results file (%s); allowed: a file "
+                    "written by tlsweep run with this configuration\n",
+                    o->output, buf);
             return TLS_EXIT_BAD_INPUT;
         }
         if (out_exists && strcmp(buf, hash) != 0) {
-            fprintf(stderr, "tlsweep: --resume %s: the file was written for a different configuration "
-                    "(hash %s, this one %s); allowed: the same configuration and --set options as the "
-                    "first run, or --force to start over\n", o->output, buf, hash);
+            fprintf(
+                stderr,
+                "tlsweep: --resume %s: the file was written for a different configuration "
+                "(hash %s, this one %s); allowed: the same configuration and --set options as the "
+                "first run, or --force to start over\n",
+                o->output, buf, hash);
             return TLS_EXIT_BAD_INPUT;
         }
         if (!dir_exists) {
-            if (out_exists && tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) == 0) {
+            if (out_exists &&
+                tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) == 0) {
                 long long complete = 0;
                 /* no state left: the sweep finished (its state is removed on completion) */
                 (void)complete;
                 fprintf(stderr, "tlsweep: %s is complete: nothing to resume\n", o->output);
                 return -1;
             }
-            fprintf(stderr, "tlsweep: --resume %s: no sweep to resume (neither the file nor %s "
-                    "exists); allowed: run without --resume first\n", o->output, dir);
+            fprintf(stderr,
+                    "tlsweep: --resume %s: no sweep to resume (neither the file nor %s "
+                    "exists); allowed: run without --resume first\n",
+                    o->output, dir);
             return TLS_EXIT_BAD_INPUT;
         }
         manifest m;
         if (manifest_read(dir, &m) != TLS_OK) {
-            fprintf(stderr, "tlsweep: --resume %s: %s/manifest.txt is missing or damaged; allowed: "
-                    "--force to start over\n", o->output, dir);
+            fprintf(stderr,
+                    "tlsweep: --resume %s: %s/manifest.txt is missing or damaged; allowed: "
+                    "--force to start over\n",
+                    o->output, dir);
             return TLS_EXIT_BAD_INPUT;
         }
         if (m.hash != tls_config_hash(c)) {
-            fprintf(stderr, "tlsweep: --resume %s: the interrupted sweep used a different "
-                    "configuration (hash %016llx, this one %s; see %s/config.yaml); allowed: the same "
-                    "configuration and --set options, or --force to start over\n", o->output, m.hash,
-                    hash, dir);
+            fprintf(
+                stderr,
+                "tlsweep: --resume %s: the interrupted sweep used a different "
+                "configuration (hash %016llx, this one %s; see %s/config.yaml); allowed: the same "
+                "configuration and --set options, or --force to start over\n",
+                o->output, m.hash, hash, dir);
             return TLS_EXIT_BAD_INPUT;
         }
         return TLS_OK;
     }
     if ((out_exists || dir_exists) && !o->force) {
-        fprintf(stderr, "tlsweep: -o %s: %s already exists; allowed: --force to replace it%s, or "
-                "another -o\n", o->output, out_exists ? o->output : dir,
+        fprintf(stderr,
+                "tlsweep: -o %s: %s already exists; allowed: --force to replace it%s, or "
+                "another -o\n",
+                o->output, out_exists ? o->output : dir,
                 dir_exists ? ", --resume to continue the interrupted sweep" : "");
         return TLS_EXIT_BAD_INPUT;
     }
@@ -525,10 +563,11 @@ static int preflight(const tls_sweep_opts *o, const tls_config *c, const tls_res
     if (!o->force && statvfs(parent, &vfs) == 0) {
         double avail = (double)vfs.f_bavail * (double)vfs.f_frsize;
         if (need > avail) {
-            fprintf(stderr, "tlsweep: -o %s: the sweep needs about %.2f GiB (results file and "
+            fprintf(stderr,
+                    "tlsweep: -o %s: the sweep needs about %.2f GiB (results file and "
                     "journal) but %s has %.2f GiB free; allowed: a smaller grid, --set "
-                    "output.embeddings=false, another -o, or --force to try anyway\n", o->output,
-                    need / 1073741824.0, parent, avail / 1073741824.0);
+                    "output.embeddings=false, another -o, or --force to try anyway\n",
+                    o->output, need / 1073741824.0, parent, avail / 1073741824.0);
             return TLS_EXIT_BAD_INPUT;
         }
     }
@@ -541,16 +580,19 @@ static void dry_run(const tls_config *c, tls_result *r, int nranks) {
     int64_t n = tls_config_grid_size(c);
     printf("grid: %d shift x %d lambda x %d n_target x %d seed = %lld configurations\n",
            c->axis[0].n, c->axis[1].n, c->axis[2].n, c->axis[3].n, (long long)n);
-    printf("output layout (docs/FORMAT.md):\n"
-           "  /shift /lambda /n_target /seed               dimension scales\n"
-           "  /acc_scratch /acc_direct /acc_mmd ...        (shift, lambda, n_target, seed)\n"
-           "  /confusion                                   (..., approach, true_class, pred_class)\n"
-           "  /ce_epoch /mmd2_epoch                        (..., epoch=%d)\n"
-           "  /finetune_ce                                 (..., finetune_epoch=%d)\n",
-           c->eng.epochs, c->eng.finetune_epochs);
+    printf(
+        "output layout (docs/FORMAT.md):\n"
+        "  /shift /lambda /n_target /seed               dimension scales\n"
+        "  /acc_scratch /acc_direct /acc_mmd ...        (shift, lambda, n_target, seed)\n"
+        "  /confusion                                   (..., approach, true_class, pred_class)\n"
+        "  /ce_epoch /mmd2_epoch                        (..., epoch=%d)\n"
+        "  /finetune_ce                                 (..., finetune_epoch=%d)\n",
+        c->eng.epochs, c->eng.finetune_epochs);
     if (c->embeddings)
-        printf("  /embeddings/source_features /target_features /source_x /target_x /source_y /target_y\n"
-               "                                               (..., point=%d|%d, feature=%d|dim=%d)\n",
+        printf("  /embeddings/source_features /target_features /source_x /target_x /source_y "
+               "/target_y\n"
+               "                                               (..., point=%d|%d, "
+               "feature=%d|dim=%d)\n",
                c->eng.n_source, c->eng.n_test, c->eng.features, c->eng.dim);
     printf("size: about %.1f MiB\n", bytes_per_config(c, r) * (double)n / 1048576.0);
     /* time: one configuration with 2 source epochs, scaled to the full count */
@@ -561,7 +603,9 @@ static void dry_run(const tls_config *c, tls_result *r, int nranks) {
     double t = now_seconds();
     tls_engine_run(r, &e, &pt);
     double per = now_seconds() - t;
-    if (probe > 0) per = r->s.seconds[0] + r->s.seconds[1] + (per - r->s.seconds[0] - r->s.seconds[1]) * full / probe;
+    if (probe > 0)
+        per = r->s.seconds[0] + r->s.seconds[1] +
+              (per - r->s.seconds[0] - r->s.seconds[1]) * full / probe;
     char s[32];
     fmt_duration(s, sizeof(s), per * (double)n / nranks);
     printf("estimate: %.2f s per configuration, about %s on %d rank%s\n", per, s, nranks,
@@ -622,12 +666,14 @@ int tls_sweep_run(const tls_sweep_opts *o) {
             verdict = TLS_EXIT_BAD_INPUT;
         if (verdict == TLS_OK && !o->resume) {
             if (remove_tree(dir) != 0) {
-                fprintf(stderr, "tlsweep: cannot remove the old state %s: %s\n", dir, strerror(errno));
+                fprintf(stderr, "tlsweep: cannot remove the old state %s: %s\n", dir,
+                        strerror(errno));
                 verdict = TLS_EXIT_FAILURE;
             } else if (mkdir(dir, 0755) != 0) {
                 fprintf(stderr, "tlsweep: cannot create %s: %s\n", dir, strerror(errno));
                 verdict = TLS_EXIT_FAILURE;
-            } else if ((lock_fd = lock_state(dir)) < 0 || manifest_write(dir, c, started) != TLS_OK) {
+            } else if ((lock_fd = lock_state(dir)) < 0 ||
+                       manifest_write(dir, c, started) != TLS_OK) {
                 verdict = TLS_EXIT_FAILURE;
             }
         }
@@ -661,15 +707,19 @@ int tls_sweep_run(const tls_sweep_opts *o) {
         for (int64_t i = 0; i < N; i++) {
             int todo = dm.status[i] == TLS_STATUS_PENDING ||
                        (o->retry_failed && dm.status[i] == TLS_STATUS_FAILED);
-            if (todo) x.work[x.nwork++] = i;
-            else already++;
+            if (todo)
+                x.work[x.nwork++] = i;
+            else
+                already++;
         }
         if (o->resume)
-            fprintf(stderr, "tlsweep: resuming %s: %lld of %lld configurations already recorded, "
-                    "%lld to compute\n", o->output, (long long)already, (long long)N, (long long)x.nwork);
+            fprintf(stderr,
+                    "tlsweep: resuming %s: %lld of %lld configurations already recorded, "
+                    "%lld to compute\n",
+                    o->output, (long long)already, (long long)N, (long long)x.nwork);
         else
-            fprintf(stderr, "tlsweep: %lld configurations on %d rank%s -> %s\n", (long long)N, nranks,
-                    nranks > 1 ? "s" : "", o->output);
+            fprintf(stderr, "tlsweep: %lld configurations on %d rank%s -> %s\n", (long long)N,
+                    nranks, nranks > 1 ? "s" : "", o->output);
     }
     tls_sweep_install_signals(); /* again: MPI_Init may have replaced them */
     rc = tls_journal_open(&x.journal, dir, header[1], rank, c->sync_seconds);
@@ -713,7 +763,9 @@ int tls_sweep_run(const tls_sweep_opts *o) {
     tw = now_seconds() - tw;
     if (rc != TLS_OK) {
         if (rank == 0)
-            fprintf(stderr, "tlsweep: cannot write the results file; the sweep is resumable from %s\n", dir);
+            fprintf(stderr,
+                    "tlsweep: cannot write the results file; the sweep is resumable from %s\n",
+                    dir);
         goto cleanup_run;
     }
     if (rank == 0) {
@@ -728,24 +780,29 @@ int tls_sweep_run(const tls_sweep_opts *o) {
             if (pending == 0) remove_tree(dir);
             char el[32];
             fmt_duration(el, sizeof(el), now_seconds() - x.t0);
-            fprintf(stderr, "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending; "
-                    "wrote %s in %s (file writing %.2f s)\n", (long long)N, (long long)ndone,
-                    (long long)nfailed, (long long)pending, o->output, el, tw);
+            fprintf(stderr,
+                    "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending; "
+                    "wrote %s in %s (file writing %.2f s)\n",
+                    (long long)N, (long long)ndone, (long long)nfailed, (long long)pending,
+                    o->output, el, tw);
             if (nfailed) {
                 int shown = 0;
                 for (int64_t i = 0; i < N && shown < 20; i++)
                     if (dm.status[i] == TLS_STATUS_FAILED) {
                         tls_point p = tls_config_point(c, i);
-                        fprintf(stderr, "  failed: shift=%g lambda=%g n_target=%d seed=%lld (tlsweep "
-                                "status %s lists the reasons)\n", p.shift, p.lambda, p.n_target,
-                                (long long)p.seed, o->output);
+                        fprintf(stderr,
+                                "  failed: shift=%g lambda=%g n_target=%d seed=%lld (tlsweep "
+                                "status %s lists the reasons)\n",
+                                p.shift, p.lambda, p.n_target, (long long)p.seed, o->output);
                         shown++;
                     }
             }
             if (pending) {
-                fprintf(stderr, "tlsweep: interrupted%s; continue with: tlsweep run %s%s-o %s "
-                        "--resume%s\n", x.time_limited ? " (time limit)" : "",
-                        o->config_path ? o->config_path : "", o->config_path ? " " : "", o->output,
+                fprintf(stderr,
+                        "tlsweep: interrupted%s; continue with: tlsweep run %s%s-o %s "
+                        "--resume%s\n",
+                        x.time_limited ? " (time limit)" : "", o->config_path ? o->config_path : "",
+                        o->config_path ? " " : "", o->output,
                         o->nsets ? " (and the same --set options)" : "");
                 exit_code = TLS_EXIT_RESUMABLE;
             } else {
@@ -788,14 +845,16 @@ static void print_status(const char *what, int64_t n, const int8_t *status, cons
     for (int64_t i = 0; i < n; i++) cnt[status[i] >= 0 && status[i] <= 2 ? status[i] : 0]++;
     printf("%s: %lld configurations: %lld done, %lld failed, %lld pending -> %s\n", what,
            (long long)n, (long long)cnt[1], (long long)cnt[2], (long long)cnt[0],
-           cnt[0] == 0 ? "complete" : state ? "incomplete, resumable with tlsweep run ... --resume"
-                                            : "incomplete");
+           cnt[0] == 0 ? "complete"
+           : state     ? "incomplete, resumable with tlsweep run ... --resume"
+                       : "incomplete");
     for (int64_t i = 0; i < n; i++) {
         if (status[i] != TLS_STATUS_FAILED) continue;
         int64_t k = i, ix[TLS_NAXES];
         for (int a = TLS_NAXES - 1; a >= 0; a--) ix[a] = k % axis_n[a], k /= axis_n[a];
         printf("  failed: shift=%g lambda=%g n_target=%g seed=%g: %.*s\n", axis[0][ix[0]],
-               axis[1][ix[1]], axis[2][ix[2]], axis[3][ix[3]], (int)rlen, reasons + (size_t)i * rlen);
+               axis[1][ix[1]], axis[2][ix[2]], axis[3][ix[3]], (int)rlen,
+               reasons + (size_t)i * rlen);
     }
 }
 
@@ -808,8 +867,10 @@ int tls_sweep_status(const char *path) {
         snprintf(cfgpath, sizeof(cfgpath), "%s/config.yaml", dir);
         tls_config *c = NULL;
         tls_result *r = NULL;
-        if (tls_config_load(&c, cfgpath, NULL, 0, err) != TLS_OK || tls_result_create(&r, &c->eng)) {
-            fprintf(stderr, "tlsweep: status %s: the sweep state in %s is damaged: %s\n", path, dir, err);
+        if (tls_config_load(&c, cfgpath, NULL, 0, err) != TLS_OK ||
+            tls_result_create(&r, &c->eng)) {
+            fprintf(stderr, "tlsweep: status %s: the sweep state in %s is damaged: %s\n", path, dir,
+                    err);
             tls_config_destroy(&c);
             return TLS_EXIT_BAD_INPUT;
         }
@@ -822,7 +883,8 @@ int tls_sweep_status(const char *path) {
         for (int a = 0; a < TLS_NAXES; a++) axis[a] = c->axis[a].v, axis_n[a] = c->axis[a].n;
         char what[PATH_MAX + 64];
         snprintf(what, sizeof(what), "%s (interrupted sweep, state in %s)", path, dir);
-        print_status(what, n, s.status, (const char *)s.reason, sizeof(s.reason[0]), axis, axis_n, 1);
+        print_status(what, n, s.status, (const char *)s.reason, sizeof(s.reason[0]), axis, axis_n,
+                     1);
         int64_t pending = 0;
         for (int64_t i = 0; i < n; i++) pending += s.status[i] == TLS_STATUS_PENDING;
         free(s.status), free(s.reason);
@@ -832,8 +894,10 @@ int tls_sweep_status(const char *path) {
     }
     char buf[256];
     if (tls_h5out_read_attr(path, "config_hash", buf, sizeof(buf)) != TLS_OK) {
-        fprintf(stderr, "tlsweep: status %s: not a tlsweep results file (%s); allowed: a file "
-                "written by tlsweep run\n", path, buf);
+        fprintf(stderr,
+                "tlsweep: status %s: not a tlsweep results file (%s); allowed: a file "
+                "written by tlsweep run\n",
+                path, buf);
         return TLS_EXIT_BAD_INPUT;
     }
     tls_h5status st;

@@ -151,7 +151,8 @@ static void test_mmd(tls_rng *rng) {
         float gamma = 0.8f;
         double v = tls_mmd2_forward(x, y, n, m, d, gamma, work);
         expect_close("mmd2 vs double loop", v, mmd2_loop(x, y, n, m, d, gamma), 1e-4, 1e-6);
-        float *dx = calloc((size_t)n * d, sizeof(float)), *dy = calloc((size_t)m * d, sizeof(float));
+        float *dx = calloc((size_t)n * d, sizeof(float)),
+              *dy = calloc((size_t)m * d, sizeof(float));
         double v2 = tls_mmd2_forward_backward(dx, dy, 1.5f, x, y, n, m, d, gamma, work);
         expect_close("mmd2 forward_backward value", v2, v, 0, 0);
         float *vars[] = {x, y};
@@ -166,8 +167,8 @@ static void test_mmd(tls_rng *rng) {
                 vars[t][i] = keep - h;
                 double lm = mmd2_loop(x, y, n, m, d, gamma);
                 vars[t][i] = keep;
-                expect_close(t ? "mmd2 dy" : "mmd2 dx", grads[t][i], 1.5 * (lp - lm) / (2 * h), 5e-3,
-                             2e-5);
+                expect_close(t ? "mmd2 dy" : "mmd2 dx", grads[t][i], 1.5 * (lp - lm) / (2 * h),
+                             5e-3, 2e-5);
             }
         /* dloss = 0 adds nothing (lambda = 0 must be harmless) */
         memset(dx, 0, sizeof(float) * (size_t)n * d);
@@ -178,7 +179,8 @@ static void test_mmd(tls_rng *rng) {
         free(x), free(y), free(work), free(dx), free(dy);
     }
     /* identical sets have MMD^2 = 0 */
-    float *x = randv(rng, 20 * 3, 1), *work = malloc(sizeof(float) * tls_mmd_work_floats(20, 20, 3));
+    float *x = randv(rng, 20 * 3, 1),
+          *work = malloc(sizeof(float) * tls_mmd_work_floats(20, 20, 3));
     expect_close("mmd2 of a set with itself", tls_mmd2_forward(x, x, 20, 20, 3, 1.0f, work), 0, 0,
                  1e-6);
     free(x), free(work);
@@ -199,8 +201,8 @@ static double net_loss(tls_model *m, tls_acts *a, tls_acts *b, const float *xs, 
     tls_crossentropy_backward(a->dlogits, a->probs, ys, 1.0f, ns, m->C);
     tls_model_classifier_backward(m, a, ns);
     memset(b->dfeat, 0, sizeof(float) * (size_t)nt * m->F);
-    double mmd =
-        tls_mmd2_forward_backward(a->dfeat, b->dfeat, lambda, a->feat, b->feat, ns, nt, m->F, 1.0f, work);
+    double mmd = tls_mmd2_forward_backward(a->dfeat, b->dfeat, lambda, a->feat, b->feat, ns, nt,
+                                           m->F, 1.0f, work);
     tls_model_features_backward(m, a, xs, ns);
     tls_model_features_backward(m, b, xt, nt);
     return ce + lambda * mmd;
@@ -257,10 +259,12 @@ static void test_adam(tls_rng *rng) {
         for (size_t i = 0; i < n; i++) {
             mo[i] = 0.9 * mo[i] + 0.1 * g[t][i];
             v[i] = 0.999 * v[i] + 0.001 * g[t][i] * g[t][i];
-            double mh = mo[i] / (1 - pow(0.9, t + 1)), vh = sqrt(v[i]) / sqrt(1 - pow(0.999, t + 1));
+            double mh = mo[i] / (1 - pow(0.9, t + 1)),
+                   vh = sqrt(v[i]) / sqrt(1 - pow(0.999, t + 1));
             p[i] -= 1e-3 * mh / (vh + 1e-8);
         }
-        for (size_t i = 0; i < n; i++) expect_close("adam step", m->params_mem[i], p[i], 1e-6, 1e-8);
+        for (size_t i = 0; i < n; i++)
+            expect_close("adam step", m->params_mem[i], p[i], 1e-6, 1e-8);
     }
     expect_close("adam step count", (double)m->step, 3, 0, 0);
     tls_model_destroy(&m);
@@ -275,7 +279,8 @@ static void test_init(tls_rng *rng) {
     for (int i = 0; i < 512 + 16; i++) mx2 = fmax(mx2, fabs(m->p.W2[i]));
     for (int i = 0; i < 32 + 2; i++) mx3 = fmax(mx3, fabs(m->p.W3[i]));
     checks += 3;
-    if (!(mx1 <= b1 && mx1 > 0.8 * b1 && mx2 <= b2 && mx2 > 0.8 * b2 && mx3 <= b3 && mx3 > 0.5 * b3)) {
+    if (!(mx1 <= b1 && mx1 > 0.8 * b1 && mx2 <= b2 && mx2 > 0.8 * b2 && mx3 <= b3 &&
+          mx3 > 0.5 * b3)) {
         failures++;
         fprintf(stderr, "FAIL init bounds: %g/%g %g/%g %g/%g\n", mx1, b1, mx2, b2, mx3, b3);
     }

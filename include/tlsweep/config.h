@@ -15,8 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { TLS_AXIS_SHIFT = 0, TLS_AXIS_LAMBDA = 1, TLS_AXIS_NTARGET = 2, TLS_AXIS_SEED = 3,
-       TLS_NAXES = 4 };
+enum {
+    TLS_AXIS_SHIFT = 0,
+    TLS_AXIS_LAMBDA = 1,
+    TLS_AXIS_NTARGET = 2,
+    TLS_AXIS_SEED = 3,
+    TLS_NAXES = 4
+};
 extern const char *const tls_axis_names[TLS_NAXES];
 
 typedef struct {

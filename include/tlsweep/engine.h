@@ -24,48 +24,48 @@ extern const char *const tls_method_names[TLS_NMETHODS];
 
 typedef struct {
     /* data */
-    int n_source;        /* source points, all labelled */
-    int n_test;          /* target test points, also the unlabelled set for MMD */
-    int dim;             /* input dimension, >= 2 */
-    int classes;         /* >= 2 */
-    double source_mean;  /* class means +-(a,a): a for the source (article: 2) */
-    double source_std;   /* per-coordinate std of the source clusters (0.5) */
-    double target_mean;  /* a for the target (1) */
-    double target_std;   /* per-coordinate std of the target clusters (0.6) */
+    int n_source;       /* source points, all labelled */
+    int n_test;         /* target test points, also the unlabelled set for MMD */
+    int dim;            /* input dimension, >= 2 */
+    int classes;        /* >= 2 */
+    double source_mean; /* class means +-(a,a): a for the source (article: 2) */
+    double source_std;  /* per-coordinate std of the source clusters (0.5) */
+    double target_mean; /* a for the target (1) */
+    double target_std;  /* per-coordinate std of the target clusters (0.6) */
     /* model */
-    int hidden;          /* width of the hidden layer (32) */
-    int features;        /* width of the feature layer = embedding size (16) */
+    int hidden;   /* width of the hidden layer (32) */
+    int features; /* width of the feature layer = embedding size (16) */
     /* training */
     int epochs;          /* source epochs with the MMD loss (100); 0 allowed */
     int finetune_epochs; /* full-batch epochs on the labelled target (50); 0 allowed */
     int batch_size;      /* source mini-batch (32); last partial batch kept */
     double lr, beta1, beta2, adam_eps; /* Adam (1e-3, 0.9, 0.999, 1e-8) */
-    double mmd_gamma;    /* RBF kernel of the MMD loss, 1/(feature units)^2 (1.0) */
+    double mmd_gamma;                  /* RBF kernel of the MMD loss, 1/(feature units)^2 (1.0) */
     /* baselines and the domain classifier */
-    tls_svc_params svm;  /* scratch and direct (sklearn SVC defaults) */
-    double pad_C;        /* C of the linear SVM of the proxy A-distance (1.0) */
+    tls_svc_params svm; /* scratch and direct (sklearn SVC defaults) */
+    double pad_C;       /* C of the linear SVM of the proxy A-distance (1.0) */
 } tls_engine_params;
 
 /* One grid point. */
 typedef struct {
-    double shift;   /* target rotation, degrees */
-    double lambda;  /* weight of MMD^2 in the source loss, >= 0 */
-    int n_target;   /* labelled target points, >= classes */
+    double shift;  /* target rotation, degrees */
+    double lambda; /* weight of MMD^2 in the source loss, >= 0 */
+    int n_target;  /* labelled target points, >= classes */
     int64_t seed;
 } tls_point;
 
 /* Scalar results. Plain data: the sweep stores it verbatim in its journal. */
 typedef struct {
-    double acc[TLS_NMETHODS];   /* target test accuracy, in [0, 1] */
-    double mmd2_input;          /* MMD^2(source, target test) in input space */
-    double mmd2_feat_before;    /* ... in feature space at initialisation */
-    double mmd2_feat_after;     /* ... in feature space after fine-tuning */
-    double pad_input;           /* proxy A-distance 2(1-2 err) in input space */
-    double pad_feat;            /* ... in feature space after fine-tuning */
+    double acc[TLS_NMETHODS];     /* target test accuracy, in [0, 1] */
+    double mmd2_input;            /* MMD^2(source, target test) in input space */
+    double mmd2_feat_before;      /* ... in feature space at initialisation */
+    double mmd2_feat_after;       /* ... in feature space after fine-tuning */
+    double pad_input;             /* proxy A-distance 2(1-2 err) in input space */
+    double pad_feat;              /* ... in feature space after fine-tuning */
     double seconds[TLS_NMETHODS]; /* wall time of each method, s */
-    int32_t negative_transfer;  /* 1 when acc[MMD] < acc[SCRATCH] */
-    int32_t status;             /* TLS_STATUS_DONE or TLS_STATUS_FAILED */
-    char reason[112];           /* why a configuration failed; "" when done */
+    int32_t negative_transfer;    /* 1 when acc[MMD] < acc[SCRATCH] */
+    int32_t status;               /* TLS_STATUS_DONE or TLS_STATUS_FAILED */
+    char reason[112];             /* why a configuration failed; "" when done */
 } tls_scalars;
 
 enum { TLS_STATUS_PENDING = 0, TLS_STATUS_DONE = 1, TLS_STATUS_FAILED = 2 };
@@ -74,17 +74,17 @@ enum { TLS_STATUS_PENDING = 0, TLS_STATUS_DONE = 1, TLS_STATUS_FAILED = 2 };
  * allocation of tls_result_bytes(params) - sizeof(tls_scalars) bytes. */
 typedef struct {
     tls_scalars s;
-    int32_t *confusion;  /* (TLS_NMETHODS, classes, classes): [method][true][pred] counts */
-    float *ce_epoch;     /* (epochs) mean source cross-entropy per epoch */
-    float *mmd_epoch;    /* (epochs) mean MMD^2 per epoch */
-    float *ft_epoch;     /* (finetune_epochs) fine-tuning cross-entropy per epoch */
-    float *emb_source;   /* (n_source, features) source embeddings after training */
-    float *emb_target;   /* (n_test, features) target test embeddings after training */
-    float *x_source;     /* (n_source, dim) source inputs */
-    float *x_target;     /* (n_test, dim) target test inputs */
-    int32_t *y_source;   /* (n_source) */
-    int32_t *y_target;   /* (n_test) */
-    void *mem;           /* the single allocation behind the views */
+    int32_t *confusion; /* (TLS_NMETHODS, classes, classes): [method][true][pred] counts */
+    float *ce_epoch;    /* (epochs) mean source cross-entropy per epoch */
+    float *mmd_epoch;   /* (epochs) mean MMD^2 per epoch */
+    float *ft_epoch;    /* (finetune_epochs) fine-tuning cross-entropy per epoch */
+    float *emb_source;  /* (n_source, features) source embeddings after training */
+    float *emb_target;  /* (n_test, features) target test embeddings after training */
+    float *x_source;    /* (n_source, dim) source inputs */
+    float *x_target;    /* (n_test, dim) target test inputs */
+    int32_t *y_source;  /* (n_source) */
+    int32_t *y_target;  /* (n_test) */
+    void *mem;          /* the single allocation behind the views */
     size_t mem_bytes;
 } tls_result;
 

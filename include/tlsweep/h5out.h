@@ -20,10 +20,10 @@ typedef struct tls_h5out tls_h5out;
 
 /* Facts about the run, stored as root attributes. */
 typedef struct {
-    char started[32];    /* ISO 8601 UTC time of the first run of the sweep */
-    char finished[32];   /* ... of the end of this run */
-    int nranks;          /* ranks of this run */
-    int runs;            /* runs so far (1 + resumes) */
+    char started[32];  /* ISO 8601 UTC time of the first run of the sweep */
+    char finished[32]; /* ... of the end of this run */
+    int nranks;        /* ranks of this run */
+    int runs;          /* runs so far (1 + resumes) */
 } tls_run_info;
 
 /* MPI-IO hints for the results file from a "key=value,key=value" string
@@ -54,11 +54,11 @@ int tls_h5out_read_attr(const char *path, const char *name, char *buf, size_t le
 
 /* What `tlsweep status` shows of a finished file (serial, any rank). */
 typedef struct {
-    int64_t n;                    /* configurations */
-    int8_t *status;               /* (n) TLS_STATUS_* */
-    char *reasons;                /* (n, reason_len) */
+    int64_t n;      /* configurations */
+    int8_t *status; /* (n) TLS_STATUS_* */
+    char *reasons;  /* (n, reason_len) */
     size_t reason_len;
-    double *axis[TLS_NAXES];      /* grid axes */
+    double *axis[TLS_NAXES]; /* grid axes */
     int axis_n[TLS_NAXES];
 } tls_h5status;
 

@@ -22,10 +22,10 @@ enum { TLS_HOST_LEN = 64 };
 
 /* Who computed a record and how long it took. */
 typedef struct {
-    int64_t index;             /* linear grid index */
-    int32_t rank;              /* MPI rank that computed it */
-    double seconds;            /* wall time of the whole configuration, s */
-    char host[TLS_HOST_LEN];   /* host name of that rank */
+    int64_t index;           /* linear grid index */
+    int32_t rank;            /* MPI rank that computed it */
+    double seconds;          /* wall time of the whole configuration, s */
+    char host[TLS_HOST_LEN]; /* host name of that rank */
 } tls_record_meta;
 
 typedef struct tls_journal tls_journal;

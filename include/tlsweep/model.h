@@ -22,11 +22,11 @@ typedef struct {
 } tls_params;
 
 typedef struct {
-    int D, H, F, C;   /* input dim, hidden width, feature width, classes */
-    size_t nparams;   /* total floats in each of the four buffers below */
+    int D, H, F, C; /* input dim, hidden width, feature width, classes */
+    size_t nparams; /* total floats in each of the four buffers below */
     float *params_mem, *grads_mem, *m_mem, *v_mem;
-    tls_params p, g;  /* views into params_mem and grads_mem */
-    long step;        /* Adam steps taken (PyTorch's `step`) */
+    tls_params p, g; /* views into params_mem and grads_mem */
+    long step;       /* Adam steps taken (PyTorch's `step`) */
 } tls_model;
 
 /* Activations of the network for up to n_max rows; reused across steps. */

@@ -8,10 +8,10 @@
 #define TLSWEEP_NN_H
 
 /* out (B, Dout) = inp (B, Din) @ W^T + b, with W (Dout, Din) as PyTorch stores it and b (Dout). */
-void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B, int Din,
-                        int Dout);
-/* dinp (B, Din) += dout (B, Dout) @ W;  dW (Dout, Din) += dout^T @ inp;  db (Dout) += column sums of dout.
- * dinp may be NULL when the input needs no gradient. */
+void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
+                        int Din, int Dout);
+/* dinp (B, Din) += dout (B, Dout) @ W;  dW (Dout, Din) += dout^T @ inp;  db (Dout) += column sums
+ * of dout. dinp may be NULL when the input needs no gradient. */
 void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                          const float *W, int B, int Din, int Dout);
 
@@ -25,8 +25,8 @@ void tls_relu_backward(float *d, const float *out, int n);
  * Writes the softmax probabilities (B,C) for the backward pass; returns the loss. */
 double tls_crossentropy_forward(float *probs, const float *logits, const int *y, int B, int C);
 /* dlogits (B,C) += dloss * (probs - onehot(y)) / B. */
-void tls_crossentropy_backward(float *dlogits, const float *probs, const int *y, float dloss,
-                               int B, int C);
+void tls_crossentropy_backward(float *dlogits, const float *probs, const int *y, float dloss, int B,
+                               int C);
 
 /* argmax over each row of logits (B,C) into pred (B); ties go to the lowest class. */
 void tls_argmax_rows(int *pred, const float *logits, int B, int C);

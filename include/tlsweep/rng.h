@@ -24,7 +24,7 @@ typedef enum {
 
 typedef struct {
     uint64_t s[4];
-    int have_spare;   /* Box-Muller produces normals in pairs */
+    int have_spare; /* Box-Muller produces normals in pairs */
     double spare;
 } tls_rng;
 

@@ -14,12 +14,12 @@ typedef enum { TLS_GAMMA_VALUE = 0, TLS_GAMMA_AUTO = 1, TLS_GAMMA_SCALE = 2 } tl
 
 typedef struct {
     tls_svc_kernel kernel;
-    double C;              /* regularisation; > 0 */
+    double C; /* regularisation; > 0 */
     tls_gamma_mode gamma_mode;
-    double gamma;          /* RBF width in 1/(input units)^2, used when gamma_mode is VALUE */
-    double eps;            /* stopping tolerance of the solver (sklearn's tol) */
-    double cache_mb;       /* kernel cache, in MB */
-    int shrinking;         /* 1: libsvm's shrinking heuristic on */
+    double gamma;    /* RBF width in 1/(input units)^2, used when gamma_mode is VALUE */
+    double eps;      /* stopping tolerance of the solver (sklearn's tol) */
+    double cache_mb; /* kernel cache, in MB */
+    int shrinking;   /* 1: libsvm's shrinking heuristic on */
 } tls_svc_params;
 
 /* scikit-learn's SVC(kernel='rbf', gamma='auto') defaults. */

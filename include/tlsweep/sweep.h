@@ -11,18 +11,18 @@
 enum { TLS_EXIT_OK = 0, TLS_EXIT_FAILURE = 1, TLS_EXIT_BAD_INPUT = 2, TLS_EXIT_RESUMABLE = 75 };
 
 typedef struct {
-    const char *config_path;  /* YAML file, or NULL for the built-in default */
-    const char *const *sets;  /* --set KEY=VALUE overrides */
+    const char *config_path; /* YAML file, or NULL for the built-in default */
+    const char *const *sets; /* --set KEY=VALUE overrides */
     int nsets;
-    const char *output;       /* results file */
-    int force;                /* replace an existing output / ignore the disk estimate */
-    int resume;               /* continue an interrupted sweep */
-    int retry_failed;         /* with resume: recompute failed configurations too */
-    int dry_run;              /* print grid size, layout and time estimate; write nothing */
-    double drain_seconds;     /* after a signal, how long in-flight work may take, s */
-    double time_limit;        /* wall-clock budget of this run, s (0: none) */
-    double progress_seconds;  /* progress line interval when stderr is not a terminal, s */
-    int batch;                /* configurations handed out per request */
+    const char *output;      /* results file */
+    int force;               /* replace an existing output / ignore the disk estimate */
+    int resume;              /* continue an interrupted sweep */
+    int retry_failed;        /* with resume: recompute failed configurations too */
+    int dry_run;             /* print grid size, layout and time estimate; write nothing */
+    double drain_seconds;    /* after a signal, how long in-flight work may take, s */
+    double time_limit;       /* wall-clock budget of this run, s (0: none) */
+    double progress_seconds; /* progress line interval when stderr is not a terminal, s */
+    int batch;               /* configurations handed out per request */
 } tls_sweep_opts;
 
 int tls_sweep_run(const tls_sweep_opts *o);
