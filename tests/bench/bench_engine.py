@@ -7,6 +7,7 @@ torch.set_num_threads(1)), at the article's setting, min and median over
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -17,20 +18,54 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 
 
+def flops_per_config(n_source=1000, n_test=200, dim=2, hidden=32, features=16, classes=2, batch=32,
+                     epochs=100, finetune_epochs=50, n_target=50, tile=32):
+    """Floating-point operations of the MMD method per configuration, counted
+    from the algorithm (a multiply-add is 2): per source step the batch's and
+    the target set's forward and backward passes, the three MMD^2 kernel
+    blocks (Gram products, exponentials at ~15 operations each, the two
+    gradient products; the target-target block over its upper tile
+    triangle), and Adam; then fine-tuning. The SVMs are not counted."""
+    layer = dim * hidden + hidden * features + features * classes       # MACs per point
+    steps = epochs * math.ceil(n_source / batch)
+    tri = sum((n_test - i0) * min(tile, n_test - i0) for i0 in range(0, n_test, tile))  # tt tile triangle
+    per_step = (2 * layer * batch * 3                 # batch forward + backward (2x)
+                + 2 * (dim * hidden + hidden * features) * n_test * 3  # target forward + backward
+                + tri * (2 * features + 15 + 2 * 2 * features)         # tt block: Gram, exp, K a and K^T a
+                + batch * n_test * (2 * features + 15 + 2 * 2 * features)  # cross block
+                + batch * batch * (2 * features + 15 + 2 * 2 * features)   # source-source block
+                + 10 * (layer + hidden + features + classes))          # Adam
+    return steps * per_step + finetune_epochs * 2 * layer * n_target * 3
+
+
+def sgemm_peak():
+    """Single-core OpenBLAS SGEMM rate on large matrices: the practical peak."""
+    import numpy as np
+    a = np.random.rand(2048, 2048).astype(np.float32)
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        a @ a
+        best = max(best, 2 * 2048 ** 3 / (time.perf_counter() - t))
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep")))
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS too, for the peak
+    env = dict(os.environ)
     args = ["one", "--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42"]
-    c_times, c_engine = [], []
+    c_times, c_engine, c_mmd = [], [], []
     for _ in range(a.repeat):
         t = time.perf_counter()
         out = subprocess.run([a.bin] + args, capture_output=True, text=True, env=env, check=True).stdout
         c_times.append(time.perf_counter() - t)
         r = json.loads(out)
         c_engine.append(r["seconds_scratch"] + r["seconds_direct"] + r["seconds_mmd"])
+        c_mmd.append(r["seconds_mmd"])
     import torch
     torch.set_num_threads(1)
     import torch_reference
@@ -49,6 +84,12 @@ def main():
     print(f"speed-up of the engine over PyTorch: min {min(p_times) / min(c_engine):.1f}x, "
           f"median {statistics.median(p_times) / statistics.median(c_engine):.1f}x")
     print(f"speed-up of the whole tlsweep one process: median {statistics.median(p_times) / statistics.median(c_times):.1f}x")
+    import numpy  # noqa: F401  (its OpenBLAS, one thread: OPENBLAS_NUM_THREADS=1 below)
+    flops = flops_per_config()
+    mmd_s = min(c_mmd)
+    peak = sgemm_peak()
+    print(f"MMD method: {flops / 1e9:.2f} GFLOP per configuration in {mmd_s:.3f} s = {flops / mmd_s / 1e9:.1f} GFLOP/s; "
+          f"single-core SGEMM peak measured now {peak / 1e9:.1f} GFLOP/s: {100 * flops / mmd_s / peak:.0f}% of it")
 
 
 if __name__ == "__main__":

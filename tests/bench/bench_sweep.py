@@ -1,0 +1,118 @@
+"""Benchmarks (not tests) of the sweep, each printing a table with the
+ratios measured side by side in the same run:
+
+  throughput   configurations/s of the default sweep at 1 and 2 ranks, parallel efficiency
+  coordinator  configurations/s rank 0 hands out and collects when each does almost nothing
+               (train.epochs=0, tiny sets), with 2, 8 and 32 ranks oversubscribed
+  hdf5         share of wall time spent writing the results file, embeddings on
+  memory       peak resident memory of one configuration at the article's setting
+  scaling      cost of one configuration against n_test, n_source and dim, and the exponent
+
+    /usr/bin/python3 tests/bench/bench_sweep.py [throughput coordinator hdf5 memory scaling]
+"""
+import json
+import math
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep"))
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
+
+
+def sweep(n, args, out):
+    t = time.perf_counter()
+    p = subprocess.run(["mpirun", "-q", "-n", str(n), "--oversubscribe", BIN, "run", "-o", out, "--force",
+                        "--progress-seconds", "1000"] + args, env=ENV, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t
+    m = re.search(r"file writing ([0-9.]+) s", p.stderr)
+    return wall, float(m.group(1)), p.stderr
+
+
+def throughput(d):
+    print("\n## sweep throughput, default sweep (120 configurations)")
+    res = {}
+    for n in (1, 2):
+        wall, _, _ = sweep(n, [], os.path.join(d, f"t{n}.h5"))
+        res[n] = 120 / wall
+        print(f"{n} rank{'s' if n > 1 else ' '}: {wall:7.1f} s  {res[n]:6.2f} configurations/s")
+    print(f"parallel efficiency at 2 ranks: {res[2] / (2 * res[1]):.3f} (speed-up {res[2] / res[1]:.2f}x)")
+
+
+def coordinator(d):
+    print("\n## coordinator capacity (configurations that do almost nothing, 20000 of them)")
+    tiny = ["--set", "train.epochs=0", "--set", "train.finetune_epochs=0", "--set", "data.n_source=4",
+            "--set", "data.n_test=4", "--set", "output.embeddings=false", "--set", "grid.shift=[" +
+            ",".join(str(i) for i in range(50)) + "]", "--set", "grid.lambda=[0,1,2,3]",
+            "--set", "grid.n_target=[2]", "--set", "grid.seed=[" + ",".join(str(i) for i in range(100)) + "]"]
+    print("(rate: the tool's compute phase, from its last progress line; wall: the whole mpirun)")
+    print(f"{'ranks':>5s} {'batch':>6s} {'wall s':>8s} {'handed out and collected / s':>30s}")
+    for n in (2, 8, 32):
+        for batch in (1, 64):
+            wall, write, err = sweep(n, tiny + ["--batch", str(batch)], os.path.join(d, "c.h5"))
+            rate = float(re.findall(r"([0-9.]+) cfg/s", err)[-1])
+            print(f"{n:5d} {batch:6d} {wall:8.2f} {rate:30.0f}")
+
+
+def hdf5(d):
+    print("\n## HDF5 writing, default sweep with embeddings, 2 ranks")
+    wall, write, _ = sweep(2, [], os.path.join(d, "h.h5"))
+    size = os.path.getsize(os.path.join(d, "h.h5"))
+    print(f"wall {wall:.1f} s, writing the file {write:.2f} s = {100 * write / wall:.1f}% ({size / 2**20:.1f} MiB)")
+
+
+def peak_rss_mib(args):
+    """Peak RSS of one run of the binary, measured in a fresh child process."""
+    p = subprocess.run([sys.executable, "-c",
+                        "import resource,subprocess,sys;subprocess.run(sys.argv[1:],capture_output=True,check=True);"
+                        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"] + args,
+                       env=ENV, capture_output=True, text=True, check=True)
+    return int(p.stdout) / 1024
+
+
+def memory(d):
+    print("\n## peak resident memory of one configuration, one process (= one rank's engine)")
+    print(f"article setting (tlsweep one): {peak_rss_mib([BIN, 'one']):.1f} MiB (target < 64 MiB)")
+    for nt in (2000, 20000):
+        rss = peak_rss_mib([BIN, "one", "--set", f"data.n_test={nt}", "--set", "train.epochs=1",
+                            "--set", "train.finetune_epochs=1"])
+        print(f"n_test={nt}: {rss:.1f} MiB (an n_test x n_test float matrix alone would be "
+              f"{nt * nt * 4 / 2**20:.0f} MiB)")
+
+
+def one_seconds(sets):
+    args = [BIN, "one", "--set", "train.epochs=1", "--set", "train.finetune_epochs=1"]
+    for s in sets:
+        args += ["--set", s]
+    t = time.perf_counter()
+    r = json.loads(subprocess.run(args, env=ENV, capture_output=True, text=True, check=True).stdout)
+    return time.perf_counter() - t, r
+
+
+def scaling(d):
+    print("\n## cost of one configuration (1 source epoch, 1 fine-tuning epoch), one core")
+    for key, values in (("data.n_test", (200, 2000, 20000)), ("data.n_source", (1000, 10000, 100000)),
+                        ("data.dim", (2, 28, 784))):
+        print(f"{key:14s} {'total s':>9s} {'scratch':>8s} {'direct':>8s} {'mmd':>8s}   exponent of total")
+        prev = None
+        for v in values:
+            t, r = one_seconds([f"{key}={v}"])
+            exp = "" if prev is None else f"{math.log(t / prev[1]) / math.log(v / prev[0]):.2f}"
+            print(f"{v:14d} {t:9.3f} {r['seconds_scratch']:8.3f} {r['seconds_direct']:8.3f} {r['seconds_mmd']:8.3f}   {exp}")
+            prev = (v, t)
+
+
+def main():
+    which = sys.argv[1:] or ["throughput", "coordinator", "hdf5", "memory", "scaling"]
+    with tempfile.TemporaryDirectory() as d:
+        for w in which:
+            globals()[w](d)
+
+
+if __name__ == "__main__":
+    main()
