@@ -13,7 +13,7 @@
 
 const char *const tls_axis_names[TLS_NAXES] = {"shift", "lambda", "n_target", "seed"};
 
-typedef enum { K_INT, K_REAL, K_BOOL, K_GAMMA, K_LIST } key_type;
+typedef enum { K_INT, K_REAL, K_BOOL, K_GAMMA, K_LIST, K_STR, K_COUNT } key_type;
 
 /* One configuration key: its dotted name, type, where it lives, and the
  * range it must lie in (checked after everything is applied). */
@@ -37,16 +37,23 @@ static const key_def KEYS[] = {
      "a non-empty list of distinct integers from data.classes to 1000000"},
     {"grid.seed", K_LIST, OFF(axis[3]), 0, 9007199254740992.0, 0, 1,
      "a non-empty list of distinct integers >= 0"},
-    {"data.n_source", K_INT, OFF(eng.n_source), 1, 1e8, 0, 1,
-     "an integer from data.classes to 100000000"},
-    {"data.n_test", K_INT, OFF(eng.n_test), 2, 1e8, 0, 1,
-     "an integer from max(2, data.classes) to 100000000"},
+    {"data.n_source", K_COUNT, OFF(eng.n_source), 1, 1e8, 0, 1,
+     "an integer from data.classes to 100000000, or all (with data.source)"},
+    {"data.n_test", K_COUNT, OFF(eng.n_test), 2, 1e8, 0, 1,
+     "an integer from max(2, data.classes) to 100000000, or all (with data.target)"},
     {"data.dim", K_INT, OFF(eng.dim), 2, 1e5, 0, 1, "an integer from 2 to 100000"},
     {"data.classes", K_INT, OFF(eng.classes), 2, 1000, 0, 1, "an integer from 2 to 1000"},
     {"data.source_mean", K_REAL, OFF(eng.source_mean), -1e6, 1e6, 0, 0, "a finite number"},
     {"data.source_std", K_REAL, OFF(eng.source_std), 0, 1e6, 1, 0, "a finite number > 0"},
     {"data.target_mean", K_REAL, OFF(eng.target_mean), -1e6, 1e6, 0, 0, "a finite number"},
     {"data.target_std", K_REAL, OFF(eng.target_std), 0, 1e6, 1, 0, "a finite number > 0"},
+    {"data.source", K_STR, OFF(data_source), 0, 0, 0, 0,
+     "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic source"},
+    {"data.target", K_STR, OFF(data_target), 0, 0, 0, 0,
+     "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic target"},
+    {"data.image_shape", K_LIST, OFF(image_shape), 1, 100000, 0, 1,
+     "[] or [height, width] with height * width = the files' dim"},
+    {"data.standardize", K_BOOL, OFF(standardize), 0, 1, 0, 0, "true or false"},
     {"model.hidden", K_INT, OFF(eng.hidden), 1, 1e5, 0, 1, "an integer from 1 to 100000"},
     {"model.features", K_INT, OFF(eng.features), 1, 1e5, 0, 1, "an integer from 1 to 100000"},
     {"train.epochs", K_INT, OFF(eng.epochs), 0, 1e6, 0, 1,
@@ -179,8 +186,9 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
             return fail(err, where, kd->name, "expected a list, got %s; allowed: %s", type_name(n),
                         kd->allowed);
         }
-        if (count == 0) return fail(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
-        vals = calloc((size_t)count, sizeof(double));
+        if (count == 0 && kd->off != OFF(image_shape))
+            return fail(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
+        vals = calloc((size_t)(count ? count : 1), sizeof(double));
         TLS_CHECK(vals, TLS_ERR_NOMEM, "out of memory");
         for (int i = 0; i < count; i++) {
             yaml_node_t *item = n->type == YAML_SCALAR_NODE
@@ -205,10 +213,22 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         return fail(err, where, kd->name, "expected a single value, got %s; allowed: %s",
                     type_name(n), kd->allowed);
     const char *s = (const char *)n->data.scalar.value;
+    if (kd->type == K_STR) {
+        if (strlen(s) >= 512)
+            return fail(err, where, kd->name, "path longer than 511 bytes; allowed: %s",
+                        kd->allowed);
+        snprintf((char *)field, 512, "%s", s);
+        return TLS_OK;
+    }
+    if (kd->type == K_COUNT && !strcmp(s, "all")) {
+        *(int *)field = -1; /* all: resolved from the data files */
+        return TLS_OK;
+    }
     double v;
     int b;
     switch (kd->type) {
     case K_INT:
+    case K_COUNT:
         if (parse_real(s, &v) || !isfinite(v) || v != floor(v) || fabs(v) > 2e9)
             return fail(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
                         kd->allowed);
@@ -241,6 +261,7 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         break;
     }
     case K_LIST:
+    case K_STR:
         break;
     }
     return TLS_OK;
@@ -380,6 +401,12 @@ static int validate(const tls_config *c, const origins *org, char *err) {
         case K_INT:
             TLS_TRY(check_number(kd, *(const int *)field, where, "", err));
             break;
+        case K_COUNT:
+            if (*(const int *)field != -1)
+                TLS_TRY(check_number(kd, *(const int *)field, where, "", err));
+            break;
+        case K_STR:
+            break;
         case K_REAL:
             TLS_TRY(check_number(kd, *(const double *)field, where, "", err));
             break;
@@ -393,10 +420,11 @@ static int validate(const tls_config *c, const origins *org, char *err) {
             break;
         case K_LIST: {
             const tls_axis *ax = field;
+            if (ax->n == 0 && field == (const void *)&c->image_shape) break; /* [] = not images */
             for (int i = 0; i < ax->n; i++) {
                 snprintf(what, sizeof(what), "element %d: ", i + 1);
                 TLS_TRY(check_number(kd, ax->v[i], where, what, err));
-                for (int j = 0; j < i; j++)
+                for (int j = 0; j < i && !strncmp(kd->name, "grid.", 5); j++)
                     if (ax->v[j] == ax->v[i])
                         return fail(err, where, kd->name,
                                     "element %d (%g) repeats element %d; "
@@ -408,6 +436,26 @@ static int validate(const tls_config *c, const origins *org, char *err) {
         }
     }
     const tls_engine_params *e = &c->eng;
+    int files = c->data_source[0] != '\0', filet = c->data_target[0] != '\0';
+    if (files != filet)
+        return fail(err, org->where[find_key(files ? "data.source" : "data.target")],
+                    files ? "data.target" : "data.source",
+                    "missing: data.source and data.target go "
+                    "together; allowed: both paths, or neither (synthetic data)");
+    if (!files && (e->n_source == -1 || e->n_test == -1))
+        return fail(err, org->where[find_key(e->n_source == -1 ? "data.n_source" : "data.n_test")],
+                    e->n_source == -1 ? "data.n_source" : "data.n_test",
+                    "all needs data files; "
+                    "allowed: an integer with synthetic data");
+    if (!files && c->image_shape.n > 0)
+        return fail(err, org->where[find_key("data.image_shape")], "data.image_shape",
+                    "needs "
+                    "data.source and data.target; allowed: [] with synthetic data");
+    if (c->image_shape.n != 0 && c->image_shape.n != 2)
+        return fail(err, org->where[find_key("data.image_shape")], "data.image_shape",
+                    "%d values; "
+                    "allowed: [] or [height, width]",
+                    c->image_shape.n);
     int ntk = find_key("grid.n_target");
     for (int i = 0; i < c->axis[TLS_AXIS_NTARGET].n; i++)
         if (c->axis[TLS_AXIS_NTARGET].v[i] < e->classes)
@@ -415,12 +463,12 @@ static int validate(const tls_config *c, const origins *org, char *err) {
                         "element %d (%g) is below data.classes "
                         "(%d): every class needs a labelled point; allowed: %s",
                         i + 1, c->axis[TLS_AXIS_NTARGET].v[i], e->classes, KEYS[ntk].allowed);
-    if (e->n_source < e->classes)
+    if (e->n_source > 0 && e->n_source < e->classes)
         return fail(err, org->where[find_key("data.n_source")], "data.n_source",
                     "%d is below "
                     "data.classes (%d); allowed: an integer >= data.classes",
                     e->n_source, e->classes);
-    if (e->n_test < e->classes)
+    if (e->n_test > 0 && e->n_test < e->classes)
         return fail(err, org->where[find_key("data.n_test")], "data.n_test",
                     "%d is below "
                     "data.classes (%d); allowed: an integer >= data.classes",
@@ -496,6 +544,15 @@ int tls_config_load(tls_config **out, const char *path, const char *const *sets,
     }
     for (int i = 0; i < nsets && rc == TLS_OK; i++) rc = apply_set(c, sets[i], org, err);
     if (rc) goto done;
+    if (c->data_source[0]) {
+        /* with data files the counts default to all the data, not the synthetic sizes */
+        const char *counts[] = {"data.n_source", "data.n_test"};
+        for (int i = 0; i < 2; i++) {
+            int k = find_key(counts[i]);
+            if (!strncmp(org->where[k], "(built-in default)", 18))
+                *(int *)((char *)c + KEYS[k].off) = -1;
+        }
+    }
     rc = validate(c, org, err);
 done:
     free(org);
@@ -510,6 +567,7 @@ done:
 void tls_config_destroy(tls_config **c) {
     if (!*c) return;
     for (int a = 0; a < TLS_NAXES; a++) free((*c)->axis[a].v);
+    free((*c)->image_shape.v);
     TLS_FREE(*c);
 }
 
@@ -563,6 +621,15 @@ static void sb_value(sbuf *b, const key_def *kd, const tls_config *c) {
     switch (kd->type) {
     case K_INT:
         sb_printf(b, "%d", *(const int *)field);
+        break;
+    case K_COUNT:
+        if (*(const int *)field == -1)
+            sb_printf(b, "all");
+        else
+            sb_printf(b, "%d", *(const int *)field);
+        break;
+    case K_STR:
+        sb_printf(b, "\"%s\"", (const char *)field);
         break;
     case K_REAL:
         sb_printf(b, "%.17g", *(const double *)field);
@@ -620,5 +687,8 @@ uint64_t tls_config_hash(const tls_config *c) {
     uint64_t h = 1469598103934665603ULL;
     for (const char *p = s ? s : ""; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     free(s);
+    /* the contents of the data files too: a resume on changed data is refused */
+    const unsigned char *crc = (const unsigned char *)c->data_crc;
+    for (size_t i = 0; i < sizeof(c->data_crc); i++) h = (h ^ crc[i]) * 1099511628211ULL;
     return h;
 }

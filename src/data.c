@@ -33,3 +33,22 @@ void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_do
         y[i] = k;
     }
 }
+
+void tls_data_rotate_image(float *out, const float *in, int h, int w, double theta) {
+    double c = cos(theta), s = sin(theta);
+    double cy = 0.5 * (h - 1), cx = 0.5 * (w - 1);
+    for (int r = 0; r < h; r++)
+        for (int q = 0; q < w; q++) {
+            /* the source of output pixel (r, q): rotate back by -theta (y axis down) */
+            double dx = q - cx, dy = r - cy;
+            double sx = c * dx - s * dy + cx, sy = s * dx + c * dy + cy;
+            int x0 = (int)floor(sx), y0 = (int)floor(sy);
+            double fx = sx - x0, fy = sy - y0, v = 0.0;
+            for (int k = 0; k < 4; k++) {
+                int xi = x0 + (k & 1), yi = y0 + (k >> 1);
+                double wgt = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
+                if (xi >= 0 && xi < w && yi >= 0 && yi < h) v += wgt * in[yi * w + xi];
+            }
+            out[r * w + q] = (float)v;
+        }
+}

@@ -125,6 +125,7 @@ typedef struct {
     int *pad_pool;   /* (2k) shuffled pooled points, k = min(n_source, n_test) */
     int *pad_label;  /* (2k) domain labels, 0 source, 1 target */
     int *pad_pred;   /* (k) predictions on the held-out half */
+    int *pick;       /* (n_target) file rows of the labelled target points */
     float *mmd_work; /* tls_mmd_work_floats */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
@@ -135,7 +136,7 @@ static void ws_destroy(run_ws *w) {
     free(w->xs), free(w->ys), free(w->xt), free(w->yt), free(w->xl), free(w->yl);
     free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
     free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
-    free(w->mmd_work);
+    free(w->mmd_work), free(w->pick);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -167,6 +168,7 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     TLS_ALLOC(w->pad_pool, npad);
     TLS_ALLOC(w->pad_label, npad);
     TLS_ALLOC(w->pad_pred, npad);
+    TLS_ALLOC(w->pick, nl);
     TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
     TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, p->classes));
     TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
@@ -295,20 +297,99 @@ static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const
     return TLS_OK;
 }
 
+/* Copies rows idx[0..n) of pts into X/y; rotates them by theta if asked. */
+static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, int n,
+                      const tls_engine_params *p, double theta, float *scratch) {
+    int D = pts->dim;
+    for (int i = 0; i < n; i++) {
+        const float *row = pts->X + (size_t)idx[i] * D;
+        float *dst = X + (size_t)i * D;
+        if (theta != 0.0 && p->image_h > 0) {
+            tls_data_rotate_image(dst, row, p->image_h, p->image_w, theta);
+        } else {
+            memcpy(dst, row, sizeof(float) * D);
+            if (theta != 0.0) {
+                double c = cos(theta), s = sin(theta);
+                double x0 = c * row[0] - s * row[1], x1 = s * row[0] + c * row[1];
+                dst[0] = (float)x0, dst[1] = (float)x1;
+            }
+        }
+        y[i] = pts->y[idx[i]];
+    }
+    (void)scratch;
+}
+
+/* Draws the source, labelled target and test sets from the data files. */
+static int sample_files(run_ws *w, const tls_engine_params *p, const tls_point *pt, double theta) {
+    const tls_points *S = p->source_data, *T = p->target_data;
+    int C = p->classes, nl = pt->n_target, *idx = NULL, *chosen = NULL;
+    tls_rng rng;
+    TLS_ALLOC(idx, S->n > T->n ? S->n : T->n);
+    TLS_ALLOC(chosen, T->n);
+    for (int i = 0; i < S->n; i++) idx[i] = i;
+    if (p->n_source < S->n) {
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
+        tls_rng_shuffle(&rng, idx, S->n);
+    }
+    take_rows(w->xs, w->ys, S, idx, p->n_source, p, 0.0, NULL);
+    /* labelled: class by class, the first c_k of each class in a shuffled order */
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
+    for (int i = 0; i < T->n; i++) idx[i] = i;
+    tls_rng_shuffle(&rng, idx, T->n);
+    int got = 0;
+    for (int k = 0; k < C; k++) {
+        int want = nl / C + (k < nl % C), have = 0;
+        for (int i = 0; i < T->n && have < want; i++)
+            if (T->y[idx[i]] == k && !chosen[idx[i]]) {
+                chosen[idx[i]] = 1;
+                w->pick[got++] = idx[i];
+                have++;
+            }
+    }
+    take_rows(w->xl, w->yl, T, w->pick, got, p, theta, NULL);
+    /* test: the rest, in a shuffled order of its own */
+    int rest = 0;
+    for (int i = 0; i < T->n; i++)
+        if (!chosen[i]) idx[rest++] = i;
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, (uint64_t)nl);
+    tls_rng_shuffle(&rng, idx, rest);
+    take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta, NULL);
+    free(idx);
+    free(chosen);
+    return TLS_OK;
+}
+
+static void standardize(float *X, int n, const tls_engine_params *p) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < p->dim; j++) {
+            float *v = X + (size_t)i * p->dim + j;
+            *v = (*v - p->std_mean[j]) / p->std_scale[j];
+        }
+}
+
 static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
     int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
     int nl = pt->n_target;
     char why[sizeof(r->s.reason)] = "";
     tls_rng rng;
     double theta = pt->shift * M_PI / 180.0;
-    tls_domain src = {p->source_mean, p->source_std, 0.0};
-    tls_domain tgt = {p->target_mean, p->target_std, theta};
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
-    tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
-    tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
-    tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
+    if (p->source_data) {
+        TLS_CALL(sample_files(w, p, pt, theta));
+    } else {
+        tls_domain src = {p->source_mean, p->source_std, 0.0};
+        tls_domain tgt = {p->target_mean, p->target_std, theta};
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
+        tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
+        tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
+        tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
+    }
+    if (p->std_mean) {
+        standardize(w->xs, ns, p);
+        standardize(w->xt, nt, p);
+        standardize(w->xl, nl, p);
+    }
 
     /* 1. scratch: SVM on the labelled target points */
     double t0 = now_seconds();

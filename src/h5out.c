@@ -387,6 +387,19 @@ int tls_h5out_create(tls_h5out **out, const char *path, MPI_Comm comm, const tls
                  "tlsweep: transfer learning sweep (scratch SVM, direct SVM, MMD-adapted MLP)"));
     TLS_TRY(attr_str(h->file, "tlsweep_version", TLSWEEP_VERSION));
     TLS_TRY(attr_str(h->file, "format", "tlsweep-results-1 (docs/FORMAT.md)"));
+    if (c->data_source[0]) {
+        char crc[16];
+        TLS_TRY(attr_str(h->file, "data_source", c->data_source));
+        snprintf(crc, sizeof(crc), "%08x", (unsigned)c->data_crc[0]);
+        TLS_TRY(attr_str(h->file, "data_source_crc32", crc));
+        TLS_TRY(attr_str(h->file, "data_target", c->data_target));
+        snprintf(crc, sizeof(crc), "%08x", (unsigned)c->data_crc[1]);
+        TLS_TRY(attr_str(h->file, "data_target_crc32", crc));
+    }
+    TLS_TRY(attr_str(h->file, "data_mode",
+                     !c->data_source[0]      ? "synthetic Gaussian domains"
+                     : c->image_shape.n == 2 ? "image files: shift rotates target images"
+                                             : "files: shift rotates the first two coordinates"));
     return TLS_OK;
 }
 

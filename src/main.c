@@ -1,6 +1,7 @@
 /* main.c - the tlsweep command line: one, run, config, status. */
 #include "tlsweep/check.h"
 #include "tlsweep/config.h"
+#include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
 #include "tlsweep/sweep.h"
 
@@ -255,6 +256,12 @@ static int cmd_one(cli *cl) {
         fprintf(stderr, "tlsweep one: %s\n", err);
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
     }
+    tls_data_files files;
+    if (tls_data_files_attach(&files, c, err) != TLS_OK) {
+        fprintf(stderr, "tlsweep one: %s\n", err);
+        tls_config_destroy(&c);
+        return TLS_EXIT_BAD_INPUT;
+    }
     if (cl->pt.n_target < c->eng.classes) {
         fprintf(stderr,
                 "tlsweep one: --n-target: %d is below data.classes (%d); allowed: an integer "
@@ -269,6 +276,7 @@ static int cmd_one(cli *cl) {
         print_json(stdout, r, &c->eng, &cl->pt);
         exit_code = TLS_EXIT_OK;
     }
+    tls_data_files_release(&files);
     tls_result_destroy(&r);
     tls_config_destroy(&c);
     return exit_code;

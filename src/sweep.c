@@ -2,6 +2,7 @@
 
 #include "tlsweep/check.h"
 #include "tlsweep/config.h"
+#include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
 #include "tlsweep/h5out.h"
 #include "tlsweep/journal.h"
@@ -631,7 +632,14 @@ int tls_sweep_run(const tls_sweep_opts *o) {
         if (rank == 0) fprintf(stderr, "tlsweep: %s\n", err);
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
     }
+    tls_data_files files;
+    if (tls_data_files_attach(&files, c, err) != TLS_OK) {
+        if (rank == 0) fprintf(stderr, "tlsweep: %s\n", err);
+        tls_config_destroy(&c);
+        return TLS_EXIT_BAD_INPUT;
+    }
     if (tls_result_create(&r, &c->eng) != TLS_OK) {
+        tls_data_files_release(&files);
         tls_config_destroy(&c);
         return TLS_EXIT_FAILURE;
     }
@@ -819,6 +827,7 @@ cleanup_run:
     free(dm.status), free(dm.winner);
 cleanup:
     tls_result_destroy(&r);
+    tls_data_files_release(&files);
     tls_config_destroy(&c);
     return exit_code;
 }

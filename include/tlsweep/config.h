@@ -31,13 +31,18 @@ typedef struct {
 
 typedef struct {
     tls_engine_params eng;
+    char data_source[512];    /* data.source: HDF5 file of source points, "" = synthetic */
+    char data_target[512];    /* data.target: HDF5 file of target points */
+    tls_axis image_shape;     /* data.image_shape: [h, w] when the points are images, else empty */
+    int standardize;          /* data.standardize: scale inputs by source statistics */
+    uint32_t data_crc[2];     /* CRC-32 of the source and target files (set when loaded) */
     tls_axis axis[TLS_NAXES]; /* shift (deg), lambda, n_target, seed */
     int embeddings;           /* output.embeddings: store embeddings and inputs */
     double sync_seconds;      /* output.sync_seconds: journal fsync interval, s */
     char source[512];         /* the YAML file read, or "(built-in default)" */
 } tls_config;
 
-#define TLS_ERRMSG 512
+#define TLS_ERRMSG 1024
 
 /* Loads defaults, then `path` (NULL: none), then the nsets "key=value"
  * overrides. Returns 0, or TLS_ERR_INPUT with the one-line message in err

@@ -26,6 +26,19 @@ typedef struct {
 void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_domain *dom,
                      tls_rng *rng);
 
+/* A data set read from a file (see dataset.h): plain arrays the engine
+ * samples from. The engine never owns or frees it. */
+typedef struct {
+    const float *X; /* (n, dim) */
+    const int *y;   /* (n) labels in [0, classes) */
+    int n, dim;
+} tls_points;
+
+/* Rotates an image (h, w), row-major, by theta radians counter-clockwise
+ * about its centre with bilinear interpolation; pixels that come from
+ * outside the image are 0. out must not alias in. */
+void tls_data_rotate_image(float *out, const float *in, int h, int w, double theta);
+
 /* Writes class k's mean (dim) for the given domain, before rotation. */
 void tls_data_class_mean(double *mean, int k, int dim, int classes, double mean_scale);
 

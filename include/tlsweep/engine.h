@@ -10,10 +10,19 @@
  * Common random numbers: the source set depends on the seed only; the target
  * test set on the seed, then rotated by the shift; the labelled target set
  * on (seed, n_target), then rotated; network init and batch order on the
- * seed only. Points that differ only in lambda see identical data and init. */
+ * seed only. Points that differ only in lambda see identical data and init.
+ *
+ * With data files (source_data/target_data), per seed: n_source source
+ * points drawn without replacement (all: file order); n_target labelled
+ * target points stratified by class (stream of (seed, n_target)); n_test
+ * test points from the rest (stream of (seed, n_target)). The shift rotates
+ * the target points: images (image_h, image_w) bilinearly about their
+ * centre, other points in their first two coordinates. Standardisation, if
+ * any, is applied last, to source and target alike. */
 #ifndef TLSWEEP_ENGINE_H
 #define TLSWEEP_ENGINE_H
 
+#include "tlsweep/data.h"
 #include "tlsweep/svc.h"
 
 #include <stddef.h>
@@ -32,6 +41,12 @@ typedef struct {
     double source_std;  /* per-coordinate std of the source clusters (0.5) */
     double target_mean; /* a for the target (1) */
     double target_std;  /* per-coordinate std of the target clusters (0.6) */
+    /* real data (NULL: the synthetic domains above) */
+    const tls_points *source_data; /* points to draw n_source source points from */
+    const tls_points *target_data; /* points to draw labelled and test target points from */
+    int image_h, image_w;          /* > 0: points are h x w images; the shift rotates them */
+    const float *std_mean;         /* (dim) subtract, then divide by std_scale; NULL: none */
+    const float *std_scale;        /* (dim) */
     /* model */
     int hidden;   /* width of the hidden layer (32) */
     int features; /* width of the feature layer = embedding size (16) */

@@ -1,0 +1,258 @@
+#include "tlsweep/dataset.h"
+
+#include "tlsweep/check.h"
+#include "tlsweep/config.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+static int bad(char *err, const char *path, const char *key, const char *fmt, ...) {
+    char what[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(err, TLS_ERRMSG,
+             "%s: %s: %s; allowed: an HDF5 file with a float dataset X (n, dim) and "
+             "an integer dataset y (n) with labels 0..classes-1",
+             path, key, what);
+    return TLS_ERR_INPUT;
+}
+
+static int file_crc(const char *path, uint32_t *crc, long long *bytes) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned char buf[65536];
+    uLong c = crc32(0L, Z_NULL, 0);
+    size_t n;
+    *bytes = 0;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        c = crc32(c, buf, (uInt)n);
+        *bytes += (long long)n;
+    }
+    fclose(f);
+    *crc = (uint32_t)c;
+    return 0;
+}
+
+int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int classes, char *err) {
+    *out = NULL;
+    H5E_auto2_t func;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5I_INVALID_HID, dx = H5I_INVALID_HID, dy = H5I_INVALID_HID;
+    hid_t sx = H5I_INVALID_HID, sy = H5I_INVALID_HID;
+    tls_dataset *d = NULL;
+    int rc = TLS_ERR_INPUT;
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
+        goto cleanup;
+    }
+    fclose(probe);
+    if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        rc = bad(err, path, key, "not an HDF5 file");
+        goto cleanup;
+    }
+    if (H5Lexists(f, "X", H5P_DEFAULT) <= 0 || (dx = H5Dopen2(f, "X", H5P_DEFAULT)) < 0) {
+        rc = bad(err, path, key, "no dataset X");
+        goto cleanup;
+    }
+    if (H5Lexists(f, "y", H5P_DEFAULT) <= 0 || (dy = H5Dopen2(f, "y", H5P_DEFAULT)) < 0) {
+        rc = bad(err, path, key, "no dataset y");
+        goto cleanup;
+    }
+    sx = H5Dget_space(dx);
+    sy = H5Dget_space(dy);
+    hsize_t xd[2] = {0, 0}, yd[1] = {0};
+    int xr = H5Sget_simple_extent_ndims(sx), yr = H5Sget_simple_extent_ndims(sy);
+    if (xr != 2) {
+        rc = bad(err, path, key, "X has %d dimensions, not 2 (n, dim)", xr);
+        goto cleanup;
+    }
+    if (yr != 1) {
+        rc = bad(err, path, key, "y has %d dimensions, not 1 (n)", yr);
+        goto cleanup;
+    }
+    H5Sget_simple_extent_dims(sx, xd, NULL);
+    H5Sget_simple_extent_dims(sy, yd, NULL);
+    if (xd[0] != yd[0]) {
+        rc = bad(err, path, key, "X has %llu rows but y has %llu labels", (unsigned long long)xd[0],
+                 (unsigned long long)yd[0]);
+        goto cleanup;
+    }
+    if (xd[0] < 1 || xd[1] < 2 || xd[0] > 100000000ULL || xd[1] > 100000ULL) {
+        rc = bad(err, path, key,
+                 "X is (%llu, %llu); it needs at least 1 row and 2 to 100000 columns",
+                 (unsigned long long)xd[0], (unsigned long long)xd[1]);
+        goto cleanup;
+    }
+    hid_t xt = H5Dget_type(dx), yt = H5Dget_type(dy);
+    H5T_class_t xc = H5Tget_class(xt), yc = H5Tget_class(yt);
+    H5Tclose(xt), H5Tclose(yt);
+    if (xc != H5T_FLOAT && xc != H5T_INTEGER) {
+        rc = bad(err, path, key, "X is not numeric");
+        goto cleanup;
+    }
+    if (yc != H5T_INTEGER) {
+        rc = bad(err, path, key, "y is not an integer dataset");
+        goto cleanup;
+    }
+    d = calloc(1, sizeof(*d));
+    if (!d) goto nomem;
+    d->X = malloc(sizeof(float) * xd[0] * xd[1]);
+    d->y = malloc(sizeof(int) * xd[0]);
+    if (!d->X || !d->y) goto nomem;
+    if (H5Dread(dx, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->X) < 0 ||
+        H5Dread(dy, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->y) < 0) {
+        rc = bad(err, path, key, "cannot read X or y");
+        goto cleanup;
+    }
+    int n = (int)xd[0], dim = (int)xd[1];
+    for (size_t i = 0; i < (size_t)n * dim; i++)
+        if (!isfinite(d->X[i])) {
+            rc = bad(err, path, key, "X[%zu, %zu] is not finite", i / dim, i % dim);
+            goto cleanup;
+        }
+    for (int i = 0; i < n; i++)
+        if (d->y[i] < 0 || d->y[i] >= classes) {
+            rc = bad(err, path, key, "y[%d] = %d is outside 0..%d (data.classes = %d)", i, d->y[i],
+                     classes - 1, classes);
+            goto cleanup;
+        }
+    d->pts = (tls_points){d->X, d->y, n, dim};
+    snprintf(d->path, sizeof(d->path), "%s", path);
+    if (file_crc(path, &d->crc32, &d->bytes) != 0) {
+        rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
+        goto cleanup;
+    }
+    rc = TLS_OK;
+    goto cleanup;
+nomem:
+    rc = bad(err, path, key, "out of memory for %llu x %llu values", (unsigned long long)xd[0],
+             (unsigned long long)xd[1]);
+cleanup:
+    if (sx > 0) H5Sclose(sx);
+    if (sy > 0) H5Sclose(sy);
+    if (dx > 0) H5Dclose(dx);
+    if (dy > 0) H5Dclose(dy);
+    if (f > 0) H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+    if (rc == TLS_OK)
+        *out = d;
+    else
+        tls_dataset_destroy(&d);
+    return rc;
+}
+
+void tls_dataset_destroy(tls_dataset **d) {
+    if (!*d) return;
+    free((*d)->X);
+    free((*d)->y);
+    TLS_FREE(*d);
+}
+
+int tls_data_files_attach(tls_data_files *f, tls_config *c, char *err) {
+    memset(f, 0, sizeof(*f));
+    if (!c->data_source[0]) return TLS_OK;
+    tls_engine_params *e = &c->eng;
+    int C = e->classes;
+    TLS_TRY(tls_dataset_load(&f->source, c->data_source, "data.source", C, err));
+    int rc = tls_dataset_load(&f->target, c->data_target, "data.target", C, err);
+    if (rc) goto fail;
+    const tls_points *S = &f->source->pts, *T = &f->target->pts;
+    rc = TLS_ERR_INPUT;
+    if (S->dim != T->dim) {
+        snprintf(err, TLS_ERRMSG,
+                 "%s: data.target: X has %d columns but the source file has %d; "
+                 "allowed: files of the same dim",
+                 c->data_target, T->dim, S->dim);
+        goto fail;
+    }
+    if (c->image_shape.n == 2 && (int)(c->image_shape.v[0] * c->image_shape.v[1]) != S->dim) {
+        snprintf(err, TLS_ERRMSG,
+                 "data.image_shape: [%g, %g] is %g pixels but the files have dim "
+                 "%d; allowed: [height, width] with height * width = %d",
+                 c->image_shape.v[0], c->image_shape.v[1],
+                 c->image_shape.v[0] * c->image_shape.v[1], S->dim, S->dim);
+        goto fail;
+    }
+    if (e->n_source < 0) e->n_source = S->n;
+    if (e->n_source > S->n) {
+        snprintf(err, TLS_ERRMSG,
+                 "data.n_source: %d but %s has %d points; allowed: at most %d, or "
+                 "all",
+                 e->n_source, c->data_source, S->n, S->n);
+        goto fail;
+    }
+    int max_nt = 0;
+    for (int i = 0; i < c->axis[TLS_AXIS_NTARGET].n; i++)
+        if (c->axis[TLS_AXIS_NTARGET].v[i] > max_nt) max_nt = (int)c->axis[TLS_AXIS_NTARGET].v[i];
+    for (int k = 0; k < C; k++) {
+        int have = 0, want = max_nt / C + (k < max_nt % C);
+        for (int i = 0; i < T->n; i++) have += T->y[i] == k;
+        if (have < want) {
+            snprintf(
+                err, TLS_ERRMSG,
+                "%s: data.target: class %d has %d points, fewer than the %d "
+                "labelled points per class that n_target = %d needs; allowed: grid.n_target up "
+                "to what every class can supply",
+                c->data_target, k, have, want, max_nt);
+            goto fail;
+        }
+    }
+    int rest = T->n - max_nt;
+    if (e->n_test < 0) e->n_test = rest;
+    if (e->n_test > rest || e->n_test < (C > 2 ? C : 2)) {
+        snprintf(err, TLS_ERRMSG,
+                 "data.n_test: %d, but %s has %d points left after the largest "
+                 "n_target (%d); allowed: %d to %d, or all",
+                 e->n_test, c->data_target, rest, max_nt, C > 2 ? C : 2, rest);
+        goto fail;
+    }
+    e->dim = S->dim;
+    e->source_data = S;
+    e->target_data = T;
+    e->image_h = c->image_shape.n == 2 ? (int)c->image_shape.v[0] : 0;
+    e->image_w = c->image_shape.n == 2 ? (int)c->image_shape.v[1] : 0;
+    c->data_crc[0] = f->source->crc32;
+    c->data_crc[1] = f->target->crc32;
+    if (c->standardize) {
+        f->stats = calloc(2 * (size_t)S->dim, sizeof(float));
+        if (!f->stats) {
+            snprintf(err, TLS_ERRMSG, "data.standardize: out of memory");
+            goto fail;
+        }
+        for (int j = 0; j < S->dim; j++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < S->n; i++) m += S->X[(size_t)i * S->dim + j];
+            m /= S->n;
+            for (int i = 0; i < S->n; i++) {
+                double dlt = S->X[(size_t)i * S->dim + j] - m;
+                v += dlt * dlt;
+            }
+            double sd = sqrt(v / S->n);
+            f->stats[j] = (float)m;
+            f->stats[S->dim + j] = sd > 1e-12 ? (float)sd : 1.0f; /* constant pixels stay put */
+        }
+        e->std_mean = f->stats;
+        e->std_scale = f->stats + S->dim;
+    }
+    return TLS_OK;
+fail:
+    tls_data_files_release(f);
+    return rc ? rc : TLS_ERR_INPUT;
+}
+
+void tls_data_files_release(tls_data_files *f) {
+    tls_dataset_destroy(&f->source);
+    tls_dataset_destroy(&f->target);
+    free(f->stats);
+    f->stats = NULL;
+}
