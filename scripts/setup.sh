@@ -31,6 +31,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 builddir=${TLSWEEP_BUILD_DIR:-build}
-cmake -S . -B "$builddir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake -S . -B "$builddir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null  # later -D options win
 cmake --build "$builddir" -j"$(nproc)" >/dev/null
 echo "setup: built $builddir/tlsweep" >&2

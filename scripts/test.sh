@@ -5,5 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export TLSWEEP_BUILD_DIR=${TLSWEEP_BUILD_DIR:-build}
 scripts/setup.sh test -DTLSWEEP_WERROR=ON -DBUILD_TESTING=ON
+# the same code with AddressSanitizer and UBSan, for tests/test_memory.py
+TLSWEEP_BUILD_DIR=build-sanitize scripts/setup.sh test -DTLSWEEP_WERROR=ON -DTLSWEEP_SANITIZE=ON \
+  -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cd "$TLSWEEP_BUILD_DIR"
 exec ctest --output-on-failure --timeout 900 "$@"
