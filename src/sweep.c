@@ -124,6 +124,41 @@ static int lock_state(const char *dir) {
     return fd;
 }
 
+/* ---- the time a Slurm job has left ----------------------------------------- */
+
+/* Parses squeue's %L ("[days-][hours:]minutes:seconds"); -1 when it is not a time. */
+double tls_parse_slurm_time(const char *s) {
+    int d = 0, h = 0, m = 0, sec = 0;
+    const char *dash = strchr(s, '-');
+    if (dash) {
+        if (sscanf(s, "%d-", &d) != 1) return -1;
+        s = dash + 1;
+    }
+    int n = sscanf(s, "%d:%d:%d", &h, &m, &sec);
+    if (n == 2)
+        sec = m, m = h, h = 0;
+    else if (n == 1 && dash)
+        m = 0, sec = 0; /* "days-hours" */
+    else if (n != 3)
+        return -1;
+    return ((d * 24.0 + h) * 60.0 + m) * 60.0 + sec;
+}
+
+/* Seconds left in the Slurm job this process runs in, or 0 when unknown. */
+static double slurm_time_left(void) {
+    const char *job = getenv("SLURM_JOB_ID");
+    if (!job || !*job || strspn(job, "0123456789_") != strlen(job)) return 0;
+    char cmd[128], out[64] = "";
+    snprintf(cmd, sizeof(cmd), "squeue -h -j %s -o %%L 2>/dev/null", job);
+    FILE *p = popen(cmd, "r");
+    if (!p) return 0;
+    if (!fgets(out, sizeof(out), p)) out[0] = '\0';
+    pclose(p);
+    out[strcspn(out, " \n")] = '\0';
+    double left = tls_parse_slurm_time(out);
+    return left > 0 ? left : 0;
+}
+
 /* ---- the manifest of an interrupted sweep -------------------------------- */
 
 typedef struct {
@@ -200,6 +235,7 @@ typedef struct {
     int stopping;     /* 1: hand out nothing more */
     int time_limited; /* stopping because of --time-limit */
     int64_t ndone, nfailed;
+    double time_limit;  /* --time-limit, or what the Slurm job has left; 0: none */
     double max_seconds; /* longest configuration so far, s */
     double t0;
     int local_finished;
@@ -248,10 +284,10 @@ static int take_work(run_ctx *x, int64_t *out, int max) {
     int n = 0;
     pthread_mutex_lock(&x->mu);
     if (g_signals && !x->stopping) x->stopping = 1;
-    if (!x->stopping && x->o->time_limit > 0 && x->next < x->nwork) {
+    if (!x->stopping && x->time_limit > 0 && x->next < x->nwork) {
         /* do not start what cannot finish: the longest configuration so far,
          * plus a reserve for writing the results file */
-        double left = x->o->time_limit - (now_seconds() - x->t0);
+        double left = x->time_limit - (now_seconds() - x->t0);
         if (left < 1.5 * x->max_seconds + 5.0) x->stopping = x->time_limited = 1;
     }
     while (!x->stopping && n < max && x->next < x->nwork) out[n++] = x->work[x->next++];
@@ -719,6 +755,17 @@ int tls_sweep_run(const tls_sweep_opts *o) {
                 x.work[x.nwork++] = i;
             else
                 already++;
+        }
+        x.time_limit = o->time_limit;
+        double slurm_left = o->time_limit > 0 ? 0 : slurm_time_left();
+        if (slurm_left > 0) {
+            x.time_limit = slurm_left;
+            char left[32];
+            fmt_duration(left, sizeof(left), slurm_left);
+            fprintf(stderr,
+                    "tlsweep: Slurm job %s has %s left: no configuration will start that "
+                    "cannot finish in it\n",
+                    getenv("SLURM_JOB_ID"), left);
         }
         if (o->resume)
             fprintf(stderr,

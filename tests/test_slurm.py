@@ -99,6 +99,8 @@ def test_sweep_completes(slurm, tmp_path):
     assert job_field(slurm, job, "Restarts") == "0"
     log = (tmp_path / f"tlsweep-{job}.out").read_text()
     assert "24 done, 0 failed, 0 pending" in log, log
+    # inside a job the sweep reads the time the job has left (#SBATCH --time=01:00:00)
+    assert re.search(rf"Slurm job {job} has (59:[0-5]\d|1:00:00) left", log), log
     with h5py.File(tmp_path / "t.h5", "r") as f:
         assert f.attrs["complete"] == 1 and f.attrs["nranks"] == 2
     assert result_digest(str(tmp_path / "t.h5")) == baseline(tmp_path, QUICK)

@@ -32,6 +32,10 @@ int tls_sweep_run(const tls_sweep_opts *o);
  * MPI_Init so that an early signal cannot kill a rank. */
 void tls_sweep_install_signals(void);
 
+/* Seconds in a Slurm time as squeue's %L prints it ("[days-][hours:]minutes:seconds"),
+ * or -1 when s is not one (UNLIMITED, NOT_SET, ...). */
+double tls_parse_slurm_time(const char *s);
+
 /* Prints done / failed / pending of a results file or an interrupted
  * sweep's state, and the failed configurations with their reasons. Serial.
  * Returns 0 when complete, 75 when resumable, 2 when path is not a tlsweep
