@@ -84,14 +84,19 @@ typedef struct {
     char where[NKEYS][600];
 } origins;
 
-static int fail(char *err, const char *where, const char *key, const char *fmt, ...) {
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
+int tls_input_verror(char *err, const char *where, const char *key, const char *fmt, va_list ap) {
+    char what[512];
     vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
     snprintf(err, TLS_ERRMSG, "%s: %s: %s", where, key, what);
     return TLS_ERR_INPUT;
+}
+
+int tls_input_error(char *err, const char *where, const char *key, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = tls_input_verror(err, where, key, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int levenshtein(const char *a, const char *b) {
@@ -127,13 +132,13 @@ static int unknown_key(char *err, const char *where, const char *name) {
         if (d < bestd) bestd = d, best = i;
     }
     if (best >= 0 && bestd <= 3)
-        return fail(err, where, name,
-                    "unknown key; did you mean %s? allowed: the keys listed in "
-                    "configs/README.md",
-                    KEYS[best].name);
-    return fail(err, where, name,
-                "unknown key; allowed: sections grid, data, model, train, mmd, "
-                "svm, output with the keys listed in configs/README.md");
+        return tls_input_error(err, where, name,
+                               "unknown key; did you mean %s? allowed: the keys listed in "
+                               "configs/README.md",
+                               KEYS[best].name);
+    return tls_input_error(err, where, name,
+                           "unknown key; allowed: sections grid, data, model, train, mmd, "
+                           "svm, output with the keys listed in configs/README.md");
 }
 
 /* ---- scalar parsing ---------------------------------------------------- */
@@ -183,11 +188,11 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         } else if (n->type == YAML_SEQUENCE_NODE) {
             count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
         } else {
-            return fail(err, where, kd->name, "expected a list, got %s; allowed: %s", type_name(n),
-                        kd->allowed);
+            return tls_input_error(err, where, kd->name, "expected a list, got %s; allowed: %s",
+                                   type_name(n), kd->allowed);
         }
         if (count == 0 && kd->off != OFF(image_shape))
-            return fail(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
+            return tls_input_error(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
         vals = calloc((size_t)(count ? count : 1), sizeof(double));
         TLS_CHECK(vals, TLS_ERR_NOMEM, "out of memory");
         for (int i = 0; i < count; i++) {
@@ -197,11 +202,11 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
             if (item->type != YAML_SCALAR_NODE ||
                 parse_real((const char *)item->data.scalar.value, &vals[i])) {
                 free(vals);
-                return fail(err, where, kd->name, "element %d is not a number (%s); allowed: %s",
-                            i + 1,
-                            item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value
-                                                           : type_name(item),
-                            kd->allowed);
+                return tls_input_error(
+                    err, where, kd->name, "element %d is not a number (%s); allowed: %s", i + 1,
+                    item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value
+                                                   : type_name(item),
+                    kd->allowed);
             }
         }
         free(ax->v);
@@ -210,13 +215,13 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         return TLS_OK;
     }
     if (n->type != YAML_SCALAR_NODE)
-        return fail(err, where, kd->name, "expected a single value, got %s; allowed: %s",
-                    type_name(n), kd->allowed);
+        return tls_input_error(err, where, kd->name, "expected a single value, got %s; allowed: %s",
+                               type_name(n), kd->allowed);
     const char *s = (const char *)n->data.scalar.value;
     if (kd->type == K_STR) {
         if (strlen(s) >= 512)
-            return fail(err, where, kd->name, "path longer than 511 bytes; allowed: %s",
-                        kd->allowed);
+            return tls_input_error(err, where, kd->name, "path longer than 511 bytes; allowed: %s",
+                                   kd->allowed);
         snprintf((char *)field, 512, "%s", s);
         return TLS_OK;
     }
@@ -230,19 +235,20 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
     case K_INT:
     case K_COUNT:
         if (parse_real(s, &v) || !isfinite(v) || v != floor(v) || fabs(v) > 2e9)
-            return fail(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
-                        kd->allowed);
+            return tls_input_error(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
+                                   kd->allowed);
         *(int *)field = (int)v;
         break;
     case K_REAL:
         if (parse_real(s, &v))
-            return fail(err, where, kd->name, "'%s' is not a number; allowed: %s", s, kd->allowed);
+            return tls_input_error(err, where, kd->name, "'%s' is not a number; allowed: %s", s,
+                                   kd->allowed);
         *(double *)field = v;
         break;
     case K_BOOL:
         if (parse_bool(s, &b))
-            return fail(err, where, kd->name, "'%s' is not true or false; allowed: %s", s,
-                        kd->allowed);
+            return tls_input_error(err, where, kd->name, "'%s' is not true or false; allowed: %s",
+                                   s, kd->allowed);
         *(int *)field = b;
         break;
     case K_GAMMA: {
@@ -255,8 +261,9 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
             sp->gamma_mode = TLS_GAMMA_VALUE;
             sp->gamma = v;
         } else {
-            return fail(err, where, kd->name, "'%s' is not auto, scale or a number; allowed: %s", s,
-                        kd->allowed);
+            return tls_input_error(err, where, kd->name,
+                                   "'%s' is not auto, scale or a number; allowed: %s", s,
+                                   kd->allowed);
         }
         break;
     }
@@ -273,7 +280,7 @@ static int load_doc(yaml_document_t *doc, const char *name, const unsigned char 
                     FILE *f, char *err) {
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
-        return fail(err, name, "yaml", "cannot initialise libyaml");
+        return tls_input_error(err, name, "yaml", "cannot initialise libyaml");
     if (f)
         yaml_parser_set_input_file(&parser, f);
     else
@@ -285,11 +292,12 @@ static int load_doc(yaml_document_t *doc, const char *name, const unsigned char 
         char began[64] = "";
         if (parser.context && parser.context_mark.line != parser.problem_mark.line)
             snprintf(began, sizeof(began), " that began at line %zu", parser.context_mark.line + 1);
-        int rc = fail(err, where, "(syntax)",
-                      "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
-                      "configs/README.md)",
-                      parser.problem ? parser.problem : "unknown problem",
-                      parser.context ? " " : "", parser.context ? parser.context : "", began);
+        int rc =
+            tls_input_error(err, where, "(syntax)",
+                            "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
+                            "configs/README.md)",
+                            parser.problem ? parser.problem : "unknown problem",
+                            parser.context ? " " : "", parser.context ? parser.context : "", began);
         yaml_parser_delete(&parser);
         return rc;
     }
@@ -305,10 +313,10 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
     char where[400];
     snprintf(where, sizeof(where), "%s:%zu", name, root->start_mark.line + 1);
     if (root->type != YAML_MAPPING_NODE)
-        return fail(err, where, "(top level)",
-                    "expected a mapping of sections, got %s; allowed: "
-                    "grid, data, model, train, mmd, svm, output",
-                    type_name(root));
+        return tls_input_error(err, where, "(top level)",
+                               "expected a mapping of sections, got %s; allowed: "
+                               "grid, data, model, train, mmd, svm, output",
+                               type_name(root));
     int seen[NKEYS] = {0};
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
@@ -316,7 +324,8 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
         yaml_node_t *vn = yaml_document_get_node(doc, p->value);
         snprintf(where, sizeof(where), "%s:%zu", name, kn->start_mark.line + 1);
         if (kn->type != YAML_SCALAR_NODE)
-            return fail(err, where, "(top level)", "a section name must be a plain word");
+            return tls_input_error(err, where, "(top level)",
+                                   "a section name must be a plain word");
         const char *sec = (const char *)kn->data.scalar.value;
         if (vn->type != YAML_MAPPING_NODE) {
             char probe[128];
@@ -324,9 +333,10 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
             int known = 0;
             for (int i = 0; i < NKEYS; i++) known |= !strncmp(KEYS[i].name, probe, strlen(probe));
             if (!known) return unknown_key(err, where, sec);
-            return fail(err, where, sec,
-                        "expected a mapping of keys, got %s; allowed: e.g. %s: {key: value}",
-                        type_name(vn), sec);
+            return tls_input_error(
+                err, where, sec,
+                "expected a mapping of keys, got %s; allowed: e.g. %s: {key: value}", type_name(vn),
+                sec);
         }
         for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top;
              q++) {
@@ -338,7 +348,8 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
                      k2->type == YAML_SCALAR_NODE ? (const char *)k2->data.scalar.value : "?");
             int k = find_key(full);
             if (k < 0) return unknown_key(err, where, full);
-            if (seen[k]) return fail(err, where, full, "given twice; allowed: each key once");
+            if (seen[k])
+                return tls_input_error(err, where, full, "given twice; allowed: each key once");
             seen[k] = 1;
             int rc = apply(c, k, doc, v2, where, err);
             if (rc) return rc;
@@ -353,9 +364,9 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
     snprintf(where, sizeof(where), "--set %s", set);
     const char *eq = strchr(set, '=');
     if (!eq || eq == set)
-        return fail(err, where, "--set",
-                    "expected KEY=VALUE; allowed: e.g. --set train.epochs=5 or "
-                    "--set grid.seed=[0,1,2]");
+        return tls_input_error(err, where, "--set",
+                               "expected KEY=VALUE; allowed: e.g. --set train.epochs=5 or "
+                               "--set grid.seed=[0,1,2]");
     char key[256];
     snprintf(key, sizeof(key), "%.*s", (int)(eq - set), set);
     int k = find_key(key);
@@ -368,7 +379,7 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
     if (rc) return rc;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root)
-        rc = fail(err, where, key, "no value given; allowed: %s", KEYS[k].allowed);
+        rc = tls_input_error(err, where, key, "no value given; allowed: %s", KEYS[k].allowed);
     else
         rc = apply(c, k, &doc, root, where, err);
     yaml_document_delete(&doc);
@@ -381,13 +392,14 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
 static int check_number(const key_def *kd, double v, const char *where, const char *what,
                         char *err) {
     if (!isfinite(v))
-        return fail(err, where, kd->name, "%s%g is not finite; allowed: %s", what, v, kd->allowed);
+        return tls_input_error(err, where, kd->name, "%s%g is not finite; allowed: %s", what, v,
+                               kd->allowed);
     if (kd->integer && v != floor(v))
-        return fail(err, where, kd->name, "%s%g is not an integer; allowed: %s", what, v,
-                    kd->allowed);
+        return tls_input_error(err, where, kd->name, "%s%g is not an integer; allowed: %s", what, v,
+                               kd->allowed);
     if ((kd->lo_open ? v <= kd->lo : v < kd->lo) || v > kd->hi)
-        return fail(err, where, kd->name, "%s%g is out of range; allowed: %s", what, v,
-                    kd->allowed);
+        return tls_input_error(err, where, kd->name, "%s%g is out of range; allowed: %s", what, v,
+                               kd->allowed);
     return TLS_OK;
 }
 
@@ -426,10 +438,10 @@ static int validate(const tls_config *c, const origins *org, char *err) {
                 TLS_TRY(check_number(kd, ax->v[i], where, what, err));
                 for (int j = 0; j < i && !strncmp(kd->name, "grid.", 5); j++)
                     if (ax->v[j] == ax->v[i])
-                        return fail(err, where, kd->name,
-                                    "element %d (%g) repeats element %d; "
-                                    "allowed: %s",
-                                    i + 1, ax->v[i], j + 1, kd->allowed);
+                        return tls_input_error(err, where, kd->name,
+                                               "element %d (%g) repeats element %d; "
+                                               "allowed: %s",
+                                               i + 1, ax->v[i], j + 1, kd->allowed);
             }
             break;
         }
@@ -438,57 +450,59 @@ static int validate(const tls_config *c, const origins *org, char *err) {
     const tls_engine_params *e = &c->eng;
     int files = c->data_source[0] != '\0', filet = c->data_target[0] != '\0';
     if (files != filet)
-        return fail(err, org->where[find_key(files ? "data.source" : "data.target")],
-                    files ? "data.target" : "data.source",
-                    "missing: data.source and data.target go "
-                    "together; allowed: both paths, or neither (synthetic data)");
+        return tls_input_error(err, org->where[find_key(files ? "data.source" : "data.target")],
+                               files ? "data.target" : "data.source",
+                               "missing: data.source and data.target go "
+                               "together; allowed: both paths, or neither (synthetic data)");
     if (!files && (e->n_source == -1 || e->n_test == -1))
-        return fail(err, org->where[find_key(e->n_source == -1 ? "data.n_source" : "data.n_test")],
-                    e->n_source == -1 ? "data.n_source" : "data.n_test",
-                    "all needs data files; "
-                    "allowed: an integer with synthetic data");
+        return tls_input_error(
+            err, org->where[find_key(e->n_source == -1 ? "data.n_source" : "data.n_test")],
+            e->n_source == -1 ? "data.n_source" : "data.n_test",
+            "all needs data files; "
+            "allowed: an integer with synthetic data");
     if (!files && c->image_shape.n > 0)
-        return fail(err, org->where[find_key("data.image_shape")], "data.image_shape",
-                    "needs "
-                    "data.source and data.target; allowed: [] with synthetic data");
+        return tls_input_error(err, org->where[find_key("data.image_shape")], "data.image_shape",
+                               "needs "
+                               "data.source and data.target; allowed: [] with synthetic data");
     if (c->image_shape.n != 0 && c->image_shape.n != 2)
-        return fail(err, org->where[find_key("data.image_shape")], "data.image_shape",
-                    "%d values; "
-                    "allowed: [] or [height, width]",
-                    c->image_shape.n);
+        return tls_input_error(err, org->where[find_key("data.image_shape")], "data.image_shape",
+                               "%d values; "
+                               "allowed: [] or [height, width]",
+                               c->image_shape.n);
     int ntk = find_key("grid.n_target");
     for (int i = 0; i < c->axis[TLS_AXIS_NTARGET].n; i++)
         if (c->axis[TLS_AXIS_NTARGET].v[i] < e->classes)
-            return fail(err, org->where[ntk], "grid.n_target",
-                        "element %d (%g) is below data.classes "
-                        "(%d): every class needs a labelled point; allowed: %s",
-                        i + 1, c->axis[TLS_AXIS_NTARGET].v[i], e->classes, KEYS[ntk].allowed);
+            return tls_input_error(err, org->where[ntk], "grid.n_target",
+                                   "element %d (%g) is below data.classes "
+                                   "(%d): every class needs a labelled point; allowed: %s",
+                                   i + 1, c->axis[TLS_AXIS_NTARGET].v[i], e->classes,
+                                   KEYS[ntk].allowed);
     if (e->n_source > 0 && e->n_source < e->classes)
-        return fail(err, org->where[find_key("data.n_source")], "data.n_source",
-                    "%d is below "
-                    "data.classes (%d); allowed: an integer >= data.classes",
-                    e->n_source, e->classes);
+        return tls_input_error(err, org->where[find_key("data.n_source")], "data.n_source",
+                               "%d is below "
+                               "data.classes (%d); allowed: an integer >= data.classes",
+                               e->n_source, e->classes);
     if (e->n_test > 0 && e->n_test < e->classes)
-        return fail(err, org->where[find_key("data.n_test")], "data.n_test",
-                    "%d is below "
-                    "data.classes (%d); allowed: an integer >= data.classes",
-                    e->n_test, e->classes);
+        return tls_input_error(err, org->where[find_key("data.n_test")], "data.n_test",
+                               "%d is below "
+                               "data.classes (%d); allowed: an integer >= data.classes",
+                               e->n_test, e->classes);
     if (e->beta1 >= 1.0)
-        return fail(err, org->where[find_key("train.beta1")], "train.beta1",
-                    "%g is not below 1; "
-                    "allowed: a number in [0, 1)",
-                    e->beta1);
+        return tls_input_error(err, org->where[find_key("train.beta1")], "train.beta1",
+                               "%g is not below 1; "
+                               "allowed: a number in [0, 1)",
+                               e->beta1);
     if (e->beta2 >= 1.0)
-        return fail(err, org->where[find_key("train.beta2")], "train.beta2",
-                    "%g is not below 1; "
-                    "allowed: a number in [0, 1)",
-                    e->beta2);
+        return tls_input_error(err, org->where[find_key("train.beta2")], "train.beta2",
+                               "%g is not below 1; "
+                               "allowed: a number in [0, 1)",
+                               e->beta2);
     int64_t n = tls_config_grid_size(c);
     if (n > 100000000)
-        return fail(err, org->where[find_key("grid.seed")], "grid",
-                    "%lld configurations is more "
-                    "than one sweep handles; allowed: at most 100000000",
-                    (long long)n);
+        return tls_input_error(err, org->where[find_key("grid.seed")], "grid",
+                               "%lld configurations is more "
+                               "than one sweep handles; allowed: at most 100000000",
+                               (long long)n);
     return TLS_OK;
 }
 
@@ -519,10 +533,10 @@ int tls_config_load(tls_config **out, const char *path, const char *const *sets,
         snprintf(c->source, sizeof(c->source), "%s", path);
         FILE *f = fopen(path, "rb");
         if (!f) {
-            rc = fail(err, path, "(file)",
-                      "cannot read the configuration: %s; allowed: a readable "
-                      "YAML file",
-                      strerror(errno));
+            rc = tls_input_error(err, path, "(file)",
+                                 "cannot read the configuration: %s; allowed: a readable "
+                                 "YAML file",
+                                 strerror(errno));
             goto done;
         }
         rc = load_doc(&doc, path, NULL, 0, f, err);

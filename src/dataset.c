@@ -11,17 +11,20 @@
 #include <string.h>
 #include <zlib.h>
 
+/* A bad data file: "PATH: KEY: what; allowed: ...". */
+static int bad(char *err, const char *path, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int bad(char *err, const char *path, const char *key, const char *fmt, ...) {
-    char what[320];
+    char full[256];
+    snprintf(full, sizeof(full),
+             "%s; allowed: an HDF5 file with a float dataset X (n, dim) and an "
+             "integer dataset y (n) with labels 0..classes-1",
+             fmt);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    int rc = tls_input_verror(err, path, key, full, ap);
     va_end(ap);
-    snprintf(err, TLS_ERRMSG,
-             "%s: %s: %s; allowed: an HDF5 file with a float dataset X (n, dim) and "
-             "an integer dataset y (n) with labels 0..classes-1",
-             path, key, what);
-    return TLS_ERR_INPUT;
+    return rc;
 }
 
 static int file_crc(const char *path, uint32_t *crc, long long *bytes) {

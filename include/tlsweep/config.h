@@ -12,6 +12,7 @@
 
 #include "tlsweep/engine.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,13 @@ typedef struct {
 } tls_config;
 
 #define TLS_ERRMSG 1024
+
+/* Formats the one-line bad-input message "WHERE: KEY: what" (what from
+ * fmt, which should end with "; allowed: ...") into err (TLS_ERRMSG bytes).
+ * Returns TLS_ERR_INPUT, so that callers can `return tls_input_error(...)`. */
+int tls_input_error(char *err, const char *where, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int tls_input_verror(char *err, const char *where, const char *key, const char *fmt, va_list ap);
 
 /* Loads defaults, then `path` (NULL: none), then the nsets "key=value"
  * overrides. Returns 0, or TLS_ERR_INPUT with the one-line message in err
