@@ -299,7 +299,7 @@ static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const
 
 /* Copies rows idx[0..n) of pts into X/y; rotates them by theta if asked. */
 static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, int n,
-                      const tls_engine_params *p, double theta, float *scratch) {
+                      const tls_engine_params *p, double theta) {
     int D = pts->dim;
     for (int i = 0; i < n; i++) {
         const float *row = pts->X + (size_t)idx[i] * D;
@@ -316,7 +316,6 @@ static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, i
         }
         y[i] = pts->y[idx[i]];
     }
-    (void)scratch;
 }
 
 /* Draws the source, labelled target and test sets from the data files. */
@@ -331,7 +330,7 @@ static int sample_files(run_ws *w, const tls_engine_params *p, const tls_point *
         tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
         tls_rng_shuffle(&rng, idx, S->n);
     }
-    take_rows(w->xs, w->ys, S, idx, p->n_source, p, 0.0, NULL);
+    take_rows(w->xs, w->ys, S, idx, p->n_source, p, 0.0);
     /* labelled: class by class, the first c_k of each class in a shuffled order */
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
     for (int i = 0; i < T->n; i++) idx[i] = i;
@@ -346,14 +345,14 @@ static int sample_files(run_ws *w, const tls_engine_params *p, const tls_point *
                 have++;
             }
     }
-    take_rows(w->xl, w->yl, T, w->pick, got, p, theta, NULL);
+    take_rows(w->xl, w->yl, T, w->pick, got, p, theta);
     /* test: the rest, in a shuffled order of its own */
     int rest = 0;
     for (int i = 0; i < T->n; i++)
         if (!chosen[i]) idx[rest++] = i;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, (uint64_t)nl);
     tls_rng_shuffle(&rng, idx, rest);
-    take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta, NULL);
+    take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta);
     free(idx);
     free(chosen);
     return TLS_OK;

@@ -556,9 +556,7 @@ static int preflight(const tls_sweep_opts *o, const tls_config *c, const tls_res
         if (!dir_exists) {
             if (out_exists &&
                 tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) == 0) {
-                long long complete = 0;
                 /* no state left: the sweep finished (its state is removed on completion) */
-                (void)complete;
                 fprintf(stderr, "tlsweep: %s is complete: nothing to resume\n", o->output);
                 return -1;
             }
