@@ -66,6 +66,8 @@ static const key_def KEYS[] = {
     {"train.beta2", K_REAL, OFF(eng.beta2), 0, 1, 0, 0, "a number in [0, 1)"},
     {"train.eps", K_REAL, OFF(eng.adam_eps), 0, 1, 1, 0, "a number in (0, 1]"},
     {"mmd.gamma", K_REAL, OFF(eng.mmd_gamma), 0, 1e6, 1, 0, "a finite number > 0"},
+    {"mmd.distance_points", K_INT, OFF(eng.distance_points), 0, 1e8, 0, 1,
+     "0 (all points) or the number of points per domain for the MMD^2 distances"},
     {"svm.C", K_REAL, OFF(eng.svm.C), 0, 1e12, 1, 0, "a finite number > 0"},
     {"svm.gamma", K_GAMMA, OFF(eng.svm), 0, 1e12, 1, 0, "auto, scale or a finite number > 0"},
     {"svm.tol", K_REAL, OFF(eng.svm.eps), 0, 1, 1, 0, "a number in (0, 1]"},

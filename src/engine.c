@@ -126,6 +126,9 @@ typedef struct {
     int *pad_label;  /* (2k) domain labels, 0 source, 1 target */
     int *pad_pred;   /* (k) predictions on the held-out half */
     int *pick;       /* (n_target) file rows of the labelled target points */
+    int *dist_idx;   /* (max(n_source, n_test)) row order for distance subsets */
+    float *dist_x;   /* (distance_points, max(dim, features)) */
+    float *dist_y;   /* (distance_points, max(dim, features)) */
     float *mmd_work; /* tls_mmd_work_floats */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
@@ -136,7 +139,7 @@ static void ws_destroy(run_ws *w) {
     free(w->xs), free(w->ys), free(w->xt), free(w->yt), free(w->xl), free(w->yl);
     free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
     free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
-    free(w->mmd_work), free(w->pick);
+    free(w->mmd_work), free(w->pick), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -169,6 +172,11 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     TLS_ALLOC(w->pad_label, npad);
     TLS_ALLOC(w->pad_pred, npad);
     TLS_ALLOC(w->pick, nl);
+    if (p->distance_points > 0) {
+        TLS_ALLOC(w->dist_idx, imax(ns, nt));
+        TLS_ALLOC(w->dist_x, (size_t)p->distance_points * imax(D, F));
+        TLS_ALLOC(w->dist_y, (size_t)p->distance_points * imax(D, F));
+    }
     TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
     TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, p->classes));
     TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
@@ -213,6 +221,33 @@ static int proxy_a_distance(double *pad, run_ws *w, const tls_engine_params *p, 
     double e = (double)wrong / (n - half);
     *pad = 2.0 * (1.0 - 2.0 * e);
     return TLS_OK;
+}
+
+/* Copies k rows of a (n, d), chosen by a partial shuffle from rng, into out. */
+static void sample_rows(float *out, int *idx, const float *a, int n, int d, int k, tls_rng *rng) {
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 0; i < k; i++) {
+        int j = i + (int)tls_rng_below(rng, (uint64_t)(n - i));
+        int t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+        memcpy(out + (size_t)i * d, a + (size_t)idx[i] * d, sizeof(float) * d);
+    }
+}
+
+/* MMD^2 distance between x (n, d) and y (m, d): on all rows, or with
+ * distance_points = k > 0 on k random rows of each set that is larger (the
+ * same rows in every call of a configuration: the stream restarts). */
+static double distance_mmd2(run_ws *w, const tls_engine_params *p, const tls_point *pt,
+                            const float *x, int n, const float *y, int m, int d) {
+    int k = p->distance_points;
+    float g = (float)p->mmd_gamma;
+    if (k <= 0 || (n <= k && m <= k)) return tls_mmd2_forward(x, y, n, m, d, g, w->mmd_work);
+    tls_rng rng;
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_DISTANCE, 0);
+    if (n > k) sample_rows(w->dist_x, w->dist_idx, x, n, d, k, &rng), x = w->dist_x, n = k;
+    if (m > k) sample_rows(w->dist_y, w->dist_idx, y, m, d, k, &rng), y = w->dist_y, m = k;
+    return tls_mmd2_forward(x, y, n, m, d, g, w->mmd_work);
 }
 
 static int fail(tls_result *r, const char *why) {
@@ -414,8 +449,7 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     tls_model_init(w->model, &rng);
     features_of(w->feat_s, w, w->xs, ns);
     features_of(w->feat_t, w, w->xt, nt);
-    r->s.mmd2_feat_before =
-        tls_mmd2_forward(w->feat_s, w->feat_t, ns, nt, F, (float)p->mmd_gamma, w->mmd_work);
+    r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
     rc = train_mmd(r, w, p, pt, why, sizeof(why));
     if (rc == TLS_ERR_NUMERIC) return fail(r, why);
     TLS_CALL(rc);
@@ -429,9 +463,8 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     /* domain distances and the embeddings */
     features_of(w->feat_s, w, w->xs, ns);
     features_of(w->feat_t, w, w->xt, nt);
-    r->s.mmd2_feat_after =
-        tls_mmd2_forward(w->feat_s, w->feat_t, ns, nt, F, (float)p->mmd_gamma, w->mmd_work);
-    r->s.mmd2_input = tls_mmd2_forward(w->xs, w->xt, ns, nt, D, (float)p->mmd_gamma, w->mmd_work);
+    r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
+    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, ns, w->xt, nt, D);
     rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
     if (rc == TLS_OK)
         rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));

@@ -61,3 +61,15 @@ def test_set_overrides_and_effective_config_roundtrips(tmp_path):
     f.write_text(text)
     q = run(["config", str(f)])
     assert q.stdout.splitlines()[1:] == text.splitlines()[1:]  # same config, same hash
+
+
+def test_distance_points_subsample_the_distances_only():
+    base = ["--set", "train.epochs=3", "--set", "data.n_source=3000"]
+    full = one(*base)
+    sub = one(*base, "--set", "mmd.distance_points=600")
+    same = one(*base, "--set", "mmd.distance_points=3000")  # not fewer than the points: all of them
+    for k in ("mmd2_input", "mmd2_feat_before", "mmd2_feat_after"):
+        assert same[k] == full[k]
+        assert sub[k] != full[k] and abs(sub[k] - full[k]) < 0.05 + 0.2 * abs(full[k]), (k, sub[k], full[k])
+    for k in ("acc_scratch", "acc_direct", "acc_mmd", "pad_input", "pad_feat"):
+        assert sub[k] == full[k], k  # training and everything else untouched

@@ -56,6 +56,7 @@ typedef struct {
     int batch_size;      /* source mini-batch (32); last partial batch kept */
     double lr, beta1, beta2, adam_eps; /* Adam (1e-3, 0.9, 0.999, 1e-8) */
     double mmd_gamma;                  /* RBF kernel of the MMD loss, 1/(feature units)^2 (1.0) */
+    int distance_points; /* MMD^2 distances on at most this many points per domain, 0: all */
     /* baselines and the domain classifier */
     tls_svc_params svm; /* scratch and direct (sklearn SVC defaults) */
     double pad_C;       /* C of the linear SVM of the proxy A-distance (1.0) */
