@@ -17,6 +17,9 @@ if [ "$(id -u)" -eq 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 [ "$ranks" -gt "$(nproc)" ] && flags+=(--oversubscribe)
+# the ranks' stderr is a pipe to mpirun: tell rank 0 whether a terminal shows it
+if [ -t 2 ]; then export TLSWEEP_PROGRESS=bar; else export TLSWEEP_PROGRESS=lines; fi
+flags+=(-x TLSWEEP_PROGRESS)
 # its own session: a terminal's Ctrl-C reaches this script only, not mpirun
 setsid mpirun "${flags[@]}" -n "$ranks" "$bin" run "$@" </dev/null &
 pid=$!

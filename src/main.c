@@ -52,6 +52,9 @@ static const char *USAGE =
     "tlsweep config [CONFIG] [--set KEY=VALUE]...\n"
     "tlsweep status FILE\n"
     "\n"
+    "environment: TLSWEEP_PROGRESS=bar|lines (progress style; under mpirun stderr is a pipe),\n"
+    "TLSWEEP_MPIIO_HINTS=key=value,... (MPI-IO hints for the results file)\n"
+    "\n"
     "exit status: 0 complete; 2 bad input (nothing written); 75 interrupted, resumable\n"
     "with --resume; 1 any other failure.\n";
 

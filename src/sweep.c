@@ -329,7 +329,9 @@ static void *local_worker(void *arg) {
 static void progress_line(run_ctx *x, int64_t total_todo, int64_t already, int final) {
     static double last = 0;
     double t = now_seconds();
-    int tty = isatty(2);
+    /* under mpirun stderr is a pipe: the launcher says whether a terminal is behind it */
+    const char *mode = getenv("TLSWEEP_PROGRESS");
+    int tty = mode ? !strcmp(mode, "bar") : isatty(2);
     if (!final && t - last < (tty ? 0.25 : x->o->progress_seconds)) return;
     last = t;
     pthread_mutex_lock(&x->mu);
