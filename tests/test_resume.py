@@ -192,10 +192,13 @@ def test_resume_refuses_other_config_and_foreign_files(tmp_path):
 def test_a_second_run_on_the_same_state_is_refused(tmp_path):
     out = str(tmp_path / "r.h5")
     state = out + ".tlsweep.d"
-    slow = ["--set", "train.epochs=200"]  # so that the first run is still going
+    slow = ["--set", "train.epochs=400"]  # the first run takes ~40 s: still going below
     p = start(out, slow)
     assert wait_for(lambda: journal_bytes(state) > 0, p)
-    q = mpirun(1, ["run", "-o", out, "--resume"] + GRID + slow, check=False)
+    # as an MPI singleton: a second mpirun launch can take >10 s while the first job keeps
+    # both cores busy (Open MPI's core binding), and the lock is rank 0's business anyway
+    q = run(["run", "-o", out, "--resume"] + GRID + slow, check=False)
+    assert p.poll() is None, "the first run ended before the second one was refused"
     assert q.returncode == 2 and "another tlsweep run is using" in q.stderr, q.stderr
     os.killpg(p.pid, signal.SIGUSR1)
     so, se = p.communicate(timeout=120)

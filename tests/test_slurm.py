@@ -26,6 +26,19 @@ QUICK = "--set grid.shift=[0,90] --set grid.seed=[0,1] --set train.epochs=5"
 LONG = "--set grid.shift=[0,90] --set grid.seed=[0,1,2,3] --set train.epochs=30"
 
 
+def diagnose(env, job, log):
+    """Everything worth seeing when a job did not end as expected."""
+    show = subprocess.run(["scontrol", "show", "job", str(job)], capture_output=True, text=True, env=env).stdout
+    conf = env["SLURM_CONF"]
+    logs = ""
+    for name in ("slurmctld.log", "slurmd.log"):
+        path = os.path.join(os.path.dirname(conf), "log", name)
+        if os.path.exists(path):
+            logs += f"--- {name} (tail)\n" + "".join(open(path).readlines()[-15:])
+    text = log.read_text() if log.exists() else "(no job log)"
+    return f"job log:\n{text}\nscontrol show job:\n{show}\n{logs}"
+
+
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
     if os.geteuid() != 0:
@@ -64,15 +77,14 @@ END = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMOR
 
 
 def wait(env, job, timeout=300, on_running=None):
-    """Waits for the job to end: an end state that lasts 3 s (a job being
-    requeued passes through FAILED for a moment). Slurm holds a requeued job
-    for two minutes (Reason=BeginTime); the test releases it at once."""
+    """Waits for the job to end: an end state that lasts 3 s. Slurm holds a
+    requeued job until the old run's credential expires (Reason=BeginTime):
+    cluster.sh sets cred_expire=10, so it starts again after ~11 s by itself.
+    (Releasing it earlier makes Slurm kill it: "Job credential revoked".)"""
     t = time.time()
     ended_at, last = None, None
     while time.time() - t < timeout:
         state = job_field(env, job, "JobState")
-        if state == "PENDING" and job_field(env, job, "Reason") == "BeginTime":
-            subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=env)
         if state == "RUNNING" and on_running and on_running():
             on_running = None
         if state in END:
@@ -118,7 +130,7 @@ def test_slurm_warning_signal_requeues_and_resumes(slurm, tmp_path):
         return False
 
     state = wait(slurm, job, on_running=computing)
-    assert state == "COMPLETED", log.read_text()
+    assert state == "COMPLETED", diagnose(slurm, job, log)
     text = log.read_text()
     assert int(job_field(slurm, job, "Restarts")) >= 1, text
     assert "exited with status 75" in text and "requeueing" in text, text
