@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <yaml.h>
 
 const char *const tls_axis_names[TLS_NAXES] = {"shift", "lambda", "n_target", "seed"};

@@ -108,28 +108,30 @@ static double accuracy(int32_t *confusion, const int *pred, const int *y, int n,
 
 /* Working memory of one run; every buffer sized once up front. */
 typedef struct {
-    float *xs;       /* (n_source, dim) */
-    int *ys;         /* (n_source) */
-    float *xt;       /* (n_test, dim) */
-    int *yt;         /* (n_test) */
-    float *xl;       /* (n_target, dim) labelled target */
-    int *yl;         /* (n_target) */
-    float *xb;       /* (batch, dim) gathered source batch */
-    int *yb;         /* (batch) */
-    int *order;      /* (n_source) batch order */
-    int *pred;       /* (max(n_test, n_source)) */
-    float *feat_s;   /* (n_source, features) */
-    float *feat_t;   /* (n_test, features) */
-    float *pad_x;    /* (2*min(n_source,n_test), max(dim, features)) */
-    int *pad_pick;   /* (n_source) random order of the source points */
-    int *pad_pool;   /* (2k) shuffled pooled points, k = min(n_source, n_test) */
-    int *pad_label;  /* (2k) domain labels, 0 source, 1 target */
-    int *pad_pred;   /* (k) predictions on the held-out half */
-    int *pick;       /* (n_target) file rows of the labelled target points */
-    int *dist_idx;   /* (max(n_source, n_test)) row order for distance subsets */
-    float *dist_x;   /* (distance_points, max(dim, features)) */
-    float *dist_y;   /* (distance_points, max(dim, features)) */
-    float *mmd_work; /* tls_mmd_work_floats */
+    float *xs;        /* (n_source, dim) */
+    int *ys;          /* (n_source) */
+    float *xt;        /* (n_test, dim) */
+    int *yt;          /* (n_test) */
+    float *xl;        /* (n_target, dim) labelled target */
+    int *yl;          /* (n_target) */
+    float *xb;        /* (batch, dim) gathered source batch */
+    int *yb;          /* (batch) */
+    int *order;       /* (n_source) batch order */
+    int *pred;        /* (max(n_test, n_source)) */
+    float *feat_s;    /* (n_source, features) */
+    float *feat_t;    /* (n_test, features) */
+    float *pad_x;     /* (2*min(n_source,n_test), max(dim, features)) */
+    int *pad_pick;    /* (n_source) random order of the source points */
+    int *pad_pool;    /* (2k) shuffled pooled points, k = min(n_source, n_test) */
+    int *pad_label;   /* (2k) domain labels, 0 source, 1 target */
+    int *pad_pred;    /* (k) predictions on the held-out half */
+    int *pick;        /* (n_target) file rows of the labelled target points */
+    int *file_idx;    /* (max(source rows, target rows)) row orders, with data files */
+    int *file_chosen; /* (target rows) 1 where a target row is labelled, with data files */
+    int *dist_idx;    /* (max(n_source, n_test)) row order for distance subsets */
+    float *dist_x;    /* (distance_points, max(dim, features)) */
+    float *dist_y;    /* (distance_points, max(dim, features)) */
+    float *mmd_work;  /* tls_mmd_work_floats */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
     tls_acts *at; /* target test and whole-set activations */
@@ -140,6 +142,7 @@ static void ws_destroy(run_ws *w) {
     free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
     free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
     free(w->mmd_work), free(w->pick), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
+    free(w->file_idx), free(w->file_chosen);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -172,6 +175,10 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     TLS_ALLOC(w->pad_label, npad);
     TLS_ALLOC(w->pad_pred, npad);
     TLS_ALLOC(w->pick, nl);
+    if (p->source_data) {
+        TLS_ALLOC(w->file_idx, imax(p->source_data->n, p->target_data->n));
+        TLS_ALLOC(w->file_chosen, p->target_data->n);
+    }
     if (p->distance_points > 0) {
         TLS_ALLOC(w->dist_idx, imax(ns, nt));
         TLS_ALLOC(w->dist_x, (size_t)p->distance_points * imax(D, F));
@@ -336,6 +343,7 @@ static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const
 static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, int n,
                       const tls_engine_params *p, double theta) {
     int D = pts->dim;
+    double c = cos(theta), s = sin(theta);
     for (int i = 0; i < n; i++) {
         const float *row = pts->X + (size_t)idx[i] * D;
         float *dst = X + (size_t)i * D;
@@ -344,7 +352,6 @@ static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, i
         } else {
             memcpy(dst, row, sizeof(float) * D);
             if (theta != 0.0) {
-                double c = cos(theta), s = sin(theta);
                 double x0 = c * row[0] - s * row[1], x1 = s * row[0] + c * row[1];
                 dst[0] = (float)x0, dst[1] = (float)x1;
             }
@@ -354,12 +361,11 @@ static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, i
 }
 
 /* Draws the source, labelled target and test sets from the data files. */
-static int sample_files(run_ws *w, const tls_engine_params *p, const tls_point *pt, double theta) {
+static void sample_files(run_ws *w, const tls_engine_params *p, const tls_point *pt, double theta) {
     const tls_points *S = p->source_data, *T = p->target_data;
-    int C = p->classes, nl = pt->n_target, *idx = NULL, *chosen = NULL;
+    int C = p->classes, nl = pt->n_target, *idx = w->file_idx, *chosen = w->file_chosen;
     tls_rng rng;
-    TLS_ALLOC(idx, S->n > T->n ? S->n : T->n);
-    TLS_ALLOC(chosen, T->n);
+    memset(chosen, 0, sizeof(int) * (size_t)T->n);
     for (int i = 0; i < S->n; i++) idx[i] = i;
     if (p->n_source < S->n) {
         tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
@@ -388,9 +394,6 @@ static int sample_files(run_ws *w, const tls_engine_params *p, const tls_point *
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, (uint64_t)nl);
     tls_rng_shuffle(&rng, idx, rest);
     take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta);
-    free(idx);
-    free(chosen);
-    return TLS_OK;
 }
 
 static void standardize(float *X, int n, const tls_engine_params *p) {
@@ -408,7 +411,7 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     tls_rng rng;
     double theta = pt->shift * M_PI / 180.0;
     if (p->source_data) {
-        TLS_CALL(sample_files(w, p, pt, theta));
+        sample_files(w, p, pt, theta);
     } else {
         tls_domain src = {p->source_mean, p->source_std, 0.0};
         tls_domain tgt = {p->target_mean, p->target_std, theta};

@@ -882,7 +882,6 @@ cleanup:
 /* ---- status -------------------------------------------------------------- */
 
 typedef struct {
-    const tls_config *c;
     int8_t *status;
     char (*reason)[sizeof(((tls_scalars *)0)->reason)];
 } status_ctx;
@@ -931,8 +930,15 @@ int tls_sweep_status(const char *path) {
             return TLS_EXIT_BAD_INPUT;
         }
         int64_t n = tls_config_grid_size(c);
-        status_ctx s = {c, calloc((size_t)n, 1), calloc((size_t)n, sizeof(s.reason[0]))};
-        if (!s.status || !s.reason) return TLS_EXIT_FAILURE;
+        status_ctx s = {calloc((size_t)n, 1), calloc((size_t)n, sizeof(s.reason[0]))};
+        if (!s.status || !s.reason) {
+            fprintf(stderr, "tlsweep: status %s: out of memory for %lld configurations\n", path,
+                    (long long)n);
+            free(s.status), free(s.reason);
+            tls_result_destroy(&r);
+            tls_config_destroy(&c);
+            return TLS_EXIT_FAILURE;
+        }
         tls_journal_scan(dir, r, note_status, &s);
         const double *axis[TLS_NAXES];
         int axis_n[TLS_NAXES];
