@@ -20,6 +20,9 @@ fi
 # the ranks' stderr is a pipe to mpirun: tell rank 0 whether a terminal shows it
 if [ -t 2 ]; then export TLSWEEP_PROGRESS=bar; else export TLSWEEP_PROGRESS=lines; fi
 flags+=(-x TLSWEEP_PROGRESS)
+# one rank per core: OpenBLAS must not start threads of its own in each rank
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+flags+=(-x OPENBLAS_NUM_THREADS)
 # its own session: a terminal's Ctrl-C reaches this script only, not mpirun
 setsid mpirun "${flags[@]}" -n "$ranks" "$bin" run "$@" </dev/null &
 pid=$!

@@ -1,6 +1,7 @@
 #include "tlsweep/h5out.h"
 
 #include "tlsweep/check.h"
+#include "tlsweep/mmd.h"
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
@@ -561,6 +562,7 @@ int tls_h5out_finish(tls_h5out *h, const tls_run_info *info, int64_t *ndone, int
     TLS_TRY(attr_str(h->file, "hdf5_version", v));
     TLS_TRY(attr_str(h->file, "mpi_version", mpi_version()));
     TLS_TRY(attr_str(h->file, "openblas_config", openblas_get_config()));
+    TLS_TRY(attr_str(h->file, "mmd_kernel", tls_mmd_kernel()));
     snprintf(v, sizeof(v), "%d", LIBSVM_VERSION);
     TLS_TRY(attr_str(h->file, "libsvm_version", v));
     return TLS_OK;

@@ -141,9 +141,10 @@ static double mmd2_loop(const float *x, const float *y, int n, int m, int d, dou
 }
 
 static void test_mmd(tls_rng *rng) {
-    /* sizes straddle the 64-row tile so that tiling is exercised */
-    const int shapes[][3] = {{5, 9, 3}, {70, 130, 4}, {150, 40, 2}};
-    for (int s = 0; s < 3; s++) {
+    /* sizes straddle the row blocks and column vector pairs; d = 16 and 27
+     * run the 16- and 8-wide product loops and the scalar tail */
+    const int shapes[][3] = {{5, 9, 3}, {70, 130, 4}, {150, 40, 2}, {32, 61, 16}, {13, 45, 27}};
+    for (int s = 0; s < 5; s++) {
         int n = shapes[s][0], m = shapes[s][1], d = shapes[s][2];
         float *x = randv(rng, n * d, 0.6), *y = randv(rng, m * d, 0.6);
         for (int i = 0; i < m * d; i++) y[i] += 0.3f;
@@ -184,6 +185,41 @@ static void test_mmd(tls_rng *rng) {
     expect_close("mmd2 of a set with itself", tls_mmd2_forward(x, x, 20, 20, 3, 1.0f, work), 0, 0,
                  1e-6);
     free(x), free(work);
+}
+
+/* The kernel's AVX2 and generic copies must return the same bits: value
+ * and both gradients, on shapes that exercise every tail. */
+static void test_mmd_kernels(tls_rng *rng) {
+    if (tls_mmd_select("avx2") != 0) {
+        printf("SKIP mmd kernel copies: this CPU has no AVX2+FMA\n");
+        return;
+    }
+    const int shapes[][3] = {{7, 11, 3}, {32, 200, 16}, {45, 29, 27}};
+    for (int s = 0; s < 3; s++) {
+        int n = shapes[s][0], m = shapes[s][1], d = shapes[s][2];
+        float *x = randv(rng, n * d, 0.5), *y = randv(rng, m * d, 0.5);
+        float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
+        float *g[2][2];
+        double v[2];
+        const char *names[2] = {"avx2", "generic"};
+        for (int c = 0; c < 2; c++) {
+            tls_mmd_select(names[c]);
+            g[c][0] = calloc((size_t)n * d, sizeof(float));
+            g[c][1] = calloc((size_t)m * d, sizeof(float));
+            v[c] = tls_mmd2_forward_backward(g[c][0], g[c][1], 0.7f, x, y, n, m, d, 1.3f, work);
+        }
+        checks++;
+        if (memcmp(&v[0], &v[1], sizeof(double)) ||
+            memcmp(g[0][0], g[1][0], sizeof(float) * (size_t)n * d) ||
+            memcmp(g[0][1], g[1][1], sizeof(float) * (size_t)m * d)) {
+            failures++;
+            printf("FAIL mmd kernel copies differ at (%d, %d, %d): %.17g vs %.17g\n", n, m, d, v[0],
+                   v[1]);
+        }
+        for (int c = 0; c < 2; c++) free(g[c][0]), free(g[c][1]);
+        free(x), free(y), free(work);
+    }
+    tls_mmd_select("auto");
 }
 
 /* The whole network: features -> classifier -> cross-entropy, plus an MMD
@@ -315,6 +351,7 @@ int main(void) {
     test_relu(&rng);
     test_crossentropy(&rng);
     test_mmd(&rng);
+    test_mmd_kernels(&rng);
     test_network(&rng);
     test_adam(&rng);
     test_init(&rng);

@@ -2,9 +2,15 @@
  *
  *   MMD^2(x, y) = mean_ij k(x_i,x_j) + mean_ij k(y_i,y_j) - 2 mean_ij k(x_i,y_j)
  *
- * exactly the article's compute_mmd. Kernel blocks are computed TILE_ROWS
- * rows at a time from Gram products (cblas_sgemm), so memory grows with
- * (n + m) and never with n*m: a workspace of tls_mmd_work_floats floats. */
+ * exactly the article's compute_mmd. The distances, exponentials, sums and
+ * gradient products of a few kernel rows are computed together in one pass
+ * (a fused kernel, no BLAS), so memory grows with (n + m) and never with
+ * n*m: a workspace of tls_mmd_work_floats floats. The symmetric self blocks
+ * are computed once per pair.
+ *
+ * The kernel exists as an AVX2+FMA copy and a generic copy; both do the same
+ * fused multiply-adds in the same order and return the same bits. The best
+ * one the CPU runs is used unless tls_mmd_select says otherwise. */
 #ifndef TLSWEEP_MMD_H
 #define TLSWEEP_MMD_H
 
@@ -21,5 +27,14 @@ double tls_mmd2_forward(const float *x, const float *y, int n, int m, int d, flo
  * and dloss * dMMD^2/dy into dy (m,d). Either gradient may be NULL. */
 double tls_mmd2_forward_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
                                  int n, int m, int d, float gamma, float *work);
+
+/* Chooses the kernel copy for the whole process: "auto" (the default: avx2
+ * where the CPU has AVX2 and FMA, else generic), "avx2" or "generic".
+ * Returns TLS_OK, or TLS_ERR_INPUT for an unknown name or a copy this CPU
+ * cannot run (the choice is then unchanged). */
+int tls_mmd_select(const char *name);
+
+/* Name of the kernel copy in use: "avx2" or "generic". */
+const char *tls_mmd_kernel(void);
 
 #endif

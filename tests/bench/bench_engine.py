@@ -19,21 +19,22 @@ sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 
 
 def flops_per_config(n_source=1000, n_test=200, dim=2, hidden=32, features=16, classes=2, batch=32,
-                     epochs=100, finetune_epochs=50, n_target=50, tile=32):
+                     epochs=100, finetune_epochs=50, n_target=50, rows=6):
     """Floating-point operations of the MMD method per configuration, counted
     from the algorithm (a multiply-add is 2): per source step the batch's and
     the target set's forward and backward passes, the three MMD^2 kernel
-    blocks (Gram products, exponentials at ~15 operations each, the two
-    gradient products; the target-target block over its upper tile
-    triangle), and Adam; then fine-tuning. The SVMs are not counted."""
+    blocks (distances, exponentials at ~15 operations each, the two gradient
+    products; a self block over its diagonal squares of `rows` rows and what
+    lies right of them, as src/mmd.c computes it), and Adam; then fine-tuning.
+    Padding lanes and the SVMs are not counted."""
     layer = dim * hidden + hidden * features + features * classes       # MACs per point
     steps = epochs * math.ceil(n_source / batch)
-    tri = sum((n_test - i0) * min(tile, n_test - i0) for i0 in range(0, n_test, tile))  # tt tile triangle
+    def upper(n):  # kernel entries a self block computes
+        return sum(min(rows, n - i0) * (n - i0) for i0 in range(0, n, rows))
+    per_entry = 2 * features + 15 + 2 * 2 * features   # distance, exp, K b and K^T a
     per_step = (2 * layer * batch * 3                 # batch forward + backward (2x)
                 + 2 * (dim * hidden + hidden * features) * n_test * 3  # target forward + backward
-                + tri * (2 * features + 15 + 2 * 2 * features)         # tt block: Gram, exp, K a and K^T a
-                + batch * n_test * (2 * features + 15 + 2 * 2 * features)  # cross block
-                + batch * batch * (2 * features + 15 + 2 * 2 * features)   # source-source block
+                + (upper(n_test) + batch * n_test + upper(batch)) * per_entry
                 + 10 * (layer + hidden + features + classes))          # Adam
     return steps * per_step + finetune_epochs * 2 * layer * n_target * 3
 
