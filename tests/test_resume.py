@@ -16,7 +16,7 @@ import pytest
 from tlstest import BIN, env, mpirun, result_digest, run, tree_snapshot
 
 GRID = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
-        "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=25", "--set", "train.finetune_epochs=5",
+        "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=60", "--set", "train.finetune_epochs=5",
         "--set", "output.sync_seconds=0.05"]
 N = 40
 

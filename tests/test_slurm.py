@@ -23,7 +23,7 @@ from tlstest import BIN, ROOT, mpirun, result_digest
 CLUSTER = os.path.join(ROOT, "tests", "slurm", "cluster.sh")
 SBATCH = os.path.join(ROOT, "jobs", "sweep.sbatch")
 QUICK = "--set grid.shift=[0,90] --set grid.seed=[0,1] --set train.epochs=5"
-LONG = "--set grid.shift=[0,90] --set grid.seed=[0,1,2,3] --set train.epochs=30"
+LONG = "--set grid.shift=[0,90] --set grid.seed=[0,1,2,3] --set train.epochs=100"
 
 
 def diagnose(env, job, log):
