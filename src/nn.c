@@ -44,13 +44,14 @@ static inline int row_block(const float **ar, float **cr, const float *A, int am
 }
 
 /* C (M, N; ldc) += A B, one term at a time in ascending k straight into C:
- * C[m][n] += A[m*ams + k*aks] * B[k*ldb + n] for k = 0 .. K-1, multiply then
+ * C[m][n] += A[m*ams + k*aks] * B[k*ldb + n] for k = 0 .. K-1; with init
+ * (N) non-NULL every row of C starts from init instead. Multiply then
  * add (no fused multiply-add), so every vector width gives the same bits;
  * the AVX2 clone is only faster. Column strips outside, MR-row blocks
  * inside, so that a strip of B stays in L1 while it is reused. */
 __attribute__((target_clones("avx2", "default"))) static void
-gemm_acc(float *C, int ldc, const float *A, int ams, int aks, const float *B, int ldb, int M, int N,
-         int K) {
+gemm_acc(float *C, int ldc, const float *init, const float *A, int ams, int aks, const float *B,
+         int ldb, int M, int N, int K) {
     const float *ar[MR];
     float *cr[MR];
     int n = 0;
@@ -58,7 +59,10 @@ gemm_acc(float *C, int ldc, const float *A, int ams, int aks, const float *B, in
         for (int m0 = 0; m0 < M; m0 += MR) {
             int t = row_block(ar, cr, A, ams, C, ldc, m0, M);
             v8f c0[MR], c1[MR];
-            for (int r = 0; r < MR; r++) c0[r] = ld8(cr[r] + n), c1[r] = ld8(cr[r] + n + NV);
+            for (int r = 0; r < MR; r++) {
+                c0[r] = ld8(init ? init + n : cr[r] + n);
+                c1[r] = ld8(init ? init + n + NV : cr[r] + n + NV);
+            }
             for (int k = 0; k < K; k++) {
                 v8f b0 = ld8(B + (size_t)k * ldb + n), b1 = ld8(B + (size_t)k * ldb + n + NV);
                 for (int r = 0; r < MR; r++) {
@@ -73,7 +77,7 @@ gemm_acc(float *C, int ldc, const float *A, int ams, int aks, const float *B, in
         for (int m0 = 0; m0 < M; m0 += MR) {
             int t = row_block(ar, cr, A, ams, C, ldc, m0, M);
             v8f c0[MR];
-            for (int r = 0; r < MR; r++) c0[r] = ld8(cr[r] + n);
+            for (int r = 0; r < MR; r++) c0[r] = ld8(init ? init + n : cr[r] + n);
             for (int k = 0; k < K; k++) {
                 v8f b0 = ld8(B + (size_t)k * ldb + n);
                 for (int r = 0; r < MR; r++) c0[r] += ar[r][(size_t)k * aks] * b0;
@@ -82,7 +86,7 @@ gemm_acc(float *C, int ldc, const float *A, int ams, int aks, const float *B, in
         }
     for (; n < N; n++)
         for (int m = 0; m < M; m++) {
-            float c = C[(size_t)m * ldc + n];
+            float c = init ? init[n] : C[(size_t)m * ldc + n];
             for (int k = 0; k < K; k++)
                 c += A[(size_t)m * ams + (size_t)k * aks] * B[(size_t)k * ldb + n];
             C[(size_t)m * ldc + n] = c;
@@ -97,13 +101,13 @@ static void column_sums(float *restrict db, const float *restrict dout, int B, i
 
 void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
                         int Din, int Dout) {
-    for (int i = 0; i < B; i++) memcpy(out + (size_t)i * Dout, b, sizeof(float) * (size_t)Dout);
     if (use_blas(B, Dout, Din)) {
+        for (int i = 0; i < B; i++) memcpy(out + (size_t)i * Dout, b, sizeof(float) * (size_t)Dout);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, Dout, Din, 1.0f, inp, Din, W, Din,
                     1.0f, out, Dout);
         return;
     }
-    /* out += inp W^T, with W^T built TB x TB at a time: k blocks in order */
+    /* out = b + inp W^T, with W^T built TB x TB at a time: k blocks in order */
     float wt[TB * TB]; /* (kb, ob) */
     for (int o0 = 0; o0 < Dout; o0 += TB) {
         int ob = Dout - o0 < TB ? Dout - o0 : TB;
@@ -111,7 +115,7 @@ void tls_linear_forward(float *out, const float *inp, const float *W, const floa
             int kb = Din - k0 < TB ? Din - k0 : TB;
             for (int o = 0; o < ob; o++)
                 for (int k = 0; k < kb; k++) wt[k * ob + o] = W[(size_t)(o0 + o) * Din + k0 + k];
-            gemm_acc(out + o0, Dout, inp + k0, Din, 1, wt, ob, B, ob, kb);
+            gemm_acc(out + o0, Dout, k0 == 0 ? b + o0 : NULL, inp + k0, Din, 1, wt, ob, B, ob, kb);
         }
     }
 }
@@ -122,12 +126,12 @@ void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, c
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Din, Dout, 1.0f, dout, Dout, W,
                     Din, 1.0f, dinp, Din);
     else if (dinp)
-        gemm_acc(dinp, Din, dout, Dout, 1, W, Din, B, Din, Dout);
+        gemm_acc(dinp, Din, NULL, dout, Dout, 1, W, Din, B, Din, Dout);
     if (use_blas(Dout, Din, B)) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dout, Din, B, 1.0f, dout, Dout, inp,
                     Din, 1.0f, dW, Din);
     } else if (Din >= NV) {
-        gemm_acc(dW, Din, dout, 1, Dout, inp, Din, Dout, Din, B);
+        gemm_acc(dW, Din, NULL, dout, 1, Dout, inp, Din, Dout, Din, B);
     } else {
         /* narrow input: dW^T (Din, Dout) += inp^T dout, vectorized over
          * outputs, through a transposed copy; same terms, same order */
@@ -136,7 +140,7 @@ void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, c
             int ob = Dout - o0 < TB ? Dout - o0 : TB;
             for (int o = 0; o < ob; o++)
                 for (int k = 0; k < Din; k++) t[k * ob + o] = dW[(size_t)(o0 + o) * Din + k];
-            gemm_acc(t, ob, inp, 1, Din, dout + o0, Dout, Din, ob, B);
+            gemm_acc(t, ob, NULL, inp, 1, Din, dout + o0, Dout, Din, ob, B);
             for (int o = 0; o < ob; o++)
                 for (int k = 0; k < Din; k++) dW[(size_t)(o0 + o) * Din + k] = t[k * ob + o];
         }
@@ -144,11 +148,14 @@ void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, c
     column_sums(db, dout, B, Dout);
 }
 
-void tls_relu_forward(float *out, const float *inp, int n) {
+/* ReLU passes: one compare and select per element, the same in every clone */
+__attribute__((target_clones("avx2", "default"))) void tls_relu_forward(float *out,
+                                                                        const float *inp, int n) {
     for (int i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-void tls_relu_backward(float *d, const float *out, int n) {
+__attribute__((target_clones("avx2", "default"))) void tls_relu_backward(float *d, const float *out,
+                                                                         int n) {
     for (int i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
 }
 
