@@ -9,7 +9,12 @@ of the paired difference of means), for quick runs with few seeds.
 
     /usr/bin/python3 tests/reference/compare.py                  # full: 4 shifts x 2 lambdas x 10 seeds
     /usr/bin/python3 tests/reference/compare.py --out tests/reference/parity.md
+
+The reference's results depend only on its arguments (and the torch and
+scikit-learn versions): --reference-cache FILE keeps them in a JSON file, so
+that checking a changed engine again takes seconds instead of minutes.
 """
+import json
 import argparse
 import os
 import subprocess
@@ -60,6 +65,7 @@ def main():
     ap.add_argument("--tol-se", type=float, default=0.0)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--out", help="also write the table as Markdown to this file")
+    ap.add_argument("--reference-cache", help="JSON file of reference results to reuse and extend")
     a = ap.parse_args()
     shifts = [float(s) for s in a.shifts.split(",")]
     lambdas = [float(s) for s in a.lambdas.split(",")]
@@ -72,8 +78,20 @@ def main():
     t_c = time.time() - t0
     t0 = time.time()
     jobs = [(s, l, a.n_target, seed, a.epochs, a.finetune_epochs) for s in shifts for l in lambdas for seed in seeds]
-    with Pool(a.jobs) as pool:
-        ref = pool.map(torch_job, jobs)
+    cache = {}
+    if a.reference_cache and os.path.exists(a.reference_cache):
+        with open(a.reference_cache) as f:
+            cache = json.load(f)
+    key = lambda job: json.dumps(job)
+    todo = [j for j in jobs if key(j) not in cache]
+    if todo:
+        with Pool(a.jobs) as pool:
+            for j, r in zip(todo, pool.map(torch_job, todo)):
+                cache[key(j)] = r
+        if a.reference_cache:
+            with open(a.reference_cache, "w") as f:
+                json.dump(cache, f)
+    ref = [cache[key(j)] for j in jobs]
     t_ref = time.time() - t0
 
     rows, bad = [], 0
@@ -90,7 +108,8 @@ def main():
                 rows.append((s, l, m, c.mean(), r.mean(), diff, se, tol, ok))
     head = (f"tlsweep vs PyTorch reference: n_target={a.n_target}, {len(seeds)} seeds per cell, "
             f"epochs={a.epochs}, finetune_epochs={a.finetune_epochs}; wall time tlsweep {t_c:.1f} s, "
-            f"reference {t_ref:.1f} s on {a.jobs} processes")
+            f"reference {t_ref:.1f} s on {a.jobs} processes"
+            + (f" ({len(jobs) - len(todo)} of {len(jobs)} reference runs from the cache)" if len(todo) < len(jobs) else ""))
     lines = [head, "", "| shift | lambda | method | tlsweep mean | reference mean | difference | std. error | bound | ok |",
              "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     for s, l, m, cm, rm, diff, se, tol, ok in rows:
