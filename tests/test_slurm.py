@@ -122,9 +122,12 @@ def test_slurm_warning_signal_requeues_and_resumes(slurm, tmp_path):
     job = submit(slurm, tmp_path, TLSWEEP_OUTPUT="t.h5", TLSWEEP_ARGS=LONG)
     log = tmp_path / f"tlsweep-{job}.out"
 
+    state = tmp_path / "t.h5.tlsweep.d"
+
     def computing():
-        if log.exists() and "configurations on 2 ranks" in log.read_text():
-            time.sleep(2)  # let some configurations finish first
+        # signal once some configurations are recorded: keyed to progress, not to a clock
+        if (log.exists() and "configurations on 2 ranks" in log.read_text() and state.is_dir()
+                and sum(p.stat().st_size for p in state.glob("journal-*")) > 0):
             subprocess.run(["scancel", "--signal=USR1", "--batch", str(job)], env=slurm, check=True)
             return True
         return False
