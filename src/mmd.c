@@ -22,31 +22,33 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 /* The generic copy: fmaf per lane (exact in software where the CPU has no
  * FMA), so that it returns the same bits as the AVX2 copy. It is slow; it
  * exists for CPUs without AVX2 and FMA, and as the AVX2 copy's check. */
-static inline v8f vfma_lanes(v8f a, v8f b, v8f c) {
+/* always inlined: no v8f crosses a call (clang rejects that without AVX) */
+static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c) {
     v8f r;
     for (int l = 0; l < LANES; l++) r[l] = fmaf(a[l], b[l], c[l]);
     return r;
 }
 
-#define KFN(name)     name##_generic
+#define KFN(name) name##_generic
+#define KATTR
 #define VFMA(a, b, c) vfma_lanes((a), (b), (c))
 #define SFMA(a, b, c) fmaf((a), (b), (c))
 #include "mmd_kernel.inc"
 #undef KFN
+#undef KATTR
 #undef VFMA
 #undef SFMA
 
 #if defined(__x86_64__)
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
 #define KFN(name)     name##_avx2
+#define KATTR         __attribute__((target("avx2,fma")))
 #define VFMA(a, b, c) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #define SFMA(a, b, c) __builtin_fmaf((a), (b), (c))
 #include "mmd_kernel.inc"
 #undef KFN
+#undef KATTR
 #undef VFMA
 #undef SFMA
-#pragma GCC pop_options
 #endif
 
 typedef double (*block_fn)(const float *, const float *, int, const float *, const float *,

@@ -21,15 +21,11 @@ static int use_blas(int M, int N, int K) {
     return (long)M * N * K >= BLAS_MIN_MACS;
 }
 
-static inline v8f ld8(const float *p) {
-    v8f v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static inline void st8(float *p, v8f v) {
-    memcpy(p, &v, sizeof(v));
-}
+/* 8 floats at any float address, as a v8f: macros, not functions, so that no
+ * v8f crosses a call between the clones (clang rejects that ABI mismatch) */
+typedef float v8f_unaligned __attribute__((vector_size(32), aligned(4), may_alias));
+#define ld8(p)    (*(const v8f_unaligned *)(p))
+#define st8(p, v) (*(v8f_unaligned *)(p) = (v))
 
 /* The MR rows of A and C from m0 on; the rows of a last, partial block
  * repeat row M-1 (they are computed, not stored). Returns the rows to store. */
@@ -148,15 +144,25 @@ void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, c
     column_sums(db, dout, B, Dout);
 }
 
-/* ReLU passes: one compare and select per element, the same in every clone */
-__attribute__((target_clones("avx2", "default"))) void tls_relu_forward(float *out,
-                                                                        const float *inp, int n) {
+/* ReLU passes: one compare and select per element, the same in every clone.
+ * The clones are static and called through the public functions: clang
+ * cannot resolve a multiversioned function from other files. */
+__attribute__((target_clones("avx2", "default"))) static void
+relu_forward(float *out, const float *inp, int n) {
     for (int i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-__attribute__((target_clones("avx2", "default"))) void tls_relu_backward(float *d, const float *out,
-                                                                         int n) {
+__attribute__((target_clones("avx2", "default"))) static void
+relu_backward(float *d, const float *out, int n) {
     for (int i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
+}
+
+void tls_relu_forward(float *out, const float *inp, int n) {
+    relu_forward(out, inp, n);
+}
+
+void tls_relu_backward(float *d, const float *out, int n) {
+    relu_backward(d, out, n);
 }
 
 double tls_crossentropy_forward(float *probs, const float *logits, const int *y, int B, int C) {
