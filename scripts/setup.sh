@@ -12,7 +12,7 @@ build_pkgs=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-
 # the Python side: analysis/ and the tests' independent references
 py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas
          python3-matplotlib python3-seaborn python3-sklearn)
-test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format)
+test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format clang)
 
 pkgs=("${build_pkgs[@]}" "${py_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -8,5 +8,7 @@ scripts/setup.sh test -DTLSWEEP_WERROR=ON -DBUILD_TESTING=ON
 # the same code with AddressSanitizer and UBSan, for tests/test_memory.py
 TLSWEEP_BUILD_DIR=build-sanitize scripts/setup.sh test -DTLSWEEP_WERROR=ON -DTLSWEEP_SANITIZE=ON \
   -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# the same code built by clang, for tests/test_compilers.py (same bits as GCC's)
+CC=clang TLSWEEP_BUILD_DIR=build-clang scripts/setup.sh test -DTLSWEEP_WERROR=ON -DBUILD_TESTING=ON
 cd "$TLSWEEP_BUILD_DIR"
 exec ctest --output-on-failure --timeout 900 "$@"
