@@ -333,12 +333,19 @@ int tls_h5out_hints(MPI_Info *info, const char *spec) {
     *info = MPI_INFO_NULL;
     if (!spec || !*spec) return TLS_OK;
     char buf[1024];
+    if (strlen(spec) >= sizeof(buf)) {
+        fprintf(stderr,
+                "tlsweep: TLSWEEP_MPIIO_HINTS: %zu characters, longer than %zu; allowed: fewer "
+                "KEY=VALUE pairs, e.g. romio_cb_write=enable,striping_factor=8\n",
+                strlen(spec), sizeof(buf) - 1);
+        return TLS_ERR_INPUT;
+    }
     snprintf(buf, sizeof(buf), "%s", spec);
     MPI_Info_create(info);
     char *save = NULL;
     for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(kv, '=');
-        if (!eq || eq == kv) {
+        if (!eq || eq == kv || eq[1] == '\0') {
             fprintf(stderr,
                     "tlsweep: TLSWEEP_MPIIO_HINTS: '%s' is not KEY=VALUE; allowed: e.g. "
                     "romio_cb_write=enable,striping_factor=8\n",

@@ -510,6 +510,11 @@ static double bytes_per_config(const tls_config *c, const tls_result *r) {
  * TLS_EXIT_OK (nothing to do) with the message already printed. */
 static int preflight(const tls_sweep_opts *o, const tls_config *c, const tls_result *r,
                      const char *dir) {
+    /* the hints are used when the results file is created, after the sweep:
+     * a mistake in them must stop the run before it starts */
+    MPI_Info hints;
+    if (tls_h5out_hints(&hints, getenv("TLSWEEP_MPIIO_HINTS")) != TLS_OK) return TLS_EXIT_BAD_INPUT;
+    if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
     struct stat st;
     int out_exists = stat(o->output, &st) == 0;
     int dir_exists = stat(dir, &st) == 0;

@@ -114,3 +114,16 @@ def test_status_of_a_foreign_file(tmp_path):
     f = tmp_path / "foreign.h5"
     f.write_bytes(b"not hdf5 at all")
     assert_one_clear_line(run(["status", str(f)], check=False), "not a tlsweep results file")
+
+
+@pytest.mark.parametrize("hints, message", [("romio_cb_write", "is not KEY=VALUE"),
+                                            ("=enable", "is not KEY=VALUE"),
+                                            ("striping_factor=", "is not KEY=VALUE"),
+                                            ("a=b," + "x" * 1100 + "=1", "longer than")])
+def test_bad_mpiio_hints_are_refused_before_any_work(hints, message, tmp_path):
+    """The hints are read when the file is created, at the end of the sweep:
+    a mistake must be caught before the first configuration, not after all."""
+    p = mpirun(2, ["run", "-o", str(tmp_path / "r.h5")], check=False,
+               extra_env={"TLSWEEP_MPIIO_HINTS": hints})
+    assert_one_clear_line(p, "TLSWEEP_MPIIO_HINTS", message)
+    assert list(tmp_path.iterdir()) == []

@@ -111,3 +111,12 @@ def test_dry_run_writes_nothing(tmp_path):
     p = mpirun(1, ["run", "--dry-run", "-o", str(out)])
     assert "120 configurations" in p.stdout and "estimate" in p.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mpiio_hints_are_passed_and_change_nothing(files, tmp_path):
+    """Valid TLSWEEP_MPIIO_HINTS reach MPI-IO (collective buffering on for
+    writes) and the file holds the same results."""
+    path = str(tmp_path / "hints.h5")
+    mpirun(2, ["run", "-o", path] + TINY,
+           extra_env={"TLSWEEP_MPIIO_HINTS": "romio_cb_write=enable,cb_buffer_size=1048576"})
+    assert result_digest(path) == result_digest(files[2])

@@ -20,10 +20,11 @@ TINY = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "gr
 NONDETERMINISTIC = {"seconds_scratch", "seconds_direct", "seconds_mmd", "seconds_total", "rank", "host"}
 
 
-def env():
+def env(**extra):
     e = dict(os.environ)
     e.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
              OMPI_MCA_rmaps_base_oversubscribe="1")
+    e.update(extra)
     return e
 
 
@@ -35,9 +36,9 @@ def run(args, check=True, timeout=600, **kw):
     return p
 
 
-def mpirun(n, args, check=True, timeout=600, **kw):
+def mpirun(n, args, check=True, timeout=600, extra_env=None, **kw):
     cmd = ["mpirun", "-q", "-n", str(n), "--oversubscribe", BIN] + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=timeout, **kw)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env(**(extra_env or {})), timeout=timeout, **kw)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stderr}")
     return p

@@ -29,7 +29,9 @@ typedef struct {
 /* MPI-IO hints for the results file from a "key=value,key=value" string
  * (the TLSWEEP_MPIIO_HINTS environment variable: striping_factor,
  * striping_unit, romio_cb_write, cb_nodes, ...). *info is MPI_INFO_NULL for
- * an empty spec; the caller frees it. TLS_ERR_INPUT on a malformed spec. */
+ * an empty spec; the caller frees it. TLS_ERR_INPUT, with one line on
+ * stderr, on a malformed spec (a pair without KEY, =, or VALUE; over 1023
+ * characters). */
 int tls_h5out_hints(MPI_Info *info, const char *spec);
 
 /* Creates `path` (truncating it) with every dataset preallocated and filled
