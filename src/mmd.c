@@ -1,6 +1,7 @@
 #include "tlsweep/mmd.h"
 
 #include "tlsweep/check.h"
+#include "vec8.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -12,12 +13,6 @@
 /* Rows of a kernel block done together (their kernel rows stay in L1), and
  * the vector width: one v8f holds 8 columns of a kernel row. */
 enum { BLOCK_ROWS = 6, LANES = 8 };
-
-/* v8f values pass between static functions only, so GCC's note that a
- * 32-byte vector argument's ABI depends on AVX concerns no interface. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
 
 /* The generic copy: fmaf per lane (exact in software where the CPU has no
  * FMA), so that it returns the same bits as the AVX2 copy. It is slow; it

@@ -1,12 +1,10 @@
 #include "tlsweep/nn.h"
 
+#include "vec8.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
-
-/* v8f values pass between this file's functions only (see mmd.c). */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v8f __attribute__((vector_size(32)));
 
 enum { MR = 4, NV = 8, TB = 64 }; /* rows per register block, lanes, transpose block */
 
@@ -20,12 +18,6 @@ enum { MR = 4, NV = 8, TB = 64 }; /* rows per register block, lanes, transpose b
 static int use_blas(int M, int N, int K) {
     return (long)M * N * K >= BLAS_MIN_MACS;
 }
-
-/* 8 floats at any float address, as a v8f: macros, not functions, so that no
- * v8f crosses a call between the clones (clang rejects that ABI mismatch) */
-typedef float v8f_unaligned __attribute__((vector_size(32), aligned(4), may_alias));
-#define ld8(p)    (*(const v8f_unaligned *)(p))
-#define st8(p, v) (*(v8f_unaligned *)(p) = (v))
 
 /* The MR rows of A and C from m0 on; the rows of a last, partial block
  * repeat row M-1 (they are computed, not stored). Returns the rows to store. */

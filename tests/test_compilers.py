@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tlstest import BIN, ROOT, env
+from tlstest import BIN, ROOT, one
 
 CLANG = os.environ.get("TLSWEEP_CLANG_BUILD", os.path.join(ROOT, "build-clang"))
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(CLANG, "tlsweep")),
@@ -22,8 +22,7 @@ CONFIGS = [["--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "4
 
 
 def results(binary, args):
-    out = subprocess.run([binary, "one"] + args, env=env(), capture_output=True, text=True, check=True).stdout
-    return {k: v for k, v in json.loads(out).items() if not k.startswith("seconds")}
+    return {k: v for k, v in one(*args, binary=binary).items() if not k.startswith("seconds")}
 
 
 @pytest.mark.parametrize("args", CONFIGS, ids=lambda a: "_".join(a[1:8:2]))

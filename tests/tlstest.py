@@ -28,8 +28,8 @@ def env(**extra):
     return e
 
 
-def run(args, check=True, timeout=600, **kw):
-    p = subprocess.run([BIN] + list(args), capture_output=True, text=True, env=env(),
+def run(args, check=True, timeout=600, binary=BIN, **kw):
+    p = subprocess.run([binary] + list(args), capture_output=True, text=True, env=env(),
                        timeout=timeout, **kw)
     if check and p.returncode != 0:
         raise AssertionError(f"tlsweep {' '.join(args)} exited {p.returncode}\n{p.stderr}")
@@ -44,8 +44,8 @@ def mpirun(n, args, check=True, timeout=600, extra_env=None, **kw):
     return p
 
 
-def one(*args):
-    return json.loads(run(["one"] + list(args)).stdout)
+def one(*args, binary=BIN):
+    return json.loads(run(["one"] + list(args), binary=binary).stdout)
 
 
 def datasets(path):
