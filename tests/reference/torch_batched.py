@@ -36,13 +36,19 @@ from torch_reference import sample_domain  # noqa: E402
 
 def batched_mmd2(x, y, gamma):
     """Biased MMD^2 with k(a, b) = exp(-gamma |a - b|^2) per configuration:
-    x (K, n, d), y (K, m, d) -> (K,). torch_reference.mmd2 on each slice."""
+    x (K, n, d), y (K, m, d) -> (K,): torch_reference.mmd2 on each slice, up
+    to rounding. Two deviations from a literal batching, for speed: relu
+    for clamp_min(0) (same values; relu's backward is one pass, clamp_min's
+    a comparison and a `where`, 16% of a step in a profile at K = 32; the
+    two differ only at a distance of exactly 0, where the true gradient is
+    0), and a sum divided by n*m for mean (what mean computes; mean's
+    backward materializes a division, 7% of that profile)."""
     xx = (x * x).sum(2)
     yy = (y * y).sum(2)
     def kmean(a, aa, b, bb):
         # |a|^2 + |b|^2 - 2 a.b in one baddbmm, as torch_reference.sq_dists
         d = torch.baddbmm(aa[:, :, None] + bb[:, None, :], a, b.transpose(1, 2), alpha=-2.0)
-        return torch.exp(-gamma * d.clamp_min(0.0)).mean((1, 2))
+        return torch.exp(-gamma * torch.relu(d)).sum((1, 2)) / (a.shape[1] * b.shape[1])
     return kmean(x, xx, x, xx) + kmean(y, yy, y, yy) - 2.0 * kmean(x, xx, y, yy)
 
 
