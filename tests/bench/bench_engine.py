@@ -3,7 +3,28 @@ PyTorch reference, both on one core (OPENBLAS_NUM_THREADS=1,
 torch.set_num_threads(1)), at the article's setting, min and median over
 --repeat runs, and their ratio measured side by side in the same run.
 
+Then the MMD method alone, per configuration: tlsweep's seconds_mmd, the
+PyTorch loop's (torch_reference.py, one configuration at a time) and the
+batched PyTorch implementation (torch_batched.py: K configurations in
+lockstep, seeds 0..K-1, denormals flushed; per configuration = elapsed / K)
+at each K of --batched-ks, min and median over --batched-repeat runs; the
+ratios against tlsweep, and each one's FLOP rate against the single-core
+SGEMM peak. --denormals adds the batched run at its best K without
+flushing denormals and the loop with flushing (one run each).
+
     /usr/bin/python3 tests/bench/bench_engine.py --repeat 5
+    /usr/bin/python3 tests/bench/bench_engine.py --quick     # smoke run, ~1 min
+
+The full run is long, about 40 minutes: at 100 + 50 epochs the batched runs
+take about 1.5, 5 and 30 minutes at K = 32, 128 and 512 (extrapolated from a
+few steps on a 2-core Intel Xeon VM; per configuration K = 512 costs more
+than K = 128: its (K, 200, 200) tensors are far beyond the caches).
+
+OpenBLAS picks its kernels by CPU model; where it does not know the model it
+falls back to generic SSE3 ones ("Prescott"), which makes PyTorch's products
+and the SGEMM "peak" slow (the benchmark prints the kernels it got and says
+so); OPENBLAS_CORETYPE=Haswell or SkylakeX in the environment selects real ones.
+tlsweep's engine does not call OpenBLAS at this setting.
 """
 import argparse
 import json
@@ -51,14 +72,46 @@ def sgemm_peak():
     return best
 
 
+def openblas_core():
+    """The kernel set OpenBLAS chose (numpy's and PyTorch's: Debian links both
+    to libblas.so.3, OpenBLAS here), or None."""
+    import ctypes
+    import numpy  # noqa: F401  (loads it)
+    libs = sorted({line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.split()[-1]})
+    for path in libs:
+        try:
+            f = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep")))
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=None, help="runs of tlsweep one and of the loop (default 5)")
+    ap.add_argument("--epochs", type=int, default=None, help="source epochs (default 100)")
+    ap.add_argument("--finetune-epochs", type=int, default=None, help="fine-tuning epochs (default 50)")
+    ap.add_argument("--batched-ks", default=None, help="K of the batched runs, comma-separated (default 32,128,512)")
+    ap.add_argument("--batched-repeat", type=int, default=1, help="runs per K (default 1)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 5 + 5 epochs, 2 runs, K = 4,16 (unless given explicitly)")
+    ap.add_argument("--denormals", action="store_true",
+                    help="also time the batched run at its best K without flushing denormals and the loop "
+                         "with flushing (one run each)")
     a = ap.parse_args()
+    quick = dict(repeat=2, epochs=5, finetune_epochs=5, batched_ks="4,16")
+    full = dict(repeat=5, epochs=100, finetune_epochs=50, batched_ks="32,128,512")
+    for key, val in (quick if a.quick else full).items():
+        if getattr(a, key) is None:
+            setattr(a, key, val)
+    ks = [int(k) for k in a.batched_ks.split(",") if k]
     os.environ["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS too, for the peak
     env = dict(os.environ)
-    args = ["one", "--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42"]
+    args = ["one", "--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42",
+            "--set", f"train.epochs={a.epochs}", "--set", f"train.finetune_epochs={a.finetune_epochs}"]
     c_times, c_engine, c_mmd = [], [], []
     for _ in range(a.repeat):
         t = time.perf_counter()
@@ -70,27 +123,72 @@ def main():
     import torch
     torch.set_num_threads(1)
     import torch_reference
-    p_times = []
+    import torch_batched
+    p_times, p_mmd = [], []
     for _ in range(a.repeat):
         t = time.perf_counter()
-        torch_reference.run(45.0, 0.5, 50, 42)
+        r = torch_reference.run(45.0, 0.5, 50, 42, epochs=a.epochs, finetune_epochs=a.finetune_epochs)
         p_times.append(time.perf_counter() - t)
+        p_mmd.append(r["seconds_mmd"])
+    b_cfg, b_acc = {}, {}
+    for K in ks:
+        runs = [torch_batched.run_batched(K, 45.0, 0.5, 50, range(K), epochs=a.epochs,
+                                          finetune_epochs=a.finetune_epochs) for _ in range(a.batched_repeat)]
+        b_cfg[K] = [r["seconds_per_config"] for r in runs]
+        b_acc[K] = sum(runs[0]["acc_mmd"]) / K
+    setting = ("the article's setting" if (a.epochs, a.finetune_epochs) == (100, 50)
+               else f"the article's setting but {a.epochs} + {a.finetune_epochs} epochs")
     rows = [("tlsweep one (process, incl. start-up and distances)", c_times),
             ("tlsweep engine: the three methods", c_engine),
             ("PyTorch reference: the three methods", p_times)]
-    print(f"per-configuration time at the article's setting, one core, {a.repeat} runs")
+    print(f"per-configuration time at {setting}, one core, runs: {a.repeat}")
     print(f"{'':55s} {'min s':>8s} {'median s':>9s}")
     for name, ts in rows:
         print(f"{name:55s} {min(ts):8.3f} {statistics.median(ts):9.3f}")
     print(f"speed-up of the engine over PyTorch: min {min(p_times) / min(c_engine):.1f}x, "
           f"median {statistics.median(p_times) / statistics.median(c_engine):.1f}x")
     print(f"speed-up of the whole tlsweep one process: median {statistics.median(p_times) / statistics.median(c_times):.1f}x")
-    import numpy  # noqa: F401  (its OpenBLAS, one thread: OPENBLAS_NUM_THREADS=1 below)
-    flops = flops_per_config()
+    import numpy  # noqa: F401  (its OpenBLAS, one thread: OPENBLAS_NUM_THREADS=1 above)
+    flops = flops_per_config(epochs=a.epochs, finetune_epochs=a.finetune_epochs)
     mmd_s = min(c_mmd)
     peak = sgemm_peak()
     print(f"MMD method: {flops / 1e9:.2f} GFLOP per configuration in {mmd_s:.3f} s = {flops / mmd_s / 1e9:.1f} GFLOP/s; "
           f"single-core SGEMM peak measured now {peak / 1e9:.1f} GFLOP/s: {100 * flops / mmd_s / peak:.0f}% of it")
+    core = openblas_core()
+    print(f"OpenBLAS kernels: {core} (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
+    if core in ("Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom") and " avx2" in open("/proc/cpuinfo").read():
+        print("  OpenBLAS did not recognise this AVX2 CPU and uses generic SSE3 kernels: the SGEMM peak above and "
+              "PyTorch's products are below what the CPU does; rerun with OPENBLAS_CORETYPE=Haswell (AVX2) or "
+              "SkylakeX (AVX-512) set to measure with its real kernels")
+    print()
+    print(f"the MMD method alone, per configuration (runs: {a.repeat}; batched: {a.batched_repeat} per K, "
+          f"seeds 0..K-1, denormals flushed, elapsed / K); {flops / 1e9:.2f} GFLOP per configuration "
+          f"(counted for tlsweep's algorithm), against the SGEMM peak above")
+    print(f"{'':40s} {'min s':>8s} {'median s':>9s} {'vs tlsweep':>11s} {'GFLOP/s':>8s} {'of peak':>8s}")
+    mmd_rows = [("tlsweep engine", c_mmd), ("PyTorch loop (torch_reference)", p_mmd)]
+    mmd_rows += [(f"PyTorch batched, K = {K}", b_cfg[K]) for K in ks]
+    c_min = mmd_s
+    for name, ts in mmd_rows:
+        lo, med = min(ts), statistics.median(ts)
+        print(f"{name:40s} {lo:8.3f} {med:9.3f} {lo / c_min:10.1f}x {flops / lo / 1e9:8.1f} {100 * flops / lo / peak:7.1f}%")
+    if ks:
+        best = min(ks, key=lambda K: min(b_cfg[K]))
+        b_min = min(b_cfg[best])
+        print(f"tlsweep engine vs the PyTorch loop: {min(p_mmd) / c_min:.1f}x; vs PyTorch batched at its best K "
+              f"({best}): {b_min / c_min:.1f}x; batching gains PyTorch {min(p_mmd) / b_min:.1f}x (mins)")
+        print("mean acc_mmd of the batched runs: " + ", ".join(f"K = {K}: {b_acc[K]:.3f}" for K in ks))
+        if a.denormals:
+            nf = torch_batched.run_batched(best, 45.0, 0.5, 50, range(best), epochs=a.epochs,
+                                           finetune_epochs=a.finetune_epochs, flush_denormal=False)
+            torch.set_flush_denormal(True)
+            try:
+                lf = torch_reference.run(45.0, 0.5, 50, 42, epochs=a.epochs, finetune_epochs=a.finetune_epochs)
+            finally:
+                torch.set_flush_denormal(False)
+            print(f"denormals not flushed, batched at K = {best}: {nf['seconds_per_config']:.3f} s per configuration, "
+                  f"{nf['seconds_per_config'] / b_min:.2f}x the flushed min (one run)")
+            print(f"denormals flushed, PyTorch loop: {lf['seconds_mmd']:.3f} s, "
+                  f"{lf['seconds_mmd'] / min(p_mmd):.2f}x the unflushed min (one run)")
 
 
 if __name__ == "__main__":
