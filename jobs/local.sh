@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Workstation launcher: the sweep on every local core with mpirun.
 # Usage: jobs/local.sh [tlsweep run arguments...]   (default output results.h5)
-# Environment: TLSWEEP_BIN (default build/tlsweep), TLSWEEP_RANKS (default nproc).
+# Environment: TLSWEEP_BIN (default build/tlsweep; for an installed copy of
+# this script, PREFIX/bin/tlsweep, else tlsweep on PATH), TLSWEEP_RANKS (default nproc).
 #
 # Ctrl-C / SIGTERM: mpirun would kill the ranks, so they are turned into
 # SIGUSR1, which mpirun relays to every rank: tlsweep stops handing out
@@ -10,6 +11,11 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${TLSWEEP_BIN:-$here/build/tlsweep}
+if [ -z "${TLSWEEP_BIN:-}" ] && [ ! -x "$bin" ]; then
+  # installed as PREFIX/share/tlsweep/jobs/local.sh
+  bin=$here/../../bin/tlsweep
+  [ -x "$bin" ] || bin=$(command -v tlsweep) || bin=$here/build/tlsweep
+fi
 ranks=${TLSWEEP_RANKS:-$(nproc)}
 flags=(-q)
 if [ "$(id -u)" -eq 0 ]; then

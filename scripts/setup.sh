@@ -8,11 +8,13 @@ what=${1:-build}
 shift || true
 
 build_pkgs=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
-            hdf5-tools libopenblas-dev libsvm-dev libyaml-dev zlib1g-dev)
+            hdf5-tools libopenblas-dev libsvm-dev libyaml-dev zlib1g-dev
+            help2man)  # the man page, made from the binary at build time
 # the Python side: analysis/ and the tests' independent references
 py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas
          python3-matplotlib python3-seaborn python3-sklearn)
-test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format clang)
+test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format clang
+           dpkg-dev python3-setuptools python3-venv shellcheck)  # tests/test_packaging.py, test_jobs.py
 
 pkgs=("${build_pkgs[@]}" "${py_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
