@@ -63,8 +63,8 @@ def title_of(c):
 
 def fig_domains(emb, c, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True)
-    for ax, x, y, name in ((axes[0], emb.source_x.values, emb.source_y.values, "Source domain"),
-                           (axes[1], emb.target_x.values, emb.target_y.values, "Target domain (test set)")):
+    for ax, x, y, name in ((axes[0], emb.source_x.values, emb.source_y.values.astype(int), "Source domain"),
+                           (axes[1], emb.target_x.values, emb.target_y.values.astype(int), "Target domain (test set)")):
         for k in np.unique(y):
             ax.scatter(x[y == k, 0], x[y == k, 1], s=12, alpha=0.6, label=f"class {k}")
         ax.set_title(name)
@@ -108,7 +108,7 @@ def fig_tsne(emb, c, path):
     xy = TSNE(n_components=2, random_state=0, init="pca", learning_rate="auto",
               perplexity=min(30, max(5, len(both) // 4))).fit_transform(both)
     s, t = xy[:len(fs)], xy[len(fs):]
-    ys, yt = emb.source_y.values, emb.target_y.values
+    ys, yt = emb.source_y.values.astype(int), emb.target_y.values.astype(int)
     fig, ax = plt.subplots(figsize=(9, 7.5))
     palette = sns.color_palette("tab10")
     for k in np.unique(ys):
@@ -131,7 +131,7 @@ def fig_confusion(ds, c, path):
     one = sel(ds, c)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     for ax, m, cmap in zip(axes, METHODS, ("Reds", "Greens", "Blues")):
-        cm = one["confusion"].sel(approach=m).values
+        cm = np.nan_to_num(one["confusion"].sel(approach=m).values, nan=-1).astype(int)
         sns.heatmap(cm, annot=True, fmt="d", cmap=cmap, ax=ax, cbar_kws={"label": "test points"})
         ax.set_title(f"{LABELS[m]}\naccuracy {float(one[f'acc_{m}']):.3f}", fontsize=10)
         ax.set_xlabel("predicted class")

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* qsort_r */
 #include "tlsweep/config.h"
 
 #include "tlsweep/check.h"
@@ -8,85 +9,152 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
-const char *const tls_axis_names[TLS_NAXES] = {"shift", "lambda", "n_target", "seed"};
+typedef enum {
+    K_INT,   /* int field */
+    K_I64,   /* int64_t field, exact */
+    K_REAL,  /* double field */
+    K_BOOL,  /* int field, 0/1 */
+    K_GAMMA, /* svm.gamma: auto, scale or a number (tls_svc_params' gamma_mode and gamma) */
+    K_COUNT, /* int field or `all` (-1) */
+    K_STR,   /* char[512] path */
+    K_REALS  /* tls_reals */
+} key_type;
 
-typedef enum { K_INT, K_REAL, K_BOOL, K_GAMMA, K_LIST, K_STR, K_COUNT } key_type;
-
-/* One configuration key: its dotted name, type, where it lives, and the
+/* One configuration key: its dotted name, type, the field it sets, and the
  * range it must lie in (checked after everything is applied). */
 typedef struct {
     const char *name;
     key_type type;
-    size_t off;    /* offsetof into tls_config */
-    double lo, hi; /* inclusive bounds for numbers / list elements */
-    int lo_open;   /* 1: value must be > lo instead of >= lo */
-    int integer;   /* list elements must be integers */
+    size_t off, size;     /* the field in tls_config */
+    double lo, hi;        /* inclusive bounds for numbers / list elements */
+    int lo_open, hi_open; /* 1: the bound itself is not allowed */
     const char *allowed;
+    const char *fixed; /* non-NULL: may not be swept, and why */
+    const char *units, *long_name;
 } key_def;
 
-#define OFF(field) offsetof(tls_config, field)
+#define F(field) offsetof(tls_config, field), sizeof(((tls_config *)0)->field)
+#define E(field) F(base.eng.field)
+/* svm.gamma: the two adjacent fields gamma_mode and gamma, nothing else */
+#define GAMMA_FIELD                                                                                \
+    offsetof(tls_config, base.eng.svm.gamma_mode),                                                 \
+        offsetof(tls_svc_params, gamma) + sizeof(double) - offsetof(tls_svc_params, gamma_mode)
+static const char FILES_FIXED[] =
+    "data files are read once per run; allowed: one sweep per pair of files";
+static const char OUTPUT_FIXED[] = "it describes the results file, not a configuration; allowed: "
+                                   "one value per sweep";
+
 static const key_def KEYS[] = {
-    {"grid.shift", K_LIST, OFF(axis[0]), -1e6, 1e6, 0, 0,
-     "a non-empty list of distinct finite angles in degrees"},
-    {"grid.lambda", K_LIST, OFF(axis[1]), 0, 1e6, 0, 0,
-     "a non-empty list of distinct finite numbers >= 0"},
-    {"grid.n_target", K_LIST, OFF(axis[2]), 1, 1e6, 0, 1,
-     "a non-empty list of distinct integers from data.classes to 1000000"},
-    {"grid.seed", K_LIST, OFF(axis[3]), 0, 9007199254740992.0, 0, 1,
-     "a non-empty list of distinct integers >= 0"},
-    {"data.n_source", K_COUNT, OFF(eng.n_source), 1, 1e8, 0, 1,
-     "an integer from data.classes to 100000000, or all (with data.source)"},
-    {"data.n_test", K_COUNT, OFF(eng.n_test), 2, 1e8, 0, 1,
-     "an integer from max(2, data.classes) to 100000000, or all (with data.target)"},
-    {"data.dim", K_INT, OFF(eng.dim), 2, 1e5, 0, 1, "an integer from 2 to 100000"},
-    {"data.classes", K_INT, OFF(eng.classes), 2, 1000, 0, 1, "an integer from 2 to 1000"},
-    {"data.source_mean", K_REAL, OFF(eng.source_mean), -1e6, 1e6, 0, 0, "a finite number"},
-    {"data.source_std", K_REAL, OFF(eng.source_std), 0, 1e6, 1, 0, "a finite number > 0"},
-    {"data.target_mean", K_REAL, OFF(eng.target_mean), -1e6, 1e6, 0, 0, "a finite number"},
-    {"data.target_std", K_REAL, OFF(eng.target_std), 0, 1e6, 1, 0, "a finite number > 0"},
-    {"data.source", K_STR, OFF(data_source), 0, 0, 0, 0,
-     "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic source"},
-    {"data.target", K_STR, OFF(data_target), 0, 0, 0, 0,
-     "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic target"},
-    {"data.image_shape", K_LIST, OFF(image_shape), 1, 100000, 0, 1,
-     "[] or [height, width] with height * width = the files' dim"},
-    {"data.standardize", K_BOOL, OFF(standardize), 0, 1, 0, 0, "true or false"},
-    {"model.hidden", K_INT, OFF(eng.hidden), 1, 1e5, 0, 1, "an integer from 1 to 100000"},
-    {"model.features", K_INT, OFF(eng.features), 1, 1e5, 0, 1, "an integer from 1 to 100000"},
-    {"train.epochs", K_INT, OFF(eng.epochs), 0, 1e6, 0, 1,
-     "an integer from 0 (no source training) to 1000000"},
-    {"train.finetune_epochs", K_INT, OFF(eng.finetune_epochs), 0, 1e6, 0, 1,
-     "an integer from 0 (no fine-tuning) to 1000000"},
-    {"train.batch_size", K_INT, OFF(eng.batch_size), 1, 1e8, 0, 1, "an integer >= 1"},
-    {"train.lr", K_REAL, OFF(eng.lr), 0, 1e3, 1, 0, "a finite number > 0"},
-    {"train.beta1", K_REAL, OFF(eng.beta1), 0, 1, 0, 0, "a number in [0, 1)"},
-    {"train.beta2", K_REAL, OFF(eng.beta2), 0, 1, 0, 0, "a number in [0, 1)"},
-    {"train.eps", K_REAL, OFF(eng.adam_eps), 0, 1, 1, 0, "a number in (0, 1]"},
-    {"mmd.gamma", K_REAL, OFF(eng.mmd_gamma), 0, 1e6, 1, 0, "a finite number > 0"},
-    {"mmd.distance_points", K_INT, OFF(eng.distance_points), 0, 1e8, 0, 1,
-     "0 (all points) or the number of points per domain for the MMD^2 distances"},
-    {"svm.C", K_REAL, OFF(eng.svm.C), 0, 1e12, 1, 0, "a finite number > 0"},
-    {"svm.gamma", K_GAMMA, OFF(eng.svm), 0, 1e12, 1, 0, "auto, scale or a finite number > 0"},
-    {"svm.tol", K_REAL, OFF(eng.svm.eps), 0, 1, 1, 0, "a number in (0, 1]"},
-    {"svm.cache_mb", K_REAL, OFF(eng.svm.cache_mb), 0, 1e6, 1, 0, "a number of megabytes > 0"},
-    {"svm.shrinking", K_BOOL, OFF(eng.svm.shrinking), 0, 1, 0, 0, "true or false"},
-    {"svm.pad_C", K_REAL, OFF(eng.pad_C), 0, 1e12, 1, 0, "a finite number > 0"},
-    {"output.embeddings", K_BOOL, OFF(embeddings), 0, 1, 0, 0, "true or false"},
-    {"output.sync_seconds", K_REAL, OFF(sync_seconds), 0, 3600, 1, 0,
-     "a number of seconds in (0, 3600]"},
+    /* the four named axes: lists under grid:, values copied into the grid point */
+    {"grid.shift", K_REAL, F(base.pt.shift), -1e6, 1e6, 0, 0,
+     "a non-empty list of distinct finite angles in degrees", NULL, "degree",
+     "rotation of the target domain"},
+    {"grid.lambda", K_REAL, F(base.pt.lambda), 0, 1e6, 0, 0,
+     "a non-empty list of distinct finite numbers >= 0", NULL, "1",
+     "weight of MMD^2 in the source training loss"},
+    {"grid.n_target", K_INT, F(base.pt.n_target), 1, 1e6, 0, 0,
+     "a non-empty list of distinct integers from data.classes to 1000000", NULL, "1",
+     "labelled target points"},
+    {"grid.seed", K_I64, F(base.pt.seed), 0, 9.2233720368547758e18, 0, 1,
+     "a non-empty list of distinct integers from 0 to 9223372036854775807", NULL, "1",
+     "random seed (data, initialisation, batch order)"},
+    {"data.n_source", K_COUNT, E(n_source), 1, 1e8, 0, 0,
+     "an integer from data.classes to 100000000, or all (with data.source)", NULL, "1",
+     "source points"},
+    {"data.n_test", K_COUNT, E(n_test), 2, 1e8, 0, 0,
+     "an integer from max(2, data.classes) to 100000000, or all (with data.target)", NULL, "1",
+     "target test points"},
+    {"data.dim", K_INT, E(dim), 2, 1e5, 0, 0, "an integer from 2 to 100000", NULL, "1",
+     "input dimension"},
+    {"data.classes", K_INT, E(classes), 2, 1000, 0, 0, "an integer from 2 to 1000", NULL, "1",
+     "classes"},
+    {"data.source_mean", K_REAL, E(source_mean), -1e6, 1e6, 0, 0, "a finite number", NULL, "1",
+     "source class means +-(a, a)"},
+    {"data.source_std", K_REAL, E(source_std), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
+     "per-coordinate std of the source clusters"},
+    {"data.target_mean", K_REAL, E(target_mean), -1e6, 1e6, 0, 0, "a finite number", NULL, "1",
+     "target class means +-(a, a) before rotation"},
+    {"data.target_std", K_REAL, E(target_std), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
+     "per-coordinate std of the target clusters"},
+    {"data.source", K_STR, F(data_source), 0, 0, 0, 0,
+     "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic source",
+     FILES_FIXED, NULL, NULL},
+    {"data.target", K_STR, F(data_target), 0, 0, 0, 0,
+     "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic target",
+     FILES_FIXED, NULL, NULL},
+    {"data.image_shape", K_REALS, F(image_shape), 1, 100000, 0, 0,
+     "[] or [height, width] with height * width = the files' dim",
+     "it describes the data files; allowed: one value per sweep", NULL, NULL},
+    {"data.standardize", K_BOOL, E(standardize), 0, 1, 0, 0, "true or false", NULL, "1",
+     "inputs scaled by the source file's per-feature statistics"},
+    {"model.hidden", K_INT, E(hidden), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL, "1",
+     "hidden layer width"},
+    {"model.features", K_INT, E(features), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL, "1",
+     "feature (embedding) width"},
+    {"train.epochs", K_INT, E(epochs), 0, 1e6, 0, 0,
+     "an integer from 0 (no source training) to 1000000", NULL, "1", "source training epochs"},
+    {"train.finetune_epochs", K_INT, E(finetune_epochs), 0, 1e6, 0, 0,
+     "an integer from 0 (no fine-tuning) to 1000000", NULL, "1", "fine-tuning epochs"},
+    {"train.batch_size", K_INT, E(batch_size), 1, 1e8, 0, 0, "an integer from 1 to 100000000", NULL,
+     "1", "source mini-batch size"},
+    {"train.lr", K_REAL, E(lr), 0, 1e3, 1, 0, "a number in (0, 1000]", NULL, "1",
+     "Adam learning rate"},
+    {"train.beta1", K_REAL, E(beta1), 0, 1, 0, 1, "a number in [0, 1)", NULL, "1",
+     "Adam first-moment decay"},
+    {"train.beta2", K_REAL, E(beta2), 0, 1, 0, 1, "a number in [0, 1)", NULL, "1",
+     "Adam second-moment decay"},
+    {"train.eps", K_REAL, E(adam_eps), 0, 1, 1, 0, "a number in (0, 1]", NULL, "1", "Adam epsilon"},
+    {"mmd.gamma", K_REAL, E(mmd_gamma), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
+     "RBF kernel parameter of the MMD"},
+    {"mmd.distance_points", K_INT, E(distance_points), 0, 1e8, 0, 0,
+     "0 (all points) or the number of points per domain for the MMD^2 distances", NULL, "1",
+     "points per domain of the MMD^2 distances (0: all)"},
+    {"svm.C", K_REAL, E(svm.C), 0, 1e12, 1, 0, "a finite number > 0", NULL, "1",
+     "C of the scratch and direct SVMs"},
+    {"svm.gamma", K_GAMMA, GAMMA_FIELD, 0, 1e12, 1, 0, "auto, scale or a finite number > 0", NULL,
+     "", "RBF width of the scratch and direct SVMs"},
+    {"svm.tol", K_REAL, E(svm.eps), 0, 1, 1, 0, "a number in (0, 1]", NULL, "1",
+     "libsvm stopping tolerance"},
+    {"svm.cache_mb", K_REAL, E(svm.cache_mb), 0, 1e6, 1, 0, "a number of megabytes > 0", NULL, "MB",
+     "libsvm kernel cache"},
+    {"svm.shrinking", K_BOOL, E(svm.shrinking), 0, 1, 0, 0, "true or false", NULL, "1",
+     "libsvm shrinking heuristic"},
+    {"svm.pad_C", K_REAL, E(pad_C), 0, 1e12, 1, 0, "a finite number > 0", NULL, "1",
+     "C of the proxy A-distance's linear SVM"},
+    {"output.embeddings", K_BOOL, F(embeddings), 0, 1, 0, 0, "true or false", OUTPUT_FIXED, NULL,
+     NULL},
+    {"output.sync_seconds", K_REAL, F(sync_seconds), 0, 3600, 1, 0,
+     "a number of seconds in (0, 3600]", OUTPUT_FIXED, NULL, NULL},
 };
+#undef F
+#undef E
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
+static const char *const SECTIONS = "grid, data, model, train, mmd, svm, output";
+
+const char *const *tls_config_key_names(void) {
+    static const char *names[NKEYS + 1];
+    for (int i = 0; i < NKEYS; i++) names[i] = KEYS[i].name;
+    return names;
+}
+
+static int is_named_axis(int k) {
+    return k < TLS_NAMED_AXES;
+}
 
 /* Where each key was last set, for messages about values that fail the
- * range checks after everything is applied. */
+ * checks after everything is applied. `user` marks keys set by the file or
+ * --set rather than by the built-in default. */
 typedef struct {
-    char where[NKEYS][600];
+    char where[NKEYS][300];
+    char axis_where[NKEYS][300]; /* where the key was given a list under grid: */
+    int user[NKEYS];
 } origins;
 
 int tls_input_verror(char *err, const char *where, const char *key, const char *fmt, va_list ap) {
-    char what[512];
+    char what[700];
     vsnprintf(what, sizeof(what), fmt, ap);
     snprintf(err, TLS_ERRMSG, "%s: %s: %s", where, key, what);
     return TLS_ERR_INPUT;
@@ -100,7 +168,7 @@ int tls_input_error(char *err, const char *where, const char *key, const char *f
     return rc;
 }
 
-static int levenshtein(const char *a, const char *b) {
+int tls_edit_distance(const char *a, const char *b) {
     int la = (int)strlen(a), lb = (int)strlen(b);
     int prev[64], cur[64];
     if (la > 63 || lb > 63) return 99;
@@ -126,9 +194,9 @@ static int find_key(const char *name) {
 static int unknown_key(char *err, const char *where, const char *name) {
     int best = -1, bestd = 99;
     for (int i = 0; i < NKEYS; i++) {
-        int d = levenshtein(name, KEYS[i].name);
+        int d = tls_edit_distance(name, KEYS[i].name);
         const char *dot = strchr(KEYS[i].name, '.');
-        int dl = levenshtein(name, dot + 1); /* a key given without its section */
+        int dl = tls_edit_distance(name, dot + 1); /* a key given without its section */
         if (dl < d) d = dl;
         if (d < bestd) bestd = d, best = i;
     }
@@ -138,8 +206,9 @@ static int unknown_key(char *err, const char *where, const char *name) {
                                "configs/README.md",
                                KEYS[best].name);
     return tls_input_error(err, where, name,
-                           "unknown key; allowed: sections grid, data, model, train, mmd, "
-                           "svm, output with the keys listed in configs/README.md");
+                           "unknown key; allowed: sections %s with the keys listed in "
+                           "configs/README.md",
+                           SECTIONS);
 }
 
 /* ---- scalar parsing ---------------------------------------------------- */
@@ -149,19 +218,38 @@ static int parse_real(const char *s, double *v) {
     if (!strcmp(s, ".inf") || !strcmp(s, "+.inf") || !strcmp(s, ".Inf")) return *v = INFINITY, 0;
     if (!strcmp(s, "-.inf") || !strcmp(s, "-.Inf")) return *v = -INFINITY, 0;
     if (!*s) return -1;
+    /* strtod also reads "nan"/"inf"/hex, which YAML would not call numbers */
+    for (const char *p = s; *p; p++)
+        if (strchr("0123456789+-.eE", *p) == NULL) return -1;
     char *end;
     errno = 0;
     *v = strtod(s, &end);
     if (*end || errno == ERANGE) return -1;
-    /* strtod also reads "nan"/"inf"/hex, which YAML would not call numbers */
-    for (const char *p = s; *p; p++)
-        if (strchr("0123456789+-.eE", *p) == NULL) return -1;
+    return 0;
+}
+
+/* An integer, exactly: decimal digits are read as int64, anything else as a
+ * number that must be integral and below 2^53 (where doubles are exact). */
+static int parse_int64(const char *s, int64_t *v) {
+    const char *p = s + (*s == '+' || *s == '-');
+    if (*p && strspn(p, "0123456789") == strlen(p)) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(s, &end, 10);
+        if (*end || errno == ERANGE) return -1;
+        *v = x;
+        return 0;
+    }
+    double d;
+    if (parse_real(s, &d) || !isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        return -1;
+    *v = (int64_t)d;
     return 0;
 }
 
 static int parse_bool(const char *s, int *v) {
-    const char *yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
-    const char *no[] = {"false", "False", "FALSE", "no", "No", "off"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off"};
     for (int i = 0; i < 6; i++) {
         if (!strcmp(s, yes[i])) return *v = 1, 0;
         if (!strcmp(s, no[i])) return *v = 0, 0;
@@ -169,55 +257,59 @@ static int parse_bool(const char *s, int *v) {
     return -1;
 }
 
-static const char *type_name(yaml_node_t *n) {
+void tls_format_real(char *buf, size_t len, double v) {
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (!isfinite(v) || strtod(buf, NULL) == v) return;
+    }
+}
+
+static const char *type_name(const yaml_node_t *n) {
     return n->type == YAML_MAPPING_NODE    ? "a mapping"
            : n->type == YAML_SEQUENCE_NODE ? "a list"
                                            : "a scalar";
 }
 
-/* Applies YAML node n (of document doc) to key k of c. */
+static int seq_len(const yaml_node_t *n) {
+    return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+/* Applies scalar node n to key k of c (a list for K_REALS). */
 static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, const char *where,
                  char *err) {
     const key_def *kd = &KEYS[k];
     void *field = (char *)c + kd->off;
-    if (kd->type == K_LIST) {
-        tls_axis *ax = field;
-        double *vals = NULL;
-        int count = 0;
-        if (n->type == YAML_SCALAR_NODE) {
-            count = 1; /* a single value is a one-element list */
-        } else if (n->type == YAML_SEQUENCE_NODE) {
-            count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-        } else {
+    if (kd->type == K_REALS) {
+        tls_reals *r = field;
+        int count = n->type == YAML_SCALAR_NODE     ? 1
+                    : n->type == YAML_SEQUENCE_NODE ? seq_len(n)
+                                                    : -1;
+        if (count < 0)
             return tls_input_error(err, where, kd->name, "expected a list, got %s; allowed: %s",
                                    type_name(n), kd->allowed);
-        }
-        if (count == 0 && kd->off != OFF(image_shape))
-            return tls_input_error(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
-        vals = calloc((size_t)(count ? count : 1), sizeof(double));
-        TLS_CHECK(vals, TLS_ERR_NOMEM, "out of memory");
+        if (count > TLS_MAX_REALS)
+            return tls_input_error(err, where, kd->name, "%d values; allowed: %s", count,
+                                   kd->allowed);
         for (int i = 0; i < count; i++) {
             yaml_node_t *item = n->type == YAML_SCALAR_NODE
                                     ? n
                                     : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
             if (item->type != YAML_SCALAR_NODE ||
-                parse_real((const char *)item->data.scalar.value, &vals[i])) {
-                free(vals);
+                parse_real((const char *)item->data.scalar.value, &r->v[i]))
                 return tls_input_error(
                     err, where, kd->name, "element %d is not a number (%s); allowed: %s", i + 1,
                     item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value
                                                    : type_name(item),
                     kd->allowed);
-            }
         }
-        free(ax->v);
-        ax->v = vals;
-        ax->n = count;
+        r->n = count;
         return TLS_OK;
     }
     if (n->type != YAML_SCALAR_NODE)
-        return tls_input_error(err, where, kd->name, "expected a single value, got %s; allowed: %s",
-                               type_name(n), kd->allowed);
+        return tls_input_error(err, where, kd->name,
+                               "expected a single value, got %s; allowed: %s%s%s%s", type_name(n),
+                               kd->allowed, kd->fixed ? "" : " (to sweep it: grid: {",
+                               kd->fixed ? "" : kd->name, kd->fixed ? "" : ": [a, b, ...]})");
     const char *s = (const char *)n->data.scalar.value;
     if (kd->type == K_STR) {
         if (strlen(s) >= 512)
@@ -231,14 +323,22 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         return TLS_OK;
     }
     double v;
+    int64_t iv;
     int b;
     switch (kd->type) {
     case K_INT:
     case K_COUNT:
-        if (parse_real(s, &v) || !isfinite(v) || v != floor(v) || fabs(v) > 2e9)
+        if (parse_int64(s, &iv) || iv < -2000000000 || iv > 2000000000)
             return tls_input_error(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
                                    kd->allowed);
-        *(int *)field = (int)v;
+        *(int *)field = (int)iv;
+        break;
+    case K_I64:
+        if (parse_int64(s, &iv))
+            return tls_input_error(err, where, kd->name,
+                                   "'%s' is not an integer that fits in 64 bits; allowed: %s", s,
+                                   kd->allowed);
+        *(int64_t *)field = iv;
         break;
     case K_REAL:
         if (parse_real(s, &v))
@@ -253,7 +353,8 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         *(int *)field = b;
         break;
     case K_GAMMA: {
-        tls_svc_params *sp = field;
+        tls_svc_params *sp =
+            (tls_svc_params *)((char *)field - offsetof(tls_svc_params, gamma_mode));
         if (!strcmp(s, "auto")) {
             sp->gamma_mode = TLS_GAMMA_AUTO;
         } else if (!strcmp(s, "scale")) {
@@ -268,57 +369,423 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         }
         break;
     }
-    case K_LIST:
     case K_STR:
+    case K_REALS:
         break;
     }
     return TLS_OK;
 }
 
+/* ---- values as numbers and text ----------------------------------------- */
+
+/* The value of key k in settings-bearing config c as a number (NAN when not
+ * a number: auto/scale, paths, lists). */
+static double key_number(const tls_config *c, int k) {
+    const key_def *kd = &KEYS[k];
+    const void *field = (const char *)c + kd->off;
+    switch (kd->type) {
+    case K_INT:
+    case K_COUNT:
+    case K_BOOL:
+        return *(const int *)field;
+    case K_I64:
+        return (double)*(const int64_t *)field;
+    case K_REAL:
+        return *(const double *)field;
+    case K_GAMMA: {
+        const tls_svc_params *sp =
+            (const tls_svc_params *)((const char *)field - offsetof(tls_svc_params, gamma_mode));
+        return sp->gamma_mode == TLS_GAMMA_VALUE ? sp->gamma : NAN;
+    }
+    default:
+        return NAN;
+    }
+}
+
+/* Appends printf output to a growing buffer; on allocation failure the
+ * buffer is freed and stays NULL (failed = 1). */
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    if (b->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if (b->s && (size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            free(b->s);
+            b->s = NULL;
+            b->failed = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* Writes key k's value in c as YAML text. */
+static void sb_value(sbuf *b, const key_def *kd, const tls_config *c) {
+    const void *field = (const char *)c + kd->off;
+    char num[40];
+    switch (kd->type) {
+    case K_INT:
+        sb_printf(b, "%d", *(const int *)field);
+        break;
+    case K_I64:
+        sb_printf(b, "%lld", (long long)*(const int64_t *)field);
+        break;
+    case K_COUNT:
+        if (*(const int *)field == -1)
+            sb_printf(b, "all");
+        else
+            sb_printf(b, "%d", *(const int *)field);
+        break;
+    case K_STR: {
+        /* a double-quoted YAML string: escape what YAML would read otherwise */
+        sb_printf(b, "\"");
+        for (const unsigned char *p = field; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                sb_printf(b, "\\%c", *p);
+            else if (*p < 0x20)
+                sb_printf(b, "\\x%02x", *p);
+            else
+                sb_printf(b, "%c", *p);
+        }
+        sb_printf(b, "\"");
+        break;
+    }
+    case K_REAL:
+        tls_format_real(num, sizeof(num), *(const double *)field);
+        sb_printf(b, "%s", num);
+        break;
+    case K_BOOL:
+        sb_printf(b, "%s", *(const int *)field ? "true" : "false");
+        break;
+    case K_GAMMA: {
+        const tls_svc_params *sp =
+            (const tls_svc_params *)((const char *)field - offsetof(tls_svc_params, gamma_mode));
+        if (sp->gamma_mode == TLS_GAMMA_AUTO)
+            sb_printf(b, "auto");
+        else if (sp->gamma_mode == TLS_GAMMA_SCALE)
+            sb_printf(b, "scale");
+        else {
+            tls_format_real(num, sizeof(num), sp->gamma);
+            sb_printf(b, "%s", num);
+        }
+        break;
+    }
+    case K_REALS: {
+        const tls_reals *r = field;
+        sb_printf(b, "[");
+        for (int i = 0; i < r->n; i++) {
+            tls_format_real(num, sizeof(num), r->v[i]);
+            sb_printf(b, "%s%s", i ? ", " : "", num);
+        }
+        sb_printf(b, "]");
+        break;
+    }
+    }
+}
+
+static int check_key(const tls_config *c, int k, const char *where, const char *what, char *err);
+
+/* ---- axes ---------------------------------------------------------------- */
+
+static void axis_free(tls_axis *a) {
+    if (a->text)
+        for (int i = 0; i < a->n; i++) free(a->text[i]);
+    free(a->text);
+    free(a->vals);
+    free(a->num);
+    free(a->inum);
+    memset(a, 0, sizeof(*a));
+}
+
+static tls_vtype vtype_of(const key_def *kd) {
+    switch (kd->type) {
+    case K_INT:
+    case K_I64:
+    case K_COUNT:
+        return TLS_V_INT;
+    case K_REAL:
+        return TLS_V_REAL;
+    case K_BOOL:
+        return TLS_V_BOOL;
+    default:
+        return TLS_V_STR;
+    }
+}
+
+/* Sorts the axis's values ascending when they are numbers. */
+static int axis_sort_cmp_ctx_num(const void *a, const void *b, void *ctx) {
+    const tls_axis *ax = ctx;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (ax->type == TLS_V_REAL) return (ax->num[i] > ax->num[j]) - (ax->num[i] < ax->num[j]);
+    return (ax->inum[i] > ax->inum[j]) - (ax->inum[i] < ax->inum[j]);
+}
+
+static int axis_sort_cmp_ctx_text(const void *a, const void *b, void *ctx) {
+    const tls_axis *ax = ctx;
+    int c = strcmp(ax->text[*(const int *)a], ax->text[*(const int *)b]);
+    return c ? c : (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* Reorders the axis by perm (new position p holds old value perm[p]). */
+static int axis_permute(tls_axis *ax, const int *perm) {
+    unsigned char *vals = malloc(ax->size * (size_t)ax->n);
+    char **text = malloc(sizeof(char *) * (size_t)ax->n);
+    double *num = ax->num ? malloc(sizeof(double) * (size_t)ax->n) : NULL;
+    int64_t *inum = ax->inum ? malloc(sizeof(int64_t) * (size_t)ax->n) : NULL;
+    if (!vals || !text || (ax->num && !num) || (ax->inum && !inum)) {
+        free(vals), free(text), free(num), free(inum);
+        return TLS_ERR_NOMEM;
+    }
+    for (int p = 0; p < ax->n; p++) {
+        int q = perm[p];
+        memcpy(vals + (size_t)p * ax->size, ax->vals + (size_t)q * ax->size, ax->size);
+        text[p] = ax->text[q];
+        if (num) num[p] = ax->num[q];
+        if (inum) inum[p] = ax->inum[q];
+    }
+    free(ax->vals), free(ax->text), free(ax->num), free(ax->inum);
+    ax->vals = vals, ax->text = text, ax->num = num, ax->inum = inum;
+    return TLS_OK;
+}
+
+/* Builds an axis for key k from a YAML node (a list, or a single value):
+ * each value applied to a scratch copy of c and its field bytes kept.
+ * Values are sorted (numbers ascending; strings keep their order) and must
+ * be distinct: checked in O(n log n). */
+static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t *doc,
+                      yaml_node_t *n, const char *where, char *err) {
+    const key_def *kd = &KEYS[k];
+    int count;
+    if (n->type == YAML_SCALAR_NODE)
+        count = 1;
+    else if (n->type == YAML_SEQUENCE_NODE)
+        count = seq_len(n);
+    else
+        return tls_input_error(err, where, is_named_axis(k) ? kd->name : kd->name,
+                               "expected a list, got %s; allowed: %s", type_name(n), kd->allowed);
+    if (count == 0)
+        return tls_input_error(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
+    if (count > TLS_MAX_VALUES)
+        return tls_input_error(err, where, kd->name,
+                               "%d values; allowed: at most %d values per axis", count,
+                               TLS_MAX_VALUES);
+    axis_free(ax);
+    ax->key = k;
+    ax->key_name = kd->name;
+    ax->type = vtype_of(kd);
+    ax->off = kd->off;
+    ax->size = kd->size;
+    ax->units = kd->units;
+    ax->long_name = kd->long_name;
+    if (is_named_axis(k))
+        snprintf(ax->dim, sizeof(ax->dim), "%s", kd->name + 5);
+    else
+        for (size_t i = 0; i <= strlen(kd->name) && i < sizeof(ax->dim); i++)
+            ax->dim[i] = kd->name[i] == '.' ? '_' : kd->name[i];
+    ax->vals = malloc(kd->size * (size_t)count);
+    ax->text = calloc((size_t)count, sizeof(char *));
+    if (ax->type != TLS_V_STR) ax->num = malloc(sizeof(double) * (size_t)count);
+    if (ax->type == TLS_V_INT || ax->type == TLS_V_BOOL)
+        ax->inum = malloc(sizeof(int64_t) * (size_t)count);
+    int *perm = malloc(sizeof(int) * (size_t)count);
+    tls_config *tmp = malloc(sizeof(*tmp));
+    int rc = TLS_ERR_NOMEM;
+    if (!ax->vals || !ax->text || (ax->type != TLS_V_STR && !ax->num) ||
+        ((ax->type == TLS_V_INT || ax->type == TLS_V_BOOL) && !ax->inum) || !perm || !tmp)
+        goto done;
+    ax->n = count;
+    memcpy(tmp, c, sizeof(*tmp));
+    for (int i = 0; i < count; i++) {
+        yaml_node_t *item = n->type == YAML_SCALAR_NODE
+                                ? n
+                                : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+        char w[400];
+        snprintf(w, sizeof(w), "%s", where);
+        if (item->type != YAML_SCALAR_NODE && kd->type != K_REALS) {
+            rc = tls_input_error(err, where, kd->name, "element %d is %s, not a value; allowed: %s",
+                                 i + 1, type_name(item), kd->allowed);
+            goto done;
+        }
+        rc = apply(tmp, k, doc, item, w, err);
+        if (rc) {
+            /* name the element: "element 3 is not a number" */
+            char inner[TLS_ERRMSG];
+            const char *what = strstr(err, kd->name);
+            snprintf(inner, sizeof(inner), "%s", what ? what + strlen(kd->name) + 2 : err);
+            rc = tls_input_error(err, where, kd->name, "element %d: %s", i + 1, inner);
+            goto done;
+        }
+        char what[48];
+        snprintf(what, sizeof(what), "element %d: ", i + 1);
+        rc = check_key(tmp, k, where, what, err);
+        if (rc) goto done;
+        memcpy(ax->vals + (size_t)i * kd->size, (char *)tmp + kd->off, kd->size);
+        sbuf b = {0};
+        sb_value(&b, kd, tmp);
+        if (b.failed) {
+            rc = TLS_ERR_NOMEM;
+            goto done;
+        }
+        ax->text[i] = b.s;
+        if (ax->num) ax->num[i] = key_number(tmp, k);
+        if (ax->inum)
+            ax->inum[i] = kd->type == K_I64 ? *(int64_t *)((char *)tmp + kd->off)
+                                            : *(int *)((char *)tmp + kd->off);
+        perm[i] = i;
+    }
+    /* sort positions, then check neighbours for repeats */
+    if (ax->type != TLS_V_STR)
+        qsort_r(perm, (size_t)count, sizeof(int), axis_sort_cmp_ctx_num, ax);
+    else
+        qsort_r(perm, (size_t)count, sizeof(int), axis_sort_cmp_ctx_text, ax);
+    for (int p = 1; p < count; p++) {
+        int a = perm[p - 1], b = perm[p];
+        int same = ax->type == TLS_V_STR    ? !strcmp(ax->text[a], ax->text[b])
+                   : ax->type == TLS_V_REAL ? ax->num[a] == ax->num[b]
+                                            : ax->inum[a] == ax->inum[b];
+        if (same) {
+            int first = a < b ? a : b, second = a < b ? b : a;
+            rc = tls_input_error(err, where, kd->name,
+                                 "element %d (%s) repeats element %d; allowed: %s", second + 1,
+                                 ax->text[second], first + 1, kd->allowed);
+            goto done;
+        }
+    }
+    if (ax->type == TLS_V_STR)
+        for (int p = 0; p < count; p++) perm[p] = p; /* strings keep the order written */
+    rc = axis_permute(ax, perm);
+done:
+    free(perm);
+    free(tmp);
+    if (rc) axis_free(ax);
+    return rc;
+}
+
 /* ---- documents ---------------------------------------------------------- */
 
+static int syntax_error(char *err, const char *name, yaml_parser_t *parser) {
+    char where[600];
+    snprintf(where, sizeof(where), "%s:%zu", name, parser->problem_mark.line + 1);
+    char began[64] = "";
+    if (parser->context && parser->context_mark.line != parser->problem_mark.line)
+        snprintf(began, sizeof(began), " that began at line %zu", parser->context_mark.line + 1);
+    return tls_input_error(err, where, "(syntax)",
+                           "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
+                           "configs/README.md)",
+                           parser->problem ? parser->problem : "unknown problem",
+                           parser->context ? " " : "", parser->context ? parser->context : "",
+                           began);
+}
+
+/* Loads the one YAML document of text/file into doc; a second document is
+ * bad input. */
 static int load_doc(yaml_document_t *doc, const char *name, const unsigned char *text, size_t len,
                     FILE *f, char *err) {
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
-        return tls_input_error(err, name, "yaml", "cannot initialise libyaml");
+        return tls_input_error(err, name, "yaml", "cannot initialise libyaml; allowed: -");
     if (f)
         yaml_parser_set_input_file(&parser, f);
     else
         yaml_parser_set_input_string(&parser, text, len);
-    int ok = yaml_parser_load(&parser, doc);
-    if (!ok) {
-        char where[600];
-        snprintf(where, sizeof(where), "%s:%zu", name, parser.problem_mark.line + 1);
-        char began[64] = "";
-        if (parser.context && parser.context_mark.line != parser.problem_mark.line)
-            snprintf(began, sizeof(began), " that began at line %zu", parser.context_mark.line + 1);
-        int rc =
-            tls_input_error(err, where, "(syntax)",
-                            "YAML syntax error: %s%s%s%s; allowed: valid YAML (see "
-                            "configs/README.md)",
-                            parser.problem ? parser.problem : "unknown problem",
-                            parser.context ? " " : "", parser.context ? parser.context : "", began);
+    if (!yaml_parser_load(&parser, doc)) {
+        int rc = syntax_error(err, name, &parser);
         yaml_parser_delete(&parser);
         return rc;
     }
+    yaml_document_t next;
+    int rc = TLS_OK;
+    if (!yaml_parser_load(&parser, &next)) {
+        rc = syntax_error(err, name, &parser);
+    } else {
+        yaml_node_t *root = yaml_document_get_root_node(&next);
+        if (root) {
+            char where[600];
+            snprintf(where, sizeof(where), "%s:%zu", name, next.start_mark.line + 1);
+            rc = tls_input_error(err, where, "(document)",
+                                 "a second YAML document; allowed: one document (no --- "
+                                 "after the configuration)");
+        }
+        yaml_document_delete(&next);
+    }
     yaml_parser_delete(&parser);
+    if (rc) yaml_document_delete(doc);
+    return rc;
+}
+
+/* Sets key k from node v, or, for a dotted key under grid:, makes it an axis. */
+static int set_key(tls_config *c, const char *full, yaml_document_t *doc, yaml_node_t *v,
+                   const char *where, origins *org, int from_user, char *err) {
+    int is_grid = !strncmp(full, "grid.", 5);
+    const char *axis_key = is_grid && strchr(full + 5, '.') ? full + 5 : NULL;
+    int k = find_key(axis_key ? axis_key : full);
+    if (k < 0) return unknown_key(err, where, full);
+    if (is_grid && !axis_key && !is_named_axis(k)) return unknown_key(err, where, full);
+    if (!axis_key && is_named_axis(k)) {
+        /* grid.shift and the like: always an axis */
+        TLS_TRY(axis_build(&c->axis[k], c, k, doc, v, where, err));
+        snprintf(org->axis_where[k], sizeof(org->axis_where[k]), "%s", where);
+        return TLS_OK;
+    }
+    if (axis_key) {
+        if (is_named_axis(k)) return unknown_key(err, where, full);
+        if (KEYS[k].fixed)
+            return tls_input_error(err, where, full, "%s cannot be swept: %s", axis_key,
+                                   KEYS[k].fixed);
+        int slot = -1;
+        for (int a = TLS_NAMED_AXES; a < c->naxes; a++)
+            if (c->axis[a].key == k) slot = a;
+        if (slot < 0) {
+            if (c->naxes >= TLS_MAX_AXES)
+                return tls_input_error(err, where, full, "more than %d axes; allowed: at most %d",
+                                       TLS_MAX_AXES - TLS_NAMED_AXES,
+                                       TLS_MAX_AXES - TLS_NAMED_AXES);
+            slot = c->naxes;
+        }
+        TLS_TRY(axis_build(&c->axis[slot], c, k, doc, v, where, err));
+        if (slot == c->naxes) c->naxes++;
+        snprintf(org->axis_where[k], sizeof(org->axis_where[k]), "%s", where);
+        return TLS_OK;
+    }
+    TLS_TRY(apply(c, k, doc, v, where, err));
+    snprintf(org->where[k], sizeof(org->where[k]), "%s", where);
+    org->user[k] = from_user;
     return TLS_OK;
 }
 
 /* Applies a whole document (a mapping of sections) to c. */
 static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, origins *org,
-                     char *err) {
+                     int from_user, char *err) {
     yaml_node_t *root = yaml_document_get_root_node(doc);
     if (!root) return TLS_OK; /* an empty file: defaults */
     char where[400];
     snprintf(where, sizeof(where), "%s:%zu", name, root->start_mark.line + 1);
     if (root->type != YAML_MAPPING_NODE)
         return tls_input_error(err, where, "(top level)",
-                               "expected a mapping of sections, got %s; allowed: "
-                               "grid, data, model, train, mmd, svm, output",
-                               type_name(root));
-    int seen[NKEYS] = {0};
+                               "expected a mapping of sections, got %s; allowed: %s",
+                               type_name(root), SECTIONS);
+    char seen_sec[16][32];
+    int nsec = 0;
+    char seen_key[NKEYS + TLS_MAX_AXES][96];
+    int nseen = 0;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *kn = yaml_document_get_node(doc, p->key);
@@ -326,35 +793,37 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
         snprintf(where, sizeof(where), "%s:%zu", name, kn->start_mark.line + 1);
         if (kn->type != YAML_SCALAR_NODE)
             return tls_input_error(err, where, "(top level)",
-                                   "a section name must be a plain word");
+                                   "a section name must be a plain word; allowed: %s", SECTIONS);
         const char *sec = (const char *)kn->data.scalar.value;
-        if (vn->type != YAML_MAPPING_NODE) {
-            char probe[128];
-            snprintf(probe, sizeof(probe), "%s.", sec);
-            int known = 0;
-            for (int i = 0; i < NKEYS; i++) known |= !strncmp(KEYS[i].name, probe, strlen(probe));
-            if (!known) return unknown_key(err, where, sec);
-            return tls_input_error(
-                err, where, sec,
-                "expected a mapping of keys, got %s; allowed: e.g. %s: {key: value}", type_name(vn),
-                sec);
-        }
+        for (int i = 0; i < nsec; i++)
+            if (!strcmp(seen_sec[i], sec))
+                return tls_input_error(err, where, sec,
+                                       "section given twice; allowed: each section once, with "
+                                       "all its keys");
+        if (nsec < 16) snprintf(seen_sec[nsec++], sizeof(seen_sec[0]), "%s", sec);
+        if (vn->type == YAML_SCALAR_NODE && vn->data.scalar.length == 0) continue; /* `sec:` */
+        if (vn->type != YAML_MAPPING_NODE)
+            return tls_input_error(err, where, sec,
+                                   "expected a mapping of keys, got %s; allowed: e.g. %s: "
+                                   "{key: value}",
+                                   type_name(vn), sec);
         for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top;
              q++) {
             yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
             yaml_node_t *v2 = yaml_document_get_node(doc, q->value);
             snprintf(where, sizeof(where), "%s:%zu", name, k2->start_mark.line + 1);
-            char full[256];
-            snprintf(full, sizeof(full), "%s.%s", sec,
-                     k2->type == YAML_SCALAR_NODE ? (const char *)k2->data.scalar.value : "?");
-            int k = find_key(full);
-            if (k < 0) return unknown_key(err, where, full);
-            if (seen[k])
-                return tls_input_error(err, where, full, "given twice; allowed: each key once");
-            seen[k] = 1;
-            int rc = apply(c, k, doc, v2, where, err);
-            if (rc) return rc;
-            snprintf(org->where[k], sizeof(org->where[k]), "%s", where);
+            if (k2->type != YAML_SCALAR_NODE)
+                return tls_input_error(err, where, sec,
+                                       "a key must be a plain word; allowed: "
+                                       "the keys listed in configs/README.md");
+            char full[96];
+            snprintf(full, sizeof(full), "%s.%.80s", sec, (const char *)k2->data.scalar.value);
+            for (int i = 0; i < nseen; i++)
+                if (!strcmp(seen_key[i], full))
+                    return tls_input_error(err, where, full, "given twice; allowed: each key once");
+            if (nseen < NKEYS + TLS_MAX_AXES)
+                snprintf(seen_key[nseen++], sizeof(seen_key[0]), "%s", full);
+            TLS_TRY(set_key(c, full, doc, v2, where, org, from_user, err));
         }
     }
     return TLS_OK;
@@ -362,7 +831,7 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, orig
 
 static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
     char where[300];
-    snprintf(where, sizeof(where), "--set %s", set);
+    snprintf(where, sizeof(where), "--set %.280s", set);
     const char *eq = strchr(set, '=');
     if (!eq || eq == set)
         return tls_input_error(err, where, "--set",
@@ -370,21 +839,20 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
                                "--set grid.seed=[0,1,2]");
     char key[256];
     snprintf(key, sizeof(key), "%.*s", (int)(eq - set), set);
-    int k = find_key(key);
-    if (k < 0) return unknown_key(err, where, key);
     const char *val = eq + 1;
     yaml_document_t doc;
-    char name[300];
-    snprintf(name, sizeof(name), "--set %s", set);
-    int rc = load_doc(&doc, name, (const unsigned char *)val, strlen(val), NULL, err);
-    if (rc) return rc;
+    TLS_TRY(load_doc(&doc, where, (const unsigned char *)val, strlen(val), NULL, err));
     yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root)
-        rc = tls_input_error(err, where, key, "no value given; allowed: %s", KEYS[k].allowed);
-    else
-        rc = apply(c, k, &doc, root, where, err);
+    int rc;
+    if (!root) {
+        int k = find_key(key);
+        rc = k < 0
+                 ? unknown_key(err, where, key)
+                 : tls_input_error(err, where, key, "no value given; allowed: %s", KEYS[k].allowed);
+    } else {
+        rc = set_key(c, key, &doc, root, where, org, 1, err);
+    }
     yaml_document_delete(&doc);
-    if (!rc) snprintf(org->where[k], sizeof(org->where[k]), "%s", where);
     return rc;
 }
 
@@ -395,183 +863,240 @@ static int check_number(const key_def *kd, double v, const char *where, const ch
     if (!isfinite(v))
         return tls_input_error(err, where, kd->name, "%s%g is not finite; allowed: %s", what, v,
                                kd->allowed);
-    if (kd->integer && v != floor(v))
-        return tls_input_error(err, where, kd->name, "%s%g is not an integer; allowed: %s", what, v,
-                               kd->allowed);
-    if ((kd->lo_open ? v <= kd->lo : v < kd->lo) || v > kd->hi)
+    if ((kd->lo_open ? v <= kd->lo : v < kd->lo) || (kd->hi_open ? v >= kd->hi : v > kd->hi))
         return tls_input_error(err, where, kd->name, "%s%g is out of range; allowed: %s", what, v,
                                kd->allowed);
     return TLS_OK;
 }
 
-static int validate(const tls_config *c, const origins *org, char *err) {
-    for (int k = 0; k < NKEYS; k++) {
-        const key_def *kd = &KEYS[k];
-        const void *field = (const char *)c + kd->off;
-        const char *where = org->where[k];
-        char what[64];
-        switch (kd->type) {
-        case K_INT:
-            TLS_TRY(check_number(kd, *(const int *)field, where, "", err));
-            break;
-        case K_COUNT:
-            if (*(const int *)field != -1)
-                TLS_TRY(check_number(kd, *(const int *)field, where, "", err));
-            break;
-        case K_STR:
-            break;
-        case K_REAL:
-            TLS_TRY(check_number(kd, *(const double *)field, where, "", err));
-            break;
-        case K_GAMMA: {
-            const tls_svc_params *sp = field;
-            if (sp->gamma_mode == TLS_GAMMA_VALUE)
-                TLS_TRY(check_number(kd, sp->gamma, where, "", err));
+/* Checks key k's value in c (a scratch copy holding one value). */
+static int check_key(const tls_config *c, int k, const char *where, const char *what, char *err) {
+    const key_def *kd = &KEYS[k];
+    const void *field = (const char *)c + kd->off;
+    switch (kd->type) {
+    case K_INT:
+    case K_I64:
+    case K_REAL:
+    case K_GAMMA:
+        if (kd->type == K_GAMMA && isnan(key_number(c, k))) break; /* auto, scale */
+        if (kd->type == K_I64) {
+            if (*(const int64_t *)field < 0)
+                return tls_input_error(err, where, kd->name, "%s%lld is out of range; allowed: %s",
+                                       what, (long long)*(const int64_t *)field, kd->allowed);
             break;
         }
-        case K_BOOL:
-            break;
-        case K_LIST: {
-            const tls_axis *ax = field;
-            if (ax->n == 0 && field == (const void *)&c->image_shape) break; /* [] = not images */
-            for (int i = 0; i < ax->n; i++) {
-                snprintf(what, sizeof(what), "element %d: ", i + 1);
-                TLS_TRY(check_number(kd, ax->v[i], where, what, err));
-                for (int j = 0; j < i && !strncmp(kd->name, "grid.", 5); j++)
-                    if (ax->v[j] == ax->v[i])
-                        return tls_input_error(err, where, kd->name,
-                                               "element %d (%g) repeats element %d; "
-                                               "allowed: %s",
-                                               i + 1, ax->v[i], j + 1, kd->allowed);
-            }
-            break;
+        return check_number(kd, key_number(c, k), where, what, err);
+    case K_COUNT:
+        if (*(const int *)field != -1) return check_number(kd, key_number(c, k), where, what, err);
+        break;
+    case K_REALS: {
+        const tls_reals *r = field;
+        for (int i = 0; i < r->n; i++) {
+            char w[64];
+            snprintf(w, sizeof(w), "%selement %d: ", what, i + 1);
+            TLS_TRY(check_number(kd, r->v[i], where, w, err));
+            if (r->v[i] != floor(r->v[i]))
+                return tls_input_error(err, where, kd->name, "%s%g is not an integer; allowed: %s",
+                                       w, r->v[i], kd->allowed);
         }
-        }
+        break;
     }
-    const tls_engine_params *e = &c->eng;
+    case K_STR:
+    case K_BOOL:
+        break;
+    }
+    return TLS_OK;
+}
+
+/* The range of key k's values over the grid (its axis, or its base value). */
+static void key_range(const tls_config *c, int k, double *lo, double *hi) {
+    *lo = *hi = key_number(c, k);
+    for (int a = 0; a < c->naxes; a++)
+        if (c->axis[a].key == k && c->axis[a].num)
+            for (int i = 0; i < c->axis[a].n; i++) {
+                if (c->axis[a].num[i] < *lo) *lo = c->axis[a].num[i];
+                if (c->axis[a].num[i] > *hi) *hi = c->axis[a].num[i];
+            }
+}
+
+static int swept(const tls_config *c, int k) {
+    for (int a = 0; a < c->naxes; a++)
+        if (c->axis[a].key == k) return 1;
+    return 0;
+}
+
+static const char *origin_of(const tls_config *c, const origins *org, int k) {
+    return swept(c, k) && org->axis_where[k][0] ? org->axis_where[k] : org->where[k];
+}
+
+static int validate(tls_config *c, const origins *org, char *err) {
+    /* every value of every key, swept or not */
+    tls_config *tmp = malloc(sizeof(*tmp));
+    TLS_CHECK(tmp, TLS_ERR_NOMEM, "out of memory");
+    int rc = TLS_OK;
+    for (int k = 0; k < NKEYS && rc == TLS_OK; k++) {
+        if (is_named_axis(k)) continue;
+        if (swept(c, k) && org->user[k]) {
+            rc = tls_input_error(err, org->where[k], KEYS[k].name,
+                                 "set here and swept in grid (%s); allowed: one of the two",
+                                 org->axis_where[k]);
+            break;
+        }
+        rc = check_key(c, k, org->where[k], "", err);
+    }
+    free(tmp);
+    TLS_TRY(rc);
+
+    /* settings that must agree, over the whole grid */
     int files = c->data_source[0] != '\0', filet = c->data_target[0] != '\0';
+    int ks = find_key("data.source"), kt = find_key("data.target");
     if (files != filet)
-        return tls_input_error(err, org->where[find_key(files ? "data.source" : "data.target")],
+        return tls_input_error(err, org->where[files ? ks : kt],
                                files ? "data.target" : "data.source",
-                               "missing: data.source and data.target go "
-                               "together; allowed: both paths, or neither (synthetic data)");
-    if (!files && (e->n_source == -1 || e->n_test == -1))
-        return tls_input_error(
-            err, org->where[find_key(e->n_source == -1 ? "data.n_source" : "data.n_test")],
-            e->n_source == -1 ? "data.n_source" : "data.n_test",
-            "all needs data files; "
-            "allowed: an integer with synthetic data");
+                               "missing: data.source and data.target go together; allowed: both "
+                               "paths, or neither (synthetic data)");
+    const char *counts[] = {"data.n_source", "data.n_test"};
+    double lo, hi, clo, chi;
+    int kc = find_key("data.classes");
+    key_range(c, kc, &clo, &chi);
+    for (int i = 0; i < 2; i++) {
+        int k = find_key(counts[i]);
+        key_range(c, k, &lo, &hi);
+        if (!files && lo == -1)
+            return tls_input_error(err, origin_of(c, org, k), counts[i],
+                                   "all needs data files; allowed: an integer with synthetic data");
+        /* the smallest count given as a number */
+        double least = hi;
+        if (swept(c, k)) {
+            for (int a = 0; a < c->naxes; a++)
+                if (c->axis[a].key == k)
+                    for (int j = 0; j < c->axis[a].n; j++)
+                        if (c->axis[a].num[j] >= 0 && c->axis[a].num[j] < least)
+                            least = c->axis[a].num[j];
+        } else {
+            least = lo;
+        }
+        if (least >= 0 && least < chi)
+            return tls_input_error(err, origin_of(c, org, k), counts[i],
+                                   "%g is below data.classes (%g); allowed: an integer >= "
+                                   "data.classes",
+                                   least, chi);
+    }
+    int ki = find_key("data.image_shape");
     if (!files && c->image_shape.n > 0)
-        return tls_input_error(err, org->where[find_key("data.image_shape")], "data.image_shape",
-                               "needs "
-                               "data.source and data.target; allowed: [] with synthetic data");
+        return tls_input_error(err, org->where[ki], "data.image_shape",
+                               "needs data.source and data.target; allowed: [] with synthetic "
+                               "data");
     if (c->image_shape.n != 0 && c->image_shape.n != 2)
-        return tls_input_error(err, org->where[find_key("data.image_shape")], "data.image_shape",
-                               "%d values; "
-                               "allowed: [] or [height, width]",
-                               c->image_shape.n);
-    int ntk = find_key("grid.n_target");
-    for (int i = 0; i < c->axis[TLS_AXIS_NTARGET].n; i++)
-        if (c->axis[TLS_AXIS_NTARGET].v[i] < e->classes)
-            return tls_input_error(err, org->where[ntk], "grid.n_target",
-                                   "element %d (%g) is below data.classes "
-                                   "(%d): every class needs a labelled point; allowed: %s",
-                                   i + 1, c->axis[TLS_AXIS_NTARGET].v[i], e->classes,
-                                   KEYS[ntk].allowed);
-    if (e->n_source > 0 && e->n_source < e->classes)
-        return tls_input_error(err, org->where[find_key("data.n_source")], "data.n_source",
-                               "%d is below "
-                               "data.classes (%d); allowed: an integer >= data.classes",
-                               e->n_source, e->classes);
-    if (e->n_test > 0 && e->n_test < e->classes)
-        return tls_input_error(err, org->where[find_key("data.n_test")], "data.n_test",
-                               "%d is below "
-                               "data.classes (%d); allowed: an integer >= data.classes",
-                               e->n_test, e->classes);
-    if (e->beta1 >= 1.0)
-        return tls_input_error(err, org->where[find_key("train.beta1")], "train.beta1",
-                               "%g is not below 1; "
-                               "allowed: a number in [0, 1)",
-                               e->beta1);
-    if (e->beta2 >= 1.0)
-        return tls_input_error(err, org->where[find_key("train.beta2")], "train.beta2",
-                               "%g is not below 1; "
-                               "allowed: a number in [0, 1)",
-                               e->beta2);
-    int64_t n = tls_config_grid_size(c);
-    if (n > 100000000)
-        return tls_input_error(err, org->where[find_key("grid.seed")], "grid",
-                               "%lld configurations is more "
-                               "than one sweep handles; allowed: at most 100000000",
-                               (long long)n);
+        return tls_input_error(err, org->where[ki], "data.image_shape",
+                               "%d values; allowed: [] or [height, width]", c->image_shape.n);
+    const tls_axis *nt = &c->axis[TLS_AXIS_NTARGET];
+    for (int i = 0; i < nt->n; i++)
+        if (nt->inum[i] < chi)
+            return tls_input_error(err, org->axis_where[TLS_AXIS_NTARGET], "grid.n_target",
+                                   "%lld is below data.classes (%g): every class needs a "
+                                   "labelled point; allowed: %s",
+                                   (long long)nt->inum[i], chi, KEYS[TLS_AXIS_NTARGET].allowed);
+
+    /* the grid's size, in checked arithmetic, before anything is sized by it */
+    int64_t n = 1;
+    for (int a = 0; a < c->naxes; a++) {
+        if (c->axis[a].n > TLS_MAX_GRID / n) {
+            char dims[256] = "";
+            for (int b = 0; b < c->naxes; b++)
+                snprintf(dims + strlen(dims), sizeof(dims) - strlen(dims), "%s%d", b ? " x " : "",
+                         c->axis[b].n);
+            return tls_input_error(err, org->axis_where[c->axis[a].key], "grid",
+                                   "%s configurations is more than one sweep handles; allowed: "
+                                   "at most %d configurations",
+                                   dims, TLS_MAX_GRID);
+        }
+        n *= c->axis[a].n;
+    }
+    c->grid_size = n;
     return TLS_OK;
 }
 
 /* ---- public ------------------------------------------------------------- */
 
-int tls_config_load(tls_config **out, const char *path, const char *const *sets, int nsets,
-                    char *err) {
+/* Starts from the engine's defaults and the built-in default sweep. */
+static int load_defaults(tls_config *c, origins *org, char *err) {
+    c->base.eng = tls_engine_defaults();
+    c->naxes = TLS_NAMED_AXES;
+    yaml_document_t doc;
+    TLS_TRY(load_doc(&doc, "(built-in default)", (const unsigned char *)tls_default_config_yaml,
+                     strlen(tls_default_config_yaml), NULL, err));
+    int rc = apply_doc(c, &doc, "(built-in default)", org, 0, err);
+    yaml_document_delete(&doc);
+    snprintf(c->source, sizeof(c->source), "(built-in default)");
+    return rc;
+}
+
+/* With data files the counts default to all the data, not the synthetic sizes. */
+static void file_defaults(tls_config *c, const origins *org) {
+    if (!c->data_source[0]) return;
+    const char *counts[] = {"data.n_source", "data.n_test"};
+    for (int i = 0; i < 2; i++) {
+        int k = find_key(counts[i]);
+        if (!org->user[k]) *(int *)((char *)c + KEYS[k].off) = -1;
+    }
+}
+
+/* Copies the named axes' first values into the base point. */
+static void base_point(tls_config *c) {
+    for (int a = 0; a < TLS_NAMED_AXES; a++)
+        memcpy((char *)c + c->axis[a].off, c->axis[a].vals, c->axis[a].size);
+}
+
+static int load(tls_config **out, const char *path, const char *text, const char *const *sets,
+                int nsets, char *err) {
     *out = NULL;
     err[0] = '\0';
-    tls_config *c;
-    TLS_ALLOC(c, 1);
+    tls_config *c = calloc(1, sizeof(*c));
     origins *org = calloc(1, sizeof(*org));
-    if (!org) {
-        free(c);
-        TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory");
-    }
-    int rc = TLS_OK;
-    c->eng = tls_engine_defaults();
-    yaml_document_t doc;
-    rc = load_doc(&doc, "(built-in default)", (const unsigned char *)tls_default_config_yaml,
-                  strlen(tls_default_config_yaml), NULL, err);
+    int rc = TLS_ERR_NOMEM;
+    if (!c || !org) goto done;
+    rc = load_defaults(c, org, err);
     if (rc) goto done;
-    rc = apply_doc(c, &doc, "(built-in default)", org, err);
-    yaml_document_delete(&doc);
-    if (rc) goto done;
-    snprintf(c->source, sizeof(c->source), "(built-in default)");
-    if (path) {
+    if (path || text) {
+        yaml_document_t doc;
         snprintf(c->source, sizeof(c->source), "%s", path);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            rc = tls_input_error(err, path, "(file)",
-                                 "cannot read the configuration: %s; allowed: a readable "
-                                 "YAML file",
-                                 strerror(errno));
-            goto done;
+        if (text) {
+            rc = load_doc(&doc, path, (const unsigned char *)text, strlen(text), NULL, err);
+        } else {
+            struct stat st;
+            if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                rc = tls_input_error(
+                    err, path, "(file)", "not a regular file (%s); allowed: a readable YAML file",
+                    S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+                goto done;
+            }
+            FILE *f = fopen(path, "rb");
+            if (!f) {
+                rc = tls_input_error(err, path, "(file)",
+                                     "cannot read the configuration: %s; allowed: a readable "
+                                     "YAML file",
+                                     strerror(errno));
+                goto done;
+            }
+            rc = load_doc(&doc, path, NULL, 0, f, err);
+            fclose(f);
         }
-        rc = load_doc(&doc, path, NULL, 0, f, err);
-        fclose(f);
         if (rc) goto done;
-        /* a key set in the file replaces the default: forget default origins */
-        origins *forg = calloc(1, sizeof(*forg));
-        if (!forg) {
-            yaml_document_delete(&doc);
-            rc = TLS_ERR_NOMEM;
-            goto done;
-        }
-        rc = apply_doc(c, &doc, path, forg, err);
+        rc = apply_doc(c, &doc, path, org, 1, err);
         yaml_document_delete(&doc);
-        for (int k = 0; k < NKEYS; k++)
-            if (forg->where[k][0]) memcpy(org->where[k], forg->where[k], sizeof(org->where[k]));
-        free(forg);
         if (rc) goto done;
     }
     for (int i = 0; i < nsets && rc == TLS_OK; i++) rc = apply_set(c, sets[i], org, err);
     if (rc) goto done;
-    if (c->data_source[0]) {
-        /* with data files the counts default to all the data, not the synthetic sizes */
-        const char *counts[] = {"data.n_source", "data.n_test"};
-        for (int i = 0; i < 2; i++) {
-            int k = find_key(counts[i]);
-            if (!strncmp(org->where[k], "(built-in default)", 18))
-                *(int *)((char *)c + KEYS[k].off) = -1;
-        }
-    }
+    file_defaults(c, org);
     rc = validate(c, org, err);
+    if (rc) goto done;
+    base_point(c);
 done:
     free(org);
     if (rc) {
+        if (rc == TLS_ERR_NOMEM && !err[0]) snprintf(err, TLS_ERRMSG, "out of memory");
         tls_config_destroy(&c);
         return rc;
     }
@@ -579,112 +1104,52 @@ done:
     return TLS_OK;
 }
 
+int tls_config_load(tls_config **out, const char *path, const char *const *sets, int nsets,
+                    char *err) {
+    return load(out, path, NULL, sets, nsets, err);
+}
+
+int tls_config_load_text(tls_config **out, const char *name, const char *text, char *err) {
+    return load(out, name, text, NULL, 0, err);
+}
+
 void tls_config_destroy(tls_config **c) {
     if (!*c) return;
-    for (int a = 0; a < TLS_NAXES; a++) free((*c)->axis[a].v);
-    free((*c)->image_shape.v);
+    for (int a = 0; a < (*c)->naxes; a++) axis_free(&(*c)->axis[a]);
     TLS_FREE(*c);
 }
 
-int64_t tls_config_grid_size(const tls_config *c) {
-    int64_t n = 1;
-    for (int a = 0; a < TLS_NAXES; a++) n *= c->axis[a].n;
-    return n;
-}
-
-tls_point tls_config_point(const tls_config *c, int64_t idx) {
-    int64_t i[TLS_NAXES];
-    for (int a = TLS_NAXES - 1; a >= 0; a--) {
-        i[a] = idx % c->axis[a].n;
-        idx /= c->axis[a].n;
-    }
-    tls_point p = {.shift = c->axis[TLS_AXIS_SHIFT].v[i[0]],
-                   .lambda = c->axis[TLS_AXIS_LAMBDA].v[i[1]],
-                   .n_target = (int)c->axis[TLS_AXIS_NTARGET].v[i[2]],
-                   .seed = (int64_t)c->axis[TLS_AXIS_SEED].v[i[3]]};
-    return p;
-}
-
-/* Appends printf output to a growing buffer. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < room && b->s) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return;
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-static void sb_value(sbuf *b, const key_def *kd, const tls_config *c) {
-    const void *field = (const char *)c + kd->off;
-    switch (kd->type) {
-    case K_INT:
-        sb_printf(b, "%d", *(const int *)field);
-        break;
-    case K_COUNT:
-        if (*(const int *)field == -1)
-            sb_printf(b, "all");
-        else
-            sb_printf(b, "%d", *(const int *)field);
-        break;
-    case K_STR:
-        sb_printf(b, "\"%s\"", (const char *)field);
-        break;
-    case K_REAL:
-        sb_printf(b, "%.17g", *(const double *)field);
-        break;
-    case K_BOOL:
-        sb_printf(b, "%s", *(const int *)field ? "true" : "false");
-        break;
-    case K_GAMMA: {
-        const tls_svc_params *sp = field;
-        if (sp->gamma_mode == TLS_GAMMA_AUTO)
-            sb_printf(b, "auto");
-        else if (sp->gamma_mode == TLS_GAMMA_SCALE)
-            sb_printf(b, "scale");
-        else
-            sb_printf(b, "%.17g", sp->gamma);
-        break;
-    }
-    case K_LIST: {
-        const tls_axis *ax = field;
-        sb_printf(b, "[");
-        for (int i = 0; i < ax->n; i++) sb_printf(b, "%s%.17g", i ? ", " : "", ax->v[i]);
-        sb_printf(b, "]");
-        break;
-    }
-    }
-}
-
-/* Canonical YAML, sections in table order. `only_results`: leave out the
- * keys that do not change any result (used for the hash). */
-static char *yaml_text(const tls_config *c, int only_results) {
+/* Canonical YAML, sections in table order, the grid first. `for_hash`:
+ * leave out output.sync_seconds, which changes nothing in the file. */
+static char *yaml_text(const tls_config *c, int for_hash) {
     sbuf b = {0};
     char section[32] = "";
     for (int k = 0; k < NKEYS; k++) {
         const key_def *kd = &KEYS[k];
-        if (only_results && !strcmp(kd->name, "output.sync_seconds")) continue;
+        if (for_hash && !strcmp(kd->name, "output.sync_seconds")) continue;
         const char *dot = strchr(kd->name, '.');
         int sl = (int)(dot - kd->name);
         if (strncmp(section, kd->name, (size_t)sl) || section[sl]) {
             snprintf(section, sizeof(section), "%.*s", sl, kd->name);
             sb_printf(&b, "%s:\n", section);
+        }
+        if (is_named_axis(k)) {
+            const tls_axis *ax = &c->axis[k];
+            sb_printf(&b, "  %s: [", dot + 1);
+            for (int i = 0; i < ax->n; i++) sb_printf(&b, "%s%s", i ? ", " : "", ax->text[i]);
+            sb_printf(&b, "]\n");
+            if (k == TLS_NAMED_AXES - 1)
+                for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
+                    sb_printf(&b, "  %s: [", c->axis[a].key_name);
+                    for (int i = 0; i < c->axis[a].n; i++)
+                        sb_printf(&b, "%s%s", i ? ", " : "", c->axis[a].text[i]);
+                    sb_printf(&b, "]\n");
+                }
+            continue;
+        }
+        if (swept(c, k)) {
+            sb_printf(&b, "  # %s: swept (grid.%s)\n", dot + 1, kd->name);
+            continue;
         }
         sb_printf(&b, "  %s: ", dot + 1);
         sb_value(&b, kd, c);
@@ -702,8 +1167,5 @@ uint64_t tls_config_hash(const tls_config *c) {
     uint64_t h = 1469598103934665603ULL;
     for (const char *p = s ? s : ""; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     free(s);
-    /* the contents of the data files too: a resume on changed data is refused */
-    const unsigned char *crc = (const unsigned char *)c->data_crc;
-    for (size_t i = 0; i < sizeof(c->data_crc); i++) h = (h ^ crc[i]) * 1099511628211ULL;
     return h;
 }

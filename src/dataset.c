@@ -2,6 +2,7 @@
 
 #include "tlsweep/check.h"
 #include "tlsweep/config.h"
+#include "tlsweep/grid.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -9,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 /* A bad data file: "PATH: KEY: what; allowed: ...". */
@@ -53,6 +55,16 @@ int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int c
     hid_t sx = H5I_INVALID_HID, sy = H5I_INVALID_HID;
     tls_dataset *d = NULL;
     int rc = TLS_ERR_INPUT;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = bad(err, path, key, "not a regular file (%s)",
+                 S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+        goto cleanup;
+    }
     FILE *probe = fopen(path, "rb");
     if (!probe) {
         rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
@@ -161,11 +173,29 @@ void tls_dataset_destroy(tls_dataset **d) {
     TLS_FREE(*d);
 }
 
-int tls_data_files_attach(tls_data_files *f, tls_config *c, char *err) {
+void tls_data_files_bind(const void *ctx, tls_engine_params *e) {
+    const tls_data_files *f = ctx;
+    if (!f || !f->source) return;
+    const tls_points *S = &f->source->pts, *T = &f->target->pts;
+    if (e->n_source < 0) e->n_source = S->n;
+    if (e->n_test < 0) e->n_test = T->n - f->max_n_target;
+    e->dim = S->dim;
+    e->source_data = S;
+    e->target_data = T;
+    e->image_h = f->image_h;
+    e->image_w = f->image_w;
+    e->std_mean = e->standardize ? f->stats : NULL;
+    e->std_scale = e->standardize ? f->stats + S->dim : NULL;
+}
+
+int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
     memset(f, 0, sizeof(*f));
     if (!c->data_source[0]) return TLS_OK;
-    tls_engine_params *e = &c->eng;
-    int C = e->classes;
+    int C = c->base.eng.classes;
+    for (int a = TLS_NAMED_AXES; a < c->naxes; a++)
+        if (!strcmp(c->axis[a].key_name, "data.classes"))
+            for (int i = 0; i < c->axis[a].n; i++)
+                if (c->axis[a].inum[i] > C) C = (int)c->axis[a].inum[i];
     TLS_TRY(tls_dataset_load(&f->source, c->data_source, "data.source", C, err));
     int rc = tls_dataset_load(&f->target, c->data_target, "data.target", C, err);
     if (rc) goto fail;
@@ -186,17 +216,18 @@ int tls_data_files_attach(tls_data_files *f, tls_config *c, char *err) {
                  c->image_shape.v[0] * c->image_shape.v[1], S->dim, S->dim);
         goto fail;
     }
-    if (e->n_source < 0) e->n_source = S->n;
-    if (e->n_source > S->n) {
+    f->image_h = c->image_shape.n == 2 ? (int)c->image_shape.v[0] : 0;
+    f->image_w = c->image_shape.n == 2 ? (int)c->image_shape.v[1] : 0;
+    int min_nt;
+    tls_engine_params env;
+    tls_grid_envelope(c, NULL, NULL, &env, &min_nt, &f->max_n_target);
+    int max_nt = f->max_n_target;
+    if (env.n_source > S->n) {
         snprintf(err, TLS_ERRMSG,
-                 "data.n_source: %d but %s has %d points; allowed: at most %d, or "
-                 "all",
-                 e->n_source, c->data_source, S->n, S->n);
+                 "data.n_source: %d but %s has %d points; allowed: at most %d, or all",
+                 env.n_source, c->data_source, S->n, S->n);
         goto fail;
     }
-    int max_nt = 0;
-    for (int i = 0; i < c->axis[TLS_AXIS_NTARGET].n; i++)
-        if (c->axis[TLS_AXIS_NTARGET].v[i] > max_nt) max_nt = (int)c->axis[TLS_AXIS_NTARGET].v[i];
     for (int k = 0; k < C; k++) {
         int have = 0, want = max_nt / C + (k < max_nt % C);
         for (int i = 0; i < T->n; i++) have += T->y[i] == k;
@@ -211,41 +242,31 @@ int tls_data_files_attach(tls_data_files *f, tls_config *c, char *err) {
         }
     }
     int rest = T->n - max_nt;
-    if (e->n_test < 0) e->n_test = rest;
-    if (e->n_test > rest || e->n_test < (C > 2 ? C : 2)) {
+    int least = C > 2 ? C : 2;
+    if (env.n_test > rest || rest < least) {
         snprintf(err, TLS_ERRMSG,
                  "data.n_test: %d, but %s has %d points left after the largest "
                  "n_target (%d); allowed: %d to %d, or all",
-                 e->n_test, c->data_target, rest, max_nt, C > 2 ? C : 2, rest);
+                 env.n_test < 0 ? rest : env.n_test, c->data_target, rest, max_nt, least,
+                 rest > least ? rest : least);
         goto fail;
     }
-    e->dim = S->dim;
-    e->source_data = S;
-    e->target_data = T;
-    e->image_h = c->image_shape.n == 2 ? (int)c->image_shape.v[0] : 0;
-    e->image_w = c->image_shape.n == 2 ? (int)c->image_shape.v[1] : 0;
-    c->data_crc[0] = f->source->crc32;
-    c->data_crc[1] = f->target->crc32;
-    if (c->standardize) {
-        f->stats = calloc(2 * (size_t)S->dim, sizeof(float));
-        if (!f->stats) {
-            snprintf(err, TLS_ERRMSG, "data.standardize: out of memory");
-            goto fail;
+    f->stats = calloc(2 * (size_t)S->dim, sizeof(float));
+    if (!f->stats) {
+        snprintf(err, TLS_ERRMSG, "data.standardize: out of memory; allowed: -");
+        goto fail;
+    }
+    for (int j = 0; j < S->dim; j++) {
+        double m = 0, v = 0;
+        for (int i = 0; i < S->n; i++) m += S->X[(size_t)i * S->dim + j];
+        m /= S->n;
+        for (int i = 0; i < S->n; i++) {
+            double dlt = S->X[(size_t)i * S->dim + j] - m;
+            v += dlt * dlt;
         }
-        for (int j = 0; j < S->dim; j++) {
-            double m = 0, v = 0;
-            for (int i = 0; i < S->n; i++) m += S->X[(size_t)i * S->dim + j];
-            m /= S->n;
-            for (int i = 0; i < S->n; i++) {
-                double dlt = S->X[(size_t)i * S->dim + j] - m;
-                v += dlt * dlt;
-            }
-            double sd = sqrt(v / S->n);
-            f->stats[j] = (float)m;
-            f->stats[S->dim + j] = sd > 1e-12 ? (float)sd : 1.0f; /* constant pixels stay put */
-        }
-        e->std_mean = f->stats;
-        e->std_scale = f->stats + S->dim;
+        double sd = sqrt(v / S->n);
+        f->stats[j] = (float)m;
+        f->stats[S->dim + j] = sd > 1e-12 ? (float)sd : 1.0f; /* constant pixels stay put */
     }
     return TLS_OK;
 fail:

@@ -39,29 +39,66 @@ tls_engine_params tls_engine_defaults(void) {
     return p;
 }
 
+void tls_engine_shape_max(tls_engine_params *env, const tls_engine_params *p) {
+#define TLS_MAX_FIELD(f)                                                                           \
+    if (p->f > env->f) env->f = p->f
+    TLS_MAX_FIELD(n_source);
+    TLS_MAX_FIELD(n_test);
+    TLS_MAX_FIELD(dim);
+    TLS_MAX_FIELD(classes);
+    TLS_MAX_FIELD(features);
+    TLS_MAX_FIELD(epochs);
+    TLS_MAX_FIELD(finetune_epochs);
+#undef TLS_MAX_FIELD
+}
+
+void tls_result_shape(const tls_engine_params *p, int array, tls_array_shape *s) {
+    int64_t C = p->classes, F = p->features, D = p->dim, ns = p->n_source, nt = p->n_test;
+    static const struct {
+        int nd, is_int;
+    } kinds[TLS_NARRAYS] = {{3, 1}, {1, 0}, {1, 0}, {1, 0}, {2, 0},
+                            {2, 0}, {2, 0}, {2, 0}, {1, 1}, {1, 1}};
+    const int64_t dims[TLS_NARRAYS][3] = {
+        {TLS_NMETHODS, C, C},
+        {p->epochs},
+        {p->epochs},
+        {p->finetune_epochs},
+        {ns, F},
+        {nt, F},
+        {ns, D},
+        {nt, D},
+        {ns},
+        {nt},
+    };
+    s->nd = kinds[array].nd;
+    s->is_int = kinds[array].is_int;
+    for (int i = 0; i < 3; i++) s->dim[i] = i < s->nd ? dims[array][i] : 1;
+}
+
+static size_t shape_elems(const tls_array_shape *s) {
+    return (size_t)(s->dim[0] * s->dim[1] * s->dim[2]);
+}
+
 static size_t align8(size_t n) {
     return (n + 7) & ~(size_t)7;
 }
 
+void *tls_result_array(const tls_result *r, int array) {
+    void *const views[TLS_NARRAYS] = {r->confusion,  r->ce_epoch,   r->mmd_epoch, r->ft_epoch,
+                                      r->emb_source, r->emb_target, r->x_source,  r->x_target,
+                                      r->y_source,   r->y_target};
+    return views[array];
+}
+
 int tls_result_create(tls_result **out, const tls_engine_params *p) {
     *out = NULL;
-    size_t C = (size_t)p->classes, F = (size_t)p->features, D = (size_t)p->dim;
-    size_t ns = (size_t)p->n_source, nt = (size_t)p->n_test;
-    size_t sizes[] = {
-        sizeof(int32_t) * TLS_NMETHODS * C * C,
-        sizeof(float) * (size_t)p->epochs,
-        sizeof(float) * (size_t)p->epochs,
-        sizeof(float) * (size_t)p->finetune_epochs,
-        sizeof(float) * ns * F,
-        sizeof(float) * nt * F,
-        sizeof(float) * ns * D,
-        sizeof(float) * nt * D,
-        sizeof(int32_t) * ns,
-        sizeof(int32_t) * nt,
-    };
-    enum { NARR = sizeof(sizes) / sizeof(sizes[0]) };
-    size_t total = 0;
-    for (int i = 0; i < NARR; i++) total += align8(sizes[i]);
+    size_t sizes[TLS_NARRAYS], total = 0;
+    for (int a = 0; a < TLS_NARRAYS; a++) {
+        tls_array_shape sh;
+        tls_result_shape(p, a, &sh);
+        sizes[a] = align8(4 * shape_elems(&sh)); /* int32 and float: 4 bytes */
+        total += sizes[a];
+    }
     tls_result *r;
     TLS_ALLOC(r, 1);
     r->mem = calloc(total > 0 ? total : 1, 1);
@@ -71,15 +108,15 @@ int tls_result_create(tls_result **out, const tls_engine_params *p) {
     }
     r->mem_bytes = total;
     char *cur = r->mem;
-    void **views[] = {
+    void **views[TLS_NARRAYS] = {
         (void **)&r->confusion, (void **)&r->ce_epoch,   (void **)&r->mmd_epoch,
         (void **)&r->ft_epoch,  (void **)&r->emb_source, (void **)&r->emb_target,
         (void **)&r->x_source,  (void **)&r->x_target,   (void **)&r->y_source,
         (void **)&r->y_target,
     };
-    for (int i = 0; i < NARR; i++) {
-        *views[i] = cur;
-        cur += align8(sizes[i]);
+    for (int a = 0; a < TLS_NARRAYS; a++) {
+        *views[a] = cur;
+        cur += sizes[a];
     }
     *out = r;
     return TLS_OK;
@@ -89,6 +126,63 @@ void tls_result_destroy(tls_result **r) {
     if (!*r) return;
     free((*r)->mem);
     TLS_FREE(*r);
+}
+
+/* Sets n elements of an array of the given kind to its fill value. */
+static void fill_elems(void *v, int is_int, size_t n) {
+    if (is_int) {
+        int32_t *x = v;
+        for (size_t i = 0; i < n; i++) x[i] = -1;
+    } else {
+        float *x = v;
+        for (size_t i = 0; i < n; i++) x[i] = NAN;
+    }
+}
+
+/* Fills every array of r to its fill value; shapes from the allocation's
+ * parameters are not known here, so the whole allocation is filled by
+ * kind: every view holds one kind only. */
+static void fill_arrays(tls_result *r) {
+    char *base = r->mem;
+    for (int a = 0; a < TLS_NARRAYS; a++) {
+        char *v = tls_result_array(r, a);
+        char *end = a + 1 < TLS_NARRAYS ? (char *)tls_result_array(r, a + 1) : base + r->mem_bytes;
+        int is_int = a == TLS_ARR_CONFUSION || a == TLS_ARR_Y_SOURCE || a == TLS_ARR_Y_TARGET;
+        fill_elems(v, is_int, (size_t)(end - v) / 4);
+    }
+}
+
+static void fill_scalars(tls_scalars *s) {
+    memset(s, 0, sizeof(*s));
+    for (int m = 0; m < TLS_NMETHODS; m++) s->acc[m] = s->seconds[m] = NAN;
+    s->mmd2_input = s->mmd2_feat_before = s->mmd2_feat_after = NAN;
+    s->pad_input = s->pad_feat = NAN;
+    s->negative_transfer = -1;
+}
+
+void tls_result_fill(tls_result *r) {
+    fill_scalars(&r->s);
+    fill_arrays(r);
+}
+
+void tls_result_expand(tls_result *r, const tls_engine_params *p, const tls_engine_params *env) {
+    for (int a = 0; a < TLS_NARRAYS; a++) {
+        tls_array_shape sp, se;
+        tls_result_shape(p, a, &sp);
+        tls_result_shape(env, a, &se);
+        if (!memcmp(sp.dim, se.dim, sizeof(sp.dim))) continue;
+        char *v = tls_result_array(r, a);
+        /* from the last element back: a target position is never below its source */
+        for (int64_t i = se.dim[0] - 1; i >= 0; i--)
+            for (int64_t j = se.dim[1] - 1; j >= 0; j--) {
+                char *dst = v + 4 * (size_t)((i * se.dim[1] + j) * se.dim[2]);
+                int64_t keep = i < sp.dim[0] && j < sp.dim[1] ? sp.dim[2] : 0;
+                if (keep)
+                    memmove(dst, v + 4 * (size_t)((i * sp.dim[1] + j) * sp.dim[2]),
+                            4 * (size_t)keep);
+                fill_elems(dst + 4 * keep, sp.is_int, (size_t)(se.dim[2] - keep));
+            }
+    }
 }
 
 static double now_seconds(void) {
@@ -257,10 +351,13 @@ static double distance_mmd2(run_ws *w, const tls_engine_params *p, const tls_poi
     return tls_mmd2_forward(x, y, n, m, d, g, w->mmd_work);
 }
 
-static int fail(tls_result *r, const char *why) {
+/* Records that `what` (a method or a distance) failed: the configuration's
+ * status, and the first failure's reason. */
+static void fail(tls_result *r, int method, const char *what, const char *why) {
+    if (method >= 0) r->s.mstatus[method] = TLS_STATUS_FAILED;
+    if (r->s.status != TLS_STATUS_FAILED)
+        snprintf(r->s.reason, sizeof(r->s.reason), "%s: %s", what, why);
     r->s.status = TLS_STATUS_FAILED;
-    snprintf(r->s.reason, sizeof(r->s.reason), "%s", why);
-    return TLS_OK;
 }
 
 /* Source phase (epochs of CE + lambda MMD^2) and fine-tuning. Returns
@@ -404,6 +501,27 @@ static void standardize(float *X, int n, const tls_engine_params *p) {
         }
 }
 
+/* An SVM method: trains on X (n, D), tests on the target test set. Returns
+ * TLS_OK (the method's failure, if any, recorded in r) or a hard error. */
+static int svm_method(tls_result *r, run_ws *w, const tls_engine_params *p, int method,
+                      const float *X, const int *y, int n) {
+    int C = p->classes, nt = p->n_test;
+    char why[sizeof(r->s.reason)] = "";
+    double t0 = now_seconds();
+    int rc = tls_svc_fit_predict(w->pred, X, y, n, w->xt, nt, p->dim, &p->svm, why, sizeof(why));
+    if (rc == TLS_ERR_SVM) {
+        fail(r, method, tls_method_names[method], why);
+        return TLS_OK;
+    }
+    TLS_CALL(rc);
+    int32_t *cm = r->confusion + (size_t)method * C * C;
+    memset(cm, 0, sizeof(int32_t) * (size_t)C * C);
+    r->s.acc[method] = accuracy(cm, w->pred, w->yt, nt, C);
+    r->s.seconds[method] = now_seconds() - t0;
+    r->s.mstatus[method] = TLS_STATUS_DONE;
+    return TLS_OK;
+}
+
 static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
     int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
     int nl = pt->n_target;
@@ -427,68 +545,65 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
         standardize(w->xt, nt, p);
         standardize(w->xl, nl, p);
     }
+    memcpy(r->x_source, w->xs, sizeof(float) * (size_t)ns * D);
+    memcpy(r->x_target, w->xt, sizeof(float) * (size_t)nt * D);
+    for (int i = 0; i < ns; i++) r->y_source[i] = w->ys[i];
+    for (int i = 0; i < nt; i++) r->y_target[i] = w->yt[i];
+    r->s.status = TLS_STATUS_DONE;
 
-    /* 1. scratch: SVM on the labelled target points */
-    double t0 = now_seconds();
-    int rc =
-        tls_svc_fit_predict(w->pred, w->xl, w->yl, nl, w->xt, nt, D, &p->svm, why, sizeof(why));
-    if (rc == TLS_ERR_SVM) return fail(r, why);
-    TLS_CALL(rc);
-    r->s.acc[TLS_METHOD_SCRATCH] = accuracy(r->confusion, w->pred, w->yt, nt, C);
-    double t1 = now_seconds();
-    r->s.seconds[TLS_METHOD_SCRATCH] = t1 - t0;
+    /* 1. scratch: SVM on the labelled target points; 2. direct: SVM on the source */
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, nl));
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, ns));
 
-    /* 2. direct transfer: SVM on the source, tested on the target */
-    rc = tls_svc_fit_predict(w->pred, w->xs, w->ys, ns, w->xt, nt, D, &p->svm, why, sizeof(why));
-    if (rc == TLS_ERR_SVM) return fail(r, why);
-    TLS_CALL(rc);
-    r->s.acc[TLS_METHOD_DIRECT] =
-        accuracy(r->confusion + (size_t)TLS_METHOD_DIRECT * C * C, w->pred, w->yt, nt, C);
-    double t2 = now_seconds();
-    r->s.seconds[TLS_METHOD_DIRECT] = t2 - t1;
+    /* distances in input space: they do not depend on training */
+    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, ns, w->xt, nt, D);
+    int rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
+    if (rc == TLS_ERR_SVM)
+        fail(r, -1, "pad_input", why);
+    else
+        TLS_CALL(rc);
 
     /* 3. MMD feature transfer, then fine-tuning */
+    double t2 = now_seconds();
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
     features_of(w->feat_s, w, w->xs, ns);
     features_of(w->feat_t, w, w->xt, nt);
     r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
     rc = train_mmd(r, w, p, pt, why, sizeof(why));
-    if (rc == TLS_ERR_NUMERIC) return fail(r, why);
+    if (rc == TLS_ERR_NUMERIC) {
+        fail(r, TLS_METHOD_MMD, tls_method_names[TLS_METHOD_MMD], why);
+        return TLS_OK;
+    }
     TLS_CALL(rc);
     tls_model_features_forward(w->at, w->model, w->xt, nt);
     tls_model_classifier_forward(w->at, w->model, nt);
     tls_argmax_rows(w->pred, w->at->logits, nt, C);
-    r->s.acc[TLS_METHOD_MMD] =
-        accuracy(r->confusion + (size_t)TLS_METHOD_MMD * C * C, w->pred, w->yt, nt, C);
+    int32_t *cm = r->confusion + (size_t)TLS_METHOD_MMD * C * C;
+    memset(cm, 0, sizeof(int32_t) * (size_t)C * C);
+    r->s.acc[TLS_METHOD_MMD] = accuracy(cm, w->pred, w->yt, nt, C);
     r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
+    r->s.mstatus[TLS_METHOD_MMD] = TLS_STATUS_DONE;
 
-    /* domain distances and the embeddings */
+    /* distances in feature space after training, and the embeddings */
     features_of(w->feat_s, w, w->xs, ns);
     features_of(w->feat_t, w, w->xt, nt);
     r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
-    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, ns, w->xt, nt, D);
-    rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
-    if (rc == TLS_OK)
-        rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
-    if (rc == TLS_ERR_SVM) return fail(r, why);
-    TLS_CALL(rc);
-
+    rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
+    if (rc == TLS_ERR_SVM)
+        fail(r, -1, "pad_feat", why);
+    else
+        TLS_CALL(rc);
     memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
     memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
-    memcpy(r->x_source, w->xs, sizeof(float) * (size_t)ns * D);
-    memcpy(r->x_target, w->xt, sizeof(float) * (size_t)nt * D);
-    for (int i = 0; i < ns; i++) r->y_source[i] = w->ys[i];
-    for (int i = 0; i < nt; i++) r->y_target[i] = w->yt[i];
-    r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
-    r->s.status = TLS_STATUS_DONE;
+    if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
+        r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
     return TLS_OK;
 }
 
 int tls_engine_run(tls_result *r, const tls_engine_params *p, const tls_point *pt) {
     tls_svc_quiet();
-    memset(&r->s, 0, sizeof(r->s));
-    memset(r->mem, 0, r->mem_bytes);
+    tls_result_fill(r);
     run_ws w;
     int rc = ws_create(&w, p, pt);
     if (rc == TLS_OK) rc = run(r, &w, p, pt);

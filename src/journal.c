@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "tlsweep/journal.h"
 
 #include "tlsweep/check.h"
@@ -5,59 +6,105 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#define RECORD_MAGIC 0x52534c54u /* "TLSR" */
+#define RECORD_MAGIC 0x52534c54u /* "TLSR" little-endian */
 
 typedef struct {
     uint32_t magic;
-    uint32_t crc;     /* CRC-32 of the payload */
+    uint16_t version;
+    uint16_t header; /* bytes of this header */
+    uint64_t sweep_id;
+    int64_t index;
     uint64_t payload; /* bytes after this header */
+    uint32_t crc;     /* CRC-32 of this header (crc = 0) and the payload */
+    uint32_t zero;
 } rec_header;
 
-struct tls_journal {
-    int fd;
-    char path[1024];
-    double sync_seconds;
-    double last_sync;
-    unsigned char *buf;
-    size_t cap;
-};
-
-static double now_seconds(void) {
+static double wall_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int tls_journal_open(tls_journal **out, const char *dir, int run, int rank, double sync_seconds) {
+size_t tls_journal_array_bytes(const tls_result *r, int embeddings) {
+    if (embeddings) return r->mem_bytes;
+    return (size_t)((const char *)tls_result_array(r, TLS_ARR_EMB_SOURCE) - (const char *)r->mem);
+}
+
+static size_t payload_bytes(size_t array_bytes) {
+    return sizeof(tls_record_meta) + sizeof(tls_scalars) + array_bytes;
+}
+
+static uint32_t record_crc(const rec_header *h, const unsigned char *payload, size_t n) {
+    rec_header z = *h;
+    z.crc = 0;
+    uLong c = crc32(0L, (const Bytef *)&z, sizeof(z));
+    /* zlib takes uInt lengths: feed large payloads in pieces */
+    while (n > 0) {
+        uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, payload, piece);
+        payload += piece;
+        n -= piece;
+    }
+    return (uint32_t)c;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+struct tls_journal {
+    int fd;
+    char path[4096];
+    uint64_t sweep_id;
+    size_t array_bytes;
+    double sync_seconds, last_sync;
+    int failed; /* sticky: a journal that failed once is not trusted again */
+    unsigned char *buf;
+    size_t cap;
+};
+
+int tls_journal_open(tls_journal **out, const char *path, uint64_t sweep_id, size_t array_bytes,
+                     double sync_seconds) {
     *out = NULL;
     tls_journal *j;
     TLS_ALLOC(j, 1);
-    snprintf(j->path, sizeof(j->path), "%s/journal-%06d-%06d.bin", dir, run, rank);
-    j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    snprintf(j->path, sizeof(j->path), "%s", path);
+    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (j->fd < 0) {
         int e = errno;
         free(j);
-        TLS_CHECK(0, TLS_ERR_IO, "rank %d: cannot open journal %s/journal-%06d-%06d.bin: %s", rank,
-                  dir, run, rank, strerror(e));
+        TLS_CHECK(0, TLS_ERR_IO, "cannot open journal %s: %s", path, strerror(e));
     }
+    j->sweep_id = sweep_id;
+    j->array_bytes = array_bytes;
     j->sync_seconds = sync_seconds;
-    j->last_sync = now_seconds();
+    j->last_sync = wall_seconds();
     *out = j;
     return TLS_OK;
 }
 
-static size_t payload_bytes(const tls_result *r) {
-    return sizeof(tls_record_meta) + sizeof(tls_scalars) + r->mem_bytes;
+static int write_all(int fd, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }
 
-int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r) {
-    size_t pay = payload_bytes(r), total = sizeof(rec_header) + pay;
+int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r,
+                       int64_t *offset) {
+    TLS_CHECK(!j->failed, TLS_ERR_IO, "journal %s failed earlier", j->path);
+    size_t pay = payload_bytes(j->array_bytes), total = sizeof(rec_header) + pay;
     if (total > j->cap) {
         unsigned char *b = realloc(j->buf, total);
         TLS_CHECK(b, TLS_ERR_NOMEM, "out of memory for a journal record of %zu bytes", total);
@@ -67,24 +114,61 @@ int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_re
     unsigned char *p = j->buf + sizeof(rec_header);
     memcpy(p, meta, sizeof(*meta));
     memcpy(p + sizeof(*meta), &r->s, sizeof(r->s));
-    memcpy(p + sizeof(*meta) + sizeof(r->s), r->mem, r->mem_bytes);
-    rec_header h = {RECORD_MAGIC, 0, pay};
-    h.crc = (uint32_t)crc32(0L, p, (uInt)pay);
+    memcpy(p + sizeof(*meta) + sizeof(r->s), r->mem, j->array_bytes);
+    rec_header h = {
+        RECORD_MAGIC, TLS_JOURNAL_VERSION, sizeof(rec_header), j->sweep_id, meta->index, pay, 0, 0};
+    h.crc = record_crc(&h, p, pay);
     memcpy(j->buf, &h, sizeof(h));
+    off_t at = lseek(j->fd, 0, SEEK_END);
     /* one write() per record: a kill leaves at most one partial record at the end */
-    size_t done = 0;
-    while (done < total) {
-        ssize_t w = write(j->fd, j->buf + done, total - done);
-        if (w < 0 && errno == EINTR) continue;
-        TLS_CHECK(w > 0, TLS_ERR_IO, "cannot append to %s: %s", j->path, strerror(errno));
-        done += (size_t)w;
+    if (at < 0 || write_all(j->fd, j->buf, total) != 0) {
+        j->failed = 1;
+        TLS_CHECK(0, TLS_ERR_IO, "cannot append to %s: %s", j->path, strerror(errno));
     }
-    double t = now_seconds();
+    if (offset) *offset = (int64_t)at;
+    double t = wall_seconds();
     if (t - j->last_sync >= j->sync_seconds) {
-        TLS_CHECK(fdatasync(j->fd) == 0, TLS_ERR_IO, "cannot sync %s: %s", j->path,
-                  strerror(errno));
+        if (fdatasync(j->fd) != 0) {
+            j->failed = 1;
+            TLS_CHECK(0, TLS_ERR_IO, "cannot sync %s: %s", j->path, strerror(errno));
+        }
         j->last_sync = t;
     }
+    return TLS_OK;
+}
+
+int tls_journal_check(const tls_journal *j) {
+    struct stat st;
+    if (fstat(j->fd, &st) == 0 && st.st_nlink > 0) return TLS_OK;
+    fprintf(stderr, "tlsweep: journal %s was deleted while the sweep ran\n", j->path);
+    return TLS_ERR_IO;
+}
+
+int tls_journal_salvage(tls_journal *j, const char *path) {
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    TLS_CHECK(fd >= 0, TLS_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    unsigned char buf[1 << 16];
+    off_t at = 0;
+    int rc = TLS_OK;
+    for (;;) {
+        ssize_t n = pread(j->fd, buf, sizeof(buf), at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || (n > 0 && write_all(fd, buf, (size_t)n) != 0)) {
+            rc = TLS_ERR_IO;
+            break;
+        }
+        if (n == 0) break;
+        at += n;
+    }
+    if (rc == TLS_OK && fsync(fd) != 0) rc = TLS_ERR_IO;
+    if (rc != TLS_OK) {
+        fprintf(stderr, "tlsweep: cannot copy %s to %s: %s\n", j->path, path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    close(j->fd);
+    j->fd = fd;
+    snprintf(j->path, sizeof(j->path), "%s", path);
     return TLS_OK;
 }
 
@@ -92,8 +176,13 @@ int tls_journal_close(tls_journal **jp) {
     tls_journal *j = *jp;
     if (!j) return TLS_OK;
     int rc = TLS_OK;
-    if (fdatasync(j->fd) != 0 || close(j->fd) != 0) {
-        fprintf(stderr, "tlsweep: cannot sync and close %s: %s\n", j->path, strerror(errno));
+    if (fdatasync(j->fd) != 0 || j->failed) {
+        fprintf(stderr, "tlsweep: cannot sync %s: %s\n", j->path,
+                j->failed ? "an earlier write failed" : strerror(errno));
+        rc = TLS_ERR_IO;
+    }
+    if (close(j->fd) != 0 && rc == TLS_OK) {
+        fprintf(stderr, "tlsweep: cannot close %s: %s\n", j->path, strerror(errno));
         rc = TLS_ERR_IO;
     }
     free(j->buf);
@@ -101,69 +190,212 @@ int tls_journal_close(tls_journal **jp) {
     return rc;
 }
 
+/* ---- reading ------------------------------------------------------------- */
+
+struct tls_journal_reader {
+    int nfiles;
+    char **paths;
+    int *fds;
+    uint64_t sweep_id;
+    int64_t grid_size;
+    size_t array_bytes;
+    unsigned char *buf; /* one record */
+};
+
 static int is_journal(const struct dirent *e) {
-    return strncmp(e->d_name, "journal-", 8) == 0 && strlen(e->d_name) > 4 &&
-           strcmp(e->d_name + strlen(e->d_name) - 4, ".bin") == 0;
+    size_t n = strlen(e->d_name);
+    return strncmp(e->d_name, "journal-", 8) == 0 && n > 12 &&
+           strcmp(e->d_name + n - 4, ".bin") == 0;
 }
 
-static int64_t scan_file(const char *path, int file, tls_result *r, tls_journal_fn fn, void *ctx) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t pay = payload_bytes(r);
-    unsigned char *buf = malloc(pay);
-    int64_t n = 0;
-    rec_header h;
-    while (buf && fread(&h, sizeof(h), 1, f) == 1) {
-        if (h.magic != RECORD_MAGIC || h.payload != pay) break; /* foreign or damaged */
-        if (fread(buf, pay, 1, f) != 1) break;                  /* cut short by a kill */
-        if ((uint32_t)crc32(0L, buf, (uInt)pay) != h.crc) break;
-        tls_record_meta meta;
-        memcpy(&meta, buf, sizeof(meta));
-        memcpy(&r->s, buf + sizeof(meta), sizeof(r->s));
-        memcpy(r->mem, buf + sizeof(meta) + sizeof(r->s), r->mem_bytes);
-        n++;
-        if (fn(ctx, file, &meta, r) != 0) break;
-    }
-    free(buf);
-    fclose(f);
-    return n;
-}
-
-int64_t tls_journal_scan_part(const char *dir, int part, int nparts, tls_result *r,
-                              tls_journal_fn fn, void *ctx) {
-    struct dirent **names;
+int tls_journal_reader_open(tls_journal_reader **out, const char *dir, uint64_t sweep_id,
+                            int64_t grid_size, size_t array_bytes) {
+    *out = NULL;
+    tls_journal_reader *rd;
+    TLS_ALLOC(rd, 1);
+    rd->sweep_id = sweep_id;
+    rd->grid_size = grid_size;
+    rd->array_bytes = array_bytes;
+    *out = rd;
+    rd->buf = malloc(sizeof(rec_header) +
+                     payload_bytes(array_bytes == TLS_JOURNAL_SCALARS_ONLY ? 0 : array_bytes));
+    TLS_CHECK(rd->buf, TLS_ERR_NOMEM, "out of memory for a journal record");
+    struct dirent **names = NULL;
     int k = scandir(dir, &names, is_journal, alphasort);
     if (k < 0) {
-        fprintf(stderr, "tlsweep: cannot read the sweep state directory %s: %s\n", dir,
-                strerror(errno));
-        return -1;
+        if (errno == ENOENT) return TLS_OK;
+        TLS_CHECK(0, TLS_ERR_IO, "cannot read the sweep state directory %s: %s", dir,
+                  strerror(errno));
     }
-    int64_t n = 0;
+    rd->paths = calloc((size_t)k + 1, sizeof(char *));
+    rd->fds = malloc(sizeof(int) * ((size_t)k + 1));
+    int rc = rd->paths && rd->fds ? TLS_OK : TLS_ERR_NOMEM;
     for (int i = 0; i < k; i++) {
-        if (i % nparts == part) {
-            char path[2048];
-            snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-            n += scan_file(path, i, r, fn, ctx);
+        if (rc == TLS_OK) {
+            size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
+            char *p = malloc(len);
+            if (!p) {
+                rc = TLS_ERR_NOMEM;
+            } else {
+                snprintf(p, len, "%s/%s", dir, names[i]->d_name);
+                int fd = open(p, O_RDONLY | O_CLOEXEC);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                    fprintf(stderr, "tlsweep: cannot read journal %s: %s\n", p,
+                            fd < 0 ? strerror(errno) : "not a regular file");
+                    if (fd >= 0) close(fd);
+                    free(p);
+                    rc = TLS_ERR_IO;
+                } else {
+                    rd->paths[rd->nfiles] = p;
+                    rd->fds[rd->nfiles++] = fd;
+                }
+            }
         }
         free(names[i]);
     }
     free(names);
-    return n;
+    return rc;
 }
 
-int64_t tls_journal_scan(const char *dir, tls_result *r, tls_journal_fn fn, void *ctx) {
-    return tls_journal_scan_part(dir, 0, 1, r, fn, ctx);
+int tls_journal_reader_nfiles(const tls_journal_reader *rd) {
+    return rd->nfiles;
 }
 
-int tls_journal_last_run(const char *dir) {
-    struct dirent **names;
-    int k = scandir(dir, &names, is_journal, alphasort);
-    int last = 0;
-    for (int i = 0; i < k; i++) {
-        int run = atoi(names[i]->d_name + 8);
-        if (run > last) last = run;
-        free(names[i]);
+const char *tls_journal_reader_path(const tls_journal_reader *rd, int file) {
+    return rd->paths[file];
+}
+
+void tls_journal_reader_close(tls_journal_reader **rdp) {
+    tls_journal_reader *rd = *rdp;
+    if (!rd) return;
+    for (int i = 0; i < rd->nfiles; i++) {
+        close(rd->fds[i]);
+        free(rd->paths[i]);
     }
-    if (k >= 0) free(names);
-    return last;
+    free(rd->paths);
+    free(rd->fds);
+    free(rd->buf);
+    TLS_FREE(*rdp);
+}
+
+/* Whether the header at h (with `avail` bytes from it in the file) starts
+ * an intact record: 1 ours, 2 another sweep's, 0 not a record. */
+static int check_record(const tls_journal_reader *rd, const rec_header *h,
+                        const unsigned char *payload, uint64_t avail) {
+    if (h->magic != RECORD_MAGIC || h->version != TLS_JOURNAL_VERSION ||
+        h->header != sizeof(rec_header) || h->zero != 0)
+        return 0;
+    if (h->payload > avail - sizeof(rec_header) || h->payload > ((uint64_t)1 << 40)) return 0;
+    if (record_crc(h, payload, (size_t)h->payload) != h->crc) return 0;
+    if (h->sweep_id != rd->sweep_id) return 2;
+    if (rd->array_bytes == TLS_JOURNAL_SCALARS_ONLY ? h->payload < payload_bytes(0)
+                                                    : h->payload != payload_bytes(rd->array_bytes))
+        return 0;
+    if (h->index < 0 || h->index >= rd->grid_size) return 0;
+    return 1;
+}
+
+/* Copies a checked payload into meta and r, and checks its fields: 0 when
+ * they make sense. */
+static int unpack(const tls_journal_reader *rd, const rec_header *h, const unsigned char *p,
+                  tls_record_meta *meta, tls_result *r) {
+    memcpy(meta, p, sizeof(*meta));
+    memcpy(&r->s, p + sizeof(*meta), sizeof(r->s));
+    if (rd->array_bytes == TLS_JOURNAL_SCALARS_ONLY) {
+        /* arrays not read */
+    } else if (rd->array_bytes > r->mem_bytes) {
+        return -1;
+    } else {
+        memcpy(r->mem, p + sizeof(*meta) + sizeof(r->s), rd->array_bytes);
+    }
+    if (rd->array_bytes != TLS_JOURNAL_SCALARS_ONLY && rd->array_bytes < r->mem_bytes) {
+        /* the embeddings were not kept: they read as fill values */
+        float *v = (float *)((char *)r->mem + rd->array_bytes);
+        for (size_t i = 0; i < (r->mem_bytes - rd->array_bytes) / 4; i++) v[i] = NAN;
+        for (int a = TLS_ARR_Y_SOURCE; a <= TLS_ARR_Y_TARGET; a++) {
+            int32_t *y = tls_result_array(r, a);
+            char *end = a == TLS_ARR_Y_TARGET ? (char *)r->mem + r->mem_bytes
+                                              : (char *)tls_result_array(r, a + 1);
+            for (int32_t *q = y; (char *)q < end; q++) *q = -1;
+        }
+    }
+    meta->host[TLS_HOST_LEN - 1] = '\0';
+    r->s.reason[sizeof(r->s.reason) - 1] = '\0';
+    if (meta->index != h->index || meta->rank < 0) return -1;
+    if (r->s.status != TLS_STATUS_DONE && r->s.status != TLS_STATUS_FAILED) return -1;
+    for (int m = 0; m < TLS_NMETHODS; m++)
+        if (r->s.mstatus[m] < TLS_STATUS_PENDING || r->s.mstatus[m] > TLS_STATUS_FAILED) return -1;
+    if (r->s.negative_transfer < -1 || r->s.negative_transfer > 1) return -1;
+    return 0;
+}
+
+int tls_journal_scan(tls_journal_reader *rd, tls_result *r, tls_journal_fn fn, void *ctx,
+                     tls_journal_stats *stats) {
+    tls_journal_stats st = {0, 0, 0};
+    for (int f = 0; f < rd->nfiles; f++) {
+        struct stat sb;
+        TLS_CHECK(fstat(rd->fds[f], &sb) == 0, TLS_ERR_IO, "cannot read %s: %s", rd->paths[f],
+                  strerror(errno));
+        uint64_t size = (uint64_t)sb.st_size;
+        if (size == 0) continue;
+        const unsigned char *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, rd->fds[f], 0);
+        TLS_CHECK(map != MAP_FAILED, TLS_ERR_IO, "cannot read %s: %s", rd->paths[f],
+                  strerror(errno));
+        uint64_t at = 0;
+        int in_damage = 0, stop = 0;
+        static const uint32_t magic = RECORD_MAGIC;
+        while (!stop && at + sizeof(rec_header) <= size) {
+            rec_header h;
+            memcpy(&h, map + at, sizeof(h));
+            int kind = check_record(rd, &h, map + at + sizeof(h), size - at);
+            tls_record_meta meta;
+            if (kind == 1 && unpack(rd, &h, map + at + sizeof(h), &meta, r) != 0) kind = 0;
+            if (kind == 0) {
+                /* damaged or cut short: look for the next record's magic */
+                if (!in_damage) st.damaged++;
+                in_damage = 1;
+                const unsigned char *next = memmem(map + at + 1, size - at - 1, &magic, 4);
+                if (!next) break;
+                at = (uint64_t)(next - map);
+                continue;
+            }
+            in_damage = 0;
+            if (kind == 2) {
+                st.foreign++;
+            } else {
+                st.records++;
+                stop = fn(ctx, f, (int64_t)at, &meta, r) != 0;
+            }
+            at += sizeof(h) + h.payload;
+        }
+        if (!stop && at < size && at + sizeof(rec_header) > size && !in_damage) st.damaged++;
+        munmap((void *)map, size);
+        if (stop) break;
+    }
+    if (stats) *stats = st;
+    return TLS_OK;
+}
+
+int tls_journal_read_at(tls_journal_reader *rd, int file, int64_t offset, tls_record_meta *meta,
+                        tls_result *r) {
+    TLS_CHECK(file >= 0 && file < rd->nfiles && offset >= 0, TLS_ERR_IO,
+              "no journal record at file %d offset %lld", file, (long long)offset);
+    TLS_CHECK(rd->array_bytes != TLS_JOURNAL_SCALARS_ONLY, TLS_ERR_IO,
+              "journal records opened for their scalars only");
+    size_t total = sizeof(rec_header) + payload_bytes(rd->array_bytes);
+    size_t got = 0;
+    while (got < total) {
+        ssize_t n = pread(rd->fds[file], rd->buf + got, total - got, offset + (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    rec_header h;
+    memcpy(&h, rd->buf, sizeof(h));
+    int ok = got == total && check_record(rd, &h, rd->buf + sizeof(h), total) == 1 &&
+             unpack(rd, &h, rd->buf + sizeof(h), meta, r) == 0;
+    TLS_CHECK(ok, TLS_ERR_IO, "%s: the record at offset %lld is damaged", rd->paths[file],
+              (long long)offset);
+    return TLS_OK;
 }

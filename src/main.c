@@ -1,8 +1,13 @@
-/* main.c - the tlsweep command line: one, run, config, status. */
+/* main.c - the tlsweep command line: one, run, config, status, merge, snapshot. */
 #include "tlsweep/check.h"
 #include "tlsweep/config.h"
 #include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
+#include "tlsweep/grid.h"
+#include "tlsweep/provenance.h"
+#include "tlsweep/signals.h"
+#include "tlsweep/slurm.h"
+#include "tlsweep/status.h"
 #include "tlsweep/sweep.h"
 
 #include <cblas.h>
@@ -13,68 +18,118 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *USAGE =
-    "usage: tlsweep COMMAND [OPTIONS]\n"
+static const char *const HELP_MAIN =
+    "usage: tlsweep COMMAND [OPTIONS]     (tlsweep COMMAND --help for one command)\n"
     "\n"
-    "When does transfer learning help? Runs the article's three methods (RBF SVM from\n"
-    "scratch on the labelled target points, direct transfer of a source SVM, and an MLP\n"
-    "trained with cross-entropy + lambda*MMD^2 then fine-tuned) over a grid of\n"
-    "(shift, lambda, n_target, seed) and writes one parallel HDF5 file.\n"
+    "When does transfer learning help, and when does it hurt? Runs the article's three\n"
+    "methods (an RBF SVM from scratch on the labelled target points, direct transfer of a\n"
+    "source SVM, and an MLP trained with cross-entropy + lambda*MMD^2 then fine-tuned) over a\n"
+    "grid of any configuration keys and writes one parallel HDF5 (netCDF-4) file.\n"
     "\n"
     "commands:\n"
-    "  one     run one configuration and print its results as one JSON object\n"
-    "  run     run a sweep with MPI (mpirun -n P tlsweep run ...) into an HDF5 file\n"
-    "  config  print the effective configuration and the grid size\n"
-    "  status  print done / failed / pending of a results file or interrupted sweep\n"
+    "  one       run one configuration and print its results as one JSON object\n"
+    "  run       run a sweep with MPI (mpirun -n P tlsweep run ...) into an HDF5 file\n"
+    "  config    print the effective configuration, the grid and its hash\n"
+    "  status    print done / failed / pending of a sweep, running or not\n"
+    "  snapshot  write the results so far of a running or interrupted sweep to a file\n"
+    "  merge     merge the files of the parts of a sweep (run --part K/N) into one\n"
     "\n"
-    "tlsweep one [--shift DEG] [--lambda L] [--n-target N] [--seed S] [CONFIG] [--set "
-    "KEY=VALUE]...\n"
+    "  tlsweep --version    version and git commit of this build\n"
+    "\n"
+    "environment: TLSWEEP_PROGRESS=bar|lines (progress style; under mpirun stderr is a pipe),\n"
+    "TLSWEEP_MPIIO_HINTS=key=value,... (MPI-IO hints for the results file),\n"
+    "TLSWEEP_LAUNCHER (the command that resumes a sweep, e.g. jobs/local.sh, for messages)\n"
+    "\n"
+    "exit status: 0 complete; 1 failure; 2 bad input (nothing written); 3 complete but every\n"
+    "configuration failed (tlsweep one: the configuration failed); 4 status: running now;\n"
+    "75 interrupted, resumable with --resume.\n"
+    "Configuration keys: configs/README.md. The results file: docs/FORMAT.md.\n";
+
+static const char *const HELP_ONE =
+    "usage: tlsweep one [CONFIG] [--shift DEG] [--lambda L] [--n-target N] [--seed S]\n"
+    "                   [--set KEY=VALUE]...\n"
+    "\n"
+    "Runs one configuration and prints one JSON object: accuracies, distances, per-method\n"
+    "status, curves and confusion matrices (null: not computed). Exit status 3 when a method\n"
+    "of the configuration failed (the reason is in the output).\n"
+    "\n"
+    "  CONFIG, --set KEY=VALUE   settings as for run; the grid is ignored\n"
     "  --shift DEG      target rotation in degrees (default 45, the article's)\n"
     "  --lambda L       weight of MMD^2, >= 0 (default 0.5)\n"
     "  --n-target N     labelled target points, data.classes..1000000 (default 50)\n"
-    "  --seed S         integer >= 0 (default 42)\n"
-    "  CONFIG, --set    engine settings as for run (the grid is ignored)\n"
+    "  --seed S         integer >= 0 (default 42)\n";
+
+static const char *const HELP_RUN =
+    "usage: mpirun -n P tlsweep run [CONFIG] [-o FILE] [--set KEY=VALUE]... [options]\n"
+    "       tlsweep run -o FILE --resume       (continue with the stored configuration)\n"
     "\n"
-    "tlsweep run [CONFIG] [-o FILE] [--set KEY=VALUE]... [options]\n"
-    "  CONFIG                 YAML file (configs/README.md); default: the built-in sweep\n"
+    "Runs a sweep over the grid of CONFIG (default: the built-in sweep, configs/default.yaml)\n"
+    "on all ranks and writes FILE. Any key may be an axis: grid: {train.lr: [0.001, 0.01]}.\n"
+    "\n"
+    "  CONFIG                 YAML file (configs/README.md)\n"
     "  -o, --output FILE      results file (default results.h5)\n"
-    "  --set KEY=VALUE        override a key; VALUE is YAML: --set grid.seed=[0,1,2]\n"
-    "  --force                replace an existing results file; skip the disk-space check\n"
-    "  --resume               continue an interrupted sweep (same CONFIG and --set)\n"
+    "  --set KEY=VALUE        override a key; VALUE is YAML: --set 'grid.seed=[0,1,2]',\n"
+    "                         --set 'grid.train.lr=[0.001,0.01]' sweeps train.lr\n"
+    "  --part K/N             compute part K of N of the grid (job arrays; then tlsweep merge)\n"
+    "  --force                replace an existing FILE (discards its results); skip the\n"
+    "                         disk-space check\n"
+    "  --resume               continue an interrupted sweep; without CONFIG and --set it\n"
+    "                         uses the stored configuration\n"
     "  --retry-failed         with --resume: recompute failed configurations too\n"
-    "  --dry-run              print grid size, output layout and a time estimate only\n"
+    "  --dry-run              print the grid, the file layout, its size and a time estimate\n"
     "  --drain-seconds S      after SIGTERM/SIGINT/SIGUSR1, wait at most S s for work in\n"
     "                         flight (default 25, inside Slurm's 30 s KillWait)\n"
-    "  --time-limit S         start no configuration that cannot finish within S s\n"
+    "  --time-limit T         start no configuration that cannot finish within T: seconds\n"
+    "                         (3600) or a Slurm time (60:00, 1:00:00, 1-00:00:00)\n"
     "  --progress-seconds S   progress line interval when stderr is not a terminal (10)\n"
-    "  --batch N              configurations handed out per request (default 1)\n"
-    "\n"
-    "tlsweep config [CONFIG] [--set KEY=VALUE]...\n"
-    "tlsweep status FILE\n"
-    "\n"
-    "environment: TLSWEEP_PROGRESS=bar|lines (progress style; under mpirun stderr is a pipe),\n"
-    "TLSWEEP_MPIIO_HINTS=key=value,... (MPI-IO hints for the results file)\n"
-    "\n"
-    "exit status: 0 complete; 2 bad input (nothing written); 75 interrupted, resumable\n"
-    "with --resume; 1 any other failure.\n";
+    "  --batch N              configurations handed out per request (default 1; 1..4096)\n";
 
-static int bad(const char *cmd, const char *opt, const char *val, const char *allowed) {
-    fprintf(stderr, "tlsweep %s: %s: '%s' is not allowed; allowed: %s (tlsweep --help)\n", cmd, opt,
-            val, allowed);
-    return TLS_EXIT_BAD_INPUT;
-}
+static const char *const HELP_CONFIG =
+    "usage: tlsweep config [CONFIG] [--set KEY=VALUE]...\n"
+    "\n"
+    "Prints the effective configuration (canonical YAML, reads back the same), the grid's\n"
+    "axes and size, and the configuration hash that results files record.\n";
 
-static int parse_double(const char *s, double *v) {
-    char *end;
-    *v = strtod(s, &end);
-    return *s && !*end && isfinite(*v) ? 0 : -1;
-}
+static const char *const HELP_STATUS =
+    "usage: tlsweep status FILE\n"
+    "\n"
+    "Prints done / failed / pending of the sweep whose results file is FILE: while it runs\n"
+    "(who runs it and the rate), after an interruption, or complete; the failed\n"
+    "configurations with their reasons. Exit status 0 complete, 4 running, 75 resumable.\n";
 
-static int parse_int(const char *s, long long lo, long long hi, long long *v) {
-    char *end;
-    *v = strtoll(s, &end, 10);
-    return *s && !*end && *v >= lo && *v <= hi ? 0 : -1;
-}
+static const char *const HELP_SNAPSHOT =
+    "usage: tlsweep snapshot FILE -o PARTIAL [--force]\n"
+    "\n"
+    "Writes, from the journals of the sweep writing FILE (running or interrupted) and\n"
+    "without disturbing it, PARTIAL with exactly the final layout: pending configurations\n"
+    "as fill values.\n";
+
+static const char *const HELP_MERGE =
+    "usage: [mpirun -n P] tlsweep merge PART-1.h5 ... PART-N.h5 -o FILE [--allow-partial]\n"
+    "                     [--force]\n"
+    "\n"
+    "Merges the files of the N parts of a sweep (tlsweep run --part K/N) into the one\n"
+    "results file a one-job run would write (equal data, bit for bit). Refuses parts of\n"
+    "different configurations, missing or repeated parts and incomplete parts\n"
+    "(--allow-partial: merge them, pending configurations as fill values).\n";
+
+typedef struct {
+    const char *name;
+    const char *help;
+    const char *options; /* the long options it takes, space-separated */
+} command;
+
+static const command COMMANDS[] = {
+    {"one", HELP_ONE, "shift lambda n-target seed set help"},
+    {"run", HELP_RUN,
+     "output set part force resume retry-failed dry-run drain-seconds time-limit "
+     "progress-seconds batch help"},
+    {"config", HELP_CONFIG, "set help"},
+    {"status", HELP_STATUS, "help"},
+    {"snapshot", HELP_SNAPSHOT, "output force help"},
+    {"merge", HELP_MERGE, "output allow-partial force help"},
+};
+enum { NCOMMANDS = sizeof(COMMANDS) / sizeof(COMMANDS[0]) };
 
 enum {
     OPT_SET = 1000,
@@ -86,15 +141,18 @@ enum {
     OPT_TLIMIT,
     OPT_PROGRESS,
     OPT_BATCH,
+    OPT_PART,
     OPT_SHIFT,
     OPT_LAMBDA,
     OPT_NTARGET,
     OPT_SEED,
+    OPT_PARTIAL,
     OPT_HELP
 };
 
 static const struct option LONG_OPTS[] = {{"output", required_argument, 0, 'o'},
                                           {"set", required_argument, 0, OPT_SET},
+                                          {"part", required_argument, 0, OPT_PART},
                                           {"force", no_argument, 0, OPT_FORCE},
                                           {"resume", no_argument, 0, OPT_RESUME},
                                           {"retry-failed", no_argument, 0, OPT_RETRY},
@@ -107,32 +165,106 @@ static const struct option LONG_OPTS[] = {{"output", required_argument, 0, 'o'},
                                           {"lambda", required_argument, 0, OPT_LAMBDA},
                                           {"n-target", required_argument, 0, OPT_NTARGET},
                                           {"seed", required_argument, 0, OPT_SEED},
+                                          {"allow-partial", no_argument, 0, OPT_PARTIAL},
                                           {"help", no_argument, 0, OPT_HELP},
                                           {0, 0, 0, 0}};
 
+static int bad(const char *cmd, const char *opt, const char *val, const char *allowed) {
+    fprintf(stderr, "tlsweep %s: %s: '%s' is not allowed; allowed: %s (tlsweep %s --help)\n", cmd,
+            opt, val, allowed, cmd);
+    return TLS_EXIT_BAD_INPUT;
+}
+
+/* A finite number, in plain decimal notation (no hex, inf or nan). */
+static int parse_double(const char *s, double *v) {
+    if (!*s || strspn(s, "0123456789+-.eE") != strlen(s)) return -1;
+    char *end;
+    *v = strtod(s, &end);
+    return !*end && isfinite(*v) ? 0 : -1;
+}
+
+static int parse_int(const char *s, long long lo, long long hi, long long *v) {
+    if (!*s || strspn(s, "0123456789+-") != strlen(s)) return -1;
+    char *end;
+    *v = strtoll(s, &end, 10);
+    return !*end && *v >= lo && *v <= hi ? 0 : -1;
+}
+
+/* The closest of a space-separated list of words to w, or NULL. */
+static const char *closest(const char *w, const char *words, char *buf, size_t len) {
+    int best = 99;
+    const char *p = words;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        char cand[64];
+        snprintf(cand, sizeof(cand), "%.*s", (int)n, p);
+        int d = tls_edit_distance(w, cand);
+        if (d < best) best = d, snprintf(buf, len, "%s", cand);
+        p += n + (p[n] == ' ');
+    }
+    return best <= 2 || (best <= 3 && strlen(w) > 6) ? buf : NULL;
+}
+
 typedef struct {
-    tls_sweep_opts sweep;
+    tls_run_opts run;
     const char *sets[256];
+    const char *args[1024]; /* positional arguments */
+    int nargs;
     tls_point pt;
-    int have_config;
+    int allow_partial;
 } cli;
 
 /* Parses argv after the command into cl. Returns -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, const char *cmd, cli *cl) {
-    tls_sweep_opts *o = &cl->sweep;
+static int parse(int argc, char **argv, const command *cmd, cli *cl) {
+    tls_run_opts *o = &cl->run;
+    const char *name = cmd->name;
     int c;
     double v;
     long long n;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:h", LONG_OPTS, NULL)) != -1) {
+    int li = -1;
+    while ((c = getopt_long(argc, argv, "-:o:h", LONG_OPTS, &li)) != -1) {
+        if (c != 1 && c != ':' && c != '?' && c != 'h' && c != OPT_HELP) {
+            /* an option of another command */
+            const char *word = c == 'o' ? "output" : li >= 0 ? LONG_OPTS[li].name : "";
+            char padded[80], list[400];
+            snprintf(padded, sizeof(padded), " %s ", word);
+            snprintf(list, sizeof(list), " %s ", cmd->options);
+            if (!strstr(list, padded)) {
+                fprintf(stderr,
+                        "tlsweep %s: --%s is not an option of %s; allowed: see tlsweep %s --help\n",
+                        name, word, name, name);
+                return TLS_EXIT_BAD_INPUT;
+            }
+        }
+        li = -1;
         switch (c) {
+        case 1: /* a positional argument, in order */
+            if (cl->nargs >= 1024) return bad(name, "argument", optarg, "at most 1024 arguments");
+            cl->args[cl->nargs++] = optarg;
+            break;
         case 'o':
             o->output = optarg;
             break;
         case OPT_SET:
-            if (o->nsets >= 256) return bad(cmd, "--set", optarg, "at most 256 --set options");
+            if (o->nsets >= 256) return bad(name, "--set", optarg, "at most 256 --set options");
+            if (!strchr(optarg, '=')) {
+                /* --set KEY VALUE: the value went to the next word */
+                fprintf(stderr,
+                        "tlsweep %s: --set %s: --set expects KEY=VALUE; allowed: e.g. --set "
+                        "%s=%s\n",
+                        name, optarg, optarg,
+                        optind < argc && argv[optind][0] != '-' ? argv[optind] : "VALUE");
+                return TLS_EXIT_BAD_INPUT;
+            }
             cl->sets[o->nsets++] = optarg;
+            break;
+        case OPT_PART:
+            if (sscanf(optarg, "%d/%d", &o->part.k, &o->part.n) != 2 || o->part.n < 1 ||
+                o->part.k < 1 || o->part.k > o->part.n ||
+                strspn(optarg, "0123456789/") != strlen(optarg))
+                return bad(name, "--part", optarg, "K/N with 1 <= K <= N, e.g. 2/8");
             break;
         case OPT_FORCE:
             o->force = 1;
@@ -146,92 +278,155 @@ static int parse(int argc, char **argv, const char *cmd, cli *cl) {
         case OPT_DRY:
             o->dry_run = 1;
             break;
+        case OPT_PARTIAL:
+            cl->allow_partial = 1;
+            break;
         case OPT_DRAIN:
             if (parse_double(optarg, &v) || v < 0)
-                return bad(cmd, "--drain-seconds", optarg, "seconds >= 0");
+                return bad(name, "--drain-seconds", optarg, "seconds >= 0");
             o->drain_seconds = v;
             break;
         case OPT_TLIMIT:
-            if (parse_double(optarg, &v) || v <= 0)
-                return bad(cmd, "--time-limit", optarg, "seconds > 0");
+            if ((v = tls_parse_time_limit(optarg)) <= 0)
+                return bad(name, "--time-limit", optarg,
+                           "seconds > 0 (3600) or a Slurm time (60:00, 1:00:00, 1-00:00:00)");
             o->time_limit = v;
             break;
         case OPT_PROGRESS:
             if (parse_double(optarg, &v) || v <= 0)
-                return bad(cmd, "--progress-seconds", optarg, "seconds > 0");
+                return bad(name, "--progress-seconds", optarg, "seconds > 0");
             o->progress_seconds = v;
             break;
         case OPT_BATCH:
-            if (parse_int(optarg, 1, 1000000, &n))
-                return bad(cmd, "--batch", optarg, "an integer from 1 to 1000000");
+            if (parse_int(optarg, 1, 4096, &n))
+                return bad(name, "--batch", optarg, "an integer from 1 to 4096");
             o->batch = (int)n;
             break;
         case OPT_SHIFT:
-            if (parse_double(optarg, &v))
-                return bad(cmd, "--shift", optarg, "a finite angle in degrees");
+            if (parse_double(optarg, &v) || fabs(v) > 1e6)
+                return bad(name, "--shift", optarg, "a finite angle in degrees");
             cl->pt.shift = v;
             break;
         case OPT_LAMBDA:
-            if (parse_double(optarg, &v) || v < 0)
-                return bad(cmd, "--lambda", optarg, "a finite number >= 0");
+            if (parse_double(optarg, &v) || v < 0 || v > 1e6)
+                return bad(name, "--lambda", optarg, "a finite number >= 0");
             cl->pt.lambda = v;
             break;
         case OPT_NTARGET:
             if (parse_int(optarg, 1, 1000000, &n))
-                return bad(cmd, "--n-target", optarg, "an integer from data.classes to 1000000");
+                return bad(name, "--n-target", optarg, "an integer from data.classes to 1000000");
             cl->pt.n_target = (int)n;
             break;
         case OPT_SEED:
-            if (parse_int(optarg, 0, 9007199254740992LL, &n))
-                return bad(cmd, "--seed", optarg, "an integer >= 0");
+            if (parse_int(optarg, 0, 9223372036854775807LL, &n))
+                return bad(name, "--seed", optarg, "an integer from 0 to 9223372036854775807");
             cl->pt.seed = n;
             break;
         case 'h':
         case OPT_HELP:
-            fputs(USAGE, stdout);
+            fputs(cmd->help, stdout);
             return 0;
         case ':':
-            fprintf(stderr, "tlsweep %s: %s needs a value; allowed: see tlsweep --help\n", cmd,
-                    argv[optind - 1]);
+            fprintf(stderr, "tlsweep %s: %s needs a value; allowed: see tlsweep %s --help\n", name,
+                    argv[optind - 1], name);
             return TLS_EXIT_BAD_INPUT;
-        default:
-            fprintf(stderr, "tlsweep %s: unknown option %s; allowed: see tlsweep --help\n", cmd,
-                    argv[optind - 1]);
+        default: {
+            const char *opt = argv[optind - 1];
+            char word[64], buf[64];
+            snprintf(word, sizeof(word), "%.*s", (int)strcspn(opt + strspn(opt, "-"), "="),
+                     opt + strspn(opt, "-"));
+            const char *near = closest(word, cmd->options, buf, sizeof(buf));
+            if (near)
+                fprintf(stderr,
+                        "tlsweep %s: unknown option %s; did you mean --%s? allowed: see tlsweep "
+                        "%s --help\n",
+                        name, opt, near, name);
+            else
+                fprintf(stderr, "tlsweep %s: unknown option %s; allowed: see tlsweep %s --help\n",
+                        name, opt, name);
             return TLS_EXIT_BAD_INPUT;
         }
-    }
-    if (optind < argc) {
-        o->config_path = argv[optind++];
-        cl->have_config = 1;
-    }
-    if (optind < argc) {
-        fprintf(stderr,
-                "tlsweep %s: unexpected argument '%s'; allowed: one CONFIG file (tlsweep --help)\n",
-                cmd, argv[optind]);
-        return TLS_EXIT_BAD_INPUT;
+        }
     }
     o->sets = cl->sets;
+    if (o->force && o->resume) {
+        fprintf(stderr,
+                "tlsweep %s: --force and --resume together; allowed: --resume to "
+                "continue the sweep, or --force to start it over (which discards its "
+                "finished configurations)\n",
+                name);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    if (o->retry_failed && !o->resume) {
+        fprintf(stderr,
+                "tlsweep %s: --retry-failed needs --resume; allowed: --resume "
+                "--retry-failed\n",
+                name);
+        return TLS_EXIT_BAD_INPUT;
+    }
     return -1;
+}
+
+/* JSON number, or null for what was not computed. */
+static void json_num(FILE *f, const char *key, double v, int last_digits) {
+    if (isfinite(v))
+        fprintf(f, ", \"%s\": %.*g", key, last_digits, v);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+static const char *status_name(int s) {
+    return s == TLS_STATUS_DONE ? "done" : s == TLS_STATUS_FAILED ? "failed" : "not computed";
+}
+
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
 }
 
 static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
                        const tls_point *pt) {
     const tls_scalars *s = &r->s;
     int C = p->classes;
+    char num[40];
     fprintf(f, "{\"shift\": %.17g, \"lambda\": %.17g, \"n_target\": %d, \"seed\": %lld", pt->shift,
             pt->lambda, pt->n_target, (long long)pt->seed);
-    fprintf(f, ", \"status\": \"%s\", \"reason\": \"%s\"",
-            s->status == TLS_STATUS_DONE ? "done" : "failed", s->reason);
-    for (int m = 0; m < TLS_NMETHODS; m++)
-        fprintf(f, ", \"acc_%s\": %.17g", tls_method_names[m], s->acc[m]);
-    fprintf(f, ", \"mmd2_input\": %.17g, \"mmd2_feat_before\": %.17g, \"mmd2_feat_after\": %.17g",
-            s->mmd2_input, s->mmd2_feat_before, s->mmd2_feat_after);
-    fprintf(f, ", \"pad_input\": %.17g, \"pad_feat\": %.17g, \"negative_transfer\": %s",
-            s->pad_input, s->pad_feat, s->negative_transfer ? "true" : "false");
-    for (int m = 0; m < TLS_NMETHODS; m++)
-        fprintf(f, ", \"seconds_%s\": %.6f", tls_method_names[m], s->seconds[m]);
+    fprintf(f, ", \"status\": \"%s\", \"reason\": ", status_name(s->status));
+    json_string(f, s->reason);
     for (int m = 0; m < TLS_NMETHODS; m++) {
-        fprintf(f, ", \"confusion_%s\": [", tls_method_names[m]);
+        snprintf(num, sizeof(num), "acc_%s", tls_method_names[m]);
+        json_num(f, num, s->acc[m], 17);
+    }
+    json_num(f, "mmd2_input", s->mmd2_input, 17);
+    json_num(f, "mmd2_feat_before", s->mmd2_feat_before, 17);
+    json_num(f, "mmd2_feat_after", s->mmd2_feat_after, 17);
+    json_num(f, "pad_input", s->pad_input, 17);
+    json_num(f, "pad_feat", s->pad_feat, 17);
+    fprintf(f, ", \"negative_transfer\": %s",
+            s->negative_transfer < 0 ? "null"
+            : s->negative_transfer   ? "true"
+                                     : "false");
+    for (int m = 0; m < TLS_NMETHODS; m++)
+        fprintf(f, ", \"status_%s\": \"%s\"", tls_method_names[m], status_name(s->mstatus[m]));
+    for (int m = 0; m < TLS_NMETHODS; m++) {
+        snprintf(num, sizeof(num), "seconds_%s", tls_method_names[m]);
+        json_num(f, num, s->seconds[m], 6);
+    }
+    for (int m = 0; m < TLS_NMETHODS; m++) {
+        fprintf(f, ", \"confusion_%s\": ", tls_method_names[m]);
+        if (s->mstatus[m] != TLS_STATUS_DONE) {
+            fprintf(f, "null");
+            continue;
+        }
+        fprintf(f, "[");
         for (int i = 0; i < C; i++) {
             fprintf(f, "%s[", i ? ", " : "");
             for (int j = 0; j < C; j++)
@@ -245,39 +440,68 @@ static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
     int lens[] = {p->epochs, p->epochs, p->finetune_epochs};
     for (int k = 0; k < 3; k++) {
         fprintf(f, ", \"%s\": [", names[k]);
-        for (int e = 0; e < lens[k]; e++) fprintf(f, "%s%.9g", e ? ", " : "", curves[k][e]);
+        for (int e = 0; e < lens[k]; e++) {
+            if (isfinite(curves[k][e]))
+                fprintf(f, "%s%.9g", e ? ", " : "", curves[k][e]);
+            else
+                fprintf(f, "%snull", e ? ", " : "");
+        }
         fprintf(f, "]");
     }
     fprintf(f, "}\n");
 }
 
+static int config_args(const cli *cl, const char *name, const char **path) {
+    *path = cl->nargs > 0 ? cl->args[0] : NULL;
+    if (cl->nargs > 1) {
+        fprintf(stderr,
+                "tlsweep %s: unexpected argument '%s'; allowed: one CONFIG file (tlsweep %s "
+                "--help)\n",
+                name, cl->args[1], name);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    return -1;
+}
+
 static int cmd_one(cli *cl) {
+    const char *path;
+    int rc = config_args(cl, "one", &path);
+    if (rc >= 0) return rc;
     char err[TLS_ERRMSG];
     tls_config *c = NULL;
-    int rc = tls_config_load(&c, cl->sweep.config_path, cl->sets, cl->sweep.nsets, err);
+    rc = tls_config_load(&c, path, cl->sets, cl->run.nsets, err);
     if (rc != TLS_OK) {
         fprintf(stderr, "tlsweep one: %s\n", err);
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
     }
     tls_data_files files;
-    if (tls_data_files_attach(&files, c, err) != TLS_OK) {
+    if (tls_data_files_open(&files, c, err) != TLS_OK) {
         fprintf(stderr, "tlsweep one: %s\n", err);
         tls_config_destroy(&c);
         return TLS_EXIT_BAD_INPUT;
     }
-    if (cl->pt.n_target < c->eng.classes) {
+    tls_settings st = c->base;
+    st.pt = cl->pt;
+    tls_data_files_bind(&files, &st.eng);
+    int exit_code = TLS_EXIT_FAILURE;
+    tls_result *r = NULL;
+    if (cl->pt.n_target < st.eng.classes) {
         fprintf(stderr,
                 "tlsweep one: --n-target: %d is below data.classes (%d); allowed: an integer "
                 "from data.classes to 1000000\n",
-                cl->pt.n_target, c->eng.classes);
-        tls_config_destroy(&c);
-        return TLS_EXIT_BAD_INPUT;
-    }
-    tls_result *r = NULL;
-    int exit_code = TLS_EXIT_FAILURE;
-    if (tls_result_create(&r, &c->eng) == TLS_OK && tls_engine_run(r, &c->eng, &cl->pt) == TLS_OK) {
-        print_json(stdout, r, &c->eng, &cl->pt);
-        exit_code = TLS_EXIT_OK;
+                cl->pt.n_target, st.eng.classes);
+        exit_code = TLS_EXIT_BAD_INPUT;
+    } else if (files.source && cl->pt.n_target > files.max_n_target) {
+        fprintf(
+            stderr,
+            "tlsweep one: --n-target: %d is more than the grid's largest n_target (%d), for "
+            "which the data files were checked; allowed: at most %d, or --set grid.n_target=[%d]\n",
+            cl->pt.n_target, files.max_n_target, files.max_n_target, cl->pt.n_target);
+        exit_code = TLS_EXIT_BAD_INPUT;
+    } else if (tls_result_create(&r, &st.eng) == TLS_OK &&
+               tls_engine_run(r, &st.eng, &st.pt) == TLS_OK) {
+        print_json(stdout, r, &st.eng, &st.pt);
+        exit_code = r->s.status == TLS_STATUS_DONE ? TLS_EXIT_OK : TLS_EXIT_ALL_FAILED;
     }
     tls_data_files_release(&files);
     tls_result_destroy(&r);
@@ -286,35 +510,55 @@ static int cmd_one(cli *cl) {
 }
 
 static int cmd_config(cli *cl) {
+    const char *path;
+    int rc = config_args(cl, "config", &path);
+    if (rc >= 0) return rc;
     char err[TLS_ERRMSG];
     tls_config *c = NULL;
-    int rc = tls_config_load(&c, cl->sweep.config_path, cl->sets, cl->sweep.nsets, err);
+    rc = tls_config_load(&c, path, cl->sets, cl->run.nsets, err);
     if (rc != TLS_OK) {
         fprintf(stderr, "tlsweep config: %s\n", err);
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
     }
     char *y = tls_config_yaml(c);
     printf("# effective configuration from %s\n%s", c->source, y ? y : "");
-    printf("# grid: %d shift x %d lambda x %d n_target x %d seed = %lld configurations\n",
-           c->axis[0].n, c->axis[1].n, c->axis[2].n, c->axis[3].n,
-           (long long)tls_config_grid_size(c));
+    printf("# grid:");
+    for (int a = 0; a < c->naxes; a++)
+        printf("%s %d %s", a ? " x" : "", c->axis[a].n,
+               a < TLS_NAMED_AXES ? c->axis[a].dim : c->axis[a].key_name);
+    printf(" = %lld configurations\n", (long long)c->grid_size);
     printf("# config_hash: %016llx\n", (unsigned long long)tls_config_hash(c));
     free(y);
     tls_config_destroy(&c);
     return TLS_EXIT_OK;
 }
 
-static int cmd_run(cli *cl) {
-    tls_sweep_install_signals();
+/* Runs an MPI command: MPI_Init with the funnelled thread level, then fn. */
+static int with_mpi(int (*fn)(cli *), cli *cl) {
+    tls_signals_install();
     int provided = 0;
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     if (provided < MPI_THREAD_FUNNELED) {
-        fprintf(stderr, "tlsweep run: the MPI library does not provide MPI_THREAD_FUNNELED\n");
+        fprintf(stderr, "tlsweep: the MPI library does not provide MPI_THREAD_FUNNELED\n");
         MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
     }
-    int code = tls_sweep_run(&cl->sweep);
+    int code = fn(cl);
     MPI_Finalize();
     return code;
+}
+
+static int run_fn(cli *cl) {
+    return tls_sweep_run(&cl->run);
+}
+
+static int merge_fn(cli *cl) {
+    tls_merge_opts m = {cl->args,          cl->nargs,     cl->run.output,
+                        cl->allow_partial, cl->run.force, cl->run.command};
+    return tls_sweep_merge(&m);
+}
+
+static int snapshot_fn(cli *cl) {
+    return tls_sweep_snapshot(cl->args[0], cl->run.output, cl->run.force, cl->run.command);
 }
 
 int main(int argc, char **argv) {
@@ -322,44 +566,78 @@ int main(int argc, char **argv) {
      * results are bitwise reproducible only for a fixed BLAS thread count */
     openblas_set_num_threads(1);
     if (argc < 2) {
-        fputs(USAGE, stderr);
+        fputs(HELP_MAIN, stderr);
         return TLS_EXIT_BAD_INPUT;
     }
-    const char *cmd = argv[1];
-    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        fputs(USAGE, stdout);
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        fputs(HELP_MAIN, stdout);
         return 0;
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("tlsweep %s\n", TLSWEEP_VERSION);
+    if (!strcmp(name, "--version")) {
+        printf("tlsweep %s (commit %s)\n", tls_build_info()->version, tls_build_info()->commit);
         return 0;
+    }
+    const command *cmd = NULL;
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(name, COMMANDS[i].name)) cmd = &COMMANDS[i];
+    if (!cmd) {
+        char buf[64];
+        const char *near = closest(name, "one run config status snapshot merge", buf, sizeof(buf));
+        fprintf(stderr,
+                "tlsweep: unknown command '%s'%s%s%s; allowed: one, run, config, status, "
+                "snapshot, merge (tlsweep --help)\n",
+                name, near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
+        return TLS_EXIT_BAD_INPUT;
     }
     cli cl;
     memset(&cl, 0, sizeof(cl));
-    cl.sweep.output = "results.h5";
-    cl.sweep.drain_seconds = 25;
-    cl.sweep.progress_seconds = 10;
-    cl.sweep.batch = 1;
+    cl.run.output = "results.h5";
+    cl.run.part = (tls_part){1, 1};
+    cl.run.drain_seconds = 25;
+    cl.run.progress_seconds = 10;
+    cl.run.batch = 1;
     cl.pt = (tls_point){.shift = 45, .lambda = 0.5, .n_target = 50, .seed = 42};
-    int known = !strcmp(cmd, "one") || !strcmp(cmd, "run") || !strcmp(cmd, "config") ||
-                !strcmp(cmd, "status");
-    if (!known) {
-        fprintf(
-            stderr,
-            "tlsweep: unknown command '%s'; allowed: one, run, config, status (tlsweep --help)\n",
-            cmd);
-        return TLS_EXIT_BAD_INPUT;
-    }
+    char *command = tls_command_line(argc, argv);
+    cl.run.command = command;
     int rc = parse(argc - 1, argv + 1, cmd, &cl);
-    if (rc >= 0) return rc;
-    if (!strcmp(cmd, "one")) return cmd_one(&cl);
-    if (!strcmp(cmd, "config")) return cmd_config(&cl);
-    if (!strcmp(cmd, "status")) {
-        if (!cl.have_config) {
-            fprintf(stderr, "tlsweep status: missing FILE; allowed: tlsweep status results.h5\n");
-            return TLS_EXIT_BAD_INPUT;
+    if (rc < 0) {
+        if (!strcmp(name, "one")) {
+            rc = cmd_one(&cl);
+        } else if (!strcmp(name, "config")) {
+            rc = cmd_config(&cl);
+        } else if (!strcmp(name, "status")) {
+            if (cl.nargs != 1) {
+                fprintf(stderr, "tlsweep status: %s; allowed: tlsweep status results.h5\n",
+                        cl.nargs ? "one FILE only" : "missing FILE");
+                rc = TLS_EXIT_BAD_INPUT;
+            } else {
+                rc = tls_status(cl.args[0]);
+            }
+        } else if (!strcmp(name, "snapshot")) {
+            if (cl.nargs != 1 || !strcmp(cl.run.output, "results.h5")) {
+                fprintf(stderr,
+                        "tlsweep snapshot: %s; allowed: tlsweep snapshot results.h5 -o "
+                        "partial.h5\n",
+                        cl.nargs != 1 ? "expected one FILE (the sweep's -o)"
+                                      : "missing -o PARTIAL");
+                rc = TLS_EXIT_BAD_INPUT;
+            } else {
+                rc = with_mpi(snapshot_fn, &cl);
+            }
+        } else if (!strcmp(name, "merge")) {
+            if (cl.nargs < 1) {
+                fprintf(stderr, "tlsweep merge: no part files given; allowed: tlsweep merge "
+                                "part-1.h5 ... part-N.h5 -o results.h5\n");
+                rc = TLS_EXIT_BAD_INPUT;
+            } else {
+                rc = with_mpi(merge_fn, &cl);
+            }
+        } else {
+            int cr = config_args(&cl, "run", &cl.run.config_path);
+            rc = cr >= 0 ? cr : with_mpi(run_fn, &cl);
         }
-        return tls_sweep_status(cl.sweep.config_path);
     }
-    return cmd_run(&cl);
+    free(command);
+    return rc;
 }

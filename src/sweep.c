@@ -4,247 +4,547 @@
 #include "tlsweep/config.h"
 #include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
-#include "tlsweep/h5out.h"
+#include "tlsweep/grid.h"
 #include "tlsweep/journal.h"
+#include "tlsweep/mmd.h"
+#include "tlsweep/progress.h"
+#include "tlsweep/provenance.h"
+#include "tlsweep/sched.h"
+#include "tlsweep/signals.h"
+#include "tlsweep/slurm.h"
+#include "tlsweep/state.h"
+#include "tlsweep/store.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <libsvm/svm.h>
 #include <math.h>
 #include <mpi.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { TAG_REQ = 11, TAG_WORK = 12 };
+extern char *openblas_get_config(void);
 
-/* ---- signals ------------------------------------------------------------- */
+/* ---- every rank agrees ------------------------------------------------------ */
 
-static volatile sig_atomic_t g_signals = 0;
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_signals++;
-    if (g_signals >= 2) _exit(TLS_EXIT_RESUMABLE); /* journals stay consistent */
+static int world_rank(void) {
+    int r;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
 }
 
-void tls_sweep_install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-}
-
-/* ---- small helpers ------------------------------------------------------- */
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void iso_now(char *buf, size_t len) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void fmt_duration(char *buf, size_t len, double s) {
-    if (!isfinite(s) || s < 0) {
-        snprintf(buf, len, "--:--");
-        return;
+/* Collective: the outcome of a step every rank took. Returns 0 when every
+ * rank's rc is 0, else the rc of the lowest rank that failed; that rank's
+ * message (if any) is printed once, by rank 0. */
+static int agree(int rc, const char *msg) {
+    int rank, n;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    int mine = rc ? rank : n, first = n;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == n) return TLS_OK;
+    struct {
+        int rc;
+        char msg[TLS_ERRMSG];
+    } m;
+    memset(&m, 0, sizeof(m));
+    if (rank == first) {
+        m.rc = rc;
+        snprintf(m.msg, sizeof(m.msg), "%s", msg ? msg : "");
     }
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-    else
-        snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+    MPI_Bcast(&m, sizeof(m), MPI_BYTE, first, MPI_COMM_WORLD);
+    if (rank == 0 && m.msg[0]) fprintf(stderr, "tlsweep: %s\n", m.msg);
+    return m.rc;
 }
 
-static void state_dir_of(char *buf, size_t len, const char *out) {
-    snprintf(buf, len, "%s.tlsweep.d", out);
+static int exit_of(int rc) {
+    return rc == TLS_OK ? TLS_EXIT_OK : rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
 }
 
-static int remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return errno == ENOENT ? 0 : -1;
-    struct dirent *e;
-    char path[PATH_MAX + 300];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    return rmdir(dir);
-}
-
-/* ---- one run at a time per sweep state ------------------------------------ */
-
-/* Takes an exclusive lock on dir/lock for the life of the process (rank 0).
- * Returns the descriptor, or -1 with a message when another run holds it. */
-static int lock_state(const char *dir) {
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "tlsweep: cannot open %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char who[128] = "";
-        ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
-        who[n > 0 ? n : 0] = '\0';
-        fprintf(stderr,
-                "tlsweep: another tlsweep run is using %s (%s); allowed: wait for it to end "
-                "or stop it, then --resume\n",
-                dir, who[0] ? who : "holder unknown");
-        close(fd);
-        return -1;
-    }
-    char me[128];
-    char host[64] = "";
-    gethostname(host, sizeof(host) - 1);
-    int len = snprintf(me, sizeof(me), "pid %ld on %s", (long)getpid(), host);
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, me, (size_t)len, 0) < 0) { /* informative only */
-    }
-    return fd;
-}
-
-/* ---- the time a Slurm job has left ----------------------------------------- */
-
-/* Parses squeue's %L ("[days-][hours:]minutes:seconds"); -1 when it is not a time. */
-double tls_parse_slurm_time(const char *s) {
-    int d = 0, h = 0, m = 0, sec = 0;
-    const char *dash = strchr(s, '-');
-    if (dash) {
-        if (sscanf(s, "%d-", &d) != 1) return -1;
-        s = dash + 1;
-    }
-    int n = sscanf(s, "%d:%d:%d", &h, &m, &sec);
-    if (n == 2)
-        sec = m, m = h, h = 0;
-    else if (n == 1 && dash)
-        m = 0, sec = 0; /* "days-hours" */
-    else if (n != 3)
-        return -1;
-    return ((d * 24.0 + h) * 60.0 + m) * 60.0 + sec;
-}
-
-/* Seconds left in the Slurm job this process runs in, or 0 when unknown. */
-static double slurm_time_left(void) {
-    const char *job = getenv("SLURM_JOB_ID");
-    if (!job || !*job || strspn(job, "0123456789_") != strlen(job)) return 0;
-    char cmd[128], out[64] = "";
-    snprintf(cmd, sizeof(cmd), "squeue -h -j %s -o %%L 2>/dev/null", job);
-    FILE *p = popen(cmd, "r");
-    if (!p) return 0;
-    if (!fgets(out, sizeof(out), p)) out[0] = '\0';
-    pclose(p);
-    out[strcspn(out, " \n")] = '\0';
-    double left = tls_parse_slurm_time(out);
-    return left > 0 ? left : 0;
-}
-
-/* ---- the manifest of an interrupted sweep -------------------------------- */
+/* ---- setup: configuration, data, layout (every rank) -------------------------- */
 
 typedef struct {
-    unsigned long long hash;
-    char started[32];
-} manifest;
+    tls_config *c;
+    tls_data_files files;
+    tls_engine_params env;
+    tls_layout L;
+    tls_result *r; /* created for the envelope */
+} setup;
 
-static int manifest_write(const char *dir, const tls_config *c, const char *started) {
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
-    char *yaml = tls_config_yaml(c);
-    TLS_CHECK(yaml, TLS_ERR_NOMEM, "out of memory");
-    snprintf(path, sizeof(path), "%s/config.yaml", dir);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "# effective configuration of this sweep (tlsweep config prints the same)\n%s",
-                yaml);
-        fclose(f);
+static void setup_free(setup *s) {
+    tls_result_destroy(&s->r);
+    tls_data_files_release(&s->files);
+    tls_config_destroy(&s->c);
+}
+
+/* Loads a configuration (from path and sets, or from text), its data
+ * files, and the layout of its results file. */
+static int setup_load(setup *s, const char *path, const char *text, const char *const *sets,
+                      int nsets, tls_part part, char *err) {
+    memset(s, 0, sizeof(*s));
+    int rc = text ? tls_config_load_text(&s->c, path, text, err)
+                  : tls_config_load(&s->c, path, sets, nsets, err);
+    if (rc) return rc;
+    if (part.n > s->c->grid_size)
+        return tls_input_error(err, "--part", "(option)",
+                               "%d parts of a grid of %lld configurations; allowed: at most one "
+                               "part per configuration",
+                               part.n, (long long)s->c->grid_size);
+    TLS_TRY(tls_data_files_open(&s->files, s->c, err));
+    int min_nt, max_nt;
+    tls_grid_envelope(s->c, tls_data_files_bind, &s->files, &s->env, &min_nt, &max_nt);
+    tls_layout_init(&s->L, s->c, &s->env, part);
+    rc = tls_result_create(&s->r, &s->env);
+    if (rc) snprintf(err, TLS_ERRMSG, "rank %d: out of memory for a result", world_rank());
+    return rc;
+}
+
+static const char *data_mode(const tls_config *c) {
+    return !c->data_source[0]      ? "synthetic Gaussian domains: the shift rotates the target"
+           : c->image_shape.n == 2 ? "image files: the shift rotates the target images"
+                                   : "files: the shift rotates the first two coordinates";
+}
+
+/* The library versions and build facts the store records. */
+typedef struct {
+    char hdf5[32], mpi[MPI_MAX_LIBRARY_VERSION_STRING], libsvm[16];
+} versions;
+
+static void store_info_init(tls_store_info *in, versions *v, const setup *s, char *yaml,
+                            const tls_runs *runs, char **hosts, int nhosts) {
+    memset(in, 0, sizeof(*in));
+    in->config_yaml = yaml;
+    in->config_hash = tls_config_hash(s->c);
+    in->config_source = s->c->source;
+    in->data_mode = data_mode(s->c);
+    if (s->files.source) {
+        in->data_source = s->c->data_source;
+        in->data_target = s->c->data_target;
+        in->data_crc[0] = s->files.source->crc32;
+        in->data_crc[1] = s->files.target->crc32;
     }
-    free(yaml);
-    snprintf(path, sizeof(path), "%s/manifest.txt", dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
-    TLS_CHECK(f, TLS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    fprintf(f, "tlsweep-state 1\nconfig_hash %016llx\nstarted %s\ngrid_size %lld\n",
-            (unsigned long long)tls_config_hash(c), started, (long long)tls_config_grid_size(c));
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok &= fclose(f) == 0;
-    TLS_CHECK(ok && rename(tmp, path) == 0, TLS_ERR_IO, "cannot write %s: %s", path,
-              strerror(errno));
+    in->runs = runs;
+    in->hosts = (const char *const *)hosts;
+    in->nhosts = nhosts;
+    in->hints = getenv("TLSWEEP_MPIIO_HINTS");
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(v->hdf5, sizeof(v->hdf5), "%u.%u.%u", maj, min, rel);
+    int len = 0;
+    MPI_Get_library_version(v->mpi, &len);
+    v->mpi[strcspn(v->mpi, ",\n")] = '\0';
+    snprintf(v->libsvm, sizeof(v->libsvm), "%d", LIBSVM_VERSION);
+    const tls_build *b = tls_build_info();
+    const char *pairs[][2] = {{"tlsweep_version", b->version},
+                              {"tlsweep_commit", b->commit},
+                              {"compiler", b->compiler},
+                              {"cflags", b->cflags},
+                              {"hdf5_version", v->hdf5},
+                              {"mpi_version", v->mpi},
+                              {"openblas_config", openblas_get_config()},
+                              {"libsvm_version", v->libsvm},
+                              {"mmd_kernel", tls_mmd_kernel()}};
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        in->versions[i][0] = pairs[i][0], in->versions[i][1] = pairs[i][1];
+}
+
+/* ---- the hosts and CPUs of a run --------------------------------------------- */
+
+/* Collective: "host (n ranks), host (n ranks)" and the distinct CPU models. */
+static void run_machines(char *hosts, size_t hlen, char *cpus, size_t clen) {
+    int rank, n;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &n);
+    struct {
+        char host[64], cpu[128];
+    } me, *all = NULL;
+    memset(&me, 0, sizeof(me));
+    tls_hostname(me.host, sizeof(me.host));
+    tls_cpu_model(me.cpu, sizeof(me.cpu));
+    if (rank == 0) all = calloc((size_t)n, sizeof(*all));
+    MPI_Gather(&me, sizeof(me), MPI_BYTE, all, sizeof(me), MPI_BYTE, 0, MPI_COMM_WORLD);
+    hosts[0] = cpus[0] = '\0';
+    if (rank != 0 || !all) return;
+    for (int i = 0; i < n; i++) {
+        int seen = 0, count = 0;
+        for (int j = 0; j < i; j++) seen |= !strcmp(all[j].host, all[i].host);
+        if (!seen) {
+            for (int j = i; j < n; j++) count += !strcmp(all[j].host, all[i].host);
+            snprintf(hosts + strlen(hosts), hlen - strlen(hosts), "%s%s (%d rank%s)",
+                     hosts[0] ? ", " : "", all[i].host, count, count > 1 ? "s" : "");
+        }
+        seen = 0;
+        for (int j = 0; j < i; j++) seen |= !strcmp(all[j].cpu, all[i].cpu);
+        if (!seen)
+            snprintf(cpus + strlen(cpus), clen - strlen(cpus), "%s%s", cpus[0] ? "; " : "",
+                     all[i].cpu);
+    }
+    free(all);
+}
+
+/* ---- what differs between two configurations ----------------------------------- */
+
+/* Names the keys whose canonical YAML lines differ between a and b. */
+static void config_diff(const char *a, const char *b, char *out, size_t len) {
+    out[0] = '\0';
+    const char *texts[2] = {a, b};
+    for (int side = 0; side < 2; side++) {
+        const char *p = texts[side];
+        char section[64] = "";
+        while (p && *p) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            char line[1024];
+            snprintf(line, sizeof(line), "%.*s", (int)(n < 1023 ? n : 1023), p);
+            p = nl ? nl + 1 : NULL;
+            if (line[0] != ' ' && line[0] != '#' && strchr(line, ':')) {
+                snprintf(section, sizeof(section), "%.*s", (int)strcspn(line, ":"), line);
+                continue;
+            }
+            const char *k = line + strspn(line, " ");
+            if (*k == '#' || !strchr(k, ':')) continue;
+            /* is this exact line in the other text? */
+            const char *other = texts[1 - side];
+            char needle[1100];
+            snprintf(needle, sizeof(needle), "\n%s\n", line);
+            int found = 0;
+            const char *q = other;
+            char sec2[64] = "";
+            while (q && *q && !found) {
+                const char *nl2 = strchr(q, '\n');
+                size_t m = nl2 ? (size_t)(nl2 - q) : strlen(q);
+                if (q[0] != ' ' && q[0] != '#' && memchr(q, ':', m))
+                    snprintf(sec2, sizeof(sec2), "%.*s", (int)strcspn(q, ":"), q);
+                else
+                    found = !strcmp(sec2, section) && m == strlen(line) && !strncmp(q, line, m);
+                q = nl2 ? nl2 + 1 : NULL;
+            }
+            if (found) continue;
+            char key[160];
+            snprintf(key, sizeof(key), "%s.%.*s", section, (int)strcspn(k, ":"), k);
+            if (!strstr(out, key) && strlen(out) + strlen(key) + 3 < len)
+                snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? ", " : "", key);
+        }
+    }
+    if (!out[0]) snprintf(out, len, "the data files' contents");
+}
+
+/* ---- the run: rank 0's decisions ----------------------------------------------- */
+
+typedef struct {
+    const tls_run_opts *o;
+    setup s;
+    tls_state state;
+    tls_manifest man;
+    int run_no;
+    char *yaml;    /* the effective configuration */
+    int64_t *work; /* rank 0: positions to compute */
+    int64_t nwork, already;
+    tls_runs runs;     /* provenance: every run so far */
+    int nothing_to_do; /* rank 0: the sweep is complete already */
+} run_ctx;
+
+/* The directory and file name of path ("." when none). */
+static void split_path(const char *path, char *dir, size_t dlen, char *base, size_t blen) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, dlen, ".");
+        snprintf(base, blen, "%s", path);
+    } else {
+        snprintf(dir, dlen, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+        snprintf(base, blen, "%s", slash + 1);
+    }
+}
+
+static int file_exists(const char *p, struct stat *st) {
+    return stat(p, st) == 0;
+}
+
+/* Checks -o before anything is computed. */
+static int check_output(const char *out, char *err) {
+    struct stat st;
+    if (!out[0])
+        return tls_input_error(err, "-o", "\"\"",
+                               "empty path; allowed: a file path, e.g. "
+                               "results.h5");
+    size_t n = strlen(out);
+    if (out[n - 1] == '/' || (file_exists(out, &st) && S_ISDIR(st.st_mode)))
+        return tls_input_error(err, "-o", out,
+                               "is a directory; allowed: a file path, e.g. %s%s"
+                               "results.h5",
+                               out, out[n - 1] == '/' ? "" : "/");
+    if (file_exists(out, &st) && !S_ISREG(st.st_mode))
+        return tls_input_error(err, "-o", out, "is not a regular file; allowed: a file path");
+    char parent[4200], base[4200];
+    split_path(out, parent, sizeof(parent), base, sizeof(base));
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tls_input_error(err, "-o", out,
+                               "output directory %s does not exist; allowed: a path in an "
+                               "existing, writable directory",
+                               parent);
+    if (access(parent, W_OK | X_OK) != 0)
+        return tls_input_error(err, "-o", out,
+                               "output directory %s is not writable; allowed: a path in an "
+                               "existing, writable directory",
+                               parent);
     return TLS_OK;
 }
 
-static int manifest_read(const char *dir, manifest *m) {
-    char path[PATH_MAX + 32], line[256];
-    snprintf(path, sizeof(path), "%s/manifest.txt", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return TLS_ERR_IO;
-    int have = 0;
-    memset(m, 0, sizeof(*m));
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "config_hash %llx", &m->hash) == 1) have |= 1;
-        if (sscanf(line, "started %31s", m->started) == 1) have |= 2;
+/* Bytes free where out is written, or -1 when unknown. */
+static double free_bytes(const char *out) {
+    char parent[4200], base[4200];
+    split_path(out, parent, sizeof(parent), base, sizeof(base));
+    struct statvfs vfs;
+    if (statvfs(parent, &vfs) != 0) return -1;
+    return (double)vfs.f_bavail * (double)vfs.f_frsize;
+}
+
+/* The disk the run needs: the new results file, the journal records still
+ * to come; the old file and journals stay until the new file is in place. */
+static int check_space(run_ctx *x, int64_t todo, char *err) {
+    const tls_layout *L = &x->s.L;
+    double file = tls_store_bytes_per_config(L) * (double)L->count;
+    double rec = (double)(sizeof(tls_record_meta) + sizeof(tls_scalars) +
+                          tls_journal_array_bytes(x->s.r, x->s.c->embeddings) + 40);
+    double need = file + rec * (double)todo, avail = free_bytes(x->o->output);
+    if (x->o->force || avail < 0 || need <= avail) return TLS_OK;
+    return tls_input_error(err, "-o", x->o->output,
+                           "the sweep needs about %.2f GiB (results file and journal) but its "
+                           "directory has %.2f GiB free; allowed: a smaller grid, --set "
+                           "output.embeddings=false, another -o, or --force to try anyway",
+                           need / 1073741824.0, avail / 1073741824.0);
+}
+
+/* Takes over the results of an existing results file into a new state
+ * (resume without a state directory: deleted, or the file was copied). */
+static int import_file(run_ctx *x, tls_store_reader *rd, char *err) {
+    const tls_layout *L = &x->s.L;
+    TLS_TRY(tls_store_check(rd, L, err));
+    char path[4200];
+    tls_state_path(&x->state, "journal-000000-import.bin", path, sizeof(path));
+    tls_journal *j = NULL;
+    TLS_TRY(tls_journal_open(&j, path, x->man.sweep_id,
+                             tls_journal_array_bytes(x->s.r, x->s.c->embeddings), 3600));
+    tls_record_source src;
+    tls_store_source(rd, &src);
+    int rc = TLS_OK;
+    const int64_t block = 4096;
+    for (int64_t lo = 0; lo < L->count && rc == TLS_OK; lo += block) {
+        int64_t hi = lo + block < L->count ? lo + block : L->count;
+        rc = src.prepare(src.ctx, lo, hi);
+        for (int64_t p = lo; p < hi && rc == TLS_OK; p++) {
+            tls_record_meta meta;
+            int have = 0;
+            rc = src.get(src.ctx, p, &meta, x->s.r, &have);
+            if (rc == TLS_OK && have) rc = tls_journal_append(j, &meta, x->s.r, NULL);
+        }
     }
-    fclose(f);
-    return have == 3 ? TLS_OK : TLS_ERR_IO;
+    int crc = tls_journal_close(&j);
+    if (rc == TLS_OK) rc = crc;
+    if (rc) snprintf(err, TLS_ERRMSG, "cannot take over the results of %s", x->o->output);
+    return rc;
 }
 
-/* ---- what is already done ------------------------------------------------ */
-
-typedef struct {
-    int8_t *status;  /* (N) per index: TLS_STATUS_* of the latest record */
-    int32_t *winner; /* (N) journal file holding the latest record, -1 none */
-} done_map;
-
-static int note_record(void *ctx, int file, const tls_record_meta *meta, const tls_result *r) {
-    done_map *d = ctx;
-    d->status[meta->index] = (int8_t)r->s.status;
-    d->winner[meta->index] = file;
-    return 0;
+/* A fresh manifest for this configuration. */
+static void new_manifest(run_ctx *x) {
+    memset(&x->man, 0, sizeof(x->man));
+    x->man.version = TLS_STATE_VERSION;
+    x->man.sweep_id = tls_state_new_id();
+    x->man.config_hash = tls_config_hash(x->s.c);
+    if (x->s.files.source) {
+        x->man.data_crc[0] = x->s.files.source->crc32;
+        x->man.data_crc[1] = x->s.files.target->crc32;
+    }
+    x->man.grid_size = x->s.c->grid_size;
+    x->man.part = x->o->part;
+    tls_iso_time(x->man.started, sizeof(x->man.started));
 }
 
-/* ---- the compute phase --------------------------------------------------- */
+static int same_sweep(const run_ctx *x, const tls_manifest *m) {
+    return m->config_hash == x->man.config_hash && m->data_crc[0] == x->man.data_crc[0] &&
+           m->data_crc[1] == x->man.data_crc[1] && m->part.k == x->o->part.k &&
+           m->part.n == x->o->part.n;
+}
+
+/* What a refused resume says: the keys that differ, and the ways out. */
+static int refuse_other(run_ctx *x, const char *what, const char *stored_yaml, char *err) {
+    char diff[600];
+    config_diff(stored_yaml ? stored_yaml : "", x->yaml, diff, sizeof(diff));
+    return tls_input_error(
+        err, "--resume", x->o->output,
+        "%s was written for a different configuration (differs in: %s); allowed: "
+        "--resume with no CONFIG and no --set (uses the stored one), the "
+        "same configuration, another -o, or --force to start over (which "
+        "discards the finished configurations)",
+        what, diff);
+}
+
+/* Rank 0: decides whether the run may start, prepares the state, and finds
+ * what is already done. */
+static int prepare(run_ctx *x, char *err) {
+    const tls_run_opts *o = x->o;
+    char dir[4200];
+    struct stat st;
+    TLS_TRY(check_output(o->output, err));
+    TLS_TRY(tls_state_dir(dir, sizeof(dir), o->output, err));
+    MPI_Info hints;
+    TLS_TRY(tls_store_hints(&hints, getenv("TLSWEEP_MPIIO_HINTS"), err));
+    if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
+    new_manifest(x);
+    int out_exists = file_exists(o->output, &st);
+    char mpath[4300];
+    snprintf(mpath, sizeof(mpath), "%s/manifest", dir);
+    int have_state = file_exists(mpath, &st);
+    if (!o->resume) {
+        if ((out_exists || have_state) && !o->force)
+            return tls_input_error(err, "-o", o->output,
+                                   "%s already exists; allowed: --resume to continue%s, another "
+                                   "-o, or --force to replace it (discards its results)",
+                                   out_exists ? o->output : dir,
+                                   have_state ? " the interrupted sweep" : " it if incomplete");
+        TLS_TRY(check_space(x, x->s.L.count, err));
+        TLS_TRY(tls_state_lock(&x->state, dir, err));
+        TLS_TRY(tls_state_reset(&x->state, &x->man, x->yaml));
+        tls_state_claim(&x->state);
+        return TLS_OK;
+    }
+    /* --resume: the state, or else the results file, says what is done */
+    if (file_exists(dir, &st)) TLS_TRY(tls_state_lock(&x->state, dir, err));
+    tls_store_reader *rd = NULL;
+    char ferr[TLS_ERRMSG];
+    int rc = TLS_OK, file_ours = 0, file_complete = 0;
+    if (out_exists && tls_store_open(&rd, o->output, ferr) == TLS_OK) {
+        unsigned long long h = 0;
+        tls_part fp = {1, 1};
+        sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h);
+        sscanf(tls_store_attr(rd, "part"), "%d/%d", &fp.k, &fp.n);
+        file_ours = h == x->man.config_hash && fp.k == o->part.k && fp.n == o->part.n;
+        file_complete = file_ours && tls_store_attr_int(rd, "n_pending", -1) == 0;
+    }
+    if (have_state) {
+        /* the state is the authority; the file may be another sweep's
+         * earlier result, replaced when this one finishes */
+        tls_manifest m;
+        rc = tls_manifest_read(dir, &m, err);
+        if (rc == TLS_OK && !same_sweep(x, &m)) {
+            char *stored = tls_state_config(dir);
+            rc = m.config_hash != x->man.config_hash
+                     ? refuse_other(x, "the interrupted sweep", stored, err)
+                     : tls_input_error(err, "--resume", o->output,
+                                       "the data files or --part changed since the sweep began "
+                                       "(see %s/config.yaml); allowed: the same data and part, "
+                                       "or --force to start over (discards the finished "
+                                       "configurations)",
+                                       dir);
+            free(stored);
+        }
+        if (rc == TLS_OK) x->man = m;
+    } else if (!out_exists) {
+        rc = tls_input_error(err, "--resume", o->output,
+                             "no sweep to resume (neither the file nor %s exists); allowed: run "
+                             "without --resume first",
+                             dir);
+    } else if (!rd) {
+        rc = tls_input_error(err, "--resume", o->output,
+                             "%s; allowed: a results file written by tlsweep run, or --force",
+                             strstr(ferr, ": (file): ") ? strstr(ferr, ": (file): ") + 10 : ferr);
+    } else if (!file_ours) {
+        unsigned long long h = 0;
+        sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h);
+        rc = h != x->man.config_hash
+                 ? refuse_other(x, o->output, tls_store_attr(rd, "config_yaml"), err)
+                 : tls_input_error(err, "--resume", o->output,
+                                   "is part %s of its sweep; allowed: the same --part",
+                                   tls_store_attr(rd, "part"));
+    }
+    if (rc == TLS_OK && file_complete) {
+        /* complete: a state left by a kill during clean-up goes now */
+        fprintf(stderr, "tlsweep: %s is complete: nothing to resume\n", o->output);
+        if (x->state.lock_fd >= 0 && tls_state_remove(&x->state) != TLS_OK)
+            fprintf(stderr, "tlsweep: the old state %s is left behind: remove it\n", dir);
+        x->nothing_to_do = 1;
+    } else if (rc == TLS_OK && !have_state) {
+        fprintf(stderr,
+                "tlsweep: %s has no sweep state (%s): taking over the results the file holds\n",
+                o->output, dir);
+        if (x->state.lock_fd < 0) rc = tls_state_lock(&x->state, dir, err);
+        const char *started = tls_store_attr(rd, "started");
+        if (started[0]) snprintf(x->man.started, sizeof(x->man.started), "%s", started);
+        if (rc == TLS_OK) rc = tls_state_reset(&x->state, &x->man, x->yaml);
+        if (rc == TLS_OK) rc = import_file(x, rd, err);
+        tls_runs old = {0, NULL};
+        if (rc == TLS_OK) rc = tls_store_runs(rd, &old);
+        for (int i = 0; rc == TLS_OK && i < old.n; i++)
+            rc = tls_state_run_write(&x->state, i + 1, &old.run[i]);
+        tls_runs_free(&old);
+    }
+    tls_store_close(&rd);
+    if (rc == TLS_OK && !x->nothing_to_do) rc = check_space(x, x->s.L.count, err);
+    if (rc == TLS_OK && !x->nothing_to_do) tls_state_claim(&x->state);
+    return rc;
+}
+
+/* Rank 0: what the journals hold, and the work list. */
+static int plan(run_ctx *x, char *err) {
+    tls_journal_reader *rd = NULL;
+    tls_resume_map m;
+    size_t ab = tls_journal_array_bytes(x->s.r, x->s.c->embeddings);
+    int rc = tls_journal_reader_open(&rd, x->state.dir, x->man.sweep_id, x->s.c->grid_size, ab);
+    if (rc == TLS_OK) rc = tls_resume_map_build(&m, rd, x->o->part, x->s.L.count, x->s.r);
+    tls_journal_reader_close(&rd);
+    if (rc) {
+        snprintf(err, TLS_ERRMSG, "cannot read the sweep state in %.900s", x->state.dir);
+        return rc;
+    }
+    if (m.stats.foreign)
+        fprintf(stderr, "tlsweep: %s: %lld journal records of another sweep refused\n",
+                x->state.dir, (long long)m.stats.foreign);
+    if (m.stats.damaged > 1)
+        fprintf(stderr,
+                "tlsweep: %s: %lld damaged stretches of journal skipped; their configurations "
+                "are computed again\n",
+                x->state.dir, (long long)m.stats.damaged);
+    x->work = malloc(sizeof(int64_t) * (size_t)(m.count ? m.count : 1));
+    if (!x->work) {
+        tls_resume_map_free(&m);
+        snprintf(err, TLS_ERRMSG, "rank 0: out of memory for the work list");
+        return TLS_ERR_NOMEM;
+    }
+    for (int64_t p = 0; p < m.count; p++) {
+        int todo = m.file[p] < 0 || (x->o->retry_failed && m.status[p] == TLS_STATUS_FAILED);
+        if (todo)
+            x->work[x->nwork++] = tls_layout_index(&x->s.L, p);
+        else
+            x->already++;
+    }
+    tls_resume_map_free(&m);
+    x->run_no = tls_state_last_run(x->state.dir) + 1;
+    TLS_TRY(tls_state_runs_read(x->state.dir, &x->runs));
+    if (x->run_no <= x->runs.n) x->run_no = x->runs.n + 1;
+    return TLS_OK;
+}
+
+/* ---- computing one configuration ------------------------------------------------ */
 
 typedef struct {
-    const tls_config *c;
-    const tls_sweep_opts *o;
+    const setup *s;
+    tls_result *r;
     tls_journal *journal;
-    tls_result *res;
     int rank;
     char host[TLS_HOST_LEN];
-    /* shared between rank 0's coordinator and its compute thread */
-    pthread_mutex_t mu;
-    int64_t *work, nwork, next;
-    int stopping;     /* 1: hand out nothing more */
-    int time_limited; /* stopping because of --time-limit */
-    int64_t ndone, nfailed;
-    double time_limit;  /* --time-limit, or what the Slurm job has left; 0: none */
-    double max_seconds; /* longest configuration so far, s */
-    double t0;
-    int local_finished;
-    int error; /* a non-recoverable error on the compute thread */
-} run_ctx;
+} compute_ctx;
 
 /* Fault injection for tests of failure containment: TLSWEEP_FAULT is a
- * comma-separated list of grid indices whose configurations are recorded
- * as failed (documented in tests/README.md; never set in production). */
+ * comma-separated list of grid indices whose MMD method is recorded as
+ * failed (tests/README.md; never set in production). */
 static int injected_fault(int64_t idx) {
     const char *s = getenv("TLSWEEP_FAULT");
     while (s && *s) {
@@ -257,406 +557,234 @@ static int injected_fault(int64_t idx) {
     return 0;
 }
 
-/* Runs one grid point and journals it. Returns the configuration's status
- * through *status and its wall time through *seconds. */
-static int compute_one(run_ctx *x, int64_t idx, int *status, double *seconds) {
-    tls_point pt = tls_config_point(x->c, idx);
-    double t = now_seconds();
-    TLS_CALL(tls_engine_run(x->res, &x->c->eng, &pt));
+static int compute_one(void *arg, int64_t idx, int *status, double *seconds) {
+    compute_ctx *x = arg;
+    tls_settings st;
+    tls_grid_settings(x->s->c, idx, &st);
+    tls_data_files_bind(&x->s->files, &st.eng);
+    double t = tls_now();
+    TLS_CALL(tls_engine_run(x->r, &st.eng, &st.pt));
+    tls_result_expand(x->r, &st.eng, &x->s->env);
     if (injected_fault(idx)) {
-        x->res->s.status = TLS_STATUS_FAILED;
-        snprintf(x->res->s.reason, sizeof(x->res->s.reason), "fault injected by TLSWEEP_FAULT");
+        tls_scalars *sc = &x->r->s;
+        sc->status = sc->mstatus[TLS_METHOD_MMD] = TLS_STATUS_FAILED;
+        sc->acc[TLS_METHOD_MMD] = sc->mmd2_feat_after = sc->pad_feat = NAN;
+        sc->negative_transfer = -1;
+        snprintf(sc->reason, sizeof(sc->reason), "mmd: fault injected by TLSWEEP_FAULT");
     }
     tls_record_meta meta;
     memset(&meta, 0, sizeof(meta));
     meta.index = idx;
     meta.rank = x->rank;
-    meta.seconds = now_seconds() - t;
+    meta.seconds = tls_now() - t;
+    meta.finished = (double)time(NULL);
     memcpy(meta.host, x->host, sizeof(meta.host));
-    TLS_CALL(tls_journal_append(x->journal, &meta, x->res));
-    *status = x->res->s.status;
+    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, NULL));
+    if (tls_journal_check(x->journal) != TLS_OK) return TLS_ERR_STATE;
+    *status = x->r->s.status;
     *seconds = meta.seconds;
     return TLS_OK;
 }
 
-/* Takes up to `max` indices to compute, under the lock; 0 when none. */
-static int take_work(run_ctx *x, int64_t *out, int max) {
-    int n = 0;
-    pthread_mutex_lock(&x->mu);
-    if (g_signals && !x->stopping) x->stopping = 1;
-    if (!x->stopping && x->time_limit > 0 && x->next < x->nwork) {
-        /* do not start what cannot finish: the longest configuration so far,
-         * plus a reserve for writing the results file */
-        double left = x->time_limit - (now_seconds() - x->t0);
-        if (left < 1.5 * x->max_seconds + 5.0) x->stopping = x->time_limited = 1;
-    }
-    while (!x->stopping && n < max && x->next < x->nwork) out[n++] = x->work[x->next++];
-    pthread_mutex_unlock(&x->mu);
-    return n;
-}
-
-static void count_done(run_ctx *x, int status, double seconds) {
-    pthread_mutex_lock(&x->mu);
-    if (status == TLS_STATUS_DONE)
-        x->ndone++;
-    else
-        x->nfailed++;
-    if (seconds > x->max_seconds) x->max_seconds = seconds;
-    pthread_mutex_unlock(&x->mu);
-}
-
-static void *local_worker(void *arg) {
-    run_ctx *x = arg;
-    int64_t idx;
-    while (take_work(x, &idx, 1) == 1) {
-        int status;
-        double s;
-        if (compute_one(x, idx, &status, &s) != TLS_OK) {
-            pthread_mutex_lock(&x->mu);
-            x->error = 1;
-            x->stopping = 1;
-            pthread_mutex_unlock(&x->mu);
-            break;
-        }
-        count_done(x, status, s);
-    }
-    pthread_mutex_lock(&x->mu);
-    x->local_finished = 1;
-    pthread_mutex_unlock(&x->mu);
-    return NULL;
-}
-
-static void progress_line(run_ctx *x, int64_t total_todo, int64_t already, int final) {
-    static double last = 0;
-    double t = now_seconds();
-    /* under mpirun stderr is a pipe: the launcher says whether a terminal is behind it */
-    const char *mode = getenv("TLSWEEP_PROGRESS");
-    int tty = mode ? !strcmp(mode, "bar") : isatty(2);
-    if (!final && t - last < (tty ? 0.25 : x->o->progress_seconds)) return;
-    last = t;
-    pthread_mutex_lock(&x->mu);
-    int64_t done = x->ndone + x->nfailed;
-    int64_t failed = x->nfailed;
-    pthread_mutex_unlock(&x->mu);
-    double el = t - x->t0, rate = el > 0 ? done / el : 0;
-    double eta = rate > 0 ? (total_todo - done) / rate : NAN;
-    int64_t all = total_todo + already;
-    char se[32], sr[32];
-    fmt_duration(se, sizeof(se), el);
-    fmt_duration(sr, sizeof(sr), eta);
-    double frac = all ? (double)(done + already) / all : 1;
-    if (tty) {
-        char bar[31];
-        int fill = (int)(frac * 30);
-        for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
-        bar[30] = '\0';
-        fprintf(stderr, "\r[%s] %lld/%lld %5.1f%% %.2f cfg/s elapsed %s ETA %s%s%s", bar,
-                (long long)(done + already), (long long)all, 100 * frac, rate, se, sr,
-                failed ? " (failures)" : "", final ? "\n" : "");
-    } else {
-        fprintf(stderr,
-                "tlsweep: %lld/%lld done (%.1f%%), %lld failed, %.2f cfg/s, elapsed %s, ETA %s\n",
-                (long long)(done + already), (long long)all, 100 * frac, (long long)failed, rate,
-                se, sr);
-    }
-}
-
-/* Rank 0: serves the other ranks' requests while its compute thread works. */
-static int coordinate(run_ctx *x, int nranks, int64_t already) {
-    int batch = x->o->batch;
-    int64_t *msg = malloc(sizeof(int64_t) * (size_t)(batch + 1));
-    TLS_CHECK(msg, TLS_ERR_NOMEM, "out of memory");
-    int active = nranks - 1;
-    double drain_start = 0;
-    int announced = 0;
-    for (;;) {
-        pthread_mutex_lock(&x->mu);
-        if (g_signals && !x->stopping) x->stopping = 1;
-        int stopping = x->stopping, local_done = x->local_finished;
-        pthread_mutex_unlock(&x->mu);
-        if (stopping && !announced && g_signals) {
-            fprintf(stderr,
-                    "\ntlsweep: signal received: no new configurations; waiting up to %.0f s "
-                    "for those in flight\n",
-                    x->o->drain_seconds);
-            announced = 1;
-            drain_start = now_seconds();
-        }
-        if (announced && now_seconds() - drain_start > x->o->drain_seconds) {
-            fprintf(stderr,
-                    "tlsweep: drain bound of %.0f s reached; configurations in flight are "
-                    "abandoned; the sweep is resumable with --resume\n",
-                    x->o->drain_seconds);
-            MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_RESUMABLE);
-        }
-        if (active == 0 && local_done) break;
-        int flag = 0;
-        MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, MPI_COMM_WORLD, &flag, &st);
-        if (!flag) {
-            progress_line(x, x->nwork, already, 0);
-            struct timespec ts = {0, 500000}; /* 0.5 ms: keeps the core for the compute thread */
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        double rep[4]; /* done, failed, longest seconds, signalled */
-        MPI_Recv(rep, 4, MPI_DOUBLE, st.MPI_SOURCE, TAG_REQ, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        pthread_mutex_lock(&x->mu);
-        x->ndone += (int64_t)rep[0];
-        x->nfailed += (int64_t)rep[1];
-        if (rep[2] > x->max_seconds) x->max_seconds = rep[2];
-        if (rep[3] > 0 && !x->stopping) x->stopping = 1;
-        pthread_mutex_unlock(&x->mu);
-        int n = take_work(x, msg + 1, batch);
-        msg[0] = n;
-        MPI_Send(msg, batch + 1, MPI_INT64_T, st.MPI_SOURCE, TAG_WORK, MPI_COMM_WORLD);
-        if (n == 0) active--;
-    }
-    free(msg);
-    return TLS_OK;
-}
-
-/* Ranks > 0: ask for work until told there is none. */
-static int serve(run_ctx *x) {
-    int batch = x->o->batch;
-    int64_t *msg = malloc(sizeof(int64_t) * (size_t)(batch + 1));
-    TLS_CHECK(msg, TLS_ERR_NOMEM, "out of memory");
-    double rep[4] = {0, 0, 0, 0};
-    for (;;) {
-        rep[3] = g_signals > 0;
-        MPI_Send(rep, 4, MPI_DOUBLE, 0, TAG_REQ, MPI_COMM_WORLD);
-        MPI_Recv(msg, batch + 1, MPI_INT64_T, 0, TAG_WORK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        if (msg[0] == 0) break;
-        rep[0] = rep[1] = rep[2] = 0;
-        for (int64_t i = 0; i < msg[0]; i++) {
-            int status;
-            double s;
-            int rc = compute_one(x, msg[1 + i], &status, &s);
-            if (rc != TLS_OK) {
-                fprintf(stderr,
-                        "tlsweep: rank %d: cannot continue (code %d); aborting, the sweep "
-                        "is resumable\n",
-                        x->rank, rc);
-                MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
-            }
-            rep[status == TLS_STATUS_DONE ? 0 : 1] += 1;
-            if (s > rep[2]) rep[2] = s;
-        }
-    }
-    free(msg);
-    return TLS_OK;
-}
-
-/* ---- writing the results file -------------------------------------------- */
+/* ---- writing the results file ------------------------------------------------- */
 
 typedef struct {
-    tls_h5out *h;
-    const int32_t *winner;
-    int rc;
-} write_ctx;
+    tls_journal_reader *rd;
+    const int32_t *file;
+    const int64_t *offset;
+    int64_t lo; /* position of file[0] */
+} journal_source;
 
-static int write_winner(void *ctx, int file, const tls_record_meta *meta, const tls_result *r) {
-    write_ctx *w = ctx;
-    if (w->winner[meta->index] != file) return 0; /* superseded by a later record */
-    w->rc = tls_h5out_write_record(w->h, meta, r);
-    return w->rc != TLS_OK;
+static int journal_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *r, int *have) {
+    journal_source *js = ctx;
+    int64_t i = pos - js->lo;
+    *have = js->file[i] >= 0;
+    if (!*have) return TLS_OK;
+    return tls_journal_read_at(js->rd, js->file[i], js->offset[i], meta, r);
 }
 
-static int all_ok(int rc) {
-    int ok = rc == TLS_OK, all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-    return all;
+/* Runs fn with the working directory at dir: MPI-IO layers have limits on
+ * path lengths (Open MPI 4.1's shared file pointer component overflows a
+ * buffer beyond about 225 characters), so the results file is always
+ * opened by a short relative name. */
+static int in_dir(const char *dir, int *saved) {
+    *saved = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*saved < 0) return TLS_ERR_IO;
+    if (chdir(dir) != 0) {
+        close(*saved);
+        *saved = -1;
+        return TLS_ERR_IO;
+    }
+    return TLS_OK;
 }
 
-/* Collective: writes every journal's latest records into dir/partial.h5. */
-static int write_results(const tls_config *c, const char *dir, const int32_t *winner,
-                         const tls_run_info *info, tls_result *r, int64_t *ndone,
-                         int64_t *nfailed) {
+static void back_dir(int *saved) {
+    if (*saved >= 0) {
+        if (fchdir(*saved) != 0) { /* nothing more can be done */
+        }
+        close(*saved);
+    }
+    *saved = -1;
+}
+
+/* Collective: writes odir/name from the journals of dir (sweep `sweep_id`),
+ * the map built by rank 0. Every rank passes the same s and runs. */
+static int write_from_journals(const setup *s, const char *dir, const char *odir, const char *name,
+                               uint64_t sweep_id, const tls_runs *runs, tls_store_counts *counts,
+                               double *seconds) {
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof(path), "%s/partial.h5", dir);
-    tls_h5out *h = NULL;
-    int rc = tls_h5out_create(&h, path, MPI_COMM_WORLD, c);
-    if (all_ok(rc)) {
-        write_ctx w = {h, winner, TLS_OK};
-        int64_t n = tls_journal_scan_part(dir, rank, nranks, r, write_winner, &w);
-        rc = n < 0 ? TLS_ERR_IO : w.rc;
-        if (all_ok(rc))
-            rc = tls_h5out_finish(h, info, ndone, nfailed);
-        else
-            rc = TLS_ERR_IO;
-    } else {
-        rc = TLS_ERR_IO;
+    double t0 = tls_now();
+    size_t ab = tls_journal_array_bytes(s->r, s->c->embeddings);
+    tls_journal_reader *rd = NULL;
+    tls_resume_map m;
+    memset(&m, 0, sizeof(m));
+    char msg[TLS_ERRMSG] = "";
+    int rc = TLS_OK;
+    if (rank == 0) {
+        rc = tls_journal_reader_open(&rd, dir, sweep_id, s->c->grid_size, ab);
+        if (rc == TLS_OK) rc = tls_resume_map_build(&m, rd, s->L.part, s->L.count, s->r);
+        if (rc) snprintf(msg, sizeof(msg), "rank 0: cannot read the journals in %s", dir);
     }
-    int crc = tls_h5out_close(&h);
-    if (rc == TLS_OK) rc = crc;
-    return all_ok(rc) ? TLS_OK : TLS_ERR_IO;
+    rc = agree(rc, msg);
+    if (rc) {
+        tls_journal_reader_close(&rd);
+        return rc;
+    }
+    /* every rank reads the same journal files, in rank 0's order */
+    int nfiles = rank == 0 ? tls_journal_reader_nfiles(rd) : 0;
+    MPI_Bcast(&nfiles, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rank != 0) rc = tls_journal_reader_open(&rd, dir, sweep_id, s->c->grid_size, ab);
+    if (rc == TLS_OK && tls_journal_reader_nfiles(rd) != nfiles) rc = TLS_ERR_IO;
+    if (rc)
+        snprintf(msg, sizeof(msg), "rank %d: the journals in %s changed while writing", rank, dir);
+    rc = agree(rc, msg);
+    /* the hosts, then each rank's share of the map */
+    int nhosts = m.nhosts;
+    MPI_Bcast(&nhosts, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    char(*hostbuf)[TLS_HOST_LEN] = calloc((size_t)(nhosts ? nhosts : 1), TLS_HOST_LEN);
+    char **hosts = calloc((size_t)(nhosts ? nhosts : 1), sizeof(char *));
+    if (rank == 0)
+        for (int h = 0; h < nhosts && hostbuf; h++)
+            snprintf(hostbuf[h], TLS_HOST_LEN, "%s", m.hosts[h]);
+    MPI_Bcast(hostbuf, nhosts * TLS_HOST_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
+    for (int h = 0; h < nhosts && hosts; h++) hosts[h] = hostbuf[h];
+    int64_t lo, hi;
+    tls_store_block(s->L.count, rank, nranks, &lo, &hi);
+    int *cnt = NULL, *displ = NULL;
+    if (rank == 0) {
+        cnt = calloc((size_t)nranks, sizeof(int));
+        displ = calloc((size_t)nranks, sizeof(int));
+        for (int i = 0; i < nranks && cnt && displ; i++) {
+            int64_t a, b;
+            tls_store_block(s->L.count, i, nranks, &a, &b);
+            cnt[i] = (int)(b - a), displ[i] = (int)a;
+        }
+    }
+    int32_t *file = malloc(sizeof(int32_t) * (size_t)(hi - lo + 1));
+    int64_t *off = malloc(sizeof(int64_t) * (size_t)(hi - lo + 1));
+    int ok = file && off && hostbuf && hosts && (rank != 0 || (cnt && displ));
+    if (agree(ok ? TLS_OK : TLS_ERR_NOMEM, "out of memory for the write map") == TLS_OK &&
+        rc == TLS_OK) {
+        MPI_Scatterv(m.file, cnt, displ, MPI_INT32_T, file, (int)(hi - lo), MPI_INT32_T, 0,
+                     MPI_COMM_WORLD);
+        MPI_Scatterv(m.offset, cnt, displ, MPI_INT64_T, off, (int)(hi - lo), MPI_INT64_T, 0,
+                     MPI_COMM_WORLD);
+        journal_source js = {rd, file, off, lo};
+        tls_record_source src = {NULL, journal_get, &js};
+        versions v;
+        tls_store_info info;
+        char *yaml = tls_config_yaml(s->c);
+        store_info_init(&info, &v, s, yaml, runs, hosts, nhosts);
+        int saved = -1;
+        rc = agree(in_dir(odir, &saved), "cannot enter the output directory");
+        if (rc == TLS_OK) rc = tls_store_write(name, MPI_COMM_WORLD, &s->L, &info, &src, counts);
+        back_dir(&saved);
+        free(yaml);
+    } else if (rc == TLS_OK) {
+        rc = TLS_ERR_NOMEM;
+    }
+    free(cnt), free(displ), free(file), free(off), free(hostbuf), free(hosts);
+    tls_journal_reader_close(&rd);
+    tls_resume_map_free(&m);
+    *seconds = tls_now() - t0;
+    return rc;
 }
 
-/* ---- pre-flight checks (rank 0) ------------------------------------------ */
+/* ---- dry run ------------------------------------------------------------------- */
 
-static double bytes_per_config(const tls_config *c, const tls_result *r) {
-    const tls_engine_params *e = &c->eng;
-    double file = 300 + 4.0 * (2 * e->epochs + e->finetune_epochs) + 12.0 * e->classes * e->classes;
-    if (c->embeddings)
-        file += 4.0 * ((double)e->n_source * (e->features + e->dim + 1) +
-                       (double)e->n_test * (e->features + e->dim + 1));
-    return file + (double)r->mem_bytes + 400; /* the file plus the journal record */
-}
-
-/* Decides whether the run may start. Returns 0, or TLS_EXIT_BAD_INPUT /
- * TLS_EXIT_OK (nothing to do) with the message already printed. */
-static int preflight(const tls_sweep_opts *o, const tls_config *c, const tls_result *r,
-                     const char *dir) {
-    /* the hints are used when the results file is created, after the sweep:
-     * a mistake in them must stop the run before it starts */
-    MPI_Info hints;
-    if (tls_h5out_hints(&hints, getenv("TLSWEEP_MPIIO_HINTS")) != TLS_OK) return TLS_EXIT_BAD_INPUT;
-    if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
-    struct stat st;
-    int out_exists = stat(o->output, &st) == 0;
-    int dir_exists = stat(dir, &st) == 0;
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof(parent), "%s", o->output);
-    char *slash = strrchr(parent, '/');
-    if (slash)
-        *(slash == parent ? slash + 1 : slash) = '\0';
-    else
-        snprintf(parent, sizeof(parent), ".");
-    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr,
-                "tlsweep: -o %s: output directory %s does not exist; allowed: a path in an "
-                "existing, writable directory\n",
-                o->output, parent);
-        return TLS_EXIT_BAD_INPUT;
-    }
-    if (access(parent, W_OK | X_OK) != 0) {
-        fprintf(stderr,
-                "tlsweep: -o %s: output directory %s is not writable; allowed: a path in an "
-                "existing, writable directory\n",
-                o->output, parent);
-        return TLS_EXIT_BAD_INPUT;
-    }
-    char hash[32];
-    snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)tls_config_hash(c));
-    if (o->resume) {
-        char buf[256];
-        if (out_exists &&
-            tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) != TLS_OK) {
-            fprintf(stderr,
-                    "tlsweep: --resume %s: not a tlsweep results file (%s); allowed: a file "
-                    "written by tlsweep run with this configuration\n",
-                    o->output, buf);
-            return TLS_EXIT_BAD_INPUT;
-        }
-        if (out_exists && strcmp(buf, hash) != 0) {
-            fprintf(
-                stderr,
-                "tlsweep: --resume %s: the file was written for a different configuration "
-                "(hash %s, this one %s); allowed: the same configuration and --set options as the "
-                "first run, or --force to start over\n",
-                o->output, buf, hash);
-            return TLS_EXIT_BAD_INPUT;
-        }
-        if (!dir_exists) {
-            if (out_exists &&
-                tls_h5out_read_attr(o->output, "config_hash", buf, sizeof(buf)) == 0) {
-                /* no state left: the sweep finished (its state is removed on completion) */
-                fprintf(stderr, "tlsweep: %s is complete: nothing to resume\n", o->output);
-                return -1;
-            }
-            fprintf(stderr,
-                    "tlsweep: --resume %s: no sweep to resume (neither the file nor %s "
-                    "exists); allowed: run without --resume first\n",
-                    o->output, dir);
-            return TLS_EXIT_BAD_INPUT;
-        }
-        manifest m;
-        if (manifest_read(dir, &m) != TLS_OK) {
-            fprintf(stderr,
-                    "tlsweep: --resume %s: %s/manifest.txt is missing or damaged; allowed: "
-                    "--force to start over\n",
-                    o->output, dir);
-            return TLS_EXIT_BAD_INPUT;
-        }
-        if (m.hash != tls_config_hash(c)) {
-            fprintf(
-                stderr,
-                "tlsweep: --resume %s: the interrupted sweep used a different "
-                "configuration (hash %016llx, this one %s; see %s/config.yaml); allowed: the same "
-                "configuration and --set options, or --force to start over\n",
-                o->output, m.hash, hash, dir);
-            return TLS_EXIT_BAD_INPUT;
-        }
-        return TLS_OK;
-    }
-    if ((out_exists || dir_exists) && !o->force) {
-        fprintf(stderr,
-                "tlsweep: -o %s: %s already exists; allowed: --force to replace it%s, or "
-                "another -o\n",
-                o->output, out_exists ? o->output : dir,
-                dir_exists ? ", --resume to continue the interrupted sweep" : "");
-        return TLS_EXIT_BAD_INPUT;
-    }
-    struct statvfs vfs;
-    double need = bytes_per_config(c, r) * (double)tls_config_grid_size(c);
-    if (!o->force && statvfs(parent, &vfs) == 0) {
-        double avail = (double)vfs.f_bavail * (double)vfs.f_frsize;
-        if (need > avail) {
-            fprintf(stderr,
-                    "tlsweep: -o %s: the sweep needs about %.2f GiB (results file and "
-                    "journal) but %s has %.2f GiB free; allowed: a smaller grid, --set "
-                    "output.embeddings=false, another -o, or --force to try anyway\n",
-                    o->output, need / 1073741824.0, parent, avail / 1073741824.0);
-            return TLS_EXIT_BAD_INPUT;
-        }
-    }
-    return TLS_OK;
-}
-
-/* ---- dry run ------------------------------------------------------------- */
-
-static void dry_run(const tls_config *c, tls_result *r, int nranks) {
-    int64_t n = tls_config_grid_size(c);
-    printf("grid: %d shift x %d lambda x %d n_target x %d seed = %lld configurations\n",
-           c->axis[0].n, c->axis[1].n, c->axis[2].n, c->axis[3].n, (long long)n);
-    printf(
-        "output layout (docs/FORMAT.md):\n"
-        "  /shift /lambda /n_target /seed               dimension scales\n"
-        "  /acc_scratch /acc_direct /acc_mmd ...        (shift, lambda, n_target, seed)\n"
-        "  /confusion                                   (..., approach, true_class, pred_class)\n"
-        "  /ce_epoch /mmd2_epoch                        (..., epoch=%d)\n"
-        "  /finetune_ce                                 (..., finetune_epoch=%d)\n",
-        c->eng.epochs, c->eng.finetune_epochs);
-    if (c->embeddings)
-        printf("  /embeddings/source_features /target_features /source_x /target_x /source_y "
-               "/target_y\n"
-               "                                               (..., point=%d|%d, "
-               "feature=%d|dim=%d)\n",
-               c->eng.n_source, c->eng.n_test, c->eng.features, c->eng.dim);
-    printf("size: about %.1f MiB\n", bytes_per_config(c, r) * (double)n / 1048576.0);
-    /* time: one configuration with 2 source epochs, scaled to the full count */
-    tls_engine_params e = c->eng;
-    int full = e.epochs, probe = full < 2 ? full : 2;
-    e.epochs = probe;
-    tls_point pt = tls_config_point(c, n - 1);
-    double t = now_seconds();
-    tls_engine_run(r, &e, &pt);
-    double per = now_seconds() - t;
-    if (probe > 0)
-        per = r->s.seconds[0] + r->s.seconds[1] +
-              (per - r->s.seconds[0] - r->s.seconds[1]) * full / probe;
-    char s[32];
-    fmt_duration(s, sizeof(s), per * (double)n / nranks);
-    printf("estimate: %.2f s per configuration, about %s on %d rank%s\n", per, s, nranks,
+static void dry_run(const setup *s, int nranks) {
+    const tls_config *c = s->c;
+    printf("grid:");
+    for (int a = 0; a < c->naxes; a++)
+        printf("%s %d %s", a ? " x" : "", c->axis[a].n,
+               a < TLS_NAMED_AXES ? c->axis[a].dim : c->axis[a].key_name);
+    printf(" = %lld configurations", (long long)c->grid_size);
+    if (s->L.part.n > 1)
+        printf("; part %d/%d: %lld of them", s->L.part.k, s->L.part.n, (long long)s->L.count);
+    printf("\n");
+    tls_store_print_layout(&s->L, stdout);
+    printf("size: about %.1f MiB\n",
+           tls_store_bytes_per_config(&s->L) * (double)s->L.count / 1048576.0);
+    /* time: the most expensive-looking configuration with 2 source epochs, scaled */
+    tls_settings st;
+    tls_grid_settings(c, tls_layout_index(&s->L, s->L.count - 1), &st);
+    tls_data_files_bind(&s->files, &st.eng);
+    int full = st.eng.epochs, probe = full < 2 ? full : 2;
+    st.eng.epochs = probe;
+    double t = tls_now();
+    tls_engine_run(s->r, &st.eng, &st.pt);
+    double per = tls_now() - t;
+    const tls_scalars *sc = &s->r->s;
+    if (probe > 0 && isfinite(sc->seconds[0]) && isfinite(sc->seconds[1]))
+        per = sc->seconds[0] + sc->seconds[1] +
+              (per - sc->seconds[0] - sc->seconds[1]) * full / probe;
+    char d[32];
+    tls_format_duration(d, sizeof(d), per * (double)s->L.count / nranks);
+    printf("estimate: %.2f s per configuration, about %s on %d rank%s\n", per, d, nranks,
            nranks > 1 ? "s" : "");
 }
 
-/* ---- the run ------------------------------------------------------------- */
+/* ---- the run ------------------------------------------------------------------- */
 
-int tls_sweep_run(const tls_sweep_opts *o) {
+/* The command that resumes this sweep. */
+static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks) {
+    const char *launcher = getenv("TLSWEEP_LAUNCHER");
+    if (launcher && *launcher)
+        snprintf(buf, len, "%s -o %s --resume", launcher, o->output);
+    else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)
+        snprintf(buf, len, "mpirun -n %d tlsweep run -o %s --resume", nranks, o->output);
+    else
+        snprintf(buf, len, "tlsweep run -o %s --resume", o->output);
+}
+
+/* Rank 0: the config text a --resume without CONFIG and --set uses. */
+static char *stored_config(const char *out) {
+    char dir[4200], err[TLS_ERRMSG];
+    if (tls_state_dir(dir, sizeof(dir), out, err) != TLS_OK) return NULL;
+    char *text = tls_state_config(dir);
+    if (text) return text;
+    tls_store_reader *rd = NULL;
+    if (tls_store_open(&rd, out, err) != TLS_OK) return NULL;
+    const char *y = tls_store_attr(rd, "config_yaml");
+    text = y[0] ? strdup(y) : NULL;
+    tls_store_close(&rd);
+    return text;
+}
+
+/* Broadcasts a string from rank 0 (NULL stays NULL). Caller frees. */
+static char *bcast_text(char *text) {
+    long long len = text ? (long long)strlen(text) + 1 : 0;
+    MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    if (len == 0) return NULL;
+    if (world_rank() != 0) text = malloc((size_t)len);
+    if (!text) MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
+    MPI_Bcast(text, (int)len, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return text;
+}
+
+int tls_sweep_run(const tls_run_opts *o) {
     /* die with the launcher: an orphaned rank must not go on writing journals
      * that a resumed run is also writing */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -664,318 +792,551 @@ int tls_sweep_run(const tls_sweep_opts *o) {
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    char err[TLS_ERRMSG];
-    tls_config *c = NULL;
-    tls_result *r = NULL;
-    int exit_code = TLS_EXIT_FAILURE;
-    int rc = tls_config_load(&c, o->config_path, o->sets, o->nsets, err);
-    if (rc != TLS_OK) {
-        if (rank == 0) fprintf(stderr, "tlsweep: %s\n", err);
-        return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
-    }
-    tls_data_files files;
-    if (tls_data_files_attach(&files, c, err) != TLS_OK) {
-        if (rank == 0) fprintf(stderr, "tlsweep: %s\n", err);
-        tls_config_destroy(&c);
-        return TLS_EXIT_BAD_INPUT;
-    }
-    if (tls_result_create(&r, &c->eng) != TLS_OK) {
-        tls_data_files_release(&files);
-        tls_config_destroy(&c);
-        return TLS_EXIT_FAILURE;
-    }
-    if (o->dry_run) {
-        if (rank == 0) dry_run(c, r, nranks);
-        exit_code = TLS_EXIT_OK;
-        goto cleanup;
-    }
-    char dir[PATH_MAX];
-    state_dir_of(dir, sizeof(dir), o->output);
-    int64_t N = tls_config_grid_size(c);
-
-    /* rank 0 decides whether to start, prepares the state directory and
-     * finds what is already done */
-    int verdict = TLS_OK;
-    int header[2] = {0, 0}; /* verdict, run number */
-    done_map dm = {NULL, NULL};
-    dm.status = calloc((size_t)N, 1);
-    dm.winner = malloc(sizeof(int32_t) * (size_t)N);
-    if (!dm.status || !dm.winner) {
-        fprintf(stderr, "tlsweep: rank %d: out of memory for a grid of %lld\n", rank, (long long)N);
-        MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
-    }
-    for (int64_t i = 0; i < N; i++) dm.winner[i] = -1;
-    char started[32];
-    iso_now(started, sizeof(started));
-    int lock_fd = -1;
-    if (rank == 0) {
-        verdict = preflight(o, c, r, dir);
-        struct stat sb;
-        if (verdict == TLS_OK && stat(dir, &sb) == 0 && (lock_fd = lock_state(dir)) < 0)
-            verdict = TLS_EXIT_BAD_INPUT;
-        if (verdict == TLS_OK && !o->resume) {
-            if (remove_tree(dir) != 0) {
-                fprintf(stderr, "tlsweep: cannot remove the old state %s: %s\n", dir,
-                        strerror(errno));
-                verdict = TLS_EXIT_FAILURE;
-            } else if (mkdir(dir, 0755) != 0) {
-                fprintf(stderr, "tlsweep: cannot create %s: %s\n", dir, strerror(errno));
-                verdict = TLS_EXIT_FAILURE;
-            } else if ((lock_fd = lock_state(dir)) < 0 ||
-                       manifest_write(dir, c, started) != TLS_OK) {
-                verdict = TLS_EXIT_FAILURE;
-            }
-        }
-        if (verdict == TLS_OK && o->resume) {
-            manifest m;
-            manifest_read(dir, &m);
-            snprintf(started, sizeof(started), "%s", m.started);
-            if (tls_journal_scan(dir, r, note_record, &dm) < 0) verdict = TLS_EXIT_FAILURE;
-        }
-        header[0] = verdict;
-        header[1] = tls_journal_last_run(dir) + 1;
-    }
-    MPI_Bcast(header, 2, MPI_INT, 0, MPI_COMM_WORLD);
-    if (header[0] != TLS_OK) {
-        exit_code = header[0] < 0 ? TLS_EXIT_OK : header[0];
-        free(dm.status), free(dm.winner);
-        if (lock_fd >= 0) close(lock_fd);
-        goto cleanup;
-    }
-    MPI_Bcast(started, sizeof(started), MPI_CHAR, 0, MPI_COMM_WORLD);
-
     run_ctx x;
     memset(&x, 0, sizeof(x));
-    x.c = c, x.o = o, x.res = r, x.rank = rank;
-    pthread_mutex_init(&x.mu, NULL);
-    gethostname(x.host, sizeof(x.host) - 1);
-    int64_t already = 0;
+    x.o = o;
+    x.state.lock_fd = -1;
+    compute_ctx cx;
+    memset(&cx, 0, sizeof(cx));
+    tls_progress prog;
+    memset(&prog, 0, sizeof(prog));
+    char err[TLS_ERRMSG] = "";
+    int exit_code = TLS_EXIT_FAILURE;
+
+    /* 1. configuration, data, layout: every rank, every rank agrees */
+    char *stored = NULL;
+    if (o->resume && !o->config_path && o->nsets == 0) {
+        if (rank == 0) stored = stored_config(o->output);
+        stored = bcast_text(stored);
+    }
+    int rc = setup_load(&x.s, stored ? "(the sweep's stored configuration)" : o->config_path,
+                        stored, o->sets, o->nsets, o->part, err);
+    free(stored);
+    rc = agree(rc, err);
+    if (rc) {
+        setup_free(&x.s);
+        return exit_of(rc);
+    }
+    if (o->dry_run) {
+        if (rank == 0) dry_run(&x.s, nranks);
+        setup_free(&x.s);
+        return TLS_EXIT_OK;
+    }
+    x.yaml = tls_config_yaml(x.s.c);
+    if (!x.yaml) rc = TLS_ERR_NOMEM, snprintf(err, sizeof(err), "rank %d: out of memory", rank);
+    rc = agree(rc, err);
+
+    /* 2. rank 0 prepares the state and the work; every rank learns the outcome */
+    if (rc == TLS_OK && rank == 0) {
+        rc = prepare(&x, err);
+        if (rc == TLS_OK && !x.nothing_to_do) rc = plan(&x, err);
+    }
+    rc = agree(rc, err);
+    int nothing = x.nothing_to_do;
+    MPI_Bcast(&nothing, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rc || nothing) {
+        exit_code = rc ? exit_of(rc) : TLS_EXIT_OK;
+        goto cleanup;
+    }
+    struct {
+        uint64_t sweep_id;
+        int run_no;
+        char dir[4200];
+    } shared;
+    memset(&shared, 0, sizeof(shared));
     if (rank == 0) {
-        x.work = malloc(sizeof(int64_t) * (size_t)N);
-        if (!x.work) MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
-        for (int64_t i = 0; i < N; i++) {
-            int todo = dm.status[i] == TLS_STATUS_PENDING ||
-                       (o->retry_failed && dm.status[i] == TLS_STATUS_FAILED);
-            if (todo)
-                x.work[x.nwork++] = i;
-            else
-                already++;
-        }
-        x.time_limit = o->time_limit;
-        double slurm_left = o->time_limit > 0 ? 0 : slurm_time_left();
+        shared.sweep_id = x.man.sweep_id;
+        shared.run_no = x.run_no;
+        snprintf(shared.dir, sizeof(shared.dir), "%s", x.state.dir);
+    }
+    MPI_Bcast(&shared, sizeof(shared), MPI_BYTE, 0, MPI_COMM_WORLD);
+
+    /* 3. provenance of this run */
+    char hosts[2048], cpus[1024], slurm[160], started[32];
+    run_machines(hosts, sizeof(hosts), cpus, sizeof(cpus));
+    tls_slurm_job(slurm, sizeof(slurm));
+    tls_iso_time(started, sizeof(started));
+    char ranks_s[16], version[160];
+    snprintf(ranks_s, sizeof(ranks_s), "%d", nranks);
+    snprintf(version, sizeof(version), "%s (%s)", tls_build_info()->version,
+             tls_build_info()->commit);
+    tls_run me = {{started, "", (char *)(o->command ? o->command : ""), ranks_s, hosts, cpus, slurm,
+                   "", version}};
+    if (rank == 0) rc = tls_state_run_write(&x.state, shared.run_no, &me);
+    rc = agree(rc, "cannot record the run in the sweep state");
+    if (rc) goto cleanup;
+
+    /* 4. compute */
+    cx.s = &x.s;
+    cx.r = x.s.r;
+    cx.rank = rank;
+    tls_hostname(cx.host, sizeof(cx.host));
+    char jpath[4400];
+    snprintf(jpath, sizeof(jpath), "%s/journal-%06d-%06d.bin", shared.dir, shared.run_no, rank);
+    rc = tls_journal_open(&cx.journal, jpath, shared.sweep_id,
+                          tls_journal_array_bytes(x.s.r, x.s.c->embeddings), x.s.c->sync_seconds);
+    snprintf(err, sizeof(err), "rank %d: cannot open its journal in %.900s", rank, shared.dir);
+    rc = agree(rc, err);
+    if (rc) goto cleanup;
+    double time_limit = o->time_limit;
+    if (rank == 0) {
+        double slurm_left = o->time_limit > 0 ? 0 : tls_slurm_time_left();
         if (slurm_left > 0) {
-            x.time_limit = slurm_left;
             char left[32];
-            fmt_duration(left, sizeof(left), slurm_left);
+            tls_format_duration(left, sizeof(left), slurm_left);
             fprintf(stderr,
-                    "tlsweep: Slurm job %s has %s left: no configuration will start that "
-                    "cannot finish in it\n",
-                    getenv("SLURM_JOB_ID"), left);
+                    "tlsweep: Slurm job %s has %s left: no configuration will start that cannot "
+                    "finish in it\n",
+                    slurm, left);
+            time_limit = slurm_left;
         }
         if (o->resume)
             fprintf(stderr,
-                    "tlsweep: resuming %s: %lld of %lld configurations already recorded, "
-                    "%lld to compute\n",
-                    o->output, (long long)already, (long long)N, (long long)x.nwork);
+                    "tlsweep: resuming %s: %lld of %lld configurations already recorded, %lld to "
+                    "compute\n",
+                    o->output, (long long)x.already, (long long)x.s.L.count, (long long)x.nwork);
         else
-            fprintf(stderr, "tlsweep: %lld configurations on %d rank%s -> %s\n", (long long)N,
-                    nranks, nranks > 1 ? "s" : "", o->output);
+            fprintf(stderr, "tlsweep: %lld configurations%s on %d rank%s -> %s\n",
+                    (long long)x.s.L.count, o->part.n > 1 ? " (this part)" : "", nranks,
+                    nranks > 1 ? "s" : "", o->output);
+        tls_progress_init(&prog, o->progress_seconds, x.s.L.count, x.already);
     }
-    tls_sweep_install_signals(); /* again: MPI_Init may have replaced them */
-    rc = tls_journal_open(&x.journal, dir, header[1], rank, c->sync_seconds);
-    if (!all_ok(rc)) {
-        if (rank == 0) fprintf(stderr, "tlsweep: cannot open the journals in %s\n", dir);
-        goto cleanup_run;
-    }
-    x.t0 = now_seconds();
-    if (rank == 0) {
-        pthread_t th;
-        pthread_create(&th, NULL, local_worker, &x);
-        coordinate(&x, nranks, already);
-        pthread_join(th, NULL);
-        progress_line(&x, x.nwork, already, 1);
-        if (x.error) {
-            fprintf(stderr, "tlsweep: rank 0: cannot continue; aborting, the sweep is resumable\n");
-            MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
+    tls_signals_install(); /* again: MPI_Init may have replaced them */
+    tls_sched_opts so = {x.work,     x.nwork,          o->batch,
+                         time_limit, o->drain_seconds, rank == 0 ? &prog : NULL};
+    tls_sched_result sr;
+    int crc = tls_sched_run(MPI_COMM_WORLD, &so, compute_one, &cx, &sr);
+    int state_lost = crc == TLS_ERR_STATE;
+    int lost_any = 0;
+    MPI_Allreduce(&state_lost, &lost_any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
+    if (lost_any) {
+        /* the state directory (or a journal) was deleted: keep what can be kept */
+        if (rank == 0) {
+            fprintf(stderr,
+                    "tlsweep: the sweep state %s was deleted while the sweep ran; saving this "
+                    "run's results again and taking over those of %s\n",
+                    shared.dir, o->output);
+            tls_state_unlock(&x.state);
+            rc = tls_state_lock(&x.state, shared.dir, err);
+            if (rc == TLS_OK) rc = tls_state_reset(&x.state, &x.man, x.yaml);
+            tls_store_reader *rd = NULL;
+            char ferr[TLS_ERRMSG];
+            if (rc == TLS_OK && tls_store_open(&rd, o->output, ferr) == TLS_OK)
+                rc = import_file(&x, rd, err);
+            tls_store_close(&rd);
+            for (int i = 0; rc == TLS_OK && i < x.runs.n; i++)
+                rc = tls_state_run_write(&x.state, i + 1, &x.runs.run[i]);
+            if (rc == TLS_OK) rc = tls_state_run_write(&x.state, shared.run_no, &me);
         }
-    } else {
-        serve(&x);
+        rc = agree(rc, err);
+        if (rc == TLS_OK && tls_journal_check(cx.journal) != TLS_OK)
+            rc = tls_journal_salvage(cx.journal, jpath);
+        rc = agree(rc, "cannot save this run's results again");
+        crc = rc;
     }
-    rc = tls_journal_close(&x.journal);
-    if (!all_ok(rc)) {
-        if (rank == 0) fprintf(stderr, "tlsweep: cannot sync the journals in %s\n", dir);
-        goto cleanup_run;
-    }
+    int jrc = tls_journal_close(&cx.journal);
+    crc = crc ? crc : jrc;
+    snprintf(err, sizeof(err), "rank %d: cannot continue (code %d); the sweep is resumable", rank,
+             crc);
+    rc = agree(crc, err);
+    if (rc && !lost_any) goto cleanup;
 
-    /* which record of each index wins, then every rank writes its share */
-    if (rank == 0) tls_journal_scan(dir, r, note_record, &dm);
-    MPI_Bcast(dm.winner, (int)N, MPI_INT32_T, 0, MPI_COMM_WORLD);
-    tls_run_info info;
-    memset(&info, 0, sizeof(info));
-    snprintf(info.started, sizeof(info.started), "%s", started);
-    iso_now(info.finished, sizeof(info.finished));
-    MPI_Bcast(info.finished, sizeof(info.finished), MPI_CHAR, 0, MPI_COMM_WORLD);
-    info.nranks = nranks;
-    info.runs = header[1];
-    double tw = now_seconds();
-    int64_t ndone = 0, nfailed = 0;
-    rc = write_results(c, dir, dm.winner, &info, r, &ndone, &nfailed);
-    tw = now_seconds() - tw;
-    if (rc != TLS_OK) {
+    /* 5. the results file: from the journals, to a temporary name, renamed into place */
+    char finished[32];
+    tls_iso_time(finished, sizeof(finished));
+    me.field[1] = finished;
+    tls_runs runs = {0, NULL};
+    if (rank == 0) {
+        tls_runs_free(&x.runs);
+        if (tls_state_runs_read(shared.dir, &x.runs) != TLS_OK) x.runs.n = 0;
+    }
+    /* every rank passes the same runs: rank 0's, broadcast field by field */
+    int nr = rank == 0 ? x.runs.n : 0;
+    MPI_Bcast(&nr, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    for (int i = 0; i < nr; i++) {
+        tls_run one = {{0}};
+        for (int f = 0; f < TLS_RUN_FIELDS; f++) {
+            char *v = rank == 0 ? strdup(i + 1 == shared.run_no && f == 1 ? finished
+                                                                          : x.runs.run[i].field[f])
+                                : NULL;
+            one.field[f] = bcast_text(v);
+        }
+        tls_runs_add(&runs, &one);
+        for (int f = 0; f < TLS_RUN_FIELDS; f++) free(one.field[f]);
+    }
+    tls_store_counts cnt;
+    double tw = 0;
+    rc = write_from_journals(&x.s, shared.dir, shared.dir, "partial.h5", shared.sweep_id, &runs,
+                             &cnt, &tw);
+    tls_runs_free(&runs);
+    if (rc) {
         if (rank == 0)
             fprintf(stderr,
-                    "tlsweep: cannot write the results file; the sweep is resumable from %s\n",
-                    dir);
-        goto cleanup_run;
+                    "tlsweep: the results file was not written; the journals are intact: "
+                    "free space or fix the cause, then: %s\n",
+                    o->output);
+        exit_code = TLS_EXIT_FAILURE;
+        goto cleanup;
     }
     if (rank == 0) {
-        char partial[PATH_MAX + 16];
-        snprintf(partial, sizeof(partial), "%s/partial.h5", dir);
-        int64_t pending = N - ndone - nfailed;
-        if (rename(partial, o->output) != 0) {
-            fprintf(stderr, "tlsweep: cannot move %s to %s: %s; the sweep is resumable\n", partial,
-                    o->output, strerror(errno));
+        char partial[4400];
+        snprintf(partial, sizeof(partial), "%s/partial.h5", shared.dir);
+        char hint[4400];
+        resume_hint(hint, sizeof(hint), o, nranks);
+        /* durable: the new file's data, the rename, then the state goes */
+        if (tls_fsync_path(partial) != TLS_OK || rename(partial, o->output) != 0 ||
+            tls_fsync_parent(o->output) != TLS_OK) {
+            fprintf(stderr, "tlsweep: cannot move %s to %s: %s; the sweep is resumable: %s\n",
+                    partial, o->output, strerror(errno), hint);
             exit_code = TLS_EXIT_FAILURE;
         } else {
-            if (pending == 0) remove_tree(dir);
-            char el[32];
-            fmt_duration(el, sizeof(el), now_seconds() - x.t0);
+            char el[32], exit_s[8];
+            tls_format_duration(el, sizeof(el), tls_now() - prog.t0);
             fprintf(stderr,
-                    "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending; "
-                    "wrote %s in %s (file writing %.2f s)\n",
-                    (long long)N, (long long)ndone, (long long)nfailed, (long long)pending,
-                    o->output, el, tw);
-            if (nfailed) {
-                int shown = 0;
-                for (int64_t i = 0; i < N && shown < 20; i++)
-                    if (dm.status[i] == TLS_STATUS_FAILED) {
-                        tls_point p = tls_config_point(c, i);
-                        fprintf(stderr,
-                                "  failed: shift=%g lambda=%g n_target=%d seed=%lld (tlsweep "
-                                "status %s lists the reasons)\n",
-                                p.shift, p.lambda, p.n_target, (long long)p.seed, o->output);
-                        shown++;
-                    }
-            }
-            if (pending) {
+                    "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending; wrote %s "
+                    "in %s (file writing %.2f s)\n",
+                    (long long)x.s.L.count, (long long)cnt.done, (long long)cnt.failed,
+                    (long long)cnt.pending, o->output, el, tw);
+            if (cnt.failed)
                 fprintf(stderr,
-                        "tlsweep: interrupted%s; continue with: tlsweep run %s%s-o %s "
-                        "--resume%s\n",
-                        x.time_limited ? " (time limit)" : "", o->config_path ? o->config_path : "",
-                        o->config_path ? " " : "", o->output,
-                        o->nsets ? " (and the same --set options)" : "");
+                        "tlsweep: %lld failed: `tlsweep status %s` lists them with their "
+                        "reasons\n",
+                        (long long)cnt.failed, o->output);
+            if (lost_any)
                 exit_code = TLS_EXIT_RESUMABLE;
-            } else {
+            else if (cnt.pending)
+                exit_code = TLS_EXIT_RESUMABLE;
+            else if (cnt.done == 0)
+                exit_code = TLS_EXIT_ALL_FAILED;
+            else
                 exit_code = TLS_EXIT_OK;
+            if (exit_code == TLS_EXIT_RESUMABLE)
+                fprintf(stderr, "tlsweep: interrupted%s; continue with: %s\n",
+                        lost_any                     ? " (state directory deleted)"
+                        : sr.stop == TLS_STOP_TIME   ? " (time limit)"
+                        : sr.stop == TLS_STOP_SIGNAL ? " (signal)"
+                                                     : "",
+                        hint);
+            if (exit_code == TLS_EXIT_ALL_FAILED)
+                fprintf(stderr,
+                        "tlsweep: every configuration failed (exit status 3); see "
+                        "`tlsweep status %s`\n",
+                        o->output);
+            snprintf(exit_s, sizeof(exit_s), "%d", exit_code);
+            me.field[7] = exit_s;
+            if (exit_code != TLS_EXIT_RESUMABLE) {
+                if (tls_state_remove(&x.state) != TLS_OK)
+                    fprintf(stderr, "tlsweep: the state %s is left behind: remove it\n",
+                            shared.dir);
+            } else {
+                tls_state_run_write(&x.state, shared.run_no, &me);
             }
         }
     }
     MPI_Bcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD);
-cleanup_run:
-    if (lock_fd >= 0) close(lock_fd); /* after the state directory is gone or consistent */
-    tls_journal_close(&x.journal);
-    pthread_mutex_destroy(&x.mu);
-    free(x.work);
-    free(dm.status), free(dm.winner);
 cleanup:
-    tls_result_destroy(&r);
-    tls_data_files_release(&files);
-    tls_config_destroy(&c);
+    tls_journal_close(&cx.journal);
+    tls_state_unlock(&x.state);
+    tls_runs_free(&x.runs);
+    free(x.work);
+    free(x.yaml);
+    setup_free(&x.s);
     return exit_code;
 }
 
-/* ---- status -------------------------------------------------------------- */
+/* ---- merge and snapshot ---------------------------------------------------------- */
 
+/* Collective: a temporary name beside dest, the same on every rank. */
+static void temp_name(char *buf, size_t len, const char *base) {
+    long pid = (long)getpid();
+    MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    snprintf(buf, len, ".%.200s.tmp-%ld", base, pid);
+}
+
+/* Rank 0: puts the written temporary file in place, durably. */
+static int put_in_place(const char *dir, const char *tmp, const char *dest) {
+    char from[8400];
+    snprintf(from, sizeof(from), "%s/%s", dir, tmp);
+    if (tls_fsync_path(from) != TLS_OK || rename(from, dest) != 0 ||
+        tls_fsync_parent(dest) != TLS_OK) {
+        fprintf(stderr, "tlsweep: cannot move %s to %s: %s\n", from, dest, strerror(errno));
+        unlink(from);
+        return TLS_ERR_IO;
+    }
+    return TLS_OK;
+}
+
+/* The record source of a merge: position i of the cube is position i / N
+ * of part i mod N + 1. */
 typedef struct {
-    int8_t *status;
-    char (*reason)[sizeof(((tls_scalars *)0)->reason)];
-} status_ctx;
+    tls_store_reader **rd;
+    tls_record_source *src;
+    int n;
+} merge_source;
 
-static int note_status(void *ctx, int file, const tls_record_meta *meta, const tls_result *r) {
-    (void)file;
-    status_ctx *s = ctx;
-    s->status[meta->index] = (int8_t)r->s.status;
-    memcpy(s->reason[meta->index], r->s.reason, sizeof(s->reason[0]));
-    return 0;
+static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
+    merge_source *m = ctx;
+    for (int k = 0; k < m->n; k++) {
+        int64_t plo = lo <= k ? 0 : (lo - k + m->n - 1) / m->n;
+        int64_t phi = hi <= k ? 0 : (hi - k + m->n - 1) / m->n;
+        if (plo < phi) TLS_TRY(m->src[k].prepare(m->src[k].ctx, plo, phi));
+    }
+    return TLS_OK;
 }
 
-static void print_status(const char *what, int64_t n, const int8_t *status, const char *reasons,
-                         size_t rlen, const double *const *axis, const int *axis_n, int state) {
-    int64_t cnt[3] = {0, 0, 0};
-    for (int64_t i = 0; i < n; i++) cnt[status[i] >= 0 && status[i] <= 2 ? status[i] : 0]++;
-    printf("%s: %lld configurations: %lld done, %lld failed, %lld pending -> %s\n", what,
-           (long long)n, (long long)cnt[1], (long long)cnt[2], (long long)cnt[0],
-           cnt[0] == 0 ? "complete"
-           : state     ? "incomplete, resumable with tlsweep run ... --resume"
-                       : "incomplete");
-    for (int64_t i = 0; i < n; i++) {
-        if (status[i] != TLS_STATUS_FAILED) continue;
-        int64_t k = i, ix[TLS_NAXES];
-        for (int a = TLS_NAXES - 1; a >= 0; a--) ix[a] = k % axis_n[a], k /= axis_n[a];
-        printf("  failed: shift=%g lambda=%g n_target=%g seed=%g: %.*s\n", axis[0][ix[0]],
-               axis[1][ix[1]], axis[2][ix[2]], axis[3][ix[3]], (int)rlen,
-               reasons + (size_t)i * rlen);
-    }
+static int merge_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *r, int *have) {
+    merge_source *m = ctx;
+    int k = (int)(pos % m->n);
+    return m->src[k].get(m->src[k].ctx, pos / m->n, meta, r, have);
 }
 
-int tls_sweep_status(const char *path) {
-    char dir[PATH_MAX];
-    state_dir_of(dir, sizeof(dir), path);
-    struct stat sb;
-    if (stat(dir, &sb) == 0) {
-        char cfgpath[PATH_MAX + 16], err[TLS_ERRMSG];
-        snprintf(cfgpath, sizeof(cfgpath), "%s/config.yaml", dir);
-        tls_config *c = NULL;
-        tls_result *r = NULL;
-        if (tls_config_load(&c, cfgpath, NULL, 0, err) != TLS_OK ||
-            tls_result_create(&r, &c->eng)) {
-            fprintf(stderr, "tlsweep: status %s: the sweep state in %s is damaged: %s\n", path, dir,
-                    err);
-            tls_config_destroy(&c);
-            return TLS_EXIT_BAD_INPUT;
+/* The run record of a merge or a snapshot. */
+static void this_run(tls_run *me, char *started, char *ranks_s, char *hosts, size_t hlen,
+                     char *cpus, size_t clen, char *slurm, size_t slen, char *version,
+                     const char *command) {
+    int nranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    tls_iso_time(started, 32);
+    snprintf(ranks_s, 16, "%d", nranks);
+    run_machines(hosts, hlen, cpus, clen);
+    tls_slurm_job(slurm, slen);
+    snprintf(version, 160, "%s (%s)", tls_build_info()->version, tls_build_info()->commit);
+    tls_run r = {{started, started, (char *)(command ? command : ""), ranks_s, hosts, cpus, slurm,
+                  "0", version}};
+    *me = r;
+}
+
+int tls_sweep_merge(const tls_merge_opts *o) {
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    char err[TLS_ERRMSG] = "";
+    int n = o->nparts, rc = TLS_OK;
+    tls_store_reader **rd = calloc((size_t)n, sizeof(*rd));
+    tls_record_source *src = calloc((size_t)n, sizeof(*src));
+    setup s;
+    memset(&s, 0, sizeof(s));
+    tls_runs runs = {0, NULL};
+    char **hosts = NULL;
+    int nhosts = 0;
+    if (!rd || !src) rc = TLS_ERR_NOMEM, snprintf(err, sizeof(err), "out of memory");
+    if (rc == TLS_OK) rc = check_output(o->output, err);
+    struct stat st;
+    if (rc == TLS_OK && file_exists(o->output, &st) && !o->force)
+        rc = tls_input_error(err, "-o", o->output,
+                             "already exists; allowed: another -o, or --force to replace it");
+    /* every part: a tlsweep file, one of N parts of the same configuration */
+    int N = 0;
+    uint64_t hash = 0;
+    int *seen = NULL;
+    for (int i = 0; rc == TLS_OK && i < n; i++) {
+        rc = tls_store_open(&rd[i], o->parts[i], err);
+        if (rc) break;
+        tls_part p = {0, 0};
+        unsigned long long h = 0;
+        if (sscanf(tls_store_attr(rd[i], "part"), "%d/%d", &p.k, &p.n) != 2 || p.n < 1 || p.k < 1 ||
+            p.k > p.n || sscanf(tls_store_attr(rd[i], "config_hash"), "%16llx", &h) != 1) {
+            rc = tls_input_error(err, o->parts[i], "part",
+                                 "'%s' is not K/N; allowed: files "
+                                 "written by tlsweep run --part K/N",
+                                 tls_store_attr(rd[i], "part"));
+            break;
         }
-        int64_t n = tls_config_grid_size(c);
-        status_ctx s = {calloc((size_t)n, 1), calloc((size_t)n, sizeof(s.reason[0]))};
-        if (!s.status || !s.reason) {
-            fprintf(stderr, "tlsweep: status %s: out of memory for %lld configurations\n", path,
-                    (long long)n);
-            free(s.status), free(s.reason);
-            tls_result_destroy(&r);
-            tls_config_destroy(&c);
-            return TLS_EXIT_FAILURE;
+        if (i == 0) {
+            N = p.n, hash = h;
+            seen = calloc((size_t)N + 1, sizeof(int));
+            if (!seen) rc = TLS_ERR_NOMEM;
+            if (n != N && !rc)
+                rc = tls_input_error(err, "merge", "(parts)",
+                                     "%d files given but %s is part %d of %d; allowed: all %d "
+                                     "parts, each once",
+                                     n, o->parts[0], p.k, p.n, p.n);
+        } else if (h != hash) {
+            rc = tls_input_error(err, o->parts[i], "config_hash",
+                                 "%016llx, but %s has %016llx: written for another "
+                                 "configuration; allowed: parts of one sweep",
+                                 h, o->parts[0], (unsigned long long)hash);
+        } else if (p.n != N) {
+            rc = tls_input_error(err, o->parts[i], "part",
+                                 "%d/%d, but %s is one of %d parts; allowed: parts of one split",
+                                 p.k, p.n, o->parts[0], N);
         }
-        tls_journal_scan(dir, r, note_status, &s);
-        const double *axis[TLS_NAXES];
-        int axis_n[TLS_NAXES];
-        for (int a = 0; a < TLS_NAXES; a++) axis[a] = c->axis[a].v, axis_n[a] = c->axis[a].n;
-        char what[PATH_MAX + 64];
-        snprintf(what, sizeof(what), "%s (interrupted sweep, state in %s)", path, dir);
-        print_status(what, n, s.status, (const char *)s.reason, sizeof(s.reason[0]), axis, axis_n,
-                     1);
-        int64_t pending = 0;
-        for (int64_t i = 0; i < n; i++) pending += s.status[i] == TLS_STATUS_PENDING;
-        free(s.status), free(s.reason);
-        tls_result_destroy(&r);
-        tls_config_destroy(&c);
-        return pending ? TLS_EXIT_RESUMABLE : TLS_EXIT_OK;
+        if (rc) break;
+        if (seen[p.k]) {
+            rc = tls_input_error(err, o->parts[i], "part",
+                                 "%d/%d is given twice (also %s); allowed: each part once", p.k,
+                                 p.n, o->parts[seen[p.k] - 1]);
+            break;
+        }
+        seen[p.k] = i + 1;
+        if (!o->allow_partial && tls_store_attr_int(rd[i], "n_pending", -1) != 0)
+            rc = tls_input_error(err, o->parts[i], "n_pending",
+                                 "%lld configurations of this part are pending; allowed: complete "
+                                 "parts (resume it with tlsweep run ... --part %d/%d --resume), "
+                                 "or --allow-partial (pending as fill values)",
+                                 (long long)tls_store_attr_int(rd[i], "n_pending", -1), p.k, p.n);
     }
-    char buf[256];
-    if (tls_h5out_read_attr(path, "config_hash", buf, sizeof(buf)) != TLS_OK) {
-        fprintf(stderr,
-                "tlsweep: status %s: not a tlsweep results file (%s); allowed: a file "
-                "written by tlsweep run\n",
-                path, buf);
-        return TLS_EXIT_BAD_INPUT;
+    /* the configuration, from the first part; the layout from its dimensions */
+    if (rc == TLS_OK) {
+        rc = tls_config_load_text(&s.c, o->parts[0], tls_store_attr(rd[0], "config_yaml"), err);
+        if (rc == TLS_OK) {
+            int a, b;
+            tls_grid_envelope(s.c, NULL, NULL, &s.env, &a, &b);
+            tls_store_envelope(rd[0], &s.env);
+            if (s.env.n_source < 0) s.env.n_source = 0; /* not stored: no embeddings */
+            if (s.env.n_test < 0) s.env.n_test = 0;
+            rc = tls_result_create(&s.r, &s.env);
+        }
     }
-    tls_h5status st;
-    if (tls_h5out_read_status(path, &st) != TLS_OK) {
-        fprintf(stderr, "tlsweep: status %s: cannot read its status dataset\n", path);
-        return TLS_EXIT_FAILURE;
+    /* parts in order 1..N, each checked against its own layout */
+    tls_layout *pl = rc == TLS_OK ? calloc((size_t)N, sizeof(tls_layout)) : NULL;
+    tls_store_reader **ord = rc == TLS_OK ? calloc((size_t)N, sizeof(*ord)) : NULL;
+    if (rc == TLS_OK && (!pl || !ord)) rc = TLS_ERR_NOMEM;
+    for (int k = 1; rc == TLS_OK && k <= N; k++) {
+        ord[k - 1] = rd[seen[k] - 1];
+        tls_part p = {k, N};
+        tls_layout_init(&pl[k - 1], s.c, &s.env, p);
+        rc = tls_store_check(ord[k - 1], &pl[k - 1], err);
+        if (rc == TLS_OK) tls_store_source(ord[k - 1], &src[k - 1]);
+        if (rc == TLS_OK) rc = tls_store_runs(ord[k - 1], &runs);
     }
-    print_status(path, st.n, st.status, st.reasons, st.reason_len, (const double *const *)st.axis,
-                 st.axis_n, 0);
-    int64_t pending = 0;
-    for (int64_t i = 0; i < st.n; i++) pending += st.status[i] == TLS_STATUS_PENDING;
-    tls_h5status_free(&st);
-    return pending ? TLS_EXIT_RESUMABLE : TLS_EXIT_OK;
+    if (rc == TLS_OK) tls_layout_init(&s.L, s.c, &s.env, (tls_part){1, 1});
+    rc = agree(rc, err);
+    if (rc) goto done;
+    /* the hosts: every part's, in order */
+    {
+        char started[32], ranks_s[16], mh[2048], mc[1024], slurm[160], version[160];
+        tls_run me;
+        this_run(&me, started, ranks_s, mh, sizeof(mh), mc, sizeof(mc), slurm, sizeof(slurm),
+                 version, o->command);
+        tls_runs_add(&runs, &me);
+        for (int k = 0; k < N; k++) {
+            const char *const *ph;
+            int np = tls_store_hosts(ord[k], &ph);
+            for (int h = 0; h < np; h++) {
+                int known = 0;
+                for (int j = 0; j < nhosts && !known; j++) known = !strcmp(hosts[j], ph[h]);
+                if (known) continue;
+                char **g = realloc(hosts, sizeof(char *) * (size_t)(nhosts + 1));
+                if (!g) break;
+                hosts = g;
+                hosts[nhosts++] = (char *)ph[h];
+            }
+        }
+        merge_source ms = {ord, src, N};
+        tls_record_source msrc = {merge_prepare, merge_get, &ms};
+        versions v;
+        tls_store_info info;
+        char *yaml = tls_config_yaml(s.c);
+        store_info_init(&info, &v, &s, yaml, &runs, hosts, nhosts);
+        info.config_source = tls_store_attr(ord[0], "config_source");
+        info.data_mode = tls_store_attr(ord[0], "data_mode");
+        if (tls_store_attr(ord[0], "data_source")[0]) {
+            info.data_source = tls_store_attr(ord[0], "data_source");
+            info.data_target = tls_store_attr(ord[0], "data_target");
+            sscanf(tls_store_attr(ord[0], "data_source_crc32"), "%8x", &info.data_crc[0]);
+            sscanf(tls_store_attr(ord[0], "data_target_crc32"), "%8x", &info.data_crc[1]);
+        }
+        char dir[4200], base[4200], tmp[300];
+        split_path(o->output, dir, sizeof(dir), base, sizeof(base));
+        temp_name(tmp, sizeof(tmp), base);
+        int saved = -1;
+        tls_store_counts cnt;
+        double t0 = tls_now();
+        rc = agree(in_dir(dir, &saved), "cannot enter the output directory");
+        if (rc == TLS_OK) rc = tls_store_write(tmp, MPI_COMM_WORLD, &s.L, &info, &msrc, &cnt);
+        back_dir(&saved);
+        free(yaml);
+        if (rc == TLS_OK && rank == 0) {
+            rc = put_in_place(dir, tmp, o->output);
+            if (rc == TLS_OK)
+                fprintf(stderr,
+                        "tlsweep: merged %d parts: %lld configurations: %lld done, %lld failed, "
+                        "%lld pending; wrote %s (file writing %.2f s)\n",
+                        N, (long long)s.L.count, (long long)cnt.done, (long long)cnt.failed,
+                        (long long)cnt.pending, o->output, tls_now() - t0);
+        }
+        rc = agree(rc, "");
+    }
+done:
+    for (int i = 0; rd && i < n; i++) tls_store_close(&rd[i]);
+    free(rd), free(src), free(seen), free(pl), free(ord), free(hosts);
+    tls_runs_free(&runs);
+    setup_free(&s);
+    return rc ? (rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE) : TLS_EXIT_OK;
+}
+
+int tls_sweep_snapshot(const char *sweep_output, const char *dest, int force, const char *command) {
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    char err[TLS_ERRMSG] = "", dir[4200];
+    int rc = tls_state_dir(dir, sizeof(dir), sweep_output, err);
+    tls_manifest man;
+    memset(&man, 0, sizeof(man));
+    char *text = NULL;
+    struct stat st;
+    if (rc == TLS_OK) rc = check_output(dest, err);
+    if (rc == TLS_OK && file_exists(dest, &st) && !force)
+        rc = tls_input_error(err, "-o", dest,
+                             "already exists; allowed: another -o, or --force to replace it");
+    if (rc == TLS_OK && rank == 0) {
+        char mpath[4300];
+        snprintf(mpath, sizeof(mpath), "%s/manifest", dir);
+        if (!file_exists(mpath, &st))
+            rc = tls_input_error(err, "snapshot", sweep_output,
+                                 "no running or interrupted sweep (%s has no manifest); allowed: "
+                                 "the -o of a sweep that runs or was interrupted (a finished "
+                                 "results file is complete already)",
+                                 dir);
+        else
+            rc = tls_manifest_read(dir, &man, err);
+        if (rc == TLS_OK && !(text = tls_state_config(dir)))
+            rc = tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
+    }
+    rc = agree(rc, err);
+    if (rc) {
+        free(text);
+        return exit_of(rc);
+    }
+    MPI_Bcast(&man, sizeof(man), MPI_BYTE, 0, MPI_COMM_WORLD);
+    text = bcast_text(text);
+    setup s;
+    rc = setup_load(&s, "(the sweep's stored configuration)", text, NULL, 0, man.part, err);
+    free(text);
+    rc = agree(rc, err);
+    tls_runs runs = {0, NULL};
+    if (rc == TLS_OK) {
+        if (rank == 0) tls_state_runs_read(dir, &runs);
+        int nr = runs.n;
+        MPI_Bcast(&nr, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        tls_runs all = {0, NULL};
+        for (int i = 0; i < nr; i++) {
+            tls_run one = {{0}};
+            for (int f = 0; f < TLS_RUN_FIELDS; f++)
+                one.field[f] = bcast_text(rank == 0 ? strdup(runs.run[i].field[f]) : NULL);
+            tls_runs_add(&all, &one);
+            for (int f = 0; f < TLS_RUN_FIELDS; f++) free(one.field[f]);
+        }
+        tls_runs_free(&runs);
+        runs = all;
+        char odir[4200], base[4200], tmp[300];
+        split_path(dest, odir, sizeof(odir), base, sizeof(base));
+        temp_name(tmp, sizeof(tmp), base);
+        tls_store_counts cnt;
+        double tw;
+        rc = write_from_journals(&s, dir, odir, tmp, man.sweep_id, &runs, &cnt, &tw);
+        if (rc == TLS_OK && rank == 0) {
+            rc = put_in_place(odir, tmp, dest);
+            if (rc == TLS_OK)
+                fprintf(stderr,
+                        "tlsweep: snapshot of %s: %lld configurations: %lld done, %lld failed, "
+                        "%lld pending; wrote %s\n",
+                        sweep_output, (long long)s.L.count, (long long)cnt.done,
+                        (long long)cnt.failed, (long long)cnt.pending, dest);
+        }
+        rc = agree(rc, "");
+    }
+    (void)command;
+    tls_runs_free(&runs);
+    setup_free(&s);
+    return exit_of(rc);
 }

@@ -57,7 +57,8 @@ def test_bad_config_file_under_mpirun(name, tmp_path):
 
 
 SET_CASES = [
-    (["--set", "train.epochs"], "--set train.epochs: --set: expected KEY=VALUE"),
+    (["--set", "train.epochs"], "--set train.epochs: --set expects KEY=VALUE"),
+    (["--set", "train.epochs", "5"], "--set expects KEY=VALUE; allowed: e.g. --set train.epochs=5"),
     (["--set", "=5"], "--set: expected KEY=VALUE"),
     (["--set", "train.epoch=5"], "did you mean train.epochs"),
     (["--set", "train.epochs=lots"], "--set train.epochs=lots: train.epochs: 'lots' is not an integer"),

@@ -30,10 +30,19 @@ def test_common_random_numbers_pair_lambdas():
 
 
 def test_help_documents_every_option():
-    p = run(["--help"])
-    for opt in ("--shift", "--lambda", "--n-target", "--seed", "--set", "--force", "--resume", "--retry-failed",
-                "--dry-run", "--drain-seconds", "--time-limit", "--progress-seconds", "--batch", "exit status"):
-        assert opt in p.stdout, opt
+    main = run(["--help"]).stdout
+    for cmd in ("one", "run", "config", "status", "snapshot", "merge", "exit status"):
+        assert cmd in main, cmd
+    options = {"one": ("--shift", "--lambda", "--n-target", "--seed", "--set"),
+               "run": ("--set", "--part", "--force", "--resume", "--retry-failed", "--dry-run", "--drain-seconds",
+                       "--time-limit", "--progress-seconds", "--batch", "-o"),
+               "config": ("--set",), "status": ("FILE",), "snapshot": ("-o",), "merge": ("--allow-partial", "-o")}
+    for cmd, opts in options.items():
+        for flag in ("--help", "-h"):
+            p = run([cmd, flag])
+            assert p.stdout.startswith("usage: ") and p.stdout != main, (cmd, p.stdout)
+            for opt in opts:
+                assert opt in p.stdout, (cmd, opt)
 
 
 def test_builtin_default_is_configs_default_yaml():

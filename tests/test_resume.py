@@ -150,10 +150,17 @@ def test_failures_are_contained_and_retried(baseline, tmp_path):
         st = f["status"][()].ravel()
         assert list(np.flatnonzero(st == 2)) == [3, 17]
         reasons = f["reason"][()].ravel()
-        assert reasons[3] == b"fault injected by TLSWEEP_FAULT" and reasons[0] == b""
+        assert reasons[3] == b"mmd: fault injected by TLSWEEP_FAULT" and reasons[0] == b""
         assert np.isnan(f["acc_mmd"][()].ravel()[[3, 17]]).all()
+        # the failed method's metrics only: the SVMs and the input-space distances stand
+        for v in ("acc_scratch", "acc_direct", "mmd2_input", "pad_input"):
+            assert np.isfinite(f[v][()].ravel()[[3, 17]]).all(), v
+        ms = f["approach_status"][()].reshape(N, 3)
+        assert (ms[[3, 17]] == [1, 1, 2]).all() and (np.delete(ms, [3, 17], axis=0) == 1).all()
+        assert (f["negative_transfer"][()].ravel()[[3, 17]] == -1).all()
     s = run(["status", out], check=False)
-    assert "2 failed" in s.stdout and s.stdout.count("failed: shift=") == 2
+    assert "2 failed" in s.stdout and s.stdout.count("  shift=") == 2
+    assert s.stdout.count("mmd: fault injected by TLSWEEP_FAULT") == 2
     # a failed configuration is done: --resume alone has nothing to do ...
     p = mpirun(2, ["run", "-o", out, "--resume"] + GRID, check=False)
     assert p.returncode == 0 and "complete" in p.stderr

@@ -147,6 +147,6 @@ def test_bad_config_fails_once_without_requeue(slurm, tmp_path):
     assert wait(slurm, job) == "FAILED"
     assert job_field(slurm, job, "Restarts") == "0"
     text = (tmp_path / f"tlsweep-{job}.out").read_text()
-    assert f"{bad}:3: train.lr: 0 is out of range; allowed: a finite number > 0" in text, text
+    assert f"{bad}:3: train.lr: 0 is out of range; allowed: a number in (0, 1000]" in text, text
     assert "exited with status 2" in text and "requeueing" not in text
     assert not (tmp_path / "t.h5").exists()

@@ -1,5 +1,5 @@
 /* tls_parse_slurm_time: squeue's %L, the time a job has left. */
-#include "tlsweep/sweep.h"
+#include "tlsweep/slurm.h"
 
 #include <stdio.h>
 

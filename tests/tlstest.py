@@ -17,7 +17,8 @@ TINY = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "gr
         "--set", "data.n_source=120", "--set", "data.n_test=40"]
 
 # fields that legitimately differ between runs: who computed and how long it took
-NONDETERMINISTIC = {"seconds_scratch", "seconds_direct", "seconds_mmd", "seconds_total", "rank", "host"}
+NONDETERMINISTIC = {"seconds_scratch", "seconds_direct", "seconds_mmd", "seconds_total", "rank", "host",
+                    "hosts"}
 
 
 def env(**extra):
@@ -63,7 +64,10 @@ def result_digest(path):
         if name.split("/")[-1] in NONDETERMINISTIC:
             continue
         h.update(name.encode())
-        h.update(np.ascontiguousarray(arr).tobytes())
+        if arr.dtype == object:  # variable-length strings: their text, not pointers
+            h.update("\x00".join(x.decode() if isinstance(x, bytes) else str(x) for x in arr.ravel()).encode())
+        else:
+            h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()
 
 

@@ -18,7 +18,8 @@ enum {
     TLS_ERR_NUMERIC = 4, /* NaN/Inf in training; the configuration fails */
     TLS_ERR_SVM = 5,     /* libsvm refused the problem */
     TLS_ERR_MPI = 6,     /* an MPI call failed */
-    TLS_ERR_SIGNAL = 7   /* interrupted by a signal; resumable */
+    TLS_ERR_SIGNAL = 7,  /* interrupted by a signal; resumable */
+    TLS_ERR_STATE = 8    /* the sweep's state directory was deleted while it ran */
 };
 
 /* Evaluates an int-returning call; on failure prints file:line and returns

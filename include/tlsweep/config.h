@@ -1,12 +1,19 @@
-/* config.h - the sweep's configuration: YAML files, --set overrides,
- * validation, canonical text and hash.
+/* config.h - the sweep's configuration: YAML files and --set overrides,
+ * validated into an immutable value.
  *
- * A configuration is the engine's parameters plus the grid (four lists) and
- * output options. tls_config_load starts from the compiled-in default sweep
+ * tls_config_load starts from the compiled-in default sweep
  * (configs/default.yaml), applies a YAML file if given, then --set
  * overrides, then validates everything. Every problem is reported as ONE
- * line "WHERE: key: what is wrong; allowed: ..." where WHERE is FILE:LINE or
- * "--set KEY=VALUE"; nothing is printed and no file is touched here. */
+ * line "WHERE: key: what is wrong; allowed: ..." (WHERE is FILE:LINE or
+ * "--set KEY=VALUE"); nothing is printed and no file is touched here.
+ *
+ * A configuration is the base settings of one configuration (the engine's
+ * parameters and a grid point), the grid's axes (grid.h: the four named
+ * axes shift, lambda, n_target, seed, then any other key given a list under
+ * `grid:`), and the keys that do not vary per configuration (data files,
+ * output options). Once loaded it is never written to: data files resolve
+ * beside it (dataset.h), not into it. No MPI, no I/O besides reading the
+ * YAML file. */
 #ifndef TLSWEEP_CONFIG_H
 #define TLSWEEP_CONFIG_H
 
@@ -16,34 +23,60 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define TLS_ERRMSG     1024
+#define TLS_MAX_AXES   32        /* axes of a grid, the four named ones included */
+#define TLS_MAX_GRID   100000000 /* configurations in one sweep */
+#define TLS_MAX_VALUES 10000000  /* values of one axis */
+
+/* The settings of one configuration: what the engine runs. */
+typedef struct {
+    tls_engine_params eng;
+    tls_point pt;
+} tls_settings;
+
+typedef enum {
+    TLS_V_REAL = 0, /* float64 coordinate */
+    TLS_V_INT = 1,  /* int64 coordinate */
+    TLS_V_BOOL = 2, /* int8 coordinate, 0 false 1 true */
+    TLS_V_STR = 3   /* string coordinate (names, "auto", lists written as "[a, b]") */
+} tls_vtype;
+
+/* One axis of the grid: a key and the values it takes, in grid order
+ * (numbers ascending, strings as written). */
+typedef struct {
+    int key;              /* index into the key table */
+    const char *key_name; /* dotted key, e.g. "train.lr" or "grid.shift" */
+    char dim[64];         /* dimension name in the results file: shift, ..., train_lr */
+    tls_vtype type;
+    int n;               /* values */
+    size_t off, size;    /* the field of tls_settings each value is copied to */
+    unsigned char *vals; /* (n, size) field values, ready to copy */
+    double *num;         /* (n) the values as numbers (REAL, INT, BOOL), else NULL */
+    int64_t *inum;       /* (n) the values as exact integers (INT, BOOL), else NULL */
+    char **text;         /* (n) the values as printed in YAML */
+    const char *units, *long_name;
+} tls_axis;
+
+typedef struct {
+    tls_settings base; /* every key's value where not swept (the grid's named axes: first values) */
+    char data_source[512]; /* data.source: HDF5 file of source points, "" = synthetic */
+    char data_target[512]; /* data.target: HDF5 file of target points */
+    tls_reals image_shape; /* data.image_shape: [h, w] when the points are images, else n = 0 */
+    int embeddings;        /* output.embeddings: store embeddings and inputs */
+    double sync_seconds;   /* output.sync_seconds: journal fsync interval, s */
+    int naxes;             /* >= 4: shift, lambda, n_target, seed, then the extra axes */
+    tls_axis axis[TLS_MAX_AXES];
+    int64_t grid_size; /* product of the axes' lengths, <= TLS_MAX_GRID */
+    char source[512];  /* the YAML file read, or "(built-in default)" */
+} tls_config;
+
 enum {
     TLS_AXIS_SHIFT = 0,
     TLS_AXIS_LAMBDA = 1,
     TLS_AXIS_NTARGET = 2,
     TLS_AXIS_SEED = 3,
-    TLS_NAXES = 4
+    TLS_NAMED_AXES = 4
 };
-extern const char *const tls_axis_names[TLS_NAXES];
-
-typedef struct {
-    double *v; /* values, in the order given */
-    int n;
-} tls_axis;
-
-typedef struct {
-    tls_engine_params eng;
-    char data_source[512];    /* data.source: HDF5 file of source points, "" = synthetic */
-    char data_target[512];    /* data.target: HDF5 file of target points */
-    tls_axis image_shape;     /* data.image_shape: [h, w] when the points are images, else empty */
-    int standardize;          /* data.standardize: scale inputs by source statistics */
-    uint32_t data_crc[2];     /* CRC-32 of the source and target files (set when loaded) */
-    tls_axis axis[TLS_NAXES]; /* shift (deg), lambda, n_target, seed */
-    int embeddings;           /* output.embeddings: store embeddings and inputs */
-    double sync_seconds;      /* output.sync_seconds: journal fsync interval, s */
-    char source[512];         /* the YAML file read, or "(built-in default)" */
-} tls_config;
-
-#define TLS_ERRMSG 1024
 
 /* Formats the one-line bad-input message "WHERE: KEY: what" (what from
  * fmt, which should end with "; allowed: ...") into err (TLS_ERRMSG bytes).
@@ -54,20 +87,32 @@ int tls_input_verror(char *err, const char *where, const char *key, const char *
 
 /* Loads defaults, then `path` (NULL: none), then the nsets "key=value"
  * overrides. Returns 0, or TLS_ERR_INPUT with the one-line message in err
- * (TLS_ERRMSG bytes). On success *out is owned by the caller. */
+ * (TLS_ERRMSG bytes), or TLS_ERR_NOMEM. On success *out is owned by the
+ * caller and must not be modified. */
 int tls_config_load(tls_config **out, const char *path, const char *const *sets, int nsets,
                     char *err);
+/* Loads a configuration from YAML text (a manifest's copy): as tls_config_load
+ * with the text in place of the file; `name` is used in messages. */
+int tls_config_load_text(tls_config **out, const char *name, const char *text, char *err);
 void tls_config_destroy(tls_config **c);
 
-/* Number of configurations in the grid. */
-int64_t tls_config_grid_size(const tls_config *c);
-/* The grid point of linear index idx; index order is row-major over
- * (shift, lambda, n_target, seed), seed fastest. */
-tls_point tls_config_point(const tls_config *c, int64_t idx);
-
 /* The effective configuration as canonical YAML text (malloc'ed, caller
- * frees), and a 64-bit FNV-1a hash of the settings that determine results. */
+ * frees; NULL when out of memory): every key, numbers in the shortest form
+ * that reads back exactly; swept keys appear only in `grid:`. */
 char *tls_config_yaml(const tls_config *c);
+/* 64-bit FNV-1a hash of the canonical YAML of every key but
+ * output.sync_seconds (which changes nothing in the results file). Data
+ * files enter by path only: their contents are checked separately (CRC-32). */
 uint64_t tls_config_hash(const tls_config *c);
+
+/* Formats a double in the shortest form that strtod reads back exactly. */
+void tls_format_real(char *buf, size_t len, double v);
+
+/* Levenshtein distance of a and b (99 when either is over 63 bytes): the
+ * did-you-mean of keys and options. */
+int tls_edit_distance(const char *a, const char *b);
+
+/* The dotted names of all keys, NULL-terminated (for did-you-mean). */
+const char *const *tls_config_key_names(void);
 
 #endif

@@ -27,20 +27,29 @@ typedef struct {
 int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int classes, char *err);
 void tls_dataset_destroy(tls_dataset **d);
 
-/* The data of a configuration: its two files and standardisation statistics. */
+/* The data files of a sweep, checked against every configuration of its
+ * grid, and the per-feature statistics for data.standardize. Lives beside
+ * the (immutable) configuration; tls_data_files_bind resolves a
+ * configuration's settings against it. */
 typedef struct {
     tls_dataset *source, *target;
-    float *stats; /* (2, dim): mean, then scale; NULL without data.standardize */
+    float *stats; /* (2, dim): source mean, then scale */
+    int image_h, image_w;
+    int max_n_target; /* the grid's largest n_target */
 } tls_data_files;
 
 /* Loads the files named by c->data_source / c->data_target (nothing to do
- * without them), checks them against c (same dim, image_shape, enough
- * points per class for the largest n_target, n_source and n_test), resolves
- * data.n_source / data.n_test "all" (all source points; all target points
- * left after the largest n_target), and points c->eng at the data; sets
- * c->eng.dim and c->data_crc. f must outlive every use of c->eng. Returns 0
- * or TLS_ERR_INPUT with one line in err. Serial; every rank calls it. */
-int tls_data_files_attach(tls_data_files *f, tls_config *c, char *err);
+ * without them) and checks them against every configuration of c's grid
+ * (same dim, image_shape, enough points per class for the largest
+ * n_target, n_source and n_test). Returns 0 or TLS_ERR_INPUT with one line
+ * in err. Serial; every rank calls it. */
+int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err);
+/* Points e at the data (when there are files): resolves counts given as
+ * `all` (n_source: all source points; n_test: all target points left after
+ * the grid's largest n_target), sets dim and the image shape, and the
+ * standardisation statistics when e->standardize. f must outlive every use
+ * of e. `ctx` is an f (the signature of tls_grid_envelope's resolver). */
+void tls_data_files_bind(const void *f, tls_engine_params *e);
 void tls_data_files_release(tls_data_files *f);
 
 #endif

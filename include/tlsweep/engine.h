@@ -31,17 +31,26 @@
 enum { TLS_METHOD_SCRATCH = 0, TLS_METHOD_DIRECT = 1, TLS_METHOD_MMD = 2, TLS_NMETHODS = 3 };
 extern const char *const tls_method_names[TLS_NMETHODS];
 
+#define TLS_MAX_REALS 8
+
+/* A short list of numbers (data.image_shape). */
+typedef struct {
+    int n;
+    double v[TLS_MAX_REALS];
+} tls_reals;
+
 typedef struct {
     /* data */
-    int n_source;       /* source points, all labelled */
-    int n_test;         /* target test points, also the unlabelled set for MMD */
-    int dim;            /* input dimension, >= 2 */
-    int classes;        /* >= 2 */
+    int n_source; /* source points, all labelled; -1: all the file's (resolved by dataset.h) */
+    int n_test;   /* target test points, also the unlabelled set for MMD; -1: all left */
+    int dim;      /* input dimension, >= 2 */
+    int classes;  /* >= 2 */
     double source_mean; /* class means +-(a,a): a for the source (article: 2) */
     double source_std;  /* per-coordinate std of the source clusters (0.5) */
     double target_mean; /* a for the target (1) */
     double target_std;  /* per-coordinate std of the target clusters (0.6) */
-    /* real data (NULL: the synthetic domains above) */
+    int standardize;    /* with data files: scale inputs by the source's per-feature statistics */
+    /* real data (NULL: the synthetic domains above); set by dataset.h, never by a config */
     const tls_points *source_data; /* points to draw n_source source points from */
     const tls_points *target_data; /* points to draw labelled and test target points from */
     int image_h, image_w;          /* > 0: points are h x w images; the shift rotates them */
@@ -67,27 +76,55 @@ typedef struct {
     double shift;  /* target rotation, degrees */
     double lambda; /* weight of MMD^2 in the source loss, >= 0 */
     int n_target;  /* labelled target points, >= classes */
-    int64_t seed;
+    int64_t seed;  /* >= 0 */
 } tls_point;
-
-/* Scalar results. Plain data: the sweep stores it verbatim in its journal. */
-typedef struct {
-    double acc[TLS_NMETHODS];     /* target test accuracy, in [0, 1] */
-    double mmd2_input;            /* MMD^2(source, target test) in input space */
-    double mmd2_feat_before;      /* ... in feature space at initialisation */
-    double mmd2_feat_after;       /* ... in feature space after fine-tuning */
-    double pad_input;             /* proxy A-distance 2(1-2 err) in input space */
-    double pad_feat;              /* ... in feature space after fine-tuning */
-    double seconds[TLS_NMETHODS]; /* wall time of each method, s */
-    int32_t negative_transfer;    /* 1 when acc[MMD] < acc[SCRATCH] */
-    int32_t status;               /* TLS_STATUS_DONE or TLS_STATUS_FAILED */
-    char reason[112];             /* why a configuration failed; "" when done */
-} tls_scalars;
 
 enum { TLS_STATUS_PENDING = 0, TLS_STATUS_DONE = 1, TLS_STATUS_FAILED = 2 };
 
+/* Scalar results. Plain data: the sweep stores it verbatim in its journal.
+ * A method's metrics stand on their own: a failed method leaves NaN in its
+ * own metrics only. What was not computed is NaN (negative_transfer: -1). */
+typedef struct {
+    double acc[TLS_NMETHODS];      /* target test accuracy, in [0, 1] */
+    double mmd2_input;             /* MMD^2(source, target test) in input space */
+    double mmd2_feat_before;       /* ... in feature space at initialisation */
+    double mmd2_feat_after;        /* ... in feature space after fine-tuning */
+    double pad_input;              /* proxy A-distance 2(1-2 err) in input space */
+    double pad_feat;               /* ... in feature space after fine-tuning */
+    double seconds[TLS_NMETHODS];  /* wall time of each method, s */
+    int32_t negative_transfer;     /* 1 when acc[MMD] < acc[SCRATCH], 0 when not, -1 unknown */
+    int32_t status;                /* DONE when every method and distance is, else FAILED */
+    int32_t mstatus[TLS_NMETHODS]; /* per method: DONE or FAILED */
+    char reason[112];              /* why something failed ("mmd: ..."); "" when done */
+} tls_scalars;
+
+/* The arrays of a result, in the order of their views below. */
+enum {
+    TLS_ARR_CONFUSION = 0, /* int32 (TLS_NMETHODS, classes, classes) */
+    TLS_ARR_CE_EPOCH,      /* float (epochs) */
+    TLS_ARR_MMD_EPOCH,     /* float (epochs) */
+    TLS_ARR_FT_EPOCH,      /* float (finetune_epochs) */
+    TLS_ARR_EMB_SOURCE,    /* float (n_source, features) */
+    TLS_ARR_EMB_TARGET,    /* float (n_test, features) */
+    TLS_ARR_X_SOURCE,      /* float (n_source, dim) */
+    TLS_ARR_X_TARGET,      /* float (n_test, dim) */
+    TLS_ARR_Y_SOURCE,      /* int32 (n_source) */
+    TLS_ARR_Y_TARGET,      /* int32 (n_test) */
+    TLS_NARRAYS
+};
+
+/* Shape of one array for given parameters: nd dims, row-major. */
+typedef struct {
+    int nd;
+    int64_t dim[3];
+    int is_int; /* int32 elements (fill -1), else float (fill NaN) */
+} tls_array_shape;
+
+void tls_result_shape(const tls_engine_params *p, int array, tls_array_shape *s);
+
 /* Everything one configuration records. The arrays are views into one
- * allocation of tls_result_bytes(params) - sizeof(tls_scalars) bytes. */
+ * allocation of mem_bytes, laid out for the parameters the result was
+ * created with (the grid's envelope in a sweep). */
 typedef struct {
     tls_scalars s;
     int32_t *confusion; /* (TLS_NMETHODS, classes, classes): [method][true][pred] counts */
@@ -107,15 +144,32 @@ typedef struct {
 /* The article's settings. */
 tls_engine_params tls_engine_defaults(void);
 
-/* Creates a zeroed result sized for p; *out is NULL on failure. */
+/* env = elementwise max of env and p over the parameters that give result
+ * arrays their shapes (n_source, n_test, dim, classes, features, epochs,
+ * finetune_epochs). */
+void tls_engine_shape_max(tls_engine_params *env, const tls_engine_params *p);
+
+/* Creates a result sized for p (every array holding its fill value); *out
+ * is NULL on failure. */
 int tls_result_create(tls_result **out, const tls_engine_params *p);
 void tls_result_destroy(tls_result **r);
+/* The view of array `array` (TLS_ARR_*). */
+void *tls_result_array(const tls_result *r, int array);
+/* Sets every array and scalar to its fill value: what a pending
+ * configuration reads as (status PENDING). */
+void tls_result_fill(tls_result *r);
+/* r was created for env and filled by tls_engine_run with parameters p (each
+ * array compact, for p's shapes, at the start of its view): re-lays every
+ * array out for env's shapes in place, the entries outside p's shapes set
+ * to fill values. Nothing to do when p's shapes are env's. */
+void tls_result_expand(tls_result *r, const tls_engine_params *p, const tls_engine_params *env);
 
-/* Runs the three methods for pt, filling r. Returns 0 with r->s.status
- * DONE, or with status FAILED and r->s.reason set when the configuration
- * itself fails (non-finite training, libsvm refusal): that is a result,
- * not an error. Returns non-zero only for errors that are not the
- * configuration's (out of memory). */
+/* Runs the three methods for pt, filling r (created for p or for shapes at
+ * least p's). Returns 0 with r->s.status DONE, or with status FAILED and
+ * r->s.reason set when a method or a distance itself fails (non-finite
+ * training, libsvm refusal): that is a result, not an error; the methods
+ * that succeeded keep their metrics. Returns non-zero only for errors that
+ * are not the configuration's (out of memory). */
 int tls_engine_run(tls_result *r, const tls_engine_params *p, const tls_point *pt);
 
 #endif

@@ -1,15 +1,20 @@
 /* journal.h - the durable record of completed configurations.
  *
- * While a sweep runs, its state lives in a directory beside the results
- * file (OUT.tlsweep.d/): a manifest (the effective configuration and its
- * hash) and one append-only journal file per rank and run. Every finished
- * configuration is appended as one record (header + CRC-32 of the payload),
- * and the file is fdatasync'ed at most every sync_seconds. A record cut short
- * by a kill fails its length or CRC check and is ignored by readers, so
- * after SIGKILL at any instant the journals hold every configuration
- * completed up to the last sync. The HDF5 file is written from the journals
- * at the end of a run (to a temporary name, then renamed), so it is never
- * the only copy of a result. Not collective: each rank owns its files. */
+ * While a sweep runs, every rank appends each finished configuration to its
+ * own journal file in the sweep's state directory (state.h), as one record
+ * written with one write(): a 40-byte header (magic "TLSR", format version
+ * 2, the sweep's 64-bit identity, the grid index, the payload length, a
+ * CRC-32 of header and payload) and a payload (tls_record_meta, the
+ * tls_scalars, the result's arrays). Files are fdatasync'ed at most every
+ * sync_seconds.
+ *
+ * Readers trust nothing: a record whose magic, version, length, index (0 <=
+ * index < grid size), CRC or fields are wrong is skipped, and reading goes
+ * on at the next valid record (resynchronising on the magic), so one
+ * flipped byte loses one record. Records of another sweep (a journal
+ * copied in) are refused and counted. A later record of an index
+ * supersedes an earlier one (files in name order, records in file order).
+ * Not collective: each rank owns its files. No MPI. */
 #ifndef TLSWEEP_JOURNAL_H
 #define TLSWEEP_JOURNAL_H
 
@@ -18,42 +23,72 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { TLS_HOST_LEN = 64 };
+enum { TLS_HOST_LEN = 64, TLS_JOURNAL_VERSION = 2 };
 
-/* Who computed a record and how long it took. */
+/* Who computed a record, when, and how long it took. */
 typedef struct {
-    int64_t index;           /* linear grid index */
-    int32_t rank;            /* MPI rank that computed it */
+    int64_t index; /* linear grid index */
+    int32_t rank;  /* MPI rank that computed it */
+    int32_t reserved;
     double seconds;          /* wall time of the whole configuration, s */
+    double finished;         /* when it finished, seconds since 1970 (UTC) */
     char host[TLS_HOST_LEN]; /* host name of that rank */
 } tls_record_meta;
 
+/* The bytes of a result's arrays that a journal keeps: all of them, or,
+ * without embeddings, the ones before the embeddings (confusion and curves). */
+size_t tls_journal_array_bytes(const tls_result *r, int embeddings);
+
 typedef struct tls_journal tls_journal;
 
-/* Opens (creating) dir/journal-RUN-RANK.bin for appending. */
-int tls_journal_open(tls_journal **out, const char *dir, int run, int rank, double sync_seconds);
-/* Appends one record: meta, the scalars and the result's array block. */
-int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r);
+/* Opens (creating, appending) the journal file at path. */
+int tls_journal_open(tls_journal **out, const char *path, uint64_t sweep_id, size_t array_bytes,
+                     double sync_seconds);
+/* Appends one record; its offset in the file goes to *offset (may be NULL).
+ * After a failure every later append fails too. */
+int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r,
+                       int64_t *offset);
+/* TLS_ERR_IO, with one line on stderr, when the journal's file is no
+ * longer in the file system (its directory or the file was deleted). */
+int tls_journal_check(const tls_journal *j);
+/* Writes what this journal holds to a new file at path (after its own file
+ * was deleted) and goes on appending there. */
+int tls_journal_salvage(tls_journal *j, const char *path);
 /* Syncs to disk and closes. */
 int tls_journal_close(tls_journal **j);
 
-/* Calls fn for every intact record of every journal file in dir, in file
- * name order (= run order, then rank), then record order; `file` is the
- * file's position in that order, so a later record of the same index
- * supersedes an earlier one. r is filled in place (sized for the same
- * parameters) and is valid only during the call. Returns the number of
- * records visited, or -1 with a message on stderr when dir cannot be read.
- * Reading stops at a file's first damaged record (a write cut by a kill). */
-typedef int (*tls_journal_fn)(void *ctx, int file, const tls_record_meta *meta,
+/* ---- reading ---- */
+
+typedef struct {
+    int64_t records; /* intact records of this sweep */
+    int64_t damaged; /* stretches of bytes skipped as damaged */
+    int64_t foreign; /* intact records of another sweep, refused */
+} tls_journal_stats;
+
+typedef struct tls_journal_reader tls_journal_reader;
+
+/* Opens every journal file (journal-*.bin) of dir for reading records of
+ * sweep `sweep_id` on a grid of grid_size with array_bytes of arrays
+ * (TLS_JOURNAL_SCALARS_ONLY: any, and only meta and scalars are read: what
+ * `status` needs without the data files). A missing directory is an empty
+ * set. Returns 0 or TLS_ERR_IO with a message on stderr. */
+#define TLS_JOURNAL_SCALARS_ONLY ((size_t)-1)
+int tls_journal_reader_open(tls_journal_reader **out, const char *dir, uint64_t sweep_id,
+                            int64_t grid_size, size_t array_bytes);
+int tls_journal_reader_nfiles(const tls_journal_reader *rd);
+const char *tls_journal_reader_path(const tls_journal_reader *rd, int file);
+void tls_journal_reader_close(tls_journal_reader **rd);
+
+/* Calls fn for every intact record in file order, then record order. r
+ * (created for the sweep's shapes) is filled in place and valid only
+ * during the call; fn returns non-zero to stop. Returns 0 or TLS_ERR_IO. */
+typedef int (*tls_journal_fn)(void *ctx, int file, int64_t offset, const tls_record_meta *meta,
                               const tls_result *r);
-int64_t tls_journal_scan(const char *dir, tls_result *r, tls_journal_fn fn, void *ctx);
-
-/* Same, for the journal files numbered `part` mod `nparts` in name order:
- * how the ranks share out the writing of the results file. */
-int64_t tls_journal_scan_part(const char *dir, int part, int nparts, tls_result *r,
-                              tls_journal_fn fn, void *ctx);
-
-/* The largest run number among dir's journal files (0 when none). */
-int tls_journal_last_run(const char *dir);
+int tls_journal_scan(tls_journal_reader *rd, tls_result *r, tls_journal_fn fn, void *ctx,
+                     tls_journal_stats *stats);
+/* Reads the record at (file, offset), checking it as a scan does. Returns
+ * 0, or TLS_ERR_IO when it is not an intact record of this sweep. */
+int tls_journal_read_at(tls_journal_reader *rd, int file, int64_t offset, tls_record_meta *meta,
+                        tls_result *r);
 
 #endif

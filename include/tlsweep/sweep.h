@@ -1,21 +1,32 @@
-/* sweep.h - the distributed sweep: rank 0 hands out grid points, every rank
- * (rank 0 included, on a compute thread) runs the engine, results go to
- * per-rank journals, and all ranks then write one parallel HDF5 file.
+/* sweep.h - the commands that run under MPI: run, merge and snapshot.
  *
- * Collective over MPI_COMM_WORLD. Returns the process exit status:
- * 0 complete, 2 bad input (nothing written), 75 interrupted and resumable,
- * 1 any other failure (with a message naming the rank and cause). */
+ * A short orchestrator: configuration -> grid -> scheduler -> engine ->
+ * journal/state -> store. Every rank agrees on every setup step (an error
+ * on any rank ends every rank, with that rank's message printed once and
+ * the documented exit status; nothing hangs). Collective over
+ * MPI_COMM_WORLD. Each returns the process exit status (TLS_EXIT_*). */
 #ifndef TLSWEEP_SWEEP_H
 #define TLSWEEP_SWEEP_H
 
-enum { TLS_EXIT_OK = 0, TLS_EXIT_FAILURE = 1, TLS_EXIT_BAD_INPUT = 2, TLS_EXIT_RESUMABLE = 75 };
+#include "tlsweep/grid.h"
+
+enum {
+    TLS_EXIT_OK = 0,         /* complete (failed configurations, if any, listed) */
+    TLS_EXIT_FAILURE = 1,    /* any other failure, with a message naming the rank and cause */
+    TLS_EXIT_BAD_INPUT = 2,  /* bad input: one line; nothing written */
+    TLS_EXIT_ALL_FAILED = 3, /* complete, but every configuration failed */
+    TLS_EXIT_RUNNING = 4,    /* status: the sweep is running now */
+    TLS_EXIT_RESUMABLE = 75  /* interrupted (signal, time limit); resumable with --resume */
+};
 
 typedef struct {
-    const char *config_path; /* YAML file, or NULL for the built-in default */
+    const char *config_path; /* YAML file, or NULL: the built-in default (or, with --resume, the
+                                stored one) */
     const char *const *sets; /* --set KEY=VALUE overrides */
     int nsets;
     const char *output;      /* results file */
-    int force;               /* replace an existing output / ignore the disk estimate */
+    tls_part part;           /* --part K/N; {1, 1} for the whole grid */
+    int force;               /* replace an existing output; skip the disk estimate */
     int resume;              /* continue an interrupted sweep */
     int retry_failed;        /* with resume: recompute failed configurations too */
     int dry_run;             /* print grid size, layout and time estimate; write nothing */
@@ -23,23 +34,24 @@ typedef struct {
     double time_limit;       /* wall-clock budget of this run, s (0: none) */
     double progress_seconds; /* progress line interval when stderr is not a terminal, s */
     int batch;               /* configurations handed out per request */
-} tls_sweep_opts;
+    const char *command;     /* this run's command line, for provenance */
+} tls_run_opts;
 
-int tls_sweep_run(const tls_sweep_opts *o);
+int tls_sweep_run(const tls_run_opts *o);
 
-/* Installs the SIGTERM/SIGINT/SIGUSR1 handlers of a run (first signal: stop
- * handing out work and drain; second: exit 75 at once). Call before
- * MPI_Init so that an early signal cannot kill a rank. */
-void tls_sweep_install_signals(void);
+typedef struct {
+    const char *const *parts; /* part files */
+    int nparts;
+    const char *output;
+    int allow_partial; /* merge incomplete parts, their pending entries as fill values */
+    int force;         /* replace an existing output */
+    const char *command;
+} tls_merge_opts;
 
-/* Seconds in a Slurm time as squeue's %L prints it ("[days-][hours:]minutes:seconds"),
- * or -1 when s is not one (UNLIMITED, NOT_SET, ...). */
-double tls_parse_slurm_time(const char *s);
+int tls_sweep_merge(const tls_merge_opts *o);
 
-/* Prints done / failed / pending of a results file or an interrupted
- * sweep's state, and the failed configurations with their reasons. Serial.
- * Returns 0 when complete, 75 when resumable, 2 when path is not a tlsweep
- * results file. */
-int tls_sweep_status(const char *path);
+/* Writes, from a sweep's journals and without disturbing its run, a file
+ * with exactly the final layout (pending entries as fill values). */
+int tls_sweep_snapshot(const char *sweep_output, const char *dest, int force, const char *command);
 
 #endif

@@ -1,0 +1,105 @@
+#include "tlsweep/grid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void tls_grid_coords(const tls_config *c, int64_t idx, int64_t *coords) {
+    for (int a = c->naxes - 1; a >= 0; a--) {
+        coords[a] = idx % c->axis[a].n;
+        idx /= c->axis[a].n;
+    }
+}
+
+int64_t tls_grid_index(const tls_config *c, const int64_t *coords) {
+    int64_t idx = 0;
+    for (int a = 0; a < c->naxes; a++) idx = idx * c->axis[a].n + coords[a];
+    return idx;
+}
+
+void tls_grid_settings(const tls_config *c, int64_t idx, tls_settings *out) {
+    *out = c->base;
+    for (int a = c->naxes - 1; a >= 0; a--) {
+        const tls_axis *ax = &c->axis[a];
+        int64_t i = idx % ax->n;
+        idx /= ax->n;
+        /* the axis's field, as an offset into the config's base settings */
+        memcpy((char *)out + (ax->off - offsetof(tls_config, base)),
+               ax->vals + (size_t)i * ax->size, ax->size);
+    }
+}
+
+void tls_grid_describe(const tls_config *c, int64_t idx, char *buf, size_t len) {
+    int64_t coords[TLS_MAX_AXES];
+    tls_grid_coords(c, idx, coords);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int a = 0; a < c->naxes && used < len; a++) {
+        const tls_axis *ax = &c->axis[a];
+        const char *name = a < TLS_NAMED_AXES ? ax->dim : ax->key_name;
+        int n =
+            snprintf(buf + used, len - used, "%s%s=%s", a ? " " : "", name, ax->text[coords[a]]);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+}
+
+void tls_grid_envelope(const tls_config *c, void (*resolve)(const void *ctx, tls_engine_params *e),
+                       const void *ctx, tls_engine_params *env, int *min_n_target,
+                       int *max_n_target) {
+    tls_settings s = c->base;
+    if (resolve) resolve(ctx, &s.eng);
+    *env = s.eng;
+    /* the envelope of independent axes: each axis's values against the base */
+    for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
+        const tls_axis *ax = &c->axis[a];
+        for (int i = 0; i < ax->n; i++) {
+            s = c->base;
+            memcpy((char *)&s + (ax->off - offsetof(tls_config, base)),
+                   ax->vals + (size_t)i * ax->size, ax->size);
+            if (resolve) resolve(ctx, &s.eng);
+            tls_engine_shape_max(env, &s.eng);
+        }
+    }
+    const tls_axis *nt = &c->axis[TLS_AXIS_NTARGET];
+    *min_n_target = *max_n_target = (int)nt->inum[0];
+    for (int i = 0; i < nt->n; i++) {
+        if (nt->inum[i] < *min_n_target) *min_n_target = (int)nt->inum[i];
+        if (nt->inum[i] > *max_n_target) *max_n_target = (int)nt->inum[i];
+    }
+}
+
+int64_t tls_part_count(int64_t size, tls_part p) {
+    return size / p.n + (size % p.n > p.k - 1);
+}
+
+int tls_grid_boxes(int nd, const int64_t *dims, int64_t lo, int64_t hi, tls_box_fn fn, void *ctx) {
+    if (lo >= hi) return 0;
+    /* stride[a]: indices per step of axis a */
+    int64_t stride[TLS_MAX_AXES + 1];
+    stride[nd - 1] = 1;
+    for (int a = nd - 2; a >= 0; a--) stride[a] = stride[a + 1] * dims[a + 1];
+    int64_t start[TLS_MAX_AXES], count[TLS_MAX_AXES];
+    int64_t cur = lo;
+    while (cur < hi) {
+        /* the largest box starting at cur: the deepest axis level at which
+         * cur is aligned and a whole step fits below hi */
+        int level = nd - 1; /* boxes of single elements of the last axis */
+        for (int a = nd - 1; a > 0; a--) {
+            if (cur % stride[a - 1] != 0 || cur + stride[a - 1] > hi) break;
+            level = a - 1;
+        }
+        int64_t rem = cur;
+        for (int a = 0; a < nd; a++) {
+            start[a] = rem / stride[a];
+            rem %= stride[a];
+        }
+        /* as many steps of axis `level` as fit below hi and within the axis */
+        int64_t steps = (hi - cur) / stride[level];
+        if (steps > dims[level] - start[level]) steps = dims[level] - start[level];
+        for (int a = 0; a < nd; a++) count[a] = a < level ? 1 : a == level ? steps : dims[a];
+        int rc = fn(ctx, start, count);
+        if (rc) return rc;
+        cur += steps * stride[level];
+    }
+    return 0;
+}

@@ -1,0 +1,265 @@
+#define _GNU_SOURCE /* timegm */
+#include "tlsweep/status.h"
+
+#include "tlsweep/check.h"
+#include "tlsweep/grid.h"
+#include "tlsweep/journal.h"
+#include "tlsweep/state.h"
+#include "tlsweep/store.h"
+#include "tlsweep/sweep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum { SHOWN = 20, REASON = sizeof(((tls_scalars *)0)->reason) };
+
+/* Prints the failed configurations (at most SHOWN) with their reasons. */
+static void print_failed(const tls_config *c, tls_part part, int64_t count, const int8_t *status,
+                         const char *reasons) {
+    int64_t nf = 0;
+    for (int64_t p = 0; p < count; p++) nf += status[p] == TLS_STATUS_FAILED;
+    if (!nf) return;
+    printf("failed (%lld):\n", (long long)nf);
+    int64_t shown = 0;
+    for (int64_t p = 0; p < count && shown < SHOWN; p++) {
+        if (status[p] != TLS_STATUS_FAILED) continue;
+        char desc[1024];
+        tls_grid_describe(c, tls_part_index(part, p), desc, sizeof(desc));
+        printf("  %s: %.*s\n", desc, (int)REASON, reasons + (size_t)p * REASON);
+        shown++;
+    }
+    if (nf > shown) printf("  ... and %lld more\n", (long long)(nf - shown));
+}
+
+static void print_counts(const char *what, int64_t count, const int8_t *status) {
+    int64_t c[3] = {0, 0, 0};
+    for (int64_t p = 0; p < count; p++) c[status[p] >= 0 && status[p] <= 2 ? status[p] : 0]++;
+    printf("%s: %lld configurations: %lld done, %lld failed, %lld pending\n", what,
+           (long long)count, (long long)c[1], (long long)c[2], (long long)c[0]);
+}
+
+/* ---- a sweep's state: the journals ------------------------------------------------ */
+
+typedef struct {
+    int8_t *status;
+    char *reasons;
+    tls_part part;
+    int64_t count;
+    int last_file_run;   /* the run number of the newest journal files */
+    int64_t in_last_run; /* records of that run */
+    tls_journal_reader *rd;
+} scan_ctx;
+
+static int note(void *ctx, int file, int64_t offset, const tls_record_meta *meta,
+                const tls_result *r) {
+    scan_ctx *x = ctx;
+    (void)offset;
+    if (!tls_part_has(x->part, meta->index)) return 0;
+    int64_t p = meta->index / x->part.n;
+    if (p >= x->count) return 0;
+    x->status[p] = (int8_t)r->s.status;
+    memcpy(x->reasons + (size_t)p * REASON, r->s.reason, REASON);
+    const char *name = strrchr(tls_journal_reader_path(x->rd, file), '/');
+    if (name && atoi(name + 9) == x->last_file_run) x->in_last_run++;
+    return 0;
+}
+
+static time_t parse_iso(const char *s) {
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
+    return timegm(&tm);
+}
+
+static int status_of_state(const char *out, const char *dir, int running, const char *holder) {
+    char err[TLS_ERRMSG];
+    tls_manifest m;
+    if (tls_manifest_read(dir, &m, err) != TLS_OK) {
+        fprintf(stderr, "tlsweep: status %s: %s\n", out, err);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    char *text = tls_state_config(dir);
+    tls_config *c = NULL;
+    int rc = text ? tls_config_load_text(&c, dir, text, err)
+                  : tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
+    free(text);
+    if (rc == TLS_OK && (c->grid_size != m.grid_size || tls_config_hash(c) != m.config_hash))
+        rc = tls_input_error(err, dir, "config.yaml",
+                             "does not match the manifest; allowed: a state written by tlsweep");
+    if (rc) {
+        fprintf(stderr, "tlsweep: status %s: %s\n", out, err);
+        tls_config_destroy(&c);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    scan_ctx x;
+    memset(&x, 0, sizeof(x));
+    x.part = m.part;
+    x.count = tls_part_count(c->grid_size, m.part);
+    x.status = calloc((size_t)x.count, 1);
+    x.reasons = calloc((size_t)x.count, REASON);
+    x.last_file_run = tls_state_last_run(dir);
+    tls_result none;
+    memset(&none, 0, sizeof(none));
+    tls_journal_stats st = {0, 0, 0};
+    rc = x.status && x.reasons ? TLS_OK : TLS_ERR_NOMEM;
+    if (rc == TLS_OK)
+        rc =
+            tls_journal_reader_open(&x.rd, dir, m.sweep_id, c->grid_size, TLS_JOURNAL_SCALARS_ONLY);
+    if (rc == TLS_OK) rc = tls_journal_scan(x.rd, &none, note, &x, &st);
+    tls_journal_reader_close(&x.rd);
+    if (rc) {
+        fprintf(stderr, "tlsweep: status %s: cannot read the sweep state in %s\n", out, dir);
+    } else {
+        char what[8400];
+        snprintf(what, sizeof(what), "%s%s%d/%d", out, m.part.n > 1 ? " part " : "",
+                 m.part.n > 1 ? m.part.k : 0, m.part.n);
+        if (m.part.n == 1) snprintf(what, sizeof(what), "%s", out);
+        print_counts(what, x.count, x.status);
+        int64_t pending = 0;
+        for (int64_t p = 0; p < x.count; p++) pending += x.status[p] == TLS_STATUS_PENDING;
+        if (st.foreign || st.damaged > 1)
+            printf("journals: %lld records of another sweep refused, %lld damaged stretches "
+                   "skipped\n",
+                   (long long)st.foreign, (long long)st.damaged);
+        if (running) {
+            tls_runs runs;
+            double rate = 0;
+            if (tls_state_runs_read(dir, &runs) == TLS_OK && runs.n > 0) {
+                time_t t0 = parse_iso(runs.run[runs.n - 1].field[0]);
+                double el = t0 ? difftime(time(NULL), t0) : 0;
+                if (el > 0) rate = (double)x.in_last_run / el;
+                tls_runs_free(&runs);
+            }
+            printf("running now: %s; %.2f configurations/s in this run; state in %s\n", holder,
+                   rate, dir);
+            rc = TLS_EXIT_RUNNING;
+        } else if (pending) {
+            printf("interrupted, resumable with: tlsweep run -o %s --resume%s\n", out,
+                   m.part.n > 1 ? " (and the same --part)" : "");
+            rc = TLS_EXIT_RESUMABLE;
+        } else {
+            printf("complete in its journals; the results file is written by: tlsweep run -o %s "
+                   "--resume\n",
+                   out);
+            rc = TLS_EXIT_RESUMABLE;
+        }
+        print_failed(c, m.part, x.count, x.status, x.reasons);
+    }
+    free(x.status);
+    free(x.reasons);
+    tls_config_destroy(&c);
+    return rc == TLS_OK ? TLS_EXIT_OK : rc;
+}
+
+/* ---- a results file ---------------------------------------------------------------- */
+
+static int status_of_file(const char *out, const char *dir_note) {
+    char err[TLS_ERRMSG];
+    tls_store_reader *rd = NULL;
+    if (tls_store_open(&rd, out, err) != TLS_OK) {
+        fprintf(stderr, "tlsweep: status: %s\n", err);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    tls_config *c = NULL;
+    int rc = tls_config_load_text(&c, out, tls_store_attr(rd, "config_yaml"), err);
+    tls_part part = {1, 1};
+    if (rc == TLS_OK && strcmp(tls_store_attr(rd, "part"), "1/1") &&
+        (sscanf(tls_store_attr(rd, "part"), "%d/%d", &part.k, &part.n) != 2 || part.n < 1 ||
+         part.k < 1 || part.k > part.n || part.n > c->grid_size))
+        rc = tls_input_error(err, out, "part",
+                             "'%s' is not K/N; allowed: a file written by "
+                             "tlsweep run",
+                             tls_store_attr(rd, "part"));
+    tls_engine_params env;
+    tls_layout L;
+    int8_t *status = NULL;
+    char *reasons = NULL;
+    if (rc == TLS_OK) {
+        int a, b;
+        tls_grid_envelope(c, NULL, NULL, &env, &a, &b);
+        tls_store_envelope(rd, &env);
+        tls_layout_init(&L, c, &env, part);
+        rc = tls_store_check(rd, &L, err);
+    }
+    if (rc == TLS_OK) {
+        status = malloc((size_t)L.count);
+        reasons = calloc((size_t)L.count, REASON);
+        rc = status && reasons ? tls_store_read_status(rd, status, reasons, REASON) : TLS_ERR_NOMEM;
+        if (rc) snprintf(err, sizeof(err), "%s: cannot read its status", out);
+    }
+    if (rc == TLS_OK) {
+        char what[8400];
+        if (part.n > 1)
+            snprintf(what, sizeof(what), "%s (part %d/%d)", out, part.k, part.n);
+        else
+            snprintf(what, sizeof(what), "%s", out);
+        print_counts(what, L.count, status);
+        int64_t pending = 0, done = 0;
+        for (int64_t p = 0; p < L.count; p++) {
+            if (status[p] < TLS_STATUS_PENDING || status[p] > TLS_STATUS_FAILED) {
+                rc = tls_input_error(err, out, "status", "value %d out of range; allowed: 0 1 2",
+                                     status[p]);
+                break;
+            }
+            pending += status[p] == TLS_STATUS_PENDING;
+            done += status[p] == TLS_STATUS_DONE;
+        }
+        if (rc == TLS_OK) {
+            if (pending)
+                printf("incomplete%s: resumable with: tlsweep run -o %s --resume%s\n", dir_note,
+                       out, part.n > 1 ? " --part K/N" : "");
+            else if (done == 0)
+                printf("complete, but every configuration failed\n");
+            else
+                printf("complete\n");
+            print_failed(c, part, L.count, status, reasons);
+            rc = pending ? TLS_EXIT_RESUMABLE : TLS_EXIT_OK;
+        }
+    }
+    if (rc == TLS_ERR_INPUT || rc == TLS_ERR_IO || rc == TLS_ERR_NOMEM) {
+        fprintf(stderr, "tlsweep: status: %s\n", err);
+        rc = rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
+    }
+    free(status);
+    free(reasons);
+    tls_config_destroy(&c);
+    tls_store_close(&rd);
+    return rc;
+}
+
+int tls_status(const char *out) {
+    char dir[4200], err[TLS_ERRMSG], mpath[4300], holder[200];
+    if (tls_state_dir(dir, sizeof(dir), out, err) != TLS_OK) {
+        fprintf(stderr, "tlsweep: status: %s\n", err);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    struct stat st;
+    snprintf(mpath, sizeof(mpath), "%s/manifest", dir);
+    int have_state = stat(mpath, &st) == 0, have_file = stat(out, &st) == 0;
+    int running = have_state && tls_state_probe(dir, holder, sizeof(holder));
+    if (have_state && have_file && !running) {
+        /* a complete file of this sweep wins over a state left by a kill in clean-up */
+        tls_store_reader *rd = NULL;
+        tls_manifest m;
+        if (tls_store_open(&rd, out, err) == TLS_OK && tls_manifest_read(dir, &m, err) == TLS_OK) {
+            unsigned long long h = 0;
+            sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h);
+            int complete = tls_store_attr_int(rd, "n_pending", -1) == 0 && h == m.config_hash;
+            tls_store_close(&rd);
+            if (complete) return status_of_file(out, "");
+        }
+        tls_store_close(&rd);
+    }
+    if (have_state) return status_of_state(out, dir, running, holder);
+    if (!have_file) {
+        fprintf(stderr,
+                "tlsweep: status: %s: neither a results file nor a sweep's state (%s); allowed: "
+                "the -o of a tlsweep run\n",
+                out, dir);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    return status_of_file(out, " (no sweep state: --resume takes over the file's results)");
+}
