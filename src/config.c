@@ -20,7 +20,8 @@ typedef enum {
     K_GAMMA, /* svm.gamma: auto, scale or a number (tls_svc_params' gamma_mode and gamma) */
     K_COUNT, /* int field or `all` (-1) */
     K_STR,   /* char[512] path */
-    K_REALS  /* tls_reals */
+    K_REALS, /* tls_reals */
+    K_ENUM   /* int field: the index of one of `names` */
 } key_type;
 
 /* One configuration key: its dotted name, type, the field it sets, and the
@@ -34,6 +35,8 @@ typedef struct {
     const char *allowed;
     const char *fixed; /* non-NULL: may not be swept, and why */
     const char *units, *long_name;
+    int integer;              /* K_REALS: every element an integer */
+    const char *const *names; /* K_ENUM: the allowed words, NULL-terminated */
 } key_def;
 
 #define F(field) offsetof(tls_config, field), sizeof(((tls_config *)0)->field)
@@ -51,83 +54,85 @@ static const key_def KEYS[] = {
     /* the four named axes: lists under grid:, values copied into the grid point */
     {"grid.shift", K_REAL, F(base.pt.shift), -1e6, 1e6, 0, 0,
      "a non-empty list of distinct finite angles in degrees", NULL, "degree",
-     "rotation of the target domain"},
+     "rotation of the target domain", 0, NULL},
     {"grid.lambda", K_REAL, F(base.pt.lambda), 0, 1e6, 0, 0,
      "a non-empty list of distinct finite numbers >= 0", NULL, "1",
-     "weight of MMD^2 in the source training loss"},
+     "weight of MMD^2 in the source training loss", 0, NULL},
     {"grid.n_target", K_INT, F(base.pt.n_target), 1, 1e6, 0, 0,
      "a non-empty list of distinct integers from data.classes to 1000000", NULL, "1",
-     "labelled target points"},
+     "labelled target points", 0, NULL},
     {"grid.seed", K_I64, F(base.pt.seed), 0, 9.2233720368547758e18, 0, 1,
      "a non-empty list of distinct integers from 0 to 9223372036854775807", NULL, "1",
-     "random seed (data, initialisation, batch order)"},
+     "random seed (data, initialisation, batch order)", 0, NULL},
     {"data.n_source", K_COUNT, E(n_source), 1, 1e8, 0, 0,
      "an integer from data.classes to 100000000, or all (with data.source)", NULL, "1",
-     "source points"},
+     "source points", 0, NULL},
     {"data.n_test", K_COUNT, E(n_test), 2, 1e8, 0, 0,
      "an integer from max(2, data.classes) to 100000000, or all (with data.target)", NULL, "1",
-     "target test points"},
+     "target test points", 0, NULL},
     {"data.dim", K_INT, E(dim), 2, 1e5, 0, 0, "an integer from 2 to 100000", NULL, "1",
-     "input dimension"},
+     "input dimension", 0, NULL},
     {"data.classes", K_INT, E(classes), 2, 1000, 0, 0, "an integer from 2 to 1000", NULL, "1",
-     "classes"},
+     "classes", 0, NULL},
     {"data.source_mean", K_REAL, E(source_mean), -1e6, 1e6, 0, 0, "a finite number", NULL, "1",
-     "source class means +-(a, a)"},
+     "source class means +-(a, a)", 0, NULL},
     {"data.source_std", K_REAL, E(source_std), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
-     "per-coordinate std of the source clusters"},
+     "per-coordinate std of the source clusters", 0, NULL},
     {"data.target_mean", K_REAL, E(target_mean), -1e6, 1e6, 0, 0, "a finite number", NULL, "1",
-     "target class means +-(a, a) before rotation"},
+     "target class means +-(a, a) before rotation", 0, NULL},
     {"data.target_std", K_REAL, E(target_std), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
-     "per-coordinate std of the target clusters"},
+     "per-coordinate std of the target clusters", 0, NULL},
     {"data.source", K_STR, F(data_source), 0, 0, 0, 0,
      "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic source",
-     FILES_FIXED, NULL, NULL},
+     FILES_FIXED, NULL, NULL, 0, NULL},
     {"data.target", K_STR, F(data_target), 0, 0, 0, 0,
      "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic target",
-     FILES_FIXED, NULL, NULL},
+     FILES_FIXED, NULL, NULL, 0, NULL},
     {"data.image_shape", K_REALS, F(image_shape), 1, 100000, 0, 0,
      "[] or [height, width] with height * width = the files' dim",
-     "it describes the data files; allowed: one value per sweep", NULL, NULL},
+     "it describes the data files; allowed: one value per sweep", NULL, NULL, 1, NULL},
     {"data.standardize", K_BOOL, E(standardize), 0, 1, 0, 0, "true or false", NULL, "1",
-     "inputs scaled by the source file's per-feature statistics"},
+     "inputs scaled by the source file's per-feature statistics", 0, NULL},
     {"model.hidden", K_INT, E(hidden), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL, "1",
-     "hidden layer width"},
+     "hidden layer width", 0, NULL},
     {"model.features", K_INT, E(features), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL, "1",
-     "feature (embedding) width"},
+     "feature (embedding) width", 0, NULL},
     {"train.epochs", K_INT, E(epochs), 0, 1e6, 0, 0,
-     "an integer from 0 (no source training) to 1000000", NULL, "1", "source training epochs"},
+     "an integer from 0 (no source training) to 1000000", NULL, "1", "source training epochs", 0,
+     NULL},
     {"train.finetune_epochs", K_INT, E(finetune_epochs), 0, 1e6, 0, 0,
-     "an integer from 0 (no fine-tuning) to 1000000", NULL, "1", "fine-tuning epochs"},
+     "an integer from 0 (no fine-tuning) to 1000000", NULL, "1", "fine-tuning epochs", 0, NULL},
     {"train.batch_size", K_INT, E(batch_size), 1, 1e8, 0, 0, "an integer from 1 to 100000000", NULL,
-     "1", "source mini-batch size"},
+     "1", "source mini-batch size", 0, NULL},
     {"train.lr", K_REAL, E(lr), 0, 1e3, 1, 0, "a number in (0, 1000]", NULL, "1",
-     "Adam learning rate"},
+     "Adam learning rate", 0, NULL},
     {"train.beta1", K_REAL, E(beta1), 0, 1, 0, 1, "a number in [0, 1)", NULL, "1",
-     "Adam first-moment decay"},
+     "Adam first-moment decay", 0, NULL},
     {"train.beta2", K_REAL, E(beta2), 0, 1, 0, 1, "a number in [0, 1)", NULL, "1",
-     "Adam second-moment decay"},
-    {"train.eps", K_REAL, E(adam_eps), 0, 1, 1, 0, "a number in (0, 1]", NULL, "1", "Adam epsilon"},
+     "Adam second-moment decay", 0, NULL},
+    {"train.eps", K_REAL, E(adam_eps), 0, 1, 1, 0, "a number in (0, 1]", NULL, "1", "Adam epsilon",
+     0, NULL},
     {"mmd.gamma", K_REAL, E(mmd_gamma), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
-     "RBF kernel parameter of the MMD"},
+     "RBF kernel parameter of the MMD", 0, NULL},
     {"mmd.distance_points", K_INT, E(distance_points), 0, 1e8, 0, 0,
      "0 (all points) or the number of points per domain for the MMD^2 distances", NULL, "1",
-     "points per domain of the MMD^2 distances (0: all)"},
+     "points per domain of the MMD^2 distances (0: all)", 0, NULL},
     {"svm.C", K_REAL, E(svm.C), 0, 1e12, 1, 0, "a finite number > 0", NULL, "1",
-     "C of the scratch and direct SVMs"},
+     "C of the scratch and direct SVMs", 0, NULL},
     {"svm.gamma", K_GAMMA, GAMMA_FIELD, 0, 1e12, 1, 0, "auto, scale or a finite number > 0", NULL,
-     "", "RBF width of the scratch and direct SVMs"},
+     "", "RBF width of the scratch and direct SVMs", 0, NULL},
     {"svm.tol", K_REAL, E(svm.eps), 0, 1, 1, 0, "a number in (0, 1]", NULL, "1",
-     "libsvm stopping tolerance"},
+     "libsvm stopping tolerance", 0, NULL},
     {"svm.cache_mb", K_REAL, E(svm.cache_mb), 0, 1e6, 1, 0, "a number of megabytes > 0", NULL, "MB",
-     "libsvm kernel cache"},
+     "libsvm kernel cache", 0, NULL},
     {"svm.shrinking", K_BOOL, E(svm.shrinking), 0, 1, 0, 0, "true or false", NULL, "1",
-     "libsvm shrinking heuristic"},
+     "libsvm shrinking heuristic", 0, NULL},
     {"svm.pad_C", K_REAL, E(pad_C), 0, 1e12, 1, 0, "a finite number > 0", NULL, "1",
-     "C of the proxy A-distance's linear SVM"},
+     "C of the proxy A-distance's linear SVM", 0, NULL},
     {"output.embeddings", K_BOOL, F(embeddings), 0, 1, 0, 0, "true or false", OUTPUT_FIXED, NULL,
-     NULL},
+     NULL, 0, NULL},
     {"output.sync_seconds", K_REAL, F(sync_seconds), 0, 3600, 1, 0,
-     "a number of seconds in (0, 3600]", OUTPUT_FIXED, NULL, NULL},
+     "a number of seconds in (0, 3600]", OUTPUT_FIXED, NULL, NULL, 0, NULL},
 };
 #undef F
 #undef E
@@ -369,6 +374,16 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         }
         break;
     }
+    case K_ENUM: {
+        int found = -1;
+        for (int i = 0; kd->names[i] && found < 0; i++)
+            if (!strcmp(s, kd->names[i])) found = i;
+        if (found < 0)
+            return tls_input_error(err, where, kd->name,
+                                   "'%s' is not one of its words; allowed: %s", s, kd->allowed);
+        *(int *)field = found;
+        break;
+    }
     case K_STR:
     case K_REALS:
         break;
@@ -488,6 +503,9 @@ static void sb_value(sbuf *b, const key_def *kd, const tls_config *c) {
         }
         break;
     }
+    case K_ENUM:
+        sb_printf(b, "%s", kd->names[*(const int *)field]);
+        break;
     case K_REALS: {
         const tls_reals *r = field;
         sb_printf(b, "[");
@@ -895,7 +913,7 @@ static int check_key(const tls_config *c, int k, const char *where, const char *
             char w[64];
             snprintf(w, sizeof(w), "%selement %d: ", what, i + 1);
             TLS_TRY(check_number(kd, r->v[i], where, w, err));
-            if (r->v[i] != floor(r->v[i]))
+            if (kd->integer && r->v[i] != floor(r->v[i]))
                 return tls_input_error(err, where, kd->name, "%s%g is not an integer; allowed: %s",
                                        w, r->v[i], kd->allowed);
         }
@@ -903,6 +921,7 @@ static int check_key(const tls_config *c, int k, const char *where, const char *
     }
     case K_STR:
     case K_BOOL:
+    case K_ENUM:
         break;
     }
     return TLS_OK;
