@@ -18,6 +18,10 @@
 # job follows (the old one was cancelled when its dependency failed).
 # Prints the two job ids. TLSWEEP_ARRAY_SCRIPT overrides the job script.
 set -euo pipefail
+if [ "${BASH_VERSINFO[0]}" -lt 4 ] || { [ "${BASH_VERSINFO[0]}" -eq 4 ] && [ "${BASH_VERSINFO[1]}" -lt 4 ]; }; then
+  echo "submit-array: bash $BASH_VERSION: needs bash 4.4 or later" >&2
+  exit 2
+fi
 usage() {
   sed -n '4,5p' "$0" | sed 's/^# *//' >&2
   exit 2
