@@ -19,17 +19,23 @@ void tls_data_class_mean(double *mean, int k, int dim, int classes, double mean_
 void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_domain *dom,
                      tls_rng *rng) {
     double c = cos(dom->theta), s = sin(dom->theta);
-    double mean[dim];
     for (int i = 0; i < n; i++) {
         int k = (int)((long long)i * classes / n);
-        tls_data_class_mean(mean, k, dim, classes, dom->mean_scale);
-        double p[dim];
-        for (int j = 0; j < dim; j++) p[j] = tls_rng_normal(rng) * dom->std + mean[j];
-        double x0 = c * p[0] - s * p[1];
-        double x1 = s * p[0] + c * p[1];
-        p[0] = x0;
-        p[1] = x1;
-        for (int j = 0; j < dim; j++) X[(size_t)i * dim + j] = (float)p[j];
+        double mean[2]; /* the class mean lies in the first two coordinates; the rest are 0 */
+        tls_data_class_mean(mean, k, 2, classes, dom->mean_scale);
+        double p0 = 0.0, p1 = 0.0;
+        float *row = X + (size_t)i * dim;
+        for (int j = 0; j < dim; j++) {
+            double v = tls_rng_normal(rng) * dom->std + (j < 2 ? mean[j] : 0.0);
+            if (j == 0)
+                p0 = v;
+            else if (j == 1)
+                p1 = v;
+            else
+                row[j] = (float)v;
+        }
+        row[0] = (float)(c * p0 - s * p1);
+        row[1] = (float)(s * p0 + c * p1);
         y[i] = k;
     }
 }

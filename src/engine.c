@@ -274,9 +274,11 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
         TLS_ALLOC(w->file_chosen, p->target_data->n);
     }
     if (p->distance_points > 0) {
+        /* sized by the points a distance uses, not by the setting */
+        int k = p->distance_points < imax(ns, nt) ? p->distance_points : imax(ns, nt);
         TLS_ALLOC(w->dist_idx, imax(ns, nt));
-        TLS_ALLOC(w->dist_x, (size_t)p->distance_points * imax(D, F));
-        TLS_ALLOC(w->dist_y, (size_t)p->distance_points * imax(D, F));
+        TLS_ALLOC(w->dist_x, (size_t)k * imax(D, F));
+        TLS_ALLOC(w->dist_y, (size_t)k * imax(D, F));
     }
     TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
     TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, p->classes));
