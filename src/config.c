@@ -197,19 +197,22 @@ static int find_key(const char *name) {
 }
 
 static int unknown_key(char *err, const char *where, const char *name) {
+    /* grid.train.lrr: the key after grid. is what is misspelt */
+    const char *key = name, *prefix = "";
+    if (!strncmp(name, "grid.", 5) && strchr(name + 5, '.')) key = name + 5, prefix = "grid.";
     int best = -1, bestd = 99;
     for (int i = 0; i < NKEYS; i++) {
-        int d = tls_edit_distance(name, KEYS[i].name);
+        int d = tls_edit_distance(key, KEYS[i].name);
         const char *dot = strchr(KEYS[i].name, '.');
-        int dl = tls_edit_distance(name, dot + 1); /* a key given without its section */
+        int dl = tls_edit_distance(key, dot + 1); /* a key given without its section */
         if (dl < d) d = dl;
         if (d < bestd) bestd = d, best = i;
     }
     if (best >= 0 && bestd <= 3)
         return tls_input_error(err, where, name,
-                               "unknown key; did you mean %s? allowed: the keys listed in "
+                               "unknown key; did you mean %s%s? allowed: the keys listed in "
                                "configs/README.md",
-                               KEYS[best].name);
+                               prefix, KEYS[best].name);
     return tls_input_error(err, where, name,
                            "unknown key; allowed: sections %s with the keys listed in "
                            "configs/README.md",
