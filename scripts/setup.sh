@@ -14,7 +14,9 @@ build_pkgs=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-
 py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas
          python3-matplotlib python3-seaborn python3-sklearn)
 test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format clang
-           dpkg-dev python3-setuptools python3-venv shellcheck)  # tests/test_packaging.py, test_jobs.py
+           dpkg-dev python3-setuptools python3-venv shellcheck  # tests/test_packaging.py, test_jobs.py
+           netcdf-bin python3-netcdf4  # tests/test_readers.py: netCDF-C's readers
+           strace libclang-rt-14-dev)  # tests/test_reliability.py (durability), the fuzzers
 
 pkgs=("${build_pkgs[@]}" "${py_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
