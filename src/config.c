@@ -117,6 +117,31 @@ static const key_def KEYS[] = {
     {"mmd.distance_points", K_INT, E(distance_points), 0, 1e8, 0, 0,
      "0 (all points) or the number of points per domain for the MMD^2 distances", NULL, "1",
      "points per domain of the MMD^2 distances (0: all)", 0, NULL},
+    {"mmd.gammas", K_REALS, E(mmd_gammas), 0, 1e6, 1, 0,
+     "[] (mmd.gamma alone) or a list of up to 8 numbers > 0", NULL, "1",
+     "RBF gammas of the MMD loss, summed (multi-kernel MMD); []: mmd.gamma", 0, NULL},
+    {"mmd.bandwidth", K_ENUM, E(mmd_bandwidth), 0, 0, 0, 0, "fixed or median", NULL, "",
+     "MMD loss bandwidth: the gammas as given, or divided by the median squared distance of "
+     "the pooled batch",
+     0, tls_bandwidth_names},
+    {"mmd.estimator", K_ENUM, E(mmd_estimator), 0, 0, 0, 0, "biased or unbiased", NULL, "",
+     "estimator of the MMD^2 loss", 0, tls_estimator_names},
+    {"align.loss", K_ENUM, E(align_loss), 0, 0, 0, 0, "mmd, coral, dann or none", NULL, "",
+     "alignment loss of the source phase, weighted by lambda", 0, tls_align_names},
+    {"align.target_batch", K_COUNT, E(align_target_batch), 1, 1e8, 0, 0,
+     "all (every target test point, the article) or an integer from 1 to 100000000 (points "
+     "drawn at random per step)",
+     NULL, "1", "unlabelled target points per source step (-1: all)", 0, NULL},
+    {"align.disc_hidden", K_INT, E(disc_hidden), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL,
+     "1", "hidden width of the DANN domain discriminator", 0, NULL},
+    {"finetune.strategy", K_ENUM, E(finetune_strategy), 0, 0, 0, 0, "all, classifier or l2sp", NULL,
+     "", "what fine-tuning trains: all, the classifier only, or all with L2-SP", 0,
+     tls_finetune_names},
+    {"finetune.l2sp_alpha", K_REAL, E(l2sp_alpha), 0, 1e6, 0, 0, "a finite number >= 0", NULL, "1",
+     "L2-SP weight alpha of alpha/2 ||w - w_source||^2 on the feature extractor", 0, NULL},
+    {"baselines.target_epochs", K_INT, E(target_epochs), 0, 1e6, 0, 0,
+     "an integer from 0 to 1000000", NULL, "1", "full-batch epochs of the target-only MLP", 0,
+     NULL},
     {"svm.C", K_REAL, E(svm.C), 0, 1e12, 1, 0, "a finite number > 0", NULL, "1",
      "C of the scratch and direct SVMs", 0, NULL},
     {"svm.gamma", K_GAMMA, GAMMA_FIELD, 0, 1e12, 1, 0, "auto, scale or a finite number > 0", NULL,
@@ -137,7 +162,8 @@ static const key_def KEYS[] = {
 #undef F
 #undef E
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
-static const char *const SECTIONS = "grid, data, model, train, mmd, svm, output";
+static const char *const SECTIONS =
+    "grid, data, model, train, mmd, align, finetune, baselines, svm, output";
 
 const char *const *tls_config_key_names(void) {
     static const char *names[NKEYS + 1];

@@ -1,5 +1,6 @@
 #include "tlsweep/engine.h"
 
+#include "tlsweep/align.h"
 #include "tlsweep/check.h"
 #include "tlsweep/data.h"
 #include "tlsweep/mmd.h"
@@ -11,7 +12,12 @@
 #include <string.h>
 #include <time.h>
 
-const char *const tls_method_names[TLS_NMETHODS] = {"scratch", "direct", "mmd"};
+const char *const tls_method_names[TLS_NMETHODS] = {"scratch", "direct", "mmd", "target_mlp",
+                                                    "ensemble"};
+const char *const tls_align_names[] = {"mmd", "coral", "dann", "none", NULL};
+const char *const tls_finetune_names[] = {"all", "classifier", "l2sp", NULL};
+const char *const tls_bandwidth_names[] = {"fixed", "median", NULL};
+const char *const tls_estimator_names[] = {"biased", "unbiased", NULL};
 
 tls_engine_params tls_engine_defaults(void) {
     tls_engine_params p = {
@@ -33,6 +39,15 @@ tls_engine_params tls_engine_defaults(void) {
         .beta2 = 0.999,
         .adam_eps = 1e-8,
         .mmd_gamma = 1.0,
+        .align_loss = TLS_ALIGN_MMD,
+        .align_target_batch = -1,
+        .disc_hidden = 32,
+        .mmd_gammas = {0, {0}},
+        .mmd_bandwidth = TLS_BANDWIDTH_FIXED,
+        .mmd_estimator = TLS_MMD_BIASED,
+        .finetune_strategy = TLS_FINETUNE_ALL,
+        .l2sp_alpha = 0.1,
+        .target_epochs = 500,
         .svm = tls_svc_defaults(),
         .pad_C = 1.0,
     };
@@ -49,6 +64,7 @@ void tls_engine_shape_max(tls_engine_params *env, const tls_engine_params *p) {
     TLS_MAX_FIELD(features);
     TLS_MAX_FIELD(epochs);
     TLS_MAX_FIELD(finetune_epochs);
+    TLS_MAX_FIELD(target_epochs);
 #undef TLS_MAX_FIELD
 }
 
@@ -56,13 +72,14 @@ void tls_result_shape(const tls_engine_params *p, int array, tls_array_shape *s)
     int64_t C = p->classes, F = p->features, D = p->dim, ns = p->n_source, nt = p->n_test;
     static const struct {
         int nd, is_int;
-    } kinds[TLS_NARRAYS] = {{3, 1}, {1, 0}, {1, 0}, {1, 0}, {2, 0},
+    } kinds[TLS_NARRAYS] = {{3, 1}, {1, 0}, {1, 0}, {1, 0}, {1, 0}, {2, 0},
                             {2, 0}, {2, 0}, {2, 0}, {1, 1}, {1, 1}};
     const int64_t dims[TLS_NARRAYS][3] = {
         {TLS_NMETHODS, C, C},
         {p->epochs},
         {p->epochs},
         {p->finetune_epochs},
+        {p->target_epochs},
         {ns, F},
         {nt, F},
         {ns, D},
@@ -84,9 +101,9 @@ static size_t align8(size_t n) {
 }
 
 void *tls_result_array(const tls_result *r, int array) {
-    void *const views[TLS_NARRAYS] = {r->confusion,  r->ce_epoch,   r->mmd_epoch, r->ft_epoch,
-                                      r->emb_source, r->emb_target, r->x_source,  r->x_target,
-                                      r->y_source,   r->y_target};
+    void *const views[TLS_NARRAYS] = {r->confusion, r->ce_epoch,   r->mmd_epoch,  r->ft_epoch,
+                                      r->target_ce, r->emb_source, r->emb_target, r->x_source,
+                                      r->x_target,  r->y_source,   r->y_target};
     return views[array];
 }
 
@@ -109,10 +126,10 @@ int tls_result_create(tls_result **out, const tls_engine_params *p) {
     r->mem_bytes = total;
     char *cur = r->mem;
     void **views[TLS_NARRAYS] = {
-        (void **)&r->confusion, (void **)&r->ce_epoch,   (void **)&r->mmd_epoch,
-        (void **)&r->ft_epoch,  (void **)&r->emb_source, (void **)&r->emb_target,
-        (void **)&r->x_source,  (void **)&r->x_target,   (void **)&r->y_source,
-        (void **)&r->y_target,
+        (void **)&r->confusion,  (void **)&r->ce_epoch,  (void **)&r->mmd_epoch,
+        (void **)&r->ft_epoch,   (void **)&r->target_ce, (void **)&r->emb_source,
+        (void **)&r->emb_target, (void **)&r->x_source,  (void **)&r->x_target,
+        (void **)&r->y_source,   (void **)&r->y_target,
     };
     for (int a = 0; a < TLS_NARRAYS; a++) {
         *views[a] = cur;
@@ -158,6 +175,7 @@ static void fill_scalars(tls_scalars *s) {
     s->mmd2_input = s->mmd2_feat_before = s->mmd2_feat_after = NAN;
     s->pad_input = s->pad_feat = NAN;
     s->negative_transfer = -1;
+    s->negative_transfer_mlp = -1;
 }
 
 void tls_result_fill(tls_result *r) {
@@ -226,6 +244,22 @@ typedef struct {
     float *dist_x;    /* (distance_points, max(dim, features)) */
     float *dist_y;    /* (distance_points, max(dim, features)) */
     float *mmd_work;  /* tls_mmd_work_floats */
+    int mt;           /* unlabelled target points per step: min(target_batch, n_test), or n_test */
+    float *xtb;       /* (mt, dim) the step's target points when mt < n_test */
+    int *tb_idx;      /* (n_test) permutation from which each step's mt points are drawn */
+    float *probs_mmd; /* (n_test, classes) the transfer network's softmax on the test set */
+    float *probs_tgt; /* (n_test, classes) the target-only network's */
+    float *w_src;     /* (n_extractor) feature extractor after source training (L2-SP) */
+    double *coral_work; /* tls_coral_work_floats / 2 doubles */
+    float *median_work; /* tls_median_work_floats */
+    float *dfeat_pool;  /* (batch + mt, features) pooled features for the discriminator */
+    float *dgrad_pool;  /* (batch + mt, features) their gradient */
+    float *disc_h;      /* (batch + mt, disc_hidden) */
+    float *disc_dh;     /* (batch + mt, disc_hidden) */
+    float *disc_logit;  /* (batch + mt) */
+    float *disc_dlogit; /* (batch + mt) */
+    float *disc_prob;   /* (batch + mt) */
+    int *disc_label;    /* (batch + mt) 0 source, 1 target */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
     tls_acts *at; /* target test and whole-set activations */
@@ -237,6 +271,10 @@ static void ws_destroy(run_ws *w) {
     free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
     free(w->mmd_work), free(w->pick), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
     free(w->file_idx), free(w->file_chosen);
+    free(w->xtb), free(w->tb_idx), free(w->probs_mmd), free(w->probs_tgt), free(w->w_src);
+    free(w->coral_work), free(w->median_work), free(w->dfeat_pool), free(w->dgrad_pool);
+    free(w->disc_h), free(w->disc_dh), free(w->disc_logit), free(w->disc_dlogit);
+    free(w->disc_prob), free(w->disc_label);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -281,7 +319,31 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
         TLS_ALLOC(w->dist_y, (size_t)k * imax(D, F));
     }
     TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
-    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, p->classes));
+    int C = p->classes, B = p->batch_size;
+    w->mt = p->align_target_batch > 0 && p->align_target_batch < nt ? p->align_target_batch : nt;
+    if (w->mt < nt) {
+        TLS_ALLOC(w->xtb, (size_t)w->mt * D);
+        TLS_ALLOC(w->tb_idx, nt);
+    }
+    TLS_ALLOC(w->probs_mmd, (size_t)nt * C);
+    TLS_ALLOC(w->probs_tgt, (size_t)nt * C);
+    if (p->align_loss == TLS_ALIGN_CORAL)
+        TLS_ALLOC(w->coral_work, tls_coral_work_floats(B, w->mt, F) / 2);
+    if (p->align_loss == TLS_ALIGN_MMD && p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN)
+        TLS_ALLOC(w->median_work, tls_median_work_floats(B, w->mt));
+    int dann = p->align_loss == TLS_ALIGN_DANN, Hd = p->disc_hidden, np = B + w->mt;
+    if (dann) {
+        TLS_ALLOC(w->dfeat_pool, (size_t)np * F);
+        TLS_ALLOC(w->dgrad_pool, (size_t)np * F);
+        TLS_ALLOC(w->disc_h, (size_t)np * Hd);
+        TLS_ALLOC(w->disc_dh, (size_t)np * Hd);
+        TLS_ALLOC(w->disc_logit, np);
+        TLS_ALLOC(w->disc_dlogit, np);
+        TLS_ALLOC(w->disc_prob, np);
+        TLS_ALLOC(w->disc_label, np);
+    }
+    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, C, dann ? Hd : 0));
+    if (p->finetune_strategy == TLS_FINETUNE_L2SP) TLS_ALLOC(w->w_src, w->model->n_extractor);
     TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
     TLS_CALL(tls_acts_create(&w->at, w->model, big));
     return TLS_OK;
@@ -362,21 +424,83 @@ static void fail(tls_result *r, int method, const char *what, const char *why) {
     r->s.status = TLS_STATUS_FAILED;
 }
 
-/* Source phase (epochs of CE + lambda MMD^2) and fine-tuning. Returns
- * TLS_ERR_NUMERIC with `why` filled when a loss or parameter turns non-finite. */
-static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt,
-                     char *why, size_t whylen) {
+/* The MMD loss of one step with the configured kernels and estimator;
+ * adds lambda * its gradients into dx, dy (NULL: none). The article's
+ * setting (one fixed gamma, biased) is tls_mmd2_forward_backward's call. */
+static double mmd_loss(float *dx, float *dy, float lambda, run_ws *w, const tls_engine_params *p,
+                       const float *x, const float *y, int n, int m, int F) {
+    float g[TLS_MMD_MAX_KERNELS];
+    int ng = p->mmd_gammas.n > 0 ? p->mmd_gammas.n : 1;
+    for (int q = 0; q < ng; q++)
+        g[q] = (float)(p->mmd_gammas.n > 0 ? p->mmd_gammas.v[q] : p->mmd_gamma);
+    if (p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN) {
+        /* gamma_q = gammas_q / median squared distance (not differentiated) */
+        float med = tls_median_sqdist(x, n, y, m, F, w->median_work);
+        if (med > 0.0f && isfinite(med))
+            for (int q = 0; q < ng; q++) g[q] /= med;
+    }
+    return tls_mmd2_multi_forward_backward(dx, dy, lambda, x, y, n, m, F, g, ng,
+                                           p->mmd_estimator == TLS_MMD_UNBIASED, w->mmd_work);
+}
+
+/* DANN's loss of one step: the discriminator's binary cross-entropy on the
+ * pooled features (source label 0, target label 1), averaged over the
+ * n + m points; with grad, lambda * its gradient goes into the
+ * discriminator's parameters and, reversed, into dx (n, F) and dy (m, F). */
+static double dann_loss(float *dx, float *dy, float lambda, run_ws *w, const float *x,
+                        const float *y, int n, int m, int F, int grad) {
+    tls_model *md = w->model;
+    int np = n + m;
+    memcpy(w->dfeat_pool, x, sizeof(float) * (size_t)n * F);
+    memcpy(w->dfeat_pool + (size_t)n * F, y, sizeof(float) * (size_t)m * F);
+    for (int i = 0; i < np; i++) w->disc_label[i] = i >= n;
+    tls_model_disc_forward(w->disc_h, w->disc_logit, md, w->dfeat_pool, np);
+    double bce = tls_bce_forward(w->disc_prob, w->disc_logit, w->disc_label, np);
+    if (!grad) return bce;
+    memset(w->disc_dlogit, 0, sizeof(float) * (size_t)np);
+    tls_bce_backward(w->disc_dlogit, w->disc_prob, w->disc_label, lambda, np);
+    memset(w->dgrad_pool, 0, sizeof(float) * (size_t)np * F);
+    tls_model_disc_backward(md, w->dgrad_pool, 1, w->disc_dh, w->disc_dlogit, w->disc_h,
+                            w->dfeat_pool, np);
+    for (size_t i = 0; i < (size_t)n * F; i++) dx[i] += w->dgrad_pool[i];
+    for (size_t i = 0; i < (size_t)m * F; i++) dy[i] += w->dgrad_pool[(size_t)n * F + i];
+    return bce;
+}
+
+/* The step's unlabelled target points: all of them, or mt drawn without
+ * replacement by a partial shuffle of the persistent permutation tb_idx. */
+static const float *target_batch(run_ws *w, const tls_engine_params *p, tls_rng *rng) {
+    int nt = p->n_test, D = p->dim;
+    if (w->mt >= nt) return w->xt;
+    for (int i = 0; i < w->mt; i++) {
+        int j = i + (int)tls_rng_below(rng, (uint64_t)(nt - i));
+        int t = w->tb_idx[i];
+        w->tb_idx[i] = w->tb_idx[j], w->tb_idx[j] = t;
+        memcpy(w->xtb + (size_t)i * D, w->xt + (size_t)w->tb_idx[i] * D, sizeof(float) * D);
+    }
+    return w->xtb;
+}
+
+/* Source phase: epochs of CE + lambda * the alignment loss (align.loss)
+ * between the batch's and the target points' features. Returns
+ * TLS_ERR_NUMERIC with `why` filled when a loss turns non-finite. */
+static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt,
+                        char *why, size_t whylen) {
     tls_model *m = w->model;
     int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
+    int mt = w->mt, align = p->align_loss;
     tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
-    float lambda = (float)pt->lambda, gamma = (float)p->mmd_gamma;
-    tls_rng shuf;
+    float lambda = (float)pt->lambda;
+    tls_rng shuf, tbr;
     tls_rng_init(&shuf, (uint64_t)pt->seed, TLS_STREAM_SHUFFLE, 0);
+    tls_rng_init(&tbr, (uint64_t)pt->seed, TLS_STREAM_TARGET_BATCH, 0);
     for (int i = 0; i < ns; i++) w->order[i] = i;
+    if (w->tb_idx)
+        for (int i = 0; i < nt; i++) w->tb_idx[i] = i;
     int nbatches = (ns + p->batch_size - 1) / p->batch_size;
     for (int e = 0; e < p->epochs; e++) {
         tls_rng_shuffle(&shuf, w->order, ns);
-        double ce_sum = 0.0, mmd_sum = 0.0;
+        double ce_sum = 0.0, align_sum = 0.0;
         for (int b = 0; b < nbatches; b++) {
             int b0 = b * p->batch_size;
             int nb = ns - b0 < p->batch_size ? ns - b0 : p->batch_size;
@@ -393,49 +517,92 @@ static int train_mmd(tls_result *r, run_ws *w, const tls_engine_params *p, const
             memset(as->dlogits, 0, sizeof(float) * (size_t)nb * C);
             tls_crossentropy_backward(as->dlogits, as->probs, w->yb, 1.0f, nb, C);
             tls_model_classifier_backward(m, as, nb);
-            tls_model_features_forward(at, m, w->xt, nt);
-            int grad = lambda != 0.0f;
-            if (grad) memset(at->dfeat, 0, sizeof(float) * (size_t)nt * F);
-            double mmd =
-                tls_mmd2_forward_backward(grad ? as->dfeat : NULL, grad ? at->dfeat : NULL, lambda,
-                                          as->feat, at->feat, nb, nt, F, gamma, w->mmd_work);
-            if (!isfinite(ce) || !isfinite(mmd)) {
-                snprintf(why, whylen, "non-finite loss in epoch %d batch %d (ce %g, mmd2 %g)",
-                         e + 1, b + 1, ce, mmd);
+            int grad = lambda != 0.0f && align != TLS_ALIGN_NONE;
+            double al = 0.0;
+            const float *xt = w->xt;
+            if (align != TLS_ALIGN_NONE) {
+                xt = target_batch(w, p, &tbr);
+                tls_model_features_forward(at, m, xt, mt);
+                if (grad) memset(at->dfeat, 0, sizeof(float) * (size_t)mt * F);
+                float *dxs = grad ? as->dfeat : NULL, *dxt = grad ? at->dfeat : NULL;
+                if (align == TLS_ALIGN_MMD)
+                    al = mmd_loss(dxs, dxt, lambda, w, p, as->feat, at->feat, nb, mt, F);
+                else if (align == TLS_ALIGN_CORAL)
+                    al = tls_coral_forward_backward(dxs, dxt, lambda, as->feat, at->feat, nb, mt, F,
+                                                    w->coral_work);
+                else
+                    al = dann_loss(dxs, dxt, lambda, w, as->feat, at->feat, nb, mt, F, grad);
+            }
+            if (!isfinite(ce) || !isfinite(al)) {
+                snprintf(why, whylen, "non-finite loss in epoch %d batch %d (ce %g, %s %g)", e + 1,
+                         b + 1, ce, align == TLS_ALIGN_MMD ? "mmd2" : tls_align_names[align], al);
                 return TLS_ERR_NUMERIC;
             }
             tls_model_features_backward(m, as, w->xb, nb);
-            if (grad) tls_model_features_backward(m, at, w->xt, nt);
+            if (grad) tls_model_features_backward(m, at, xt, mt);
             tls_model_adam_step(m, &opt);
             ce_sum += ce;
-            mmd_sum += mmd;
+            align_sum += al;
         }
         r->ce_epoch[e] = (float)(ce_sum / nbatches);
-        r->mmd_epoch[e] = (float)(mmd_sum / nbatches);
+        r->mmd_epoch[e] = align == TLS_ALIGN_NONE ? NAN : (float)(align_sum / nbatches);
     }
-    int nl = pt->n_target;
-    for (int e = 0; e < p->finetune_epochs; e++) {
-        tls_acts *as = w->as;
+    return TLS_OK;
+}
+
+/* Full-batch epochs of cross-entropy on the labelled target points, the
+ * loss of each written to curve; strategy: TLS_FINETUNE_* (the target-only
+ * network: ALL). Adam over the network's parameters (not a discriminator's). */
+static int train_target(float *curve, int epochs, int strategy, run_ws *w,
+                        const tls_engine_params *p, const tls_point *pt, const char *phase,
+                        char *why, size_t whylen) {
+    tls_model *m = w->model;
+    tls_acts *as = w->as;
+    int C = p->classes, nl = pt->n_target;
+    tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
+    float alpha = (float)p->l2sp_alpha;
+    size_t first = strategy == TLS_FINETUNE_CLASSIFIER ? m->n_extractor : 0;
+    if (strategy == TLS_FINETUNE_L2SP)
+        memcpy(w->w_src, m->params_mem, sizeof(float) * m->n_extractor);
+    if (strategy == TLS_FINETUNE_CLASSIFIER) tls_model_features_forward(as, m, w->xl, nl);
+    for (int e = 0; e < epochs; e++) {
         tls_model_zero_grad(m);
-        tls_model_features_forward(as, m, w->xl, nl);
+        if (strategy != TLS_FINETUNE_CLASSIFIER) tls_model_features_forward(as, m, w->xl, nl);
         tls_model_classifier_forward(as, m, nl);
         double ce = tls_crossentropy_forward(as->probs, as->logits, w->yl, nl, C);
         if (!isfinite(ce)) {
-            snprintf(why, whylen, "non-finite loss in fine-tuning epoch %d (ce %g)", e + 1, ce);
+            snprintf(why, whylen, "non-finite loss in %s epoch %d (ce %g)", phase, e + 1, ce);
             return TLS_ERR_NUMERIC;
         }
         memset(as->dlogits, 0, sizeof(float) * (size_t)nl * C);
         tls_crossentropy_backward(as->dlogits, as->probs, w->yl, 1.0f, nl, C);
         tls_model_classifier_backward(m, as, nl);
-        tls_model_features_backward(m, as, w->xl, nl);
-        tls_model_adam_step(m, &opt);
-        r->ft_epoch[e] = (float)ce;
+        if (strategy != TLS_FINETUNE_CLASSIFIER) tls_model_features_backward(m, as, w->xl, nl);
+        if (strategy == TLS_FINETUNE_L2SP)
+            tls_l2sp_forward_backward(m->grads_mem, alpha, m->params_mem, w->w_src, m->n_extractor);
+        tls_model_adam_step_range(m, &opt, first, m->n_net - first);
+        curve[e] = (float)ce;
     }
     if (tls_model_check_finite(m) != TLS_OK) {
-        snprintf(why, whylen, "non-finite network parameters after training");
+        snprintf(why, whylen, "non-finite network parameters after %s", phase);
         return TLS_ERR_NUMERIC;
     }
     return TLS_OK;
+}
+
+/* A network method's test predictions: accuracy, confusion and the softmax
+ * (n_test, classes) into probs. */
+static void network_method(tls_result *r, run_ws *w, const tls_engine_params *p, int method,
+                           float *probs) {
+    int C = p->classes, nt = p->n_test;
+    tls_model_features_forward(w->at, w->model, w->xt, nt);
+    tls_model_classifier_forward(w->at, w->model, nt);
+    tls_argmax_rows(w->pred, w->at->logits, nt, C);
+    tls_softmax_forward(probs, w->at->logits, nt, C);
+    int32_t *cm = r->confusion + (size_t)method * C * C;
+    memset(cm, 0, sizeof(int32_t) * (size_t)C * C);
+    r->s.acc[method] = accuracy(cm, w->pred, w->yt, nt, C);
+    r->s.mstatus[method] = TLS_STATUS_DONE;
 }
 
 /* Copies rows idx[0..n) of pts into X/y; rotates them by theta if asked. */
@@ -565,41 +732,73 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     else
         TLS_CALL(rc);
 
-    /* 3. MMD feature transfer, then fine-tuning */
+    /* 3. feature transfer (align.loss), then fine-tuning (finetune.strategy) */
     double t2 = now_seconds();
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
     features_of(w->feat_s, w, w->xs, ns);
     features_of(w->feat_t, w, w->xt, nt);
     r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
-    rc = train_mmd(r, w, p, pt, why, sizeof(why));
+    rc = train_source(r, w, p, pt, why, sizeof(why));
+    if (rc == TLS_OK)
+        rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p, pt,
+                          "fine-tuning", why, sizeof(why));
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_MMD, tls_method_names[TLS_METHOD_MMD], why);
+    } else {
+        TLS_CALL(rc);
+        network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
+        r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
+
+        /* distances in feature space after training, and the embeddings */
+        features_of(w->feat_s, w, w->xs, ns);
+        features_of(w->feat_t, w, w->xt, nt);
+        r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
+        rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
+        if (rc == TLS_ERR_SVM)
+            fail(r, -1, "pad_feat", why);
+        else
+            TLS_CALL(rc);
+        memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
+        memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
+        if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
+            r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
+    }
+
+    /* 4. the target-only network: the same initialisation, a fresh Adam */
+    double t3 = now_seconds();
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
+    tls_model_init(w->model, &rng);
+    rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, pt, "training", why,
+                      sizeof(why));
+    if (rc == TLS_ERR_NUMERIC) {
+        fail(r, TLS_METHOD_TARGET_MLP, tls_method_names[TLS_METHOD_TARGET_MLP], why);
+    } else {
+        TLS_CALL(rc);
+        network_method(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt);
+        r->s.seconds[TLS_METHOD_TARGET_MLP] = now_seconds() - t3;
+        if (r->s.mstatus[TLS_METHOD_MMD] == TLS_STATUS_DONE)
+            r->s.negative_transfer_mlp = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_TARGET_MLP];
+    }
+
+    /* 5. the ensemble: mean of the two networks' softmax outputs */
+    if (r->s.mstatus[TLS_METHOD_MMD] != TLS_STATUS_DONE ||
+        r->s.mstatus[TLS_METHOD_TARGET_MLP] != TLS_STATUS_DONE) {
+        fail(r, TLS_METHOD_ENSEMBLE, tls_method_names[TLS_METHOD_ENSEMBLE],
+             "needs both the mmd and the target_mlp networks");
         return TLS_OK;
     }
-    TLS_CALL(rc);
-    tls_model_features_forward(w->at, w->model, w->xt, nt);
-    tls_model_classifier_forward(w->at, w->model, nt);
-    tls_argmax_rows(w->pred, w->at->logits, nt, C);
-    int32_t *cm = r->confusion + (size_t)TLS_METHOD_MMD * C * C;
+    double t4 = now_seconds();
+    for (size_t i = 0; i < (size_t)nt * C; i++)
+        w->probs_mmd[i] = 0.5f * (w->probs_mmd[i] + w->probs_tgt[i]);
+    tls_argmax_rows(w->pred, w->probs_mmd, nt, C);
+    int32_t *cm = r->confusion + (size_t)TLS_METHOD_ENSEMBLE * C * C;
     memset(cm, 0, sizeof(int32_t) * (size_t)C * C);
-    r->s.acc[TLS_METHOD_MMD] = accuracy(cm, w->pred, w->yt, nt, C);
-    r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
-    r->s.mstatus[TLS_METHOD_MMD] = TLS_STATUS_DONE;
-
-    /* distances in feature space after training, and the embeddings */
-    features_of(w->feat_s, w, w->xs, ns);
-    features_of(w->feat_t, w, w->xt, nt);
-    r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
-    rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
-    if (rc == TLS_ERR_SVM)
-        fail(r, -1, "pad_feat", why);
-    else
-        TLS_CALL(rc);
-    memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
-    memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
-    if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
-        r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
+    r->s.acc[TLS_METHOD_ENSEMBLE] = accuracy(cm, w->pred, w->yt, nt, C);
+    /* both networks' training, and the averaging */
+    r->s.seconds[TLS_METHOD_ENSEMBLE] =
+        r->s.seconds[TLS_METHOD_MMD] + r->s.seconds[TLS_METHOD_TARGET_MLP] + now_seconds() - t4;
+    r->s.mstatus[TLS_METHOD_ENSEMBLE] = TLS_STATUS_DONE;
     return TLS_OK;
 }
 

@@ -414,6 +414,10 @@ static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
             s->negative_transfer < 0 ? "null"
             : s->negative_transfer   ? "true"
                                      : "false");
+    fprintf(f, ", \"negative_transfer_mlp\": %s",
+            s->negative_transfer_mlp < 0 ? "null"
+            : s->negative_transfer_mlp   ? "true"
+                                         : "false");
     for (int m = 0; m < TLS_NMETHODS; m++)
         fprintf(f, ", \"status_%s\": \"%s\"", tls_method_names[m], status_name(s->mstatus[m]));
     for (int m = 0; m < TLS_NMETHODS; m++) {
@@ -435,10 +439,10 @@ static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
         }
         fprintf(f, "]");
     }
-    const float *curves[] = {r->ce_epoch, r->mmd_epoch, r->ft_epoch};
-    const char *names[] = {"ce_epoch", "mmd2_epoch", "finetune_ce"};
-    int lens[] = {p->epochs, p->epochs, p->finetune_epochs};
-    for (int k = 0; k < 3; k++) {
+    const float *curves[] = {r->ce_epoch, r->mmd_epoch, r->ft_epoch, r->target_ce};
+    const char *names[] = {"ce_epoch", "mmd2_epoch", "finetune_ce", "target_mlp_ce"};
+    int lens[] = {p->epochs, p->epochs, p->finetune_epochs, p->target_epochs};
+    for (int k = 0; k < 4; k++) {
         fprintf(f, ", \"%s\": [", names[k]);
         for (int e = 0; e < lens[k]; e++) {
             if (isfinite(curves[k][e]))

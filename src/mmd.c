@@ -47,8 +47,15 @@ static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c)
 #endif
 
 typedef double (*block_fn)(const float *, const float *, int, const float *, const float *,
-                           const float *, int, int, int, float, int, int, float *, float *, float *,
-                           float *, float *, float *);
+                           const float *, int, int, int, const float *, const float *, int, int,
+                           int, float *, float *, float *, float *, float *, float *);
+
+/* The kernels of one MMD: gammas, gradient weights gamma_q / gamma_0. */
+typedef struct {
+    const float *gamma; /* (ng) */
+    float gw[TLS_MMD_MAX_KERNELS];
+    int ng;
+} kernels_t;
 
 static const struct {
     const char *name;
@@ -170,13 +177,13 @@ static void zero_acc(float *s, float *p, int pad, int d) {
 }
 
 /* coef * sum_ij k(a_i, a_j), w->bT holding a transposed; with da adds dloss * its gradient:
- * d/da_p = 2 coef sum_j -2 gamma k_pj (a_p - a_j). */
+ * d/da_p = 2 coef sum_j sum_q -2 gamma_q k_q,pj (a_p - a_j). */
 static double self_block(block_fn fn, float *da, float dloss, double coef, const float *a,
-                         const float *na2, int n, int d, float gamma, const mmd_work *w) {
+                         const float *na2, int n, int d, const kernels_t *k, const mmd_work *w) {
     if (da) zero_acc(w->s1, w->p1, w->pad, d);
-    double total = fn(a, na2, n, a, w->bT, na2, n, w->pad, d, gamma, 1, da != NULL, w->s1, w->p1,
-                      w->s1, w->p1, w->kbuf, w->ablk);
-    if (da) apply_grad(da, (float)(dloss * coef * -4.0 * gamma), a, w->s1, w->p1, n, d);
+    double total = fn(a, na2, n, a, w->bT, na2, n, w->pad, d, k->gamma, k->gw, k->ng, 1, da != NULL,
+                      w->s1, w->p1, w->s1, w->p1, w->kbuf, w->ablk);
+    if (da) apply_grad(da, (float)(dloss * coef * -4.0 * k->gamma[0]), a, w->s1, w->p1, n, d);
     return coef * total;
 }
 
@@ -184,29 +191,43 @@ static double self_block(block_fn fn, float *da, float dloss, double coef, const
  * dloss * their gradients. */
 static double cross_block(block_fn fn, float *da, float *db, float dloss, double coef,
                           const float *a, const float *b, const float *na2, const float *nb2,
-                          int na, int nb, int d, float gamma, const mmd_work *w) {
+                          int na, int nb, int d, const kernels_t *k, const mmd_work *w) {
     int grads = da || db;
     if (grads) zero_acc(w->s1, w->p1, w->pad, d), zero_acc(w->s2, w->p2, w->pad, d);
-    double total = fn(a, na2, na, b, w->bT, nb2, nb, w->pad, d, gamma, 0, grads, w->s1, w->p1,
-                      w->s2, w->p2, w->kbuf, w->ablk);
-    float g = (float)(dloss * coef * -2.0 * gamma);
+    double total = fn(a, na2, na, b, w->bT, nb2, nb, w->pad, d, k->gamma, k->gw, k->ng, 0, grads,
+                      w->s1, w->p1, w->s2, w->p2, w->kbuf, w->ablk);
+    float g = (float)(dloss * coef * -2.0 * k->gamma[0]);
     if (da) apply_grad(da, g, a, w->s1, w->p1, na, d);
     if (db) apply_grad(db, g, b, w->s2, w->p2, nb, d);
     return coef * total;
 }
 
-double tls_mmd2_forward_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
-                                 int n, int m, int d, float gamma, float *work) {
+double tls_mmd2_multi_forward_backward(float *dx, float *dy, float dloss, const float *x,
+                                       const float *y, int n, int m, int d, const float *gammas,
+                                       int ng, int unbiased, float *work) {
     block_fn fn = kernels[kernel_index()].fn;
     mmd_work w = work_views(work, n, m, d);
+    kernels_t k = {gammas, {0}, ng};
+    for (int q = 0; q < ng; q++) k.gw[q] = gammas[q] / gammas[0];
     double cxx = 1.0 / ((double)n * n), cyy = 1.0 / ((double)m * m), cxy = -2.0 / ((double)n * m);
+    if (unbiased) {
+        /* without the diagonals (each kernel is 1 there); a set of one point has no pair */
+        cxx = n > 1 ? 1.0 / ((double)n * (n - 1)) : 0.0;
+        cyy = m > 1 ? 1.0 / ((double)m * (m - 1)) : 0.0;
+    }
     double s = 0.0;
     transpose_norms(w.bT, w.nx, x, n, d, w.pad);
-    s += self_block(fn, dx, dloss, cxx, x, w.nx, n, d, gamma, &w);
+    if (cxx != 0.0) s += self_block(fn, dx, dloss, cxx, x, w.nx, n, d, &k, &w);
     transpose_norms(w.bT, w.ny, y, m, d, w.pad); /* for the y-y and the x-y blocks */
-    s += self_block(fn, dy, dloss, cyy, y, w.ny, m, d, gamma, &w);
-    s += cross_block(fn, dx, dy, dloss, cxy, x, y, w.nx, w.ny, n, m, d, gamma, &w);
+    if (cyy != 0.0) s += self_block(fn, dy, dloss, cyy, y, w.ny, m, d, &k, &w);
+    s += cross_block(fn, dx, dy, dloss, cxy, x, y, w.nx, w.ny, n, m, d, &k, &w);
+    if (unbiased) s -= (double)ng * (cxx * n + cyy * m);
     return s;
+}
+
+double tls_mmd2_forward_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
+                                 int n, int m, int d, float gamma, float *work) {
+    return tls_mmd2_multi_forward_backward(dx, dy, dloss, x, y, n, m, d, &gamma, 1, 0, work);
 }
 
 double tls_mmd2_forward(const float *x, const float *y, int n, int m, int d, float gamma,

@@ -6,25 +6,35 @@
 #include <math.h>
 #include <string.h>
 
-size_t tls_model_nparams(int D, int H, int F, int C) {
-    return (size_t)H * D + H + (size_t)F * H + F + (size_t)C * F + C;
+size_t tls_model_nparams(int D, int H, int F, int C, int Hd) {
+    size_t disc = Hd > 0 ? (size_t)Hd * F + Hd + Hd + 1 : 0;
+    return (size_t)H * D + H + (size_t)F * H + F + (size_t)C * F + C + disc;
 }
 
-static void model_views(tls_params *p, float *mem, int D, int H, int F, int C) {
+static void model_views(tls_params *p, float *mem, int D, int H, int F, int C, int Hd) {
     p->W1 = mem;
     p->b1 = p->W1 + (size_t)H * D;
     p->W2 = p->b1 + H;
     p->b2 = p->W2 + (size_t)F * H;
     p->W3 = p->b2 + F;
     p->b3 = p->W3 + (size_t)C * F;
+    p->Wd1 = p->bd1 = p->Wd2 = p->bd2 = NULL;
+    if (Hd > 0) {
+        p->Wd1 = p->b3 + C;
+        p->bd1 = p->Wd1 + (size_t)Hd * F;
+        p->Wd2 = p->bd1 + Hd;
+        p->bd2 = p->Wd2 + Hd;
+    }
 }
 
-int tls_model_create(tls_model **out, int D, int H, int F, int C) {
+int tls_model_create(tls_model **out, int D, int H, int F, int C, int Hd) {
     *out = NULL;
     tls_model *m;
     TLS_ALLOC(m, 1);
-    m->D = D, m->H = H, m->F = F, m->C = C;
-    m->nparams = tls_model_nparams(D, H, F, C);
+    m->D = D, m->H = H, m->F = F, m->C = C, m->Hd = Hd > 0 ? Hd : 0;
+    m->nparams = tls_model_nparams(D, H, F, C, m->Hd);
+    m->n_net = tls_model_nparams(D, H, F, C, 0);
+    m->n_extractor = (size_t)H * D + H + (size_t)F * H + F;
     /* one block for the four buffers, each a named slice of it */
     m->params_mem = calloc(4 * m->nparams, sizeof(float));
     if (!m->params_mem) {
@@ -35,8 +45,8 @@ int tls_model_create(tls_model **out, int D, int H, int F, int C) {
     m->grads_mem = m->params_mem + m->nparams;
     m->m_mem = m->grads_mem + m->nparams;
     m->v_mem = m->m_mem + m->nparams;
-    model_views(&m->p, m->params_mem, D, H, F, C);
-    model_views(&m->g, m->grads_mem, D, H, F, C);
+    model_views(&m->p, m->params_mem, D, H, F, C, m->Hd);
+    model_views(&m->g, m->grads_mem, D, H, F, C, m->Hd);
     *out = m;
     return TLS_OK;
 }
@@ -59,6 +69,13 @@ void tls_model_init(tls_model *m, tls_rng *rng) {
     uniform_fill(m->p.b2, m->F, b2, rng);
     uniform_fill(m->p.W3, (size_t)m->C * m->F, b3, rng);
     uniform_fill(m->p.b3, m->C, b3, rng);
+    if (m->Hd > 0) {
+        double bd1 = 1.0 / sqrt(m->F), bd2 = 1.0 / sqrt(m->Hd);
+        uniform_fill(m->p.Wd1, (size_t)m->Hd * m->F, bd1, rng);
+        uniform_fill(m->p.bd1, m->Hd, bd1, rng);
+        uniform_fill(m->p.Wd2, m->Hd, bd2, rng);
+        uniform_fill(m->p.bd2, 1, bd2, rng);
+    }
     memset(m->grads_mem, 0, 3 * m->nparams * sizeof(float));
     m->step = 0;
 }
@@ -68,14 +85,19 @@ void tls_model_zero_grad(tls_model *m) {
 }
 
 void tls_model_adam_step(tls_model *m, const tls_adam *opt) {
+    tls_model_adam_step_range(m, opt, 0, m->nparams);
+}
+
+void tls_model_adam_step_range(tls_model *m, const tls_adam *opt, size_t first, size_t n) {
     m->step++;
     float bc1 = 1.0f - powf(opt->beta1, (float)m->step);
     float bc2_sqrt = sqrtf(1.0f - powf(opt->beta2, (float)m->step));
     const float step_size = opt->lr / bc1, b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
     /* four separate buffers of one model: restrict lets the loop vectorize */
-    float *restrict p = m->params_mem, *restrict mo = m->m_mem, *restrict v = m->v_mem;
-    const float *restrict g = m->grads_mem;
-    for (size_t i = 0; i < m->nparams; i++) {
+    float *restrict p = m->params_mem + first, *restrict mo = m->m_mem + first,
+                    *restrict v = m->v_mem + first;
+    const float *restrict g = m->grads_mem + first;
+    for (size_t i = 0; i < n; i++) {
         mo[i] = b1 * mo[i] + (1.0f - b1) * g[i];
         v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
         float denom = sqrtf(v[i]) / bc2_sqrt + eps;
@@ -140,4 +162,23 @@ void tls_model_classifier_forward(tls_acts *a, const tls_model *m, int n) {
 void tls_model_classifier_backward(tls_model *m, tls_acts *a, int n) {
     memset(a->dfeat, 0, (size_t)n * m->F * sizeof(float));
     tls_linear_backward(a->dfeat, m->g.W3, m->g.b3, a->dlogits, a->feat, m->p.W3, n, m->F, m->C);
+}
+
+void tls_model_disc_forward(float *hd, float *logit, const tls_model *m, const float *feat, int n) {
+    tls_linear_forward(hd, feat, m->p.Wd1, m->p.bd1, n, m->F, m->Hd);
+    tls_relu_forward(hd, hd, n * m->Hd);
+    tls_linear_forward(logit, hd, m->p.Wd2, m->p.bd2, n, m->Hd, 1);
+}
+
+void tls_model_disc_backward(tls_model *m, float *dfeat, int reverse, float *dhd,
+                             const float *dlogit, const float *hd, const float *feat, int n) {
+    size_t nh = (size_t)n * m->Hd;
+    memset(dhd, 0, nh * sizeof(float));
+    tls_linear_backward(dhd, m->g.Wd2, m->g.bd2, dlogit, hd, m->p.Wd2, n, m->Hd, 1);
+    tls_relu_backward(dhd, hd, (int)nh);
+    tls_linear_backward(NULL, m->g.Wd1, m->g.bd1, dhd, feat, m->p.Wd1, n, m->F, m->Hd);
+    if (!dfeat) return;
+    if (reverse)
+        for (size_t i = 0; i < nh; i++) dhd[i] = -dhd[i]; /* exact */
+    tls_linear_backward(dfeat, NULL, NULL, dhd, feat, m->p.Wd1, n, m->F, m->Hd);
 }

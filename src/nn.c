@@ -115,6 +115,7 @@ void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, c
                     Din, 1.0f, dinp, Din);
     else if (dinp)
         gemm_acc(dinp, Din, NULL, dout, Dout, 1, W, Din, B, Din, Dout);
+    if (!dW) return;
     if (use_blas(Dout, Din, B)) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dout, Din, B, 1.0f, dout, Dout, inp,
                     Din, 1.0f, dW, Din);
@@ -155,6 +156,37 @@ void tls_relu_forward(float *out, const float *inp, int n) {
 
 void tls_relu_backward(float *d, const float *out, int n) {
     relu_backward(d, out, n);
+}
+
+void tls_softmax_forward(float *probs, const float *logits, int B, int C) {
+    for (int i = 0; i < B; i++) {
+        const float *z = logits + (size_t)i * C;
+        float *p = probs + (size_t)i * C;
+        float zmax = z[0];
+        for (int c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
+        double sum = 0.0;
+        for (int c = 0; c < C; c++) {
+            p[c] = expf(z[c] - zmax);
+            sum += p[c];
+        }
+        for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
+    }
+}
+
+double tls_bce_forward(float *probs, const float *logits, const int *y, int B) {
+    double loss = 0.0;
+    for (int i = 0; i < B; i++) {
+        double z = logits[i];
+        /* max(z, 0) - z y + log(1 + exp(-|z|)): no overflow either way */
+        loss += (z > 0 ? z : 0.0) - z * y[i] + log1p(exp(-fabs(z)));
+        probs[i] = (float)(1.0 / (1.0 + exp(-z)));
+    }
+    return loss / B;
+}
+
+void tls_bce_backward(float *dlogits, const float *probs, const int *y, float dloss, int B) {
+    float s = dloss / (float)B;
+    for (int i = 0; i < B; i++) dlogits[i] += s * (probs[i] - (float)y[i]);
 }
 
 double tls_crossentropy_forward(float *probs, const float *logits, const int *y, int B, int C) {

@@ -38,22 +38,25 @@ enum {
     D_PRED,
     D_EPOCH,
     D_FTEPOCH,
+    D_TEPOCH,
     D_SPOINT,
     D_TPOINT,
     D_FEATURE,
     D_INDIM,
     NTRAIL_DIMS
 };
-static const char *const TRAIL_NAMES[NTRAIL_DIMS] = {"approach",   "true_class",     "pred_class",
-                                                     "epoch",      "finetune_epoch", "source_point",
-                                                     "test_point", "feature",        "input_dim"};
+static const char *const TRAIL_NAMES[NTRAIL_DIMS] = {
+    "approach",     "true_class",   "pred_class", "epoch",   "finetune_epoch",
+    "target_epoch", "source_point", "test_point", "feature", "input_dim"};
 static const char *const TRAIL_LONG[NTRAIL_DIMS] = {
     "method: scratch SVM on target labels, direct SVM trained on the source, MLP with MMD "
-    "alignment then fine-tuned",
+    "alignment (or align.loss) then fine-tuned, the same MLP trained on the target labels "
+    "alone, the mean of the two MLPs' softmax outputs",
     "true class",
     "predicted class",
     "source training epoch",
     "fine-tuning epoch",
+    "epoch of the target-only MLP",
     "source point",
     "target test point",
     "embedding coordinate",
@@ -163,6 +166,18 @@ static const var_def VARS[] = {
      "whether acc_mmd < acc_scratch",
      "0 1",
      "no yes"},
+    {"negative_transfer_mlp",
+     0,
+     0,
+     T_I8,
+     SC(negative_transfer_mlp),
+     1,
+     0,
+     {0},
+     "1",
+     "whether acc_mmd < acc_target_mlp",
+     "0 1",
+     "no yes"},
     {"status",
      0,
      0,
@@ -261,7 +276,8 @@ static const var_def VARS[] = {
      1,
      {D_EPOCH},
      "1",
-     "mean MMD^2 between source batches and target test features per epoch",
+     "mean alignment loss per epoch between source batches and target features (MMD^2; "
+     "align.loss coral: CORAL; dann: the discriminator's BCE; none: NaN)",
      NULL,
      NULL},
     {"finetune_ce",
@@ -275,6 +291,19 @@ static const var_def VARS[] = {
      {D_FTEPOCH},
      "1",
      "cross-entropy on the labelled target points per fine-tuning epoch (nats)",
+     NULL,
+     NULL},
+    {"target_mlp_ce",
+     0,
+     0,
+     T_F32,
+     FROM_ARRAY,
+     TLS_ARR_TARGET_CE,
+     0,
+     1,
+     {D_TEPOCH},
+     "1",
+     "cross-entropy of the target-only MLP on the labelled target points per epoch (nats)",
      NULL,
      NULL},
     {"source_features",
@@ -386,6 +415,8 @@ static int64_t trail_len(const tls_layout *L, int d) {
         return e->epochs;
     case D_FTEPOCH:
         return e->finetune_epochs;
+    case D_TEPOCH:
+        return e->target_epochs;
     case D_SPOINT:
         return e->n_source;
     case D_TPOINT:
@@ -783,6 +814,7 @@ static int create_scales(writer *w) {
     TLS_TRY(index_scale(w, D_PRED, 0));
     TLS_TRY(index_scale(w, D_EPOCH, 1));
     TLS_TRY(index_scale(w, D_FTEPOCH, 1));
+    TLS_TRY(index_scale(w, D_TEPOCH, 1));
     if (w->L->c->embeddings) {
         TLS_TRY(index_scale(w, D_SPOINT, 0));
         TLS_TRY(index_scale(w, D_TPOINT, 0));
@@ -1726,6 +1758,8 @@ static int reader_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result 
                   "%s: approach_status out of range", rd->path);
     TLS_CHECK(r->s.negative_transfer >= -1 && r->s.negative_transfer <= 1, TLS_ERR_IO,
               "%s: negative_transfer out of range", rd->path);
+    TLS_CHECK(r->s.negative_transfer_mlp >= -1 && r->s.negative_transfer_mlp <= 1, TLS_ERR_IO,
+              "%s: negative_transfer_mlp out of range", rd->path);
     meta->index = tls_layout_index(rd->L, pos);
     if (host >= 0 && host < rd->nhosts)
         snprintf(meta->host, sizeof(meta->host), "%s", rd->hosts[host]);

@@ -257,7 +257,7 @@ static void test_network(tls_rng *rng) {
     enum { D = 3, H = 8, F = 5, C = 3, NS = 9, NT = 7 };
     tls_model *m;
     tls_acts *a, *b;
-    tls_model_create(&m, D, H, F, C);
+    tls_model_create(&m, D, H, F, C, 0);
     tls_acts_create(&a, m, NS);
     tls_acts_create(&b, m, NT);
     tls_model_init(m, rng);
@@ -287,7 +287,7 @@ static void test_network(tls_rng *rng) {
 
 static void test_adam(tls_rng *rng) {
     tls_model *m;
-    tls_model_create(&m, 2, 1, 1, 2);
+    tls_model_create(&m, 2, 1, 1, 2, 0);
     tls_model_init(m, rng);
     size_t n = m->nparams;
     float p0[16], g[3][16];
@@ -317,7 +317,7 @@ static void test_adam(tls_rng *rng) {
 
 static void test_init(tls_rng *rng) {
     tls_model *m;
-    tls_model_create(&m, 2, 32, 16, 2);
+    tls_model_create(&m, 2, 32, 16, 2, 0);
     tls_model_init(m, rng);
     double b1 = 1 / sqrt(2.0), b2 = 1 / sqrt(32.0), b3 = 1 / sqrt(16.0), mx1 = 0, mx2 = 0, mx3 = 0;
     for (int i = 0; i < 64 + 32; i++) mx1 = fmax(mx1, fabs(m->p.W1[i]));

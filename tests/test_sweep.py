@@ -39,7 +39,7 @@ def test_xarray_opens_labelled_cube(files):
     np.testing.assert_array_equal(ds["lambda"].values, [0, 1])
     np.testing.assert_array_equal(ds["n_target"].values, [4, 10])
     np.testing.assert_array_equal(ds["seed"].values, [0, 1])
-    assert list(ds["approach"].values) == ["scratch", "direct", "mmd"]
+    assert list(ds["approach"].values) == ["scratch", "direct", "mmd", "target_mlp", "ensemble"]
     assert ds["confusion"].dims[-3:] == ("approach", "true_class", "pred_class")
     assert ds["ce_epoch"].sizes["epoch"] == 3
     assert (ds["status"].values == 1).all()

@@ -28,8 +28,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { TLS_METHOD_SCRATCH = 0, TLS_METHOD_DIRECT = 1, TLS_METHOD_MMD = 2, TLS_NMETHODS = 3 };
+/* The methods, in the order of the results' approach dimension. MMD is the
+ * transfer network, whatever align.loss aligns it with (the name is the
+ * article's method's). TARGET_MLP: the same network from the same
+ * initialisation trained on the labelled target points alone; ENSEMBLE:
+ * the mean of the MMD and TARGET_MLP networks' softmax outputs. */
+enum {
+    TLS_METHOD_SCRATCH = 0,
+    TLS_METHOD_DIRECT = 1,
+    TLS_METHOD_MMD = 2,
+    TLS_METHOD_TARGET_MLP = 3,
+    TLS_METHOD_ENSEMBLE = 4,
+    TLS_NMETHODS = 5
+};
 extern const char *const tls_method_names[TLS_NMETHODS];
+
+/* align.loss: what the source phase adds, weighted by lambda, to the
+ * cross-entropy of the source batch. */
+enum { TLS_ALIGN_MMD = 0, TLS_ALIGN_CORAL = 1, TLS_ALIGN_DANN = 2, TLS_ALIGN_NONE = 3 };
+extern const char *const tls_align_names[]; /* NULL-terminated, in enum order */
+/* finetune.strategy: which parameters fine-tuning moves, and how. */
+enum { TLS_FINETUNE_ALL = 0, TLS_FINETUNE_CLASSIFIER = 1, TLS_FINETUNE_L2SP = 2 };
+extern const char *const tls_finetune_names[];
+/* mmd.bandwidth: the gammas as given, or times 1/median of the pooled
+ * batch's squared distances. */
+enum { TLS_BANDWIDTH_FIXED = 0, TLS_BANDWIDTH_MEDIAN = 1 };
+extern const char *const tls_bandwidth_names[];
+/* mmd.estimator */
+enum { TLS_MMD_BIASED = 0, TLS_MMD_UNBIASED = 1 };
+extern const char *const tls_estimator_names[];
 
 #define TLS_MAX_REALS 8
 
@@ -66,6 +93,18 @@ typedef struct {
     double lr, beta1, beta2, adam_eps; /* Adam (1e-3, 0.9, 0.999, 1e-8) */
     double mmd_gamma;                  /* RBF kernel of the MMD loss, 1/(feature units)^2 (1.0) */
     int distance_points; /* MMD^2 distances on at most this many points per domain, 0: all */
+    /* remedies against negative transfer (defaults: the article's) */
+    int align_loss;         /* TLS_ALIGN_* (MMD) */
+    int align_target_batch; /* unlabelled target points per step: -1 all (article), or m drawn
+                               at random per step (m >= n_test: all) */
+    int disc_hidden;        /* DANN discriminator Linear(F->disc_hidden)-ReLU-Linear(->1) (32) */
+    tls_reals mmd_gammas;   /* RBF gammas of the MMD loss, summed (DAN's multi-kernel MMD);
+                               n = 0 (default): the one-element list {mmd_gamma} */
+    int mmd_bandwidth;      /* TLS_BANDWIDTH_* (FIXED) */
+    int mmd_estimator;      /* TLS_MMD_* (BIASED) */
+    int finetune_strategy;  /* TLS_FINETUNE_* (ALL) */
+    double l2sp_alpha;      /* L2-SP: alpha/2 ||w - w_source||^2 on the feature extractor (0.01) */
+    int target_epochs;      /* full-batch epochs of the target-only MLP (baselines) */
     /* baselines and the domain classifier */
     tls_svc_params svm; /* scratch and direct (sklearn SVC defaults) */
     double pad_C;       /* C of the linear SVM of the proxy A-distance (1.0) */
@@ -93,6 +132,7 @@ typedef struct {
     double pad_feat;               /* ... in feature space after fine-tuning */
     double seconds[TLS_NMETHODS];  /* wall time of each method, s */
     int32_t negative_transfer;     /* 1 when acc[MMD] < acc[SCRATCH], 0 when not, -1 unknown */
+    int32_t negative_transfer_mlp; /* 1 when acc[MMD] < acc[TARGET_MLP], 0 when not, -1 unknown */
     int32_t status;                /* DONE when every method and distance is, else FAILED */
     int32_t mstatus[TLS_NMETHODS]; /* per method: DONE or FAILED */
     char reason[112];              /* why something failed ("mmd: ..."); "" when done */
@@ -104,6 +144,7 @@ enum {
     TLS_ARR_CE_EPOCH,      /* float (epochs) */
     TLS_ARR_MMD_EPOCH,     /* float (epochs) */
     TLS_ARR_FT_EPOCH,      /* float (finetune_epochs) */
+    TLS_ARR_TARGET_CE,     /* float (target_epochs) */
     TLS_ARR_EMB_SOURCE,    /* float (n_source, features) */
     TLS_ARR_EMB_TARGET,    /* float (n_test, features) */
     TLS_ARR_X_SOURCE,      /* float (n_source, dim) */
@@ -129,8 +170,9 @@ typedef struct {
     tls_scalars s;
     int32_t *confusion; /* (TLS_NMETHODS, classes, classes): [method][true][pred] counts */
     float *ce_epoch;    /* (epochs) mean source cross-entropy per epoch */
-    float *mmd_epoch;   /* (epochs) mean MMD^2 per epoch */
+    float *mmd_epoch;   /* (epochs) mean alignment loss per epoch (MMD^2, CORAL, BCE) */
     float *ft_epoch;    /* (finetune_epochs) fine-tuning cross-entropy per epoch */
+    float *target_ce;   /* (target_epochs) the target-only MLP's cross-entropy per epoch */
     float *emb_source;  /* (n_source, features) source embeddings after training */
     float *emb_target;  /* (n_test, features) target test embeddings after training */
     float *x_source;    /* (n_source, dim) source inputs */
@@ -146,7 +188,7 @@ tls_engine_params tls_engine_defaults(void);
 
 /* env = elementwise max of env and p over the parameters that give result
  * arrays their shapes (n_source, n_test, dim, classes, features, epochs,
- * finetune_epochs). */
+ * finetune_epochs, target_epochs). */
 void tls_engine_shape_max(tls_engine_params *env, const tls_engine_params *p);
 
 /* Creates a result sized for p (every array holding its fill value); *out

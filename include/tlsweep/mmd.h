@@ -28,6 +28,21 @@ double tls_mmd2_forward(const float *x, const float *y, int n, int m, int d, flo
 double tls_mmd2_forward_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
                                  int n, int m, int d, float gamma, float *work);
 
+/* Kernels of one multi-kernel MMD, at most. */
+#define TLS_MMD_MAX_KERNELS 8
+
+/* The MMD^2 of several RBF kernels summed (DAN's multi-kernel MMD),
+ * k(a,b) = sum_q exp(-gammas[q] |a-b|^2), ng in 1..TLS_MMD_MAX_KERNELS, in the
+ * same single fused pass (one distance per pair for all kernels); biased
+ * as above, or with `unbiased` the U-statistic without the self pairs,
+ *   sum_{i!=j} k(x_i,x_j) / (n(n-1)) + sum_{i!=j} k(y_i,y_j) / (m(m-1)) - 2 mean_ij k(x_i,y_j)
+ * (a set of one point contributes no self term). Adds dloss * the
+ * gradients into dx, dy as tls_mmd2_forward_backward, which is this
+ * function with ng = 1 and the biased estimator, bit for bit. */
+double tls_mmd2_multi_forward_backward(float *dx, float *dy, float dloss, const float *x,
+                                       const float *y, int n, int m, int d, const float *gammas,
+                                       int ng, int unbiased, float *work);
+
 /* Chooses the kernel copy for the whole process: "auto" (the default: avx2
  * where the CPU has AVX2 and FMA, else generic), "avx2" or "generic".
  * Returns TLS_OK, or TLS_ERR_INPUT for an unknown name or a copy this CPU

@@ -15,7 +15,8 @@
 void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
                         int Din, int Dout);
 /* dinp (B, Din) += dout (B, Dout) @ W;  dW (Dout, Din) += dout^T @ inp;  db (Dout) += column sums
- * of dout. dinp may be NULL when the input needs no gradient. */
+ * of dout. dinp may be NULL when the input needs no gradient; dW and db both NULL when the
+ * weights need none. */
 void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                          const float *W, int B, int Din, int Dout);
 
@@ -31,6 +32,16 @@ double tls_crossentropy_forward(float *probs, const float *logits, const int *y,
 /* dlogits (B,C) += dloss * (probs - onehot(y)) / B. */
 void tls_crossentropy_backward(float *dlogits, const float *probs, const int *y, float dloss, int B,
                                int C);
+
+/* Softmax of each row of logits (B,C) into probs (B,C), as the cross-entropy computes it. */
+void tls_softmax_forward(float *probs, const float *logits, int B, int C);
+
+/* Mean binary cross-entropy of logits (B) against labels y (B) in {0, 1}
+ * (PyTorch's BCEWithLogitsLoss); writes the sigmoids (B) for the backward
+ * pass; returns the loss. */
+double tls_bce_forward(float *probs, const float *logits, const int *y, int B);
+/* dlogits (B) += dloss * (probs - y) / B. */
+void tls_bce_backward(float *dlogits, const float *probs, const int *y, float dloss, int B);
 
 /* argmax over each row of logits (B,C) into pred (B); ties go to the lowest class. */
 void tls_argmax_rows(int *pred, const float *logits, int B, int C);

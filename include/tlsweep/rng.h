@@ -20,7 +20,8 @@ typedef enum {
     TLS_STREAM_INIT = 4,         /* network initialisation; key: seed */
     TLS_STREAM_SHUFFLE = 5,      /* source batch order; key: seed */
     TLS_STREAM_PAD = 6,          /* proxy A-distance split; key: seed */
-    TLS_STREAM_DISTANCE = 7      /* subsets for the MMD^2 distances; key: seed */
+    TLS_STREAM_DISTANCE = 7,     /* subsets for the MMD^2 distances; key: seed */
+    TLS_STREAM_TARGET_BATCH = 8  /* align.target_batch's per-step target points; key: seed */
 } tls_stream;
 
 typedef struct {

@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     tls_mmd_select("auto");
     tls_model *m;
     tls_acts *a;
-    if (tls_model_create(&m, D, H, F, C) || tls_acts_create(&a, m, NT)) return 1;
+    if (tls_model_create(&m, D, H, F, C, 0) || tls_acts_create(&a, m, NT)) return 1;
     tls_model_init(m, &rng);
     float *xt = filled(NT * D, -0.5f, &rng);
     double t = now();
