@@ -1,62 +1,59 @@
 #include "tlsweep/align.h"
 
+#include "tlsweep/nn.h"
+
+#include <stdint.h>
 #include <string.h>
 
 size_t tls_coral_work_floats(int n, int m, int d) {
-    (void)n, (void)m;
-    /* doubles, counted as two floats each: C_x, C_y (d, d), two means (d) */
-    return 2 * (2 * (size_t)d * d + 2 * (size_t)d);
+    size_t big = (size_t)(n > m ? n : m);
+    /* centred x and y, a product (big, d), C_x and C_y (d, d), two means, a zero bias, column sums
+     */
+    return ((size_t)n + m + big) * d + 2 * (size_t)d * d + 4 * (size_t)d;
 }
 
-/* cov (d, d) = (x - mean)^T (x - mean) / (n - 1), mean (d); 0 when n < 2. */
-static void covariance(double *cov, double *mean, const float *x, int n, int d) {
-    memset(cov, 0, sizeof(double) * (size_t)d * d);
-    memset(mean, 0, sizeof(double) * (size_t)d);
+/* xc (n, d) = x - mean, mean (d) over the rows in order; cov (d, d) = xc^T xc / (n - 1)
+ * (0 when n < 2). colsum (d): scratch. */
+static void covariance(float *cov, float *mean, float *xc, float *colsum, const float *x, int n,
+                       int d) {
+    memset(mean, 0, sizeof(float) * (size_t)d);
     for (int i = 0; i < n; i++)
         for (int a = 0; a < d; a++) mean[a] += x[(size_t)i * d + a];
-    for (int a = 0; a < d; a++) mean[a] /= n;
+    for (int a = 0; a < d; a++) mean[a] /= (float)n;
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < d; a++) xc[(size_t)i * d + a] = x[(size_t)i * d + a] - mean[a];
+    memset(cov, 0, sizeof(float) * (size_t)d * d);
+    memset(colsum, 0, sizeof(float) * (size_t)d);
     if (n < 2) return;
-    for (int i = 0; i < n; i++) {
-        const float *r = x + (size_t)i * d;
-        for (int a = 0; a < d; a++) {
-            double ca = r[a] - mean[a];
-            for (int b = a; b < d; b++) cov[(size_t)a * d + b] += ca * (r[b] - mean[b]);
-        }
-    }
-    for (int a = 0; a < d; a++)
-        for (int b = a; b < d; b++) {
-            cov[(size_t)a * d + b] /= (n - 1);
-            cov[(size_t)b * d + a] = cov[(size_t)a * d + b];
-        }
+    tls_linear_backward(NULL, cov, colsum, xc, xc, NULL, n, d, d); /* cov += xc^T xc */
+    for (int k = 0; k < d * d; k++) cov[k] /= (float)(n - 1);
 }
 
-/* dx (n, d) += s (x - mean) D, D (d, d) symmetric. */
-static void coral_grad(float *dx, double s, const float *x, const double *mean, const double *D,
-                       int n, int d) {
-    for (int i = 0; i < n; i++) {
-        const float *r = x + (size_t)i * d;
-        for (int b = 0; b < d; b++) {
-            double acc = 0.0;
-            for (int a = 0; a < d; a++) acc += (r[a] - mean[a]) * D[(size_t)a * d + b];
-            dx[(size_t)i * d + b] += (float)(s * acc);
-        }
-    }
+/* dx (n, d) += s xc D, D (d, d) symmetric; prod (n, d), zero (d): scratch. */
+static void coral_grad(float *dx, float s, const float *xc, const float *D, float *prod,
+                       const float *zero, int n, int d) {
+    tls_linear_forward(prod, xc, D, zero, n, d, d); /* xc D^T = xc D */
+    for (size_t i = 0; i < (size_t)n * d; i++) dx[i] += s * prod[i];
 }
 
 double tls_coral_forward_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
-                                  int n, int m, int d, double *work) {
-    double *cx = work, *cy = cx + (size_t)d * d, *mx = cy + (size_t)d * d, *my = mx + d;
-    covariance(cx, mx, x, n, d);
-    covariance(cy, my, y, m, d);
+                                  int n, int m, int d, float *work) {
+    int big = n > m ? n : m;
+    float *xc = work, *yc = xc + (size_t)n * d, *prod = yc + (size_t)m * d;
+    float *cx = prod + (size_t)big * d, *cy = cx + (size_t)d * d, *mx = cy + (size_t)d * d;
+    float *my = mx + d, *zero = my + d, *colsum = zero + d;
+    covariance(cx, mx, xc, colsum, x, n, d);
+    covariance(cy, my, yc, colsum, y, m, d);
     double loss = 0.0;
-    for (size_t k = 0; k < (size_t)d * d; k++) {
+    for (int k = 0; k < d * d; k++) {
         cx[k] -= cy[k]; /* cx becomes C_x - C_y */
-        loss += cx[k] * cx[k];
+        loss += (double)cx[k] * cx[k];
     }
-    double dd = (double)d * d;
-    if (dx && n >= 2) coral_grad(dx, dloss / (dd * (n - 1)), x, mx, cx, n, d);
-    if (dy && m >= 2) coral_grad(dy, -dloss / (dd * (m - 1)), y, my, cx, m, d);
-    return loss / (4.0 * dd);
+    memset(zero, 0, sizeof(float) * (size_t)d);
+    float dd = (float)d * (float)d;
+    if (dx && n >= 2) coral_grad(dx, dloss / (dd * (float)(n - 1)), xc, cx, prod, zero, n, d);
+    if (dy && m >= 2) coral_grad(dy, -dloss / (dd * (float)(m - 1)), yc, cx, prod, zero, m, d);
+    return loss / (4.0 * (double)d * d);
 }
 
 double tls_l2sp_forward_backward(float *g, float alpha, const float *w, const float *w0, size_t n) {
@@ -69,55 +66,77 @@ double tls_l2sp_forward_backward(float *g, float alpha, const float *w, const fl
     return 0.5 * alpha * s;
 }
 
-size_t tls_median_work_floats(int n, int m) {
+enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS };
+
+size_t tls_median_work_floats(int n, int m, int d) {
     size_t k = (size_t)n + (size_t)m;
-    return k * (k - 1) / 2 + 1;
+    /* the distances, the pooled points transposed (d, k), a histogram */
+    return k * (k - 1) / 2 + (size_t)d * k + RADIX + 1;
 }
 
-static float sqdist(const float *a, const float *b, int d) {
-    float s = 0.0f;
-    for (int k = 0; k < d; k++) {
-        float t = a[k] - b[k];
-        s += t * t;
-    }
-    return s;
-}
-
-/* The k-th smallest of v[0..n) (v is reordered): Hoare-partition quickselect
- * with a median-of-three pivot; deterministic. */
-static float select_kth(float *v, size_t n, size_t k) {
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        float a = v[lo], b = v[mid], c = v[hi];
-        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        for (;;) {
-            while (v[i] < pivot) i++;
-            while (v[j] > pivot) j--;
-            if (i >= j) break;
-            float t = v[i];
-            v[i] = v[j], v[j] = t;
-            i++, j--;
+/* The k-th smallest of v[0..n), v >= 0 (their bit patterns order as the values):
+ * radix selection on the bits, 11 at a time from the top. hist: RADIX counts. */
+static float select_kth(const float *v, size_t n, size_t k, uint32_t *hist) {
+    uint32_t prefix = 0, mask = 0;
+    for (int shift = 32 - RADIX_BITS; shift > -RADIX_BITS; shift -= RADIX_BITS) {
+        int sh = shift > 0 ? shift : 0, width = shift > 0 ? RADIX_BITS : RADIX_BITS + shift;
+        uint32_t digit_mask = ((1u << width) - 1) << sh;
+        memset(hist, 0, sizeof(uint32_t) * RADIX);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t b;
+            memcpy(&b, v + i, 4);
+            if ((b & mask) == prefix) hist[(b & digit_mask) >> sh]++;
         }
-        /* now v[lo..j] <= pivot <= v[j+1..hi] */
-        if (k <= j)
-            hi = j;
-        else
-            lo = j + 1;
+        uint32_t dgt = 0;
+        while (k >= hist[dgt]) k -= hist[dgt++];
+        prefix |= dgt << sh;
+        mask |= digit_mask;
     }
-    return v[k];
+    float out;
+    memcpy(&out, &prefix, 4);
+    return out;
 }
 
 float tls_median_sqdist(const float *x, int n, const float *y, int m, int d, float *work) {
     int k = n + m;
-    size_t N = 0;
+    size_t N = (size_t)k * (k - 1) / 2;
+    float *dist = work, *T = dist + N;
+    uint32_t *hist = (uint32_t *)(T + (size_t)d * k);
     for (int i = 0; i < k; i++) {
         const float *a = i < n ? x + (size_t)i * d : y + (size_t)(i - n) * d;
-        for (int j = i + 1; j < k; j++) {
-            const float *b = j < n ? x + (size_t)j * d : y + (size_t)(j - n) * d;
-            work[N++] = sqdist(a, b, d);
-        }
+        for (int c = 0; c < d; c++) T[(size_t)c * k + i] = a[c];
     }
-    return select_kth(work, N, (N - 1) / 2);
+    /* row i's distances to j > i, summed over the coordinates in order */
+    float *out = dist;
+    for (int i = 0; i < k - 1; i++) {
+        int cnt = k - 1 - i;
+        memset(out, 0, sizeof(float) * (size_t)cnt);
+        for (int c = 0; c < d; c++) {
+            const float *row = T + (size_t)c * k + i + 1;
+            float xi = T[(size_t)c * k + i];
+            for (int j = 0; j < cnt; j++) {
+                float t = row[j] - xi;
+                out[j] += t * t;
+            }
+        }
+        out += cnt;
+    }
+    /* one branch-free histogram of the top bits, then the exact selection
+     * among the few values of the bucket that holds the median */
+    size_t want = (N - 1) / 2;
+    memset(hist, 0, sizeof(uint32_t) * RADIX);
+    for (size_t i = 0; i < N; i++) {
+        uint32_t b;
+        memcpy(&b, dist + i, 4);
+        hist[b >> (32 - RADIX_BITS)]++;
+    }
+    uint32_t bucket = 0;
+    while (want >= hist[bucket]) want -= hist[bucket++];
+    size_t nc = 0;
+    for (size_t i = 0; i < N; i++) {
+        uint32_t b;
+        memcpy(&b, dist + i, 4);
+        if (b >> (32 - RADIX_BITS) == bucket) dist[nc++] = dist[i];
+    }
+    return select_kth(dist, nc, want, hist);
 }

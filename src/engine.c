@@ -220,37 +220,37 @@ static double accuracy(int32_t *confusion, const int *pred, const int *y, int n,
 
 /* Working memory of one run; every buffer sized once up front. */
 typedef struct {
-    float *xs;        /* (n_source, dim) */
-    int *ys;          /* (n_source) */
-    float *xt;        /* (n_test, dim) */
-    int *yt;          /* (n_test) */
-    float *xl;        /* (n_target, dim) labelled target */
-    int *yl;          /* (n_target) */
-    float *xb;        /* (batch, dim) gathered source batch */
-    int *yb;          /* (batch) */
-    int *order;       /* (n_source) batch order */
-    int *pred;        /* (max(n_test, n_source)) */
-    float *feat_s;    /* (n_source, features) */
-    float *feat_t;    /* (n_test, features) */
-    float *pad_x;     /* (2*min(n_source,n_test), max(dim, features)) */
-    int *pad_pick;    /* (n_source) random order of the source points */
-    int *pad_pool;    /* (2k) shuffled pooled points, k = min(n_source, n_test) */
-    int *pad_label;   /* (2k) domain labels, 0 source, 1 target */
-    int *pad_pred;    /* (k) predictions on the held-out half */
-    int *pick;        /* (n_target) file rows of the labelled target points */
-    int *file_idx;    /* (max(source rows, target rows)) row orders, with data files */
-    int *file_chosen; /* (target rows) 1 where a target row is labelled, with data files */
-    int *dist_idx;    /* (max(n_source, n_test)) row order for distance subsets */
-    float *dist_x;    /* (distance_points, max(dim, features)) */
-    float *dist_y;    /* (distance_points, max(dim, features)) */
-    float *mmd_work;  /* tls_mmd_work_floats */
-    int mt;           /* unlabelled target points per step: min(target_batch, n_test), or n_test */
-    float *xtb;       /* (mt, dim) the step's target points when mt < n_test */
-    int *tb_idx;      /* (n_test) permutation from which each step's mt points are drawn */
-    float *probs_mmd; /* (n_test, classes) the transfer network's softmax on the test set */
-    float *probs_tgt; /* (n_test, classes) the target-only network's */
-    float *w_src;     /* (n_extractor) feature extractor after source training (L2-SP) */
-    double *coral_work; /* tls_coral_work_floats / 2 doubles */
+    float *xs;         /* (n_source, dim) */
+    int *ys;           /* (n_source) */
+    float *xt;         /* (n_test, dim) */
+    int *yt;           /* (n_test) */
+    float *xl;         /* (n_target, dim) labelled target */
+    int *yl;           /* (n_target) */
+    float *xb;         /* (batch, dim) gathered source batch */
+    int *yb;           /* (batch) */
+    int *order;        /* (n_source) batch order */
+    int *pred;         /* (max(n_test, n_source)) */
+    float *feat_s;     /* (n_source, features) */
+    float *feat_t;     /* (n_test, features) */
+    float *pad_x;      /* (2*min(n_source,n_test), max(dim, features)) */
+    int *pad_pick;     /* (n_source) random order of the source points */
+    int *pad_pool;     /* (2k) shuffled pooled points, k = min(n_source, n_test) */
+    int *pad_label;    /* (2k) domain labels, 0 source, 1 target */
+    int *pad_pred;     /* (k) predictions on the held-out half */
+    int *pick;         /* (n_target) file rows of the labelled target points */
+    int *file_idx;     /* (max(source rows, target rows)) row orders, with data files */
+    int *file_chosen;  /* (target rows) 1 where a target row is labelled, with data files */
+    int *dist_idx;     /* (max(n_source, n_test)) row order for distance subsets */
+    float *dist_x;     /* (distance_points, max(dim, features)) */
+    float *dist_y;     /* (distance_points, max(dim, features)) */
+    float *mmd_work;   /* tls_mmd_work_floats */
+    int mt;            /* unlabelled target points per step: min(target_batch, n_test), or n_test */
+    float *xtb;        /* (mt, dim) the step's target points when mt < n_test */
+    int *tb_idx;       /* (n_test) permutation from which each step's mt points are drawn */
+    float *probs_mmd;  /* (n_test, classes) the transfer network's softmax on the test set */
+    float *probs_tgt;  /* (n_test, classes) the target-only network's */
+    float *w_src;      /* (n_extractor) feature extractor after source training (L2-SP) */
+    float *coral_work; /* tls_coral_work_floats */
     float *median_work; /* tls_median_work_floats */
     float *dfeat_pool;  /* (batch + mt, features) pooled features for the discriminator */
     float *dgrad_pool;  /* (batch + mt, features) their gradient */
@@ -328,9 +328,9 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     TLS_ALLOC(w->probs_mmd, (size_t)nt * C);
     TLS_ALLOC(w->probs_tgt, (size_t)nt * C);
     if (p->align_loss == TLS_ALIGN_CORAL)
-        TLS_ALLOC(w->coral_work, tls_coral_work_floats(B, w->mt, F) / 2);
+        TLS_ALLOC(w->coral_work, tls_coral_work_floats(B, w->mt, F));
     if (p->align_loss == TLS_ALIGN_MMD && p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN)
-        TLS_ALLOC(w->median_work, tls_median_work_floats(B, w->mt));
+        TLS_ALLOC(w->median_work, tls_median_work_floats(B, w->mt, F));
     int dann = p->align_loss == TLS_ALIGN_DANN, Hd = p->disc_hidden, np = B + w->mt;
     if (dann) {
         TLS_ALLOC(w->dfeat_pool, (size_t)np * F);

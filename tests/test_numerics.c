@@ -3,6 +3,7 @@
  * every backward pass, a direct double loop for MMD^2, hand-computed Adam
  * steps, and the PyTorch initialisation bounds. Exits non-zero on any
  * failure. */
+#include "tlsweep/align.h"
 #include "tlsweep/mmd.h"
 #include "tlsweep/model.h"
 #include "tlsweep/nn.h"
@@ -285,6 +286,384 @@ static void test_network(tls_rng *rng) {
     expect_close("destroy sets NULL", m == NULL && a == NULL, 1, 0, 0);
 }
 
+/* ---- the remedies' losses ------------------------------------------------ */
+
+/* Multi-kernel MMD^2 in double, biased or unbiased (self pairs left out). */
+static double mmd2_multi_loop(const float *x, const float *y, int n, int m, int d, const float *g,
+                              int ng, int unbiased) {
+    double sxx = 0, syy = 0, sxy = 0;
+    const float *sets[2] = {x, y};
+    int sizes[2] = {n, m};
+    double *sums[2] = {&sxx, &syy};
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < sizes[t]; i++)
+            for (int j = 0; j < sizes[t]; j++) {
+                if (unbiased && i == j) continue;
+                double s = 0;
+                for (int k = 0; k < d; k++)
+                    s += pow((double)sets[t][i * d + k] - sets[t][j * d + k], 2);
+                for (int q = 0; q < ng; q++) *sums[t] += exp(-g[q] * s);
+            }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++) {
+            double s = 0;
+            for (int k = 0; k < d; k++) s += pow((double)x[i * d + k] - y[j * d + k], 2);
+            for (int q = 0; q < ng; q++) sxy += exp(-g[q] * s);
+        }
+    double nn = unbiased ? (double)n * (n - 1) : (double)n * n;
+    double mm = unbiased ? (double)m * (m - 1) : (double)m * m;
+    return sxx / nn + syy / mm - 2 * sxy / ((double)n * m);
+}
+
+static void test_mmd_variants(tls_rng *rng) {
+    const int shapes[][3] = {{5, 9, 3}, {32, 61, 16}, {13, 45, 27}};
+    const float g3[3] = {0.3f, 0.8f, 2.1f};
+    for (int sh = 0; sh < 3; sh++) {
+        int n = shapes[sh][0], m = shapes[sh][1], d = shapes[sh][2];
+        float *x = randv(rng, n * d, 0.5), *y = randv(rng, m * d, 0.5);
+        for (int i = 0; i < m * d; i++) y[i] += 0.3f;
+        float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
+        float *dx = calloc((size_t)n * d, sizeof(float)),
+              *dy = calloc((size_t)m * d, sizeof(float));
+        for (int variant = 0; variant < 3; variant++) {
+            /* 3 kernels biased; 1 kernel unbiased; 3 kernels unbiased */
+            int ng = variant == 1 ? 1 : 3, ub = variant > 0;
+            const float *g = variant == 1 ? g3 + 1 : g3;
+            const char *name = variant == 0   ? "multi-kernel mmd2"
+                               : variant == 1 ? "unbiased mmd2"
+                                              : "multi-kernel unbiased mmd2";
+            memset(dx, 0, sizeof(float) * (size_t)n * d);
+            memset(dy, 0, sizeof(float) * (size_t)m * d);
+            double v =
+                tls_mmd2_multi_forward_backward(dx, dy, 1.3f, x, y, n, m, d, g, ng, ub, work);
+            char what[96];
+            snprintf(what, sizeof(what), "%s vs double loop", name);
+            expect_close(what, v, mmd2_multi_loop(x, y, n, m, d, g, ng, ub), 1e-4, 1e-6);
+            float *vars[] = {x, y}, *grads[] = {dx, dy};
+            int sizes[] = {n * d, m * d};
+            for (int t = 0; t < 2; t++)
+                for (int i = 0; i < sizes[t]; i += (sizes[t] > 60 ? 7 : 1)) {
+                    float keep = vars[t][i], h = 1e-2f;
+                    vars[t][i] = keep + h;
+                    double lp = mmd2_multi_loop(x, y, n, m, d, g, ng, ub);
+                    vars[t][i] = keep - h;
+                    double lm = mmd2_multi_loop(x, y, n, m, d, g, ng, ub);
+                    vars[t][i] = keep;
+                    snprintf(what, sizeof(what), "%s %s", name, t ? "dy" : "dx");
+                    expect_close(what, grads[t][i], 1.3 * (lp - lm) / (2 * h), 5e-3, 2e-5);
+                }
+        }
+        /* one kernel, biased: the article's function, bit for bit */
+        float *ex = calloc((size_t)n * d, sizeof(float)),
+              *ey = calloc((size_t)m * d, sizeof(float));
+        memset(dx, 0, sizeof(float) * (size_t)n * d);
+        memset(dy, 0, sizeof(float) * (size_t)m * d);
+        double a = tls_mmd2_forward_backward(ex, ey, 0.9f, x, y, n, m, d, 0.8f, work);
+        double b = tls_mmd2_multi_forward_backward(dx, dy, 0.9f, x, y, n, m, d, g3 + 1, 1, 0, work);
+        checks++;
+        if (memcmp(&a, &b, sizeof(a)) || memcmp(ex, dx, sizeof(float) * (size_t)n * d) ||
+            memcmp(ey, dy, sizeof(float) * (size_t)m * d)) {
+            failures++;
+            printf("FAIL one-kernel biased multi-kernel MMD differs from the article's\n");
+        }
+        free(ex), free(ey), free(x), free(y), free(work), free(dx), free(dy);
+    }
+}
+
+/* The kernel copies agree bit for bit on the variants too. */
+static void test_mmd_variant_kernels(tls_rng *rng) {
+    if (tls_mmd_select("avx2") != 0) {
+        printf("SKIP mmd kernel copies (variants): this CPU has no AVX2+FMA\n");
+        return;
+    }
+    enum { n = 32, m = 77, d = 16 };
+    const float g[4] = {0.25f, 0.5f, 1.0f, 2.0f};
+    float *x = randv(rng, n * d, 0.5), *y = randv(rng, m * d, 0.5);
+    float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
+    for (int ub = 0; ub < 2; ub++) {
+        float gx[2][n * d], gy[2][m * d];
+        double v[2];
+        const char *names[2] = {"avx2", "generic"};
+        for (int c = 0; c < 2; c++) {
+            tls_mmd_select(names[c]);
+            memset(gx[c], 0, sizeof(gx[c]));
+            memset(gy[c], 0, sizeof(gy[c]));
+            v[c] =
+                tls_mmd2_multi_forward_backward(gx[c], gy[c], 0.7f, x, y, n, m, d, g, 4, ub, work);
+        }
+        checks++;
+        if (memcmp(&v[0], &v[1], sizeof(double)) || memcmp(gx[0], gx[1], sizeof(gx[0])) ||
+            memcmp(gy[0], gy[1], sizeof(gy[0]))) {
+            failures++;
+            printf("FAIL mmd kernel copies differ on 4 kernels (unbiased %d)\n", ub);
+        }
+    }
+    tls_mmd_select("auto");
+    free(x), free(y), free(work);
+}
+
+/* CORAL in double: ||C_x - C_y||_F^2 / (4 d^2), unbiased covariances. */
+static double coral_loop(const float *x, const float *y, int n, int m, int d) {
+    double *c[2] = {calloc((size_t)d * d, sizeof(double)), calloc((size_t)d * d, sizeof(double))};
+    const float *sets[2] = {x, y};
+    int sizes[2] = {n, m};
+    for (int t = 0; t < 2; t++) {
+        double mean[64] = {0};
+        for (int i = 0; i < sizes[t]; i++)
+            for (int a = 0; a < d; a++) mean[a] += sets[t][i * d + a] / (double)sizes[t];
+        for (int i = 0; i < sizes[t]; i++)
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b < d; b++)
+                    c[t][a * d + b] += (sets[t][i * d + a] - mean[a]) *
+                                       (sets[t][i * d + b] - mean[b]) / (sizes[t] - 1);
+    }
+    double s = 0;
+    for (int k = 0; k < d * d; k++) s += pow(c[0][k] - c[1][k], 2);
+    free(c[0]), free(c[1]);
+    return s / (4.0 * d * d);
+}
+
+static void test_coral(tls_rng *rng) {
+    const int shapes[][3] = {{2, 3, 4}, {9, 13, 5}, {32, 200, 16}, {7, 40, 19}};
+    for (int sh = 0; sh < 4; sh++) {
+        int n = shapes[sh][0], m = shapes[sh][1], d = shapes[sh][2];
+        float *x = randv(rng, n * d, 0.7), *y = randv(rng, m * d, 1.2);
+        float *work = malloc(sizeof(float) * tls_coral_work_floats(n, m, d));
+        float *dx = calloc((size_t)n * d, sizeof(float)),
+              *dy = calloc((size_t)m * d, sizeof(float));
+        double v = tls_coral_forward_backward(dx, dy, 1.7f, x, y, n, m, d, work);
+        expect_close("coral vs double loop", v, coral_loop(x, y, n, m, d), 1e-4, 1e-7);
+        float *vars[] = {x, y}, *grads[] = {dx, dy};
+        int sizes[] = {n * d, m * d};
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < sizes[t]; i += (sizes[t] > 100 ? 11 : 1)) {
+                float keep = vars[t][i], h = 1e-2f;
+                vars[t][i] = keep + h;
+                double lp = coral_loop(x, y, n, m, d);
+                vars[t][i] = keep - h;
+                double lm = coral_loop(x, y, n, m, d);
+                vars[t][i] = keep;
+                expect_close(t ? "coral dy" : "coral dx", grads[t][i], 1.7 * (lp - lm) / (2 * h),
+                             5e-3, 1e-6);
+            }
+        free(x), free(y), free(work), free(dx), free(dy);
+    }
+}
+
+static void test_bce_l2sp(tls_rng *rng) {
+    enum { B = 9 };
+    float *z = randv(rng, B, 3), p[B], dz[B] = {0};
+    int y[B] = {0, 1, 1, 0, 1, 0, 0, 1, 1};
+    tls_bce_forward(p, z, y, B);
+    tls_bce_backward(dz, p, y, 0.6f, B);
+    for (int i = 0; i < B; i++) {
+        float keep = z[i], h = 1e-2f, q[B];
+        z[i] = keep + h;
+        double lp = tls_bce_forward(q, z, y, B);
+        z[i] = keep - h;
+        double lm = tls_bce_forward(q, z, y, B);
+        z[i] = keep;
+        expect_close("bce dlogits", dz[i], 0.6 * (lp - lm) / (2 * h), 2e-3, 1e-5);
+    }
+    float big = 80.0f, pb;
+    int one = 0;
+    expect_close("bce of a confident wrong logit is finite (80)",
+                 tls_bce_forward(&pb, &big, &one, 1), 80.0, 1e-9, 0);
+    enum { N = 23 };
+    float *w = randv(rng, N, 1), *w0 = randv(rng, N, 1), g[N] = {0};
+    tls_l2sp_forward_backward(g, 0.3f, w, w0, N);
+    for (int i = 0; i < N; i++) {
+        float keep = w[i], h = 1e-2f, tmp[N];
+        w[i] = keep + h;
+        double lp = tls_l2sp_forward_backward(tmp, 0.3f, w, w0, N);
+        w[i] = keep - h;
+        double lm = tls_l2sp_forward_backward(tmp, 0.3f, w, w0, N);
+        w[i] = keep;
+        expect_close("l2sp gradient", g[i], (lp - lm) / (2 * h), 1e-3, 1e-6);
+    }
+    free(z), free(w), free(w0);
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_median(tls_rng *rng) {
+    const int shapes[][3] = {{1, 1, 2}, {2, 3, 3}, {32, 200, 16}, {5, 0, 4}, {17, 30, 7}};
+    for (int sh = 0; sh < 5; sh++) {
+        int n = shapes[sh][0], m = shapes[sh][1], d = shapes[sh][2], k = n + m;
+        float *x = randv(rng, n * d, 1), *y = randv(rng, (m > 0 ? m : 1) * d, 2);
+        if (sh == 4) memcpy(y, x, sizeof(float) * 10 * d); /* ties: repeated points */
+        float *work = malloc(sizeof(float) * tls_median_work_floats(n, m, d));
+        size_t N = (size_t)k * (k - 1) / 2, c = 0;
+        float *all = malloc(sizeof(float) * N);
+        for (int i = 0; i < k; i++)
+            for (int j = i + 1; j < k; j++) {
+                const float *a = i < n ? x + i * d : y + (i - n) * d;
+                const float *b = j < n ? x + j * d : y + (j - n) * d;
+                float s = 0.0f;
+                for (int q = 0; q < d; q++) s += (a[q] - b[q]) * (a[q] - b[q]);
+                all[c++] = s;
+            }
+        qsort(all, N, sizeof(float), cmp_float);
+        expect_close("median heuristic = sorted pairs' lower median",
+                     tls_median_sqdist(x, n, y, m, d, work), all[(N - 1) / 2], 0, 0);
+        free(x), free(y), free(work), free(all);
+    }
+}
+
+/* The whole network with each remedy's loss, end to end against finite
+ * differences: CE on labelled points plus lambda times CORAL, a
+ * 3-kernel unbiased MMD, the DANN discriminator's BCE through a gradient
+ * reversal, or the L2-SP penalty on the feature extractor. */
+enum { R_CORAL, R_MMD_VARIANT, R_DANN, R_L2SP, NREMEDIES };
+static const char *const REMEDY_NAMES[NREMEDIES] = {
+    "network gradient (CE + lambda CORAL)",
+    "network gradient (CE + lambda 3-kernel unbiased MMD^2)",
+    "network gradient (CE + lambda BCE through reversal)", "network gradient (CE + L2-SP)"};
+
+typedef struct {
+    tls_model *m;
+    tls_acts *a, *b;
+    const float *xs, *xt, *w0;
+    const int *ys;
+    int ns, nt;
+    float lambda;
+    float *work, *pool, *h, *dh, *lg, *dlg, *pr, *dpool;
+    int *lab;
+} remedy_net;
+
+/* Returns CE + sign * lambda * remedy (sign -1: what a reversal gives the
+ * network); with backward, the engine's gradients into m->g. */
+static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
+    tls_model *m = r->m;
+    int F = m->F, ns = r->ns, nt = r->nt;
+    const float g3[3] = {0.5f, 1.0f, 2.0f};
+    if (backward) tls_model_zero_grad(m);
+    tls_model_features_forward(r->a, m, r->xs, ns);
+    tls_model_classifier_forward(r->a, m, ns);
+    double ce = tls_crossentropy_forward(r->a->probs, r->a->logits, r->ys, ns, m->C);
+    tls_model_features_forward(r->b, m, r->xt, nt);
+    if (backward) {
+        memset(r->a->dlogits, 0, sizeof(float) * (size_t)ns * m->C);
+        tls_crossentropy_backward(r->a->dlogits, r->a->probs, r->ys, 1.0f, ns, m->C);
+        tls_model_classifier_backward(m, r->a, ns);
+        memset(r->b->dfeat, 0, sizeof(float) * (size_t)nt * F);
+    }
+    float *dxs = backward ? r->a->dfeat : NULL, *dxt = backward ? r->b->dfeat : NULL;
+    double extra = 0.0;
+    if (kind == R_CORAL) {
+        extra = r->lambda * tls_coral_forward_backward(dxs, dxt, r->lambda, r->a->feat, r->b->feat,
+                                                       ns, nt, F, r->work);
+    } else if (kind == R_MMD_VARIANT) {
+        extra =
+            r->lambda * tls_mmd2_multi_forward_backward(dxs, dxt, r->lambda, r->a->feat, r->b->feat,
+                                                        ns, nt, F, g3, 3, 1, r->work);
+    } else if (kind == R_DANN) {
+        int np = ns + nt;
+        memcpy(r->pool, r->a->feat, sizeof(float) * (size_t)ns * F);
+        memcpy(r->pool + (size_t)ns * F, r->b->feat, sizeof(float) * (size_t)nt * F);
+        for (int i = 0; i < np; i++) r->lab[i] = i >= ns;
+        tls_model_disc_forward(r->h, r->lg, m, r->pool, np);
+        extra = sign * r->lambda * tls_bce_forward(r->pr, r->lg, r->lab, np);
+        if (backward) {
+            memset(r->dlg, 0, sizeof(float) * (size_t)np);
+            tls_bce_backward(r->dlg, r->pr, r->lab, r->lambda, np);
+            memset(r->dpool, 0, sizeof(float) * (size_t)np * F);
+            tls_model_disc_backward(m, r->dpool, 1, r->dh, r->dlg, r->h, r->pool, np);
+            for (int i = 0; i < ns * F; i++) dxs[i] += r->dpool[i];
+            for (int i = 0; i < nt * F; i++) dxt[i] += r->dpool[ns * F + i];
+        }
+    }
+    if (backward) {
+        tls_model_features_backward(m, r->a, r->xs, ns);
+        tls_model_features_backward(m, r->b, r->xt, nt);
+    }
+    if (kind == R_L2SP) {
+        float *tmp = malloc(sizeof(float) * m->n_extractor);
+        extra = tls_l2sp_forward_backward(backward ? m->grads_mem : tmp, r->lambda, m->params_mem,
+                                          r->w0, m->n_extractor);
+        free(tmp);
+    }
+    return ce + extra;
+}
+
+static void test_network_remedies(tls_rng *rng) {
+    enum { D = 3, H = 8, F = 5, C = 3, HD = 6, NS = 9, NT = 7 };
+    for (int kind = 0; kind < NREMEDIES; kind++) {
+        remedy_net r = {0};
+        tls_model_create(&r.m, D, H, F, C, kind == R_DANN ? HD : 0);
+        tls_acts_create(&r.a, r.m, NS);
+        tls_acts_create(&r.b, r.m, NT);
+        tls_model_init(r.m, rng);
+        float *xs = randv(rng, NS * D, 1), *xt = randv(rng, NT * D, 1);
+        float *w0 = randv(rng, (int)r.m->n_extractor, 0.2);
+        for (size_t i = 0; i < r.m->n_extractor; i++) w0[i] += r.m->params_mem[i];
+        int ys[NS] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+        r.xs = xs, r.xt = xt, r.ys = ys, r.ns = NS, r.nt = NT, r.w0 = w0;
+        r.lambda = kind == R_MMD_VARIANT ? 0.7f : kind == R_L2SP ? 0.4f : 1.3f;
+        size_t wf = tls_mmd_work_floats(NS, NT, F) + tls_coral_work_floats(NS, NT, F);
+        r.work = malloc(sizeof(float) * wf);
+        r.pool = malloc(sizeof(float) * (NS + NT) * F);
+        r.dpool = malloc(sizeof(float) * (NS + NT) * F);
+        r.h = malloc(sizeof(float) * (NS + NT) * HD);
+        r.dh = malloc(sizeof(float) * (NS + NT) * HD);
+        r.lg = malloc(sizeof(float) * (NS + NT));
+        r.dlg = malloc(sizeof(float) * (NS + NT));
+        r.pr = malloc(sizeof(float) * (NS + NT));
+        r.lab = malloc(sizeof(int) * (NS + NT));
+        remedy_loss(&r, kind, 1.0, 1);
+        int checked = 0;
+        for (size_t i = 0; i < r.m->nparams; i++) {
+            /* the reversal: the network descends CE - lambda BCE, the discriminator CE + lambda BCE
+             */
+            double sign = kind == R_DANN && i < r.m->n_net ? -1.0 : 1.0;
+            float keep = r.m->params_mem[i], h = 1e-3f;
+            r.m->params_mem[i] = keep + h;
+            double lp = remedy_loss(&r, kind, sign, 0);
+            r.m->params_mem[i] = keep - h;
+            double lm = remedy_loss(&r, kind, sign, 0);
+            r.m->params_mem[i] = keep;
+            expect_close(REMEDY_NAMES[kind], r.m->grads_mem[i], (lp - lm) / (2 * h), 2e-2, 2e-3);
+            checked++;
+        }
+        expect_close("remedy network: every parameter checked", checked, (double)r.m->nparams, 0,
+                     0);
+        free(xs), free(xt), free(w0), free(r.work), free(r.pool), free(r.dpool), free(r.h);
+        free(r.dh), free(r.lg), free(r.dlg), free(r.pr), free(r.lab);
+        tls_acts_destroy(&r.a);
+        tls_acts_destroy(&r.b);
+        tls_model_destroy(&r.m);
+    }
+}
+
+/* Adam over a range leaves the rest alone and matches the full step there. */
+static void test_adam_range(tls_rng *rng) {
+    tls_model *a, *b;
+    tls_model_create(&a, 3, 4, 5, 2, 3);
+    tls_model_create(&b, 3, 4, 5, 2, 3);
+    tls_model_init(a, rng);
+    memcpy(b->params_mem, a->params_mem, 4 * a->nparams * sizeof(float));
+    for (size_t i = 0; i < a->nparams; i++)
+        a->grads_mem[i] = b->grads_mem[i] = (float)tls_rng_normal(rng);
+    float keep[128];
+    memcpy(keep, a->params_mem, a->nparams * sizeof(float));
+    tls_adam opt = {1e-3f, 0.9f, 0.999f, 1e-8f};
+    tls_model_adam_step(a, &opt);
+    tls_model_adam_step_range(b, &opt, a->n_extractor, a->n_net - a->n_extractor);
+    int ok = 1;
+    for (size_t i = 0; i < a->nparams; i++) {
+        int inside = i >= a->n_extractor && i < a->n_net;
+        ok &= inside ? b->params_mem[i] == a->params_mem[i] : b->params_mem[i] == keep[i];
+    }
+    expect_close("adam on a range: that range as the full step, the rest unchanged", ok, 1, 0, 0);
+    expect_close("discriminator after the network's parameters", (double)(a->p.Wd1 - a->params_mem),
+                 (double)a->n_net, 0, 0);
+    tls_model_destroy(&a);
+    tls_model_destroy(&b);
+}
+
 static void test_adam(tls_rng *rng) {
     tls_model *m;
     tls_model_create(&m, 2, 1, 1, 2, 0);
@@ -362,6 +741,13 @@ int main(void) {
     test_mmd(&rng);
     test_mmd_kernels(&rng);
     test_network(&rng);
+    test_mmd_variants(&rng);
+    test_mmd_variant_kernels(&rng);
+    test_coral(&rng);
+    test_bce_l2sp(&rng);
+    test_median(&rng);
+    test_network_remedies(&rng);
+    test_adam_range(&rng);
     test_adam(&rng);
     test_init(&rng);
     printf("test_numerics: %d checks, %d failed\n", checks, failures);

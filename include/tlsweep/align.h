@@ -15,24 +15,27 @@ size_t tls_coral_work_floats(int n, int m, int d);
 
 /* Deep CORAL (Sun & Saenko 2016): returns ||C_x - C_y||_F^2 / (4 d^2), C
  * being the unbiased feature covariance (1/(n-1)) of x (n,d) and of y (m,d)
- * (n, m >= 2; a set of one point has covariance 0), and adds dloss * its
- * gradient into dx (n,d) and dy (m,d):
- *   dL/dx = (x - mean x) (C_x - C_y) / (d^2 (n-1)),  dL/dy = -(y - mean y) (C_x - C_y) / (d^2
- * (m-1)). Sums in double, gradients in float. */
+ * (a set of one point has covariance 0), and adds dloss * its gradient
+ * into dx (n,d) and dy (m,d):
+ *   dL/dx =  (x - mean x) (C_x - C_y) / (d^2 (n-1))
+ *   dL/dy = -(y - mean y) (C_x - C_y) / (d^2 (m-1))
+ * Covariances and gradients in float through nn.h's layer products; the
+ * loss summed in double. work: tls_coral_work_floats floats. */
 double tls_coral_forward_backward(float *dx, float *dy, float dloss, const float *x, const float *y,
-                                  int n, int m, int d, double *work);
+                                  int n, int m, int d, float *work);
 
 /* L2-SP (Li et al. 2018): returns alpha/2 ||w - w0||^2 over n floats and adds
  * alpha (w - w0) into g (n). */
 double tls_l2sp_forward_backward(float *g, float alpha, const float *w, const float *w0, size_t n);
 
-/* Floats of workspace tls_median_sqdist needs for n + m points. */
-size_t tls_median_work_floats(int n, int m);
+/* Floats of workspace tls_median_sqdist needs for n + m points of d coordinates. */
+size_t tls_median_work_floats(int n, int m, int d);
 
 /* The median heuristic: the lower median (element floor((N-1)/2) in sorted
  * order, as torch.median) of the N = k(k-1)/2 squared distances between
  * distinct points i < j of the pooled set x (n,d) then y (m,d), k = n + m >= 2.
- * Each squared distance is summed over the coordinates in order, in float. */
+ * Each squared distance is summed over the coordinates in order, in float;
+ * the selection is exact (a radix selection on the bits). */
 float tls_median_sqdist(const float *x, int n, const float *y, int m, int d, float *work);
 
 #endif

@@ -4,12 +4,25 @@
  * set's forward and backward passes (200 points, 2 -> 32 -> 16), Adam.
  * A configuration takes 3 200 such steps.
  *
- *   build/tests/bench_kernels [steps]
+ * Then the remedies' losses alone at the same shapes (multi-kernel MMD,
+ * the median heuristic, CORAL, the DANN discriminator), and whole training
+ * steps through the engine itself: the wall time of the network method
+ * (seconds_mmd, seconds_target_mlp) at two numbers of epochs, the fastest
+ * of `reps` runs of each, the difference divided by the steps it adds, so
+ * that set-up and predictions cancel out. Each
+ * alignment loss's source step and each fine-tuning strategy's step is
+ * printed with its ratio to the article's fused-MMD source step.
+ *
+ *   build/tests/bench_kernels [steps] [reps]
  */
+#include "tlsweep/align.h"
+#include "tlsweep/engine.h"
 #include "tlsweep/mmd.h"
 #include "tlsweep/model.h"
+#include "tlsweep/nn.h"
 #include "tlsweep/rng.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +40,156 @@ static float *filled(int n, float offset, tls_rng *rng) {
     return p;
 }
 
+/* Fastest of reps runs of one configuration: the wall time of `method`
+ * (its training and predictions; not the SVMs or the distances), s. */
+static double config_seconds(const tls_engine_params *p, const tls_point *pt, int method,
+                             int reps) {
+    tls_result *r;
+    if (tls_result_create(&r, p)) exit(1);
+    double best = 1e30;
+    for (int k = 0; k < reps; k++) {
+        if (tls_engine_run(r, p, pt) || r->s.status != TLS_STATUS_DONE) {
+            fprintf(stderr, "bench_kernels: configuration failed: %s\n", r->s.reason);
+            exit(1);
+        }
+        if (r->s.seconds[method] < best) best = r->s.seconds[method];
+    }
+    tls_result_destroy(&r);
+    return best;
+}
+
+/* Seconds per step that the field at `off` (a number of epochs) adds to `method`:
+ * runs at e1 and e2 epochs, divided by steps_per_epoch * (e2 - e1). */
+static double step_seconds(const tls_engine_params *p, size_t off, int e1, int e2,
+                           int steps_per_epoch, const tls_point *pt, int method, int reps) {
+    tls_engine_params q = *p;
+    *(int *)((char *)&q + off) = e1;
+    double t1 = config_seconds(&q, pt, method, reps);
+    *(int *)((char *)&q + off) = e2;
+    double t2 = config_seconds(&q, pt, method, reps);
+    return (t2 - t1) / ((double)steps_per_epoch * (e2 - e1));
+}
+
+static void bench_steps(int reps) {
+    tls_point pt = {45.0, 0.5, 50, 42};
+    tls_engine_params base = tls_engine_defaults();
+    base.target_epochs = 0;
+    int nb = (base.n_source + base.batch_size - 1) / base.batch_size;
+    printf("whole training steps through the engine (45 deg, lambda 0.5, n_target 50), fastest "
+           "of %d runs:\n",
+           reps);
+    static const struct {
+        const char *name;
+        int align, bandwidth, estimator, ngammas, target_batch;
+    } src[] = {
+        {"mmd (article: fused kernel, gamma 1)", TLS_ALIGN_MMD, 0, 0, 0, -1},
+        {"coral", TLS_ALIGN_CORAL, 0, 0, 0, -1},
+        {"dann", TLS_ALIGN_DANN, 0, 0, 0, -1},
+        {"none", TLS_ALIGN_NONE, 0, 0, 0, -1},
+        {"mmd, 5 gammas (multi-kernel)", TLS_ALIGN_MMD, 0, 0, 5, -1},
+        {"mmd, unbiased", TLS_ALIGN_MMD, 0, 1, 0, -1},
+        {"mmd, median bandwidth", TLS_ALIGN_MMD, 1, 0, 0, -1},
+        {"mmd, target_batch 64", TLS_ALIGN_MMD, 0, 0, 0, 64},
+    };
+    double ref = 0.0;
+    for (size_t k = 0; k < sizeof(src) / sizeof(src[0]); k++) {
+        tls_engine_params p = base;
+        p.finetune_epochs = 0;
+        p.align_loss = src[k].align;
+        p.mmd_bandwidth = src[k].bandwidth;
+        p.mmd_estimator = src[k].estimator;
+        p.align_target_batch = src[k].target_batch;
+        p.mmd_gammas.n = src[k].ngammas;
+        for (int q = 0; q < src[k].ngammas; q++) p.mmd_gammas.v[q] = 0.25 * (1 << q);
+        double t = step_seconds(&p, offsetof(tls_engine_params, epochs), 2, 22, nb, &pt,
+                                TLS_METHOD_MMD, reps);
+        if (k == 0) ref = t;
+        printf("  source step, align.loss %-38s %7.1f us  %.2fx the mmd step\n", src[k].name,
+               1e6 * t, t / ref);
+    }
+    static const struct {
+        const char *name;
+        int strategy;
+    } ft[] = {{"all (article)", TLS_FINETUNE_ALL},
+              {"classifier", TLS_FINETUNE_CLASSIFIER},
+              {"l2sp", TLS_FINETUNE_L2SP}};
+    for (size_t k = 0; k < sizeof(ft) / sizeof(ft[0]); k++) {
+        tls_engine_params p = base;
+        p.epochs = 1;
+        p.finetune_strategy = ft[k].strategy;
+        double t = step_seconds(&p, offsetof(tls_engine_params, finetune_epochs), 0, 2000, 1, &pt,
+                                TLS_METHOD_MMD, reps);
+        printf("  fine-tuning step, strategy %-33s %7.1f us  %.3fx the mmd step\n", ft[k].name,
+               1e6 * t, t / ref);
+    }
+    tls_engine_params p = base;
+    p.epochs = 1;
+    p.finetune_epochs = 0;
+    double t = step_seconds(&p, offsetof(tls_engine_params, target_epochs), 0, 2000, 1, &pt,
+                            TLS_METHOD_TARGET_MLP, reps);
+    printf("  target-only MLP step (baselines.target_epochs)              %7.1f us  %.3fx the mmd "
+           "step\n",
+           1e6 * t, t / ref);
+}
+
+/* The remedies' losses alone, at the article's shapes. */
+static void bench_losses(int steps, tls_rng *rng) {
+    enum { NB = 32, NT = 200, F = 16, HD = 32 };
+    float *x = filled(NB * F, 0.0f, rng), *y = filled(NT * F, 0.2f, rng);
+    float *dx = calloc(NB * F, sizeof(float)), *dy = calloc(NT * F, sizeof(float));
+    float *work = malloc(sizeof(float) * tls_mmd_work_floats(NB, NT, F));
+    float g5[5] = {0.25f, 0.5f, 1.0f, 2.0f, 4.0f};
+    double sink = 0.0;
+    printf("the remedies' losses alone (%dx%d, d=%d), per step:\n", NB, NT, F);
+    for (int ng = 1; ng <= 5; ng += 4) {
+        double t = now();
+        for (int s = 0; s < steps; s++)
+            sink += tls_mmd2_multi_forward_backward(dx, dy, 0.5f, x, y, NB, NT, F,
+                                                    g5 + (ng == 1 ? 2 : 0), ng, 0, work);
+        printf("  MMD^2 + both gradients, %d kernel%s                    %8.1f us\n", ng,
+               ng > 1 ? "s" : " ", 1e6 * (now() - t) / steps);
+    }
+    float *mw = malloc(sizeof(float) * tls_median_work_floats(NB, NT, F));
+    double t = now();
+    for (int s = 0; s < steps; s++) sink += tls_median_sqdist(x, NB, y, NT, F, mw);
+    printf("  median of the pooled squared distances                 %8.1f us\n",
+           1e6 * (now() - t) / steps);
+    float *cw = malloc(sizeof(float) * tls_coral_work_floats(NB, NT, F));
+    t = now();
+    for (int s = 0; s < steps; s++)
+        sink += tls_coral_forward_backward(dx, dy, 0.5f, x, y, NB, NT, F, cw);
+    printf("  CORAL + both gradients                                 %8.1f us\n",
+           1e6 * (now() - t) / steps);
+    tls_model *m;
+    if (tls_model_create(&m, 2, 32, F, 2, HD)) exit(1);
+    tls_model_init(m, rng);
+    float *pool = malloc(sizeof(float) * (NB + NT) * F), *dpool = calloc((NB + NT) * F, 4);
+    float *h = malloc(sizeof(float) * (NB + NT) * HD), *dh = malloc(sizeof(float) * (NB + NT) * HD);
+    float *lg = malloc(sizeof(float) * (NB + NT)), *dlg = malloc(sizeof(float) * (NB + NT));
+    float *pr = malloc(sizeof(float) * (NB + NT));
+    int *lab = malloc(sizeof(int) * (NB + NT));
+    memcpy(pool, x, sizeof(float) * NB * F);
+    memcpy(pool + NB * F, y, sizeof(float) * NT * F);
+    for (int i = 0; i < NB + NT; i++) lab[i] = i >= NB;
+    t = now();
+    for (int s = 0; s < steps; s++) {
+        tls_model_disc_forward(h, lg, m, pool, NB + NT);
+        sink += tls_bce_forward(pr, lg, lab, NB + NT);
+        memset(dlg, 0, sizeof(float) * (NB + NT));
+        tls_bce_backward(dlg, pr, lab, 0.5f, NB + NT);
+        tls_model_disc_backward(m, dpool, 1, dh, dlg, h, pool, NB + NT);
+    }
+    printf("  DANN discriminator (%d->%d->1) + BCE + reversed gradient %6.1f us\n", F, HD,
+           1e6 * (now() - t) / steps);
+    printf("  (checksum: %g)\n", sink);
+    tls_model_destroy(&m);
+    free(x), free(y), free(dx), free(dy), free(work), free(mw), free(cw), free(pool), free(dpool);
+    free(h), free(dh), free(lg), free(dlg), free(pr), free(lab);
+}
+
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 3200;
+    int reps = argc > 2 ? atoi(argv[2]) : 5;
     enum { NB = 32, NT = 200, D = 2, H = 32, F = 16, C = 2 };
     tls_rng rng;
     tls_rng_init(&rng, 1, TLS_STREAM_INIT, 0);
@@ -73,5 +234,7 @@ int main(int argc, char **argv) {
     tls_acts_destroy(&a);
     tls_model_destroy(&m);
     free(x), free(y), free(dx), free(dy), free(work), free(xt);
+    bench_losses(steps, &rng);
+    bench_steps(reps);
     return 0;
 }
