@@ -105,9 +105,19 @@ def plot(ds, lam, path):
         rows, sc, tm = rows_for(ds, nt, lam)
         for label, v in rows:
             m, h = mean_ci(v)
-            style = dict(lw=2.2, ls="-", color="k") if label == "scratch SVM" else \
-                dict(lw=2.2, ls="--", color="k") if label == "target-only MLP" else \
-                dict(lw=1.0, ls=":", color="grey") if label == "direct SVM" else dict(lw=1.1)
+            colors = {"mmd": "tab:blue", "coral": "tab:red", "dann": "tab:green"}
+            al = next((a for a in ALIGNS if a in label), None)
+            if label == "scratch SVM":
+                style = dict(lw=2.2, ls="-", color="k")
+            elif label == "target-only MLP":
+                style = dict(lw=2.2, ls="--", color="k")
+            elif label == "direct SVM":
+                style = dict(lw=1.0, ls=":", color="grey")
+            elif label.startswith("ensemble"):
+                style = dict(lw=1.0, ls="-", color=colors[al], marker="o", ms=4, alpha=0.6)
+            else:
+                ls = "-" if "+ all" in label else ":" if "classifier" in label else "--"
+                style = dict(lw=1.3, ls=ls, color=colors[al])
             ax.errorbar(shifts, m, yerr=h, label=label, capsize=2, **style)
         ax.set_title(f"n_target = {nt}, λ = {lam:g}")
         ax.set_xlabel("shift (°)")
