@@ -139,9 +139,7 @@ int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_re
 
 int tls_journal_check(const tls_journal *j) {
     struct stat st;
-    if (fstat(j->fd, &st) == 0 && st.st_nlink > 0) return TLS_OK;
-    fprintf(stderr, "tlsweep: journal %s was deleted while the sweep ran\n", j->path);
-    return TLS_ERR_IO;
+    return fstat(j->fd, &st) == 0 && st.st_nlink > 0 ? TLS_OK : TLS_ERR_IO;
 }
 
 int tls_journal_salvage(tls_journal *j, const char *path) {

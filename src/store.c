@@ -1,14 +1,18 @@
+#define _GNU_SOURCE /* memfd_create */
 #include "tlsweep/store.h"
 
 #include "tlsweep/check.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- the layout ------------------------------------------------------------ */
 
@@ -540,8 +544,11 @@ typedef struct {
 } h5ctx;
 
 static void h5_fail(h5ctx *c, const char *call) {
+    int e = errno;
     char cause[400];
     h5_cause(cause, sizeof(cause));
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO || e == EROFS)
+        snprintf(cause, sizeof(cause), "%s", strerror(e)); /* the system's word is the cause */
     if (!c->msg[0]) {
         const char *fn = strchr(call, '(');
         snprintf(c->msg, sizeof(c->msg), "%.*s: %s", fn ? (int)(fn - call) : 40, call, cause);
@@ -617,6 +624,46 @@ static int attr_strs(hid_t loc, const char *name, const char *const *values, int
 static int attr_i64(hid_t loc, const char *name, long long v) {
     int64_t x = v;
     return attr_write(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &x);
+}
+
+/* ---- what the MPI-IO layer prints ------------------------------------------- */
+
+/* While the file is written, stderr goes to an in-memory file: Open MPI's
+ * I/O components print a line per failed write (a full disk gives dozens).
+ * Afterwards whatever is not such a line is passed on; the failure itself
+ * reaches the user as one line of ours. */
+typedef struct {
+    int saved, mem;
+} captured;
+
+static void capture_begin(captured *c) {
+    fflush(stderr);
+    c->saved = dup(2);
+    c->mem = c->saved >= 0 ? memfd_create("tlsweep-stderr", MFD_CLOEXEC) : -1;
+    if (c->mem < 0 || dup2(c->mem, 2) < 0) {
+        if (c->mem >= 0) close(c->mem);
+        if (c->saved >= 0) close(c->saved);
+        c->saved = c->mem = -1;
+    }
+}
+
+static void capture_end(captured *c) {
+    if (c->saved < 0) return;
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    off_t n = lseek(c->mem, 0, SEEK_END);
+    char *text = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (text && pread(c->mem, text, (size_t)n, 0) == n) {
+        text[n] = '\0';
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+            if (strncmp(line, "mca_fbtl_", 9) && strncmp(line, "mca_fcoll_", 10) &&
+                strncmp(line, "mca_io_ompio", 12))
+                fprintf(stderr, "%s\n", line);
+    }
+    free(text);
+    close(c->mem);
+    c->saved = c->mem = -1;
 }
 
 /* ---- writing --------------------------------------------------------------- */
@@ -1127,8 +1174,24 @@ int tls_store_hints(MPI_Info *info, const char *spec, char *err) {
 }
 
 /* Closes every HDF5 object the writer opened, the file last. */
-static int writer_close(writer *w) {
+static int writer_close(writer *w, int ok) {
     int rc = TLS_OK;
+    /* a file that cannot be flushed (disk full) must not reach H5Fclose
+     * full: HDF5 1.10 leaves a half-closed file behind a failed close, which
+     * crashes when MPI_Finalize ends the library. Flush first; when anything
+     * failed, the file is worthless: empty it, which makes room for the
+     * metadata that closing writes, and remove it after */
+    if (ok && w->file >= 0 && H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
+        h5_fail(&w->e, "H5Fflush(results file)");
+        ok = 0;
+    }
+    ok = all_ok(w->comm, ok);
+    if (!ok && w->file >= 0) {
+        rc = TLS_ERR_IO;
+        if (w->rank == 0 && truncate(w->e.path, 0) != 0) { /* closing still tries */
+        }
+        MPI_Barrier(w->comm);
+    }
     for (int k = 0; k < w->nvars; k++)
         if (w->dset[k] >= 0) H5Dclose(w->dset[k]);
     if (w->reason >= 0) H5Dclose(w->reason);
@@ -1143,23 +1206,31 @@ static int writer_close(writer *w) {
         if (H5Fclose(w->file) < 0) {
             h5_fail(&w->e, "H5Fclose(results file)");
             rc = TLS_ERR_IO;
-            /* a file that cannot be flushed (disk full) stays open in HDF5:
-             * close whatever is left so that nothing is flushed again at exit */
-            ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-            if (n > 0) {
-                hid_t *ids = malloc(sizeof(hid_t) * (size_t)n);
-                if (ids) {
-                    n = H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_ALL, (size_t)n, ids);
-                    for (ssize_t i = 0; i < n; i++)
-                        if (H5Iget_type(ids[i]) != H5I_FILE) H5Oclose(ids[i]);
-                    free(ids);
-                }
-            }
         }
         w->file = H5I_INVALID_HID;
+        if (rc != TLS_OK) {
+            MPI_Barrier(w->comm);
+            if (w->rank == 0) unlink(w->e.path);
+        }
     }
     for (int k = 0; k < MAX_VARS; k++) free(w->buf[k]);
     return rc;
+}
+
+/* Rank 0: reserves the disk space the file will take (its variables plus
+ * a margin for metadata) by allocating it to the file itself, which
+ * H5Fcreate then truncates and fills. */
+static int reserve(h5ctx *e, const tls_layout *L) {
+    double bytes = tls_store_bytes_per_config(L) * (double)L->count * 1.02 + (1 << 20);
+    int fd = open(e->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)bytes);
+    if (fd >= 0) close(fd);
+    if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL) return TLS_OK; /* no preallocation here */
+    if (rc == 0) return TLS_OK;
+    unlink(e->path);
+    snprintf(e->msg, sizeof(e->msg), "%s (it needs about %.1f MiB)", strerror(rc),
+             bytes / 1048576.0);
+    return TLS_ERR_IO;
 }
 
 int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
@@ -1182,6 +1253,8 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     void *edata;
     H5Eget_auto2(H5E_DEFAULT, &efunc, &edata);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures become one line, not a stack dump */
+    captured cap;
+    capture_begin(&cap);
     tls_result *r = NULL;
     int64_t *fpos = NULL, *gpos = NULL;
     char(*freason)[112] = NULL, (*greason)[112] = NULL;
@@ -1190,6 +1263,11 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     int ok = 1;
     int rc = tls_result_create(&r, &L->env);
     ok = rc == TLS_OK;
+
+    /* the space first, before HDF5 writes anything: a disk that fills up
+     * under HDF5 leaves a file it can neither flush nor close */
+    if (ok && w->rank == 0) ok = reserve(&w->e, L) == TLS_OK;
+    if (!all_ok(comm, ok)) goto done;
 
     /* create: collective; every rank agrees on the outcome */
     hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
@@ -1346,12 +1424,20 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
 
 done:
     ok = all_ok(comm, ok);
-    if (writer_close(w) != TLS_OK) ok = 0;
+    if (writer_close(w, ok) != TLS_OK) ok = 0;
     ok = all_ok(comm, ok);
     if (ok && w->rank == 0) ok = write_strings(w, gpos, greason, gfail) == TLS_OK;
     ok = all_ok(comm, ok);
-    if (!ok && w->e.msg[0])
-        fprintf(stderr, "tlsweep: rank %d: cannot write %s: %s\n", w->rank, path, w->e.msg);
+    capture_end(&cap);
+    if (!ok) {
+        /* one line: the lowest rank that knows a cause, else the lowest that failed */
+        int rank_known = w->e.msg[0] && !strstr(w->e.msg, "no cause") ? w->rank : w->nranks;
+        int rank_any = w->e.msg[0] ? w->rank : w->nranks, first_known, first_any;
+        MPI_Allreduce(&rank_known, &first_known, 1, MPI_INT, MPI_MIN, comm);
+        MPI_Allreduce(&rank_any, &first_any, 1, MPI_INT, MPI_MIN, comm);
+        if (w->rank == (first_known < w->nranks ? first_known : first_any))
+            fprintf(stderr, "tlsweep: rank %d: cannot write %s: %s\n", w->rank, path, w->e.msg);
+    }
     H5Eset_auto2(H5E_DEFAULT, efunc, edata);
     if (counts) *counts = cnt;
     tls_result_destroy(&r);

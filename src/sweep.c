@@ -195,6 +195,7 @@ static void run_machines(char *hosts, size_t hlen, char *cpus, size_t clen) {
 /* Names the keys whose canonical YAML lines differ between a and b. */
 static void config_diff(const char *a, const char *b, char *out, size_t len) {
     out[0] = '\0';
+    int listed = 0;
     const char *texts[2] = {a, b};
     for (int side = 0; side < 2; side++) {
         const char *p = texts[side];
@@ -230,10 +231,12 @@ static void config_diff(const char *a, const char *b, char *out, size_t len) {
             if (found) continue;
             char key[160];
             snprintf(key, sizeof(key), "%s.%.*s", section, (int)strcspn(k, ":"), k);
-            if (!strstr(out, key) && strlen(out) + strlen(key) + 3 < len)
-                snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? ", " : "", key);
+            if (strstr(out, key)) continue;
+            if (++listed > 8) continue; /* counted, not listed */
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? ", " : "", key);
         }
     }
+    if (listed > 8) snprintf(out + strlen(out), len - strlen(out), " and %d more keys", listed - 8);
     if (!out[0]) snprintf(out, len, "the data files' contents");
 }
 
@@ -307,6 +310,13 @@ static double free_bytes(const char *out) {
     return (double)vfs.f_bavail * (double)vfs.f_frsize;
 }
 
+static void format_bytes(char *buf, size_t len, double b) {
+    if (b >= 1073741824.0)
+        snprintf(buf, len, "%.2f GiB", b / 1073741824.0);
+    else
+        snprintf(buf, len, "%.1f MiB", b / 1048576.0);
+}
+
 /* The disk the run needs: the new results file, the journal records still
  * to come; the old file and journals stay until the new file is in place. */
 static int check_space(run_ctx *x, int64_t todo, char *err) {
@@ -314,13 +324,17 @@ static int check_space(run_ctx *x, int64_t todo, char *err) {
     double file = tls_store_bytes_per_config(L) * (double)L->count;
     double rec = (double)(sizeof(tls_record_meta) + sizeof(tls_scalars) +
                           tls_journal_array_bytes(x->s.r, x->s.c->embeddings) + 40);
-    double need = file + rec * (double)todo, avail = free_bytes(x->o->output);
+    double need = file * 1.02 + (1 << 20) + rec * (double)todo, avail = free_bytes(x->o->output);
     if (x->o->force || avail < 0 || need <= avail) return TLS_OK;
+    char sneed[32], savail[32];
+    format_bytes(sneed, sizeof(sneed), need);
+    format_bytes(savail, sizeof(savail), avail);
     return tls_input_error(err, "-o", x->o->output,
-                           "the sweep needs about %.2f GiB (results file and journal) but its "
-                           "directory has %.2f GiB free; allowed: a smaller grid, --set "
-                           "output.embeddings=false, another -o, or --force to try anyway",
-                           need / 1073741824.0, avail / 1073741824.0);
+                           "the sweep needs about %s (results file and journal records still to "
+                           "come) but its directory has %s free; allowed: a smaller grid, --set "
+                           "output.embeddings=false, another -o, free space, or --force to try "
+                           "anyway",
+                           sneed, savail);
 }
 
 /* Takes over the results of an existing results file into a new state
@@ -376,8 +390,20 @@ static int same_sweep(const run_ctx *x, const tls_manifest *m) {
 
 /* What a refused resume says: the keys that differ, and the ways out. */
 static int refuse_other(run_ctx *x, const char *what, const char *stored_yaml, char *err) {
-    char diff[600];
-    config_diff(stored_yaml ? stored_yaml : "", x->yaml, diff, sizeof(diff));
+    if (!x->o->config_path && x->o->nsets == 0)
+        return tls_input_error(err, "--resume", x->o->output,
+                               "its stored configuration does not match its config_hash (the "
+                               "file or state was edited or damaged); allowed: --resume with the "
+                               "sweep's CONFIG and --set options, or --force to start over");
+    /* compare canonical texts: the stored one loaded and printed again */
+    char diff[600], lerr[TLS_ERRMSG];
+    tls_config *old = NULL;
+    char *canon = stored_yaml && tls_config_load_text(&old, "stored", stored_yaml, lerr) == TLS_OK
+                      ? tls_config_yaml(old)
+                      : NULL;
+    config_diff(canon ? canon : stored_yaml ? stored_yaml : "", x->yaml, diff, sizeof(diff));
+    free(canon);
+    tls_config_destroy(&old);
     return tls_input_error(
         err, "--resume", x->o->output,
         "%s was written for a different configuration (differs in: %s); allowed: "
@@ -428,6 +454,22 @@ static int prepare(run_ctx *x, char *err) {
         sscanf(tls_store_attr(rd, "part"), "%d/%d", &fp.k, &fp.n);
         file_ours = h == x->man.config_hash && fp.k == o->part.k && fp.n == o->part.n;
         file_complete = file_ours && tls_store_attr_int(rd, "n_pending", -1) == 0;
+        if (file_ours) {
+            /* nothing read from disk is trusted: the layout, then the statuses */
+            rc = tls_store_check(rd, &x->s.L, err);
+            int8_t *st8 = rc == TLS_OK ? malloc((size_t)x->s.L.count + 1) : NULL;
+            if (rc == TLS_OK && (!st8 || tls_store_read_status(rd, st8, NULL, 0) != TLS_OK))
+                rc = tls_input_error(err, "--resume", o->output,
+                                     "cannot read its status; allowed: a results file written "
+                                     "by tlsweep run, or --force");
+            for (int64_t i = 0; rc == TLS_OK && file_complete && i < x->s.L.count; i++)
+                file_complete = st8[i] == TLS_STATUS_DONE || st8[i] == TLS_STATUS_FAILED;
+            free(st8);
+            if (rc) {
+                tls_store_close(&rd);
+                return rc;
+            }
+        }
     }
     if (have_state) {
         /* the state is the authority; the file may be another sweep's
@@ -487,9 +529,7 @@ static int prepare(run_ctx *x, char *err) {
         tls_runs_free(&old);
     }
     tls_store_close(&rd);
-    if (rc == TLS_OK && !x->nothing_to_do) rc = check_space(x, x->s.L.count, err);
-    if (rc == TLS_OK && !x->nothing_to_do) tls_state_claim(&x->state);
-    return rc;
+    return rc; /* the space check and the claim follow the plan: they need the work left */
 }
 
 /* Rank 0: what the journals hold, and the work list. */
@@ -830,6 +870,8 @@ int tls_sweep_run(const tls_run_opts *o) {
     if (rc == TLS_OK && rank == 0) {
         rc = prepare(&x, err);
         if (rc == TLS_OK && !x.nothing_to_do) rc = plan(&x, err);
+        if (rc == TLS_OK && !x.nothing_to_do && o->resume) rc = check_space(&x, x.nwork, err);
+        if (rc == TLS_OK && !x.nothing_to_do) tls_state_claim(&x.state);
     }
     rc = agree(rc, err);
     int nothing = x.nothing_to_do;

@@ -48,8 +48,8 @@ int tls_journal_open(tls_journal **out, const char *path, uint64_t sweep_id, siz
  * After a failure every later append fails too. */
 int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r,
                        int64_t *offset);
-/* TLS_ERR_IO, with one line on stderr, when the journal's file is no
- * longer in the file system (its directory or the file was deleted). */
+/* TLS_ERR_IO when the journal's file is no longer in the file system (its
+ * directory or the file was deleted); prints nothing. */
 int tls_journal_check(const tls_journal *j);
 /* Writes what this journal holds to a new file at path (after its own file
  * was deleted) and goes on appending there. */

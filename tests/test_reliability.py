@@ -1,0 +1,347 @@
+"""Reliability, round 2: what an adversarial test broke. Each test shows a
+promise kept: no work lost or misreported (long paths, a missing or
+deleted state, disk full, durable completion, damaged and foreign
+journals, interrupted clean-up), and bad input refused before any work."""
+import os
+import re
+import shutil
+import stat
+import struct
+import subprocess
+import time
+import zlib
+
+import h5py
+import numpy as np
+import pytest
+
+from tlstest import BIN, env, mpirun, result_digest, run, tree_snapshot
+
+GRID = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
+        "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=60", "--set", "train.finetune_epochs=5",
+        "--set", "output.sync_seconds=0.05"]
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("base") / "base.h5")
+    mpirun(2, ["run", "-o", path] + GRID)
+    return result_digest(path)
+
+
+def interrupted(out, seconds="6"):
+    p = mpirun(2, ["run", "-o", out, "--time-limit", seconds] + GRID, check=False)
+    assert p.returncode == 75, p.stderr
+    with h5py.File(out, "r") as f:
+        assert 0 < f.attrs["n_pending"] < 40
+    return p
+
+
+def one_line(p, code, *parts):
+    lines = [x for x in p.stderr.strip().splitlines() if x.startswith("tlsweep") and "/40 done" not in x]
+    assert p.returncode == code, (p.returncode, p.stderr)
+    for part in parts:
+        assert part in p.stderr, (part, p.stderr)
+    return lines
+
+
+# 1 -----------------------------------------------------------------------------------------
+
+def test_long_output_path_completes_and_resumes(baseline, tmp_path):
+    """Open MPI 4.1's shared-file-pointer component overflows a buffer for
+    paths of about 225 characters: the results file is opened by a short
+    relative name, whatever the path."""
+    deep = tmp_path / "/".join(["d" * 60] * 5)
+    deep.mkdir(parents=True)
+    out = str(deep / "results.h5")
+    assert len(out) > 300
+    interrupted(out)
+    p = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert p.returncode == 0, p.stderr
+    assert result_digest(out) == baseline
+
+
+# 2 -----------------------------------------------------------------------------------------
+
+def test_resume_without_state_takes_over_the_file(baseline, tmp_path):
+    out = str(tmp_path / "r.h5")
+    interrupted(out)
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    shutil.copy(out, copy / "r.h5")  # the file alone, as on another machine
+    shutil.rmtree(out + ".tlsweep.d")
+    for path in (out, str(copy / "r.h5")):
+        s = run(["status", path], check=False)
+        assert s.returncode == 75 and "pending" in s.stdout and s.stdout.split("\n")[1].startswith("incomplete")
+        p = mpirun(2, ["run", "-o", path, "--resume"], check=False)  # no CONFIG: the file's own
+        assert p.returncode == 0, p.stderr
+        assert "taking over the results the file holds" in p.stderr and "already recorded" in p.stderr
+        assert result_digest(path) == baseline
+        with h5py.File(path, "r") as f:
+            assert f.attrs["runs"] == 2  # the interrupted run and this one, from the file's provenance
+
+
+@pytest.mark.parametrize("left", [["lock"], ["lock", "config.yaml", "runs.txt"], ["lock", "manifest", "config.yaml"]])
+def test_every_instant_of_clean_up_reads_as_complete(baseline, tmp_path, left):
+    """Clean-up removes the state only after the complete file is in place:
+    whatever a kill leaves of the state, status says complete and --resume
+    finishes at once, recomputing nothing."""
+    out = str(tmp_path / "r.h5")
+    interrupted(out)
+    state = out + ".tlsweep.d"
+    saved = {n: open(os.path.join(state, n), "rb").read() for n in os.listdir(state) if n in left}
+    assert mpirun(2, ["run", "-o", out, "--resume"], check=False).returncode == 0
+    assert not os.path.exists(state)
+    os.mkdir(state)
+    for n, b in saved.items():
+        open(os.path.join(state, n), "wb").write(b)
+    s = run(["status", out], check=False)
+    assert s.returncode == 0 and s.stdout.strip().endswith("complete"), s.stdout
+    p = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert p.returncode == 0 and "complete: nothing to resume" in p.stderr, p.stderr
+    assert not os.path.exists(state)
+    assert result_digest(out) == baseline
+
+
+# 3 -----------------------------------------------------------------------------------------
+
+def test_deleted_state_during_a_run_is_said_and_kept(baseline, tmp_path):
+    out = str(tmp_path / "r.h5")
+    state = out + ".tlsweep.d"
+    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + GRID, env=env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t = time.time()
+    while not any(n.startswith("journal-") and os.path.getsize(os.path.join(state, n)) > 0
+                  for n in (os.listdir(state) if os.path.isdir(state) else [])):
+        assert p.poll() is None and time.time() - t < 60
+        time.sleep(0.01)
+    shutil.rmtree(state)
+    so, se = p.communicate(timeout=120)
+    assert p.returncode == 75, se
+    said = [x for x in se.splitlines() if "was deleted" in x]
+    assert len(said) == 1 and state in said[0], se
+    assert "HDF5" not in se and "resumable from" not in se
+    with h5py.File(out, "r") as f:
+        kept = int(f.attrs["n_done"])
+    assert kept > 0  # this run's results were saved again
+    q = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert q.returncode == 0, q.stderr
+    m = re.search(r"(\d+) of 40 configurations already recorded", q.stderr)
+    assert m and int(m.group(1)) >= kept
+    assert result_digest(out) == baseline
+
+
+# 4 -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    d = tmp_path / "disk"
+    d.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(d)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and mount rights)")
+    yield d
+    subprocess.run(["umount", "-l", str(d)], check=False)
+
+
+def test_disk_full_while_writing_is_one_line_and_resumable(small_disk):
+    out = str(small_disk / "r.h5")
+    grid = ["--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9,10,11]", "--set", "grid.shift=[0,90]",
+            "--set", "grid.lambda=[0]", "--set", "grid.n_target=[10]", "--set", "train.epochs=2",
+            "--set", "train.finetune_epochs=2", "--set", "data.n_source=900"]
+    # the journals fit, the results file beside them does not: --force skips the space check
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (2560 * 1024))
+    p = mpirun(2, ["run", "-o", out, "--force"] + grid, check=False)
+    assert p.returncode == 1, p.stderr
+    lines = [x for x in p.stderr.splitlines() if "cannot write" in x]
+    assert lines and all(re.search(r"rank \d: cannot write partial.h5: .*(space|No space|write failed)", x, re.I)
+                         for x in lines), p.stderr
+    assert "HDF5-DIAG" not in p.stderr and "Segmentation" not in p.stderr and "signal" not in p.stderr
+    assert len(p.stderr.splitlines()) <= 8, p.stderr
+    state = out + ".tlsweep.d"
+    assert any(n.startswith("journal-") for n in os.listdir(state))
+    # the free-space check runs on --resume too
+    r = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert r.returncode == 2 and "free" in r.stderr, r.stderr
+    ballast.unlink()
+    r = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert r.returncode == 0, r.stderr
+    assert "0 of 24 configurations" not in r.stderr  # nothing was recomputed ...
+    assert re.search(r"24 of 24 configurations already recorded", r.stderr), r.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1
+
+
+# 5 -----------------------------------------------------------------------------------------
+
+def test_completion_is_durable_in_order(tmp_path):
+    """fsync of the new file, rename into place, fsync of the directory, and
+    only then the journals go."""
+    if not shutil.which("strace"):
+        pytest.skip("strace not installed")
+    out = str(tmp_path / "r.h5")
+    trace = str(tmp_path / "trace")
+    args = ["run", "-o", out, "--set", "grid.shift=[0]", "--set", "grid.lambda=[0]", "--set", "grid.seed=[0]",
+            "--set", "train.epochs=1", "--set", "train.finetune_epochs=1"]
+    p = subprocess.run(["strace", "-f", "-y", "-qq", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat",
+                        "-o", trace, BIN] + args, env=env(), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    events = []
+    for line in open(trace):
+        if "partial.h5" in line and line.split()[1].startswith("fsync"):
+            events.append("fsync-file")
+        elif re.search(r"rename\w*\(.*partial\.h5.*r\.h5", line):
+            events.append("rename")
+        elif line.split()[1].startswith("fsync") and re.search(rf"<{re.escape(str(tmp_path))}>\)", line):
+            events.append("fsync-dir")
+        elif "unlink" in line and "journal-" in line:
+            events.append("unlink-journal")
+    first = {e: events.index(e) for e in set(events)}
+    assert {"fsync-file", "rename", "fsync-dir", "unlink-journal"} <= set(first), events
+    assert first["fsync-file"] < first["rename"] < first["fsync-dir"] < first["unlink-journal"], events
+
+
+# 6 -----------------------------------------------------------------------------------------
+
+def records(path):
+    """(offset, header) of the records of a journal file (format 2, 40-byte headers)."""
+    data = open(path, "rb").read()
+    out, at = [], 0
+    while at + 40 <= len(data):
+        magic, version, hdr, sid, idx, payload, crc, zero = struct.unpack_from("<IHHQqQII", data, at)
+        assert magic == 0x52534C54
+        out.append((at, (sid, idx, payload)))
+        at += 40 + payload
+    return out, data
+
+
+def test_flipped_byte_loses_one_record_and_foreign_journals_are_refused(baseline, tmp_path):
+    out = str(tmp_path / "r.h5")
+    interrupted(out)
+    state = out + ".tlsweep.d"
+    journal = os.path.join(state, sorted(n for n in os.listdir(state) if n.startswith("journal-"))[0])
+    recs, data = records(journal)
+    assert len(recs) >= 3
+    at = recs[1][0] + 40 + 100  # inside the second record's payload
+    data = bytearray(data)
+    data[at] ^= 0xFF
+    open(journal, "wb").write(bytes(data))
+    # a journal of another sweep copied in: a valid record, another sweep's identity
+    other = str(tmp_path / "other.h5")
+    interrupted(other)
+    ostate = other + ".tlsweep.d"
+    foreign = sorted(n for n in os.listdir(ostate) if n.startswith("journal-"))[0]
+    shutil.copy(os.path.join(ostate, foreign), os.path.join(state, "journal-000001-000099.bin"))
+    with h5py.File(out, "r") as f:
+        done_before = int(f.attrs["n_done"])
+    s = run(["status", out], check=False)
+    assert s.returncode == 75 and "of another sweep refused" in s.stdout
+    m = re.search(r"(\d+) done", s.stdout)
+    assert int(m.group(1)) == done_before - 1, s.stdout  # exactly the damaged record is lost
+    p = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert p.returncode == 0 and "of another sweep refused" in p.stderr, p.stderr
+    assert re.search(rf"{done_before - 1} of 40 configurations already recorded", p.stderr), p.stderr
+    assert result_digest(out) == baseline
+
+
+# 11 ----------------------------------------------------------------------------------------
+
+def test_crafted_journal_record_outside_the_grid_is_refused(tmp_path):
+    out = str(tmp_path / "r.h5")
+    interrupted(out)
+    state = out + ".tlsweep.d"
+    journal = os.path.join(state, sorted(n for n in os.listdir(state) if n.startswith("journal-"))[0])
+    recs, data = records(journal)
+    at, (sid, idx, payload) = recs[0]
+    body = bytearray(data[at + 40:at + 40 + payload])
+    struct.pack_into("<q", body, 0, 10 ** 9)  # the meta's index
+    header = struct.pack("<IHHQqQII", 0x52534C54, 2, 40, sid, 10 ** 9, payload, 0, 0)
+    crc = zlib.crc32(bytes(body), zlib.crc32(header))
+    header = struct.pack("<IHHQqQII", 0x52534C54, 2, 40, sid, 10 ** 9, payload, crc, 0)
+    with open(journal, "ab") as f:
+        f.write(header + bytes(body))
+    s = run(["status", out], check=False)
+    assert s.returncode == 75 and "40 configurations" in s.stdout
+    p = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert p.returncode == 0, p.stderr
+
+
+def test_crafted_results_file_is_refused(tmp_path):
+    out = str(tmp_path / "r.h5")
+    mpirun(1, ["run", "-o", out, "--set", "grid.shift=[0]", "--set", "grid.lambda=[0]", "--set", "grid.seed=[0,1]",
+               "--set", "train.epochs=1", "--set", "train.finetune_epochs=1"])
+    for crafted in ("status", "config_yaml"):
+        bad = str(tmp_path / f"{crafted}.h5")
+        shutil.copy(out, bad)
+        with h5py.File(bad, "a") as f:
+            if crafted == "status":
+                del f["status"]
+                f.create_dataset("status", data=np.ones((1000, 1000), dtype=np.int8))
+            else:
+                f.attrs["config_yaml"] = "grid: {seed: [" + ", ".join(map(str, range(5000))) + "]}\n"
+        s = run(["status", bad], check=False)
+        assert s.returncode == 2 and len(s.stderr.strip().splitlines()) == 1, s.stderr
+        assert "allowed" in s.stderr
+        p = mpirun(1, ["run", "-o", bad, "--resume"], check=False)
+        assert p.returncode == 2 and "allowed" in p.stderr, p.stderr
+
+
+# 10, 12 ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["empty", "directory", "slash", "long-name"])
+def test_bad_outputs_are_refused_before_any_work(tmp_path, case):
+    target = {"empty": "", "directory": str(tmp_path), "slash": str(tmp_path / "x") + "/",
+              "long-name": str(tmp_path / ("r" * 250 + ".h5"))}[case]
+    before = tree_snapshot(tmp_path)
+    t = time.time()
+    p = mpirun(1, ["run", "-o", target] + GRID, check=False)
+    assert p.returncode == 2 and "allowed" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert tree_snapshot(tmp_path) == before
+
+
+def test_seeds_stay_exact_and_options_are_checked(tmp_path):
+    c = run(["config", "--set", "grid.seed=[9007199254740993,9007199254740992]"]).stdout
+    assert "seed: [9007199254740992, 9007199254740993]" in c
+    a = run(["one", "--seed", "9007199254740993", "--set", "train.epochs=1"]).stdout
+    b = run(["one", "--seed", "9007199254740992", "--set", "train.epochs=1"]).stdout
+    assert '"seed": 9007199254740993' in a and a != b
+    for args, part in ((["run", "--time-limit", "0x10"], "--time-limit"),
+                       (["run", "--retry-failed"], "needs --resume"),
+                       (["run", "--force", "--resume"], "--force and --resume together"),
+                       (["run", "--dryrun"], "did you mean --dry-run"),
+                       (["one", "--part", "1/2"], "not an option of one")):
+        p = run(args + ["-o", str(tmp_path / "x.h5")], check=False)
+        assert p.returncode == 2 and part in p.stderr and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_distance_points_does_not_size_buffers(tmp_path):
+    """mmd.distance_points = 10^8 with 1000 points: nothing of 10^8 rows is allocated."""
+    p = subprocess.run(["bash", "-c", f"ulimit -v 1500000; exec {BIN} one --set mmd.distance_points=100000000 "
+                                      "--set train.epochs=1 --set train.finetune_epochs=1"],
+                       capture_output=True, text=True, env=env(), timeout=120)
+    assert p.returncode == 0, p.stderr
+
+
+def test_fifo_and_directory_as_config_or_data(tmp_path):
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path in (str(fifo), str(tmp_path)):
+        p = run(["config", path], check=False)
+        assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
+        p = run(["one", "--set", f"data.source={path}", "--set", f"data.target={path}"], check=False)
+        assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
+
+
+def test_long_lists_load_in_n_log_n(tmp_path):
+    """The duplicate check of 2 million seeds: O(n^2) would take hours."""
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text("grid:\n  shift: [0]\n  lambda: [0]\n  n_target: [10]\n  seed: [" +
+                   ", ".join(str(i) for i in range(2_000_000, 0, -1)) + "]\n")
+    p = subprocess.run([BIN, "config", str(cfg)], capture_output=True, text=True, env=env(), timeout=120)
+    assert p.returncode == 0 and "= 2000000 configurations" in p.stdout, p.stderr[-300:]
+    cfg.write_text("grid:\n  seed: [" + ", ".join(str(i % 1_999_999) for i in range(2_000_000)) + "]\n")
+    p = subprocess.run([BIN, "config", str(cfg)], capture_output=True, text=True, env=env(), timeout=120)
+    assert p.returncode == 2 and "element 2000000 (0) repeats element 1" in p.stderr, p.stderr
