@@ -1,114 +1,468 @@
 """Loading a results file and summarising it. The file is designed for
-xarray (docs/FORMAT.md), so loading is little more than open_dataset."""
+xarray (docs/FORMAT.md), so loading is little more than open_dataset.
+
+Nothing here names the methods or the grid axes beyond the file's own
+vocabulary: the methods are the `approach` coordinate (those with an
+acc_<approach> variable), the grid axes are the dimensions of `status`
+(shift, lambda, n_target, seed and any extra axis such as train_lr, whose
+`key` attribute is the configuration key, e.g. "train.lr"). Two methods have
+a role: the baseline that transfer is judged against (`scratch`) and the
+transfer method whose gain is the article's question (`mmd`); files without
+them fall back to the first and the last approach.
+
+Pending configurations (status 0) and failed ones (2) hold NaN in every
+metric; a method that failed in a configuration whose other methods ran is
+marked in approach_status. Every statistic here uses, per method, only the
+configurations where that method is done.
+"""
+import json
+import math
+import os
+import warnings
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import stats
 
-METHODS = ("scratch", "direct", "mmd")
-CELL = ("shift", "lambda", "n_target")
+NAMED_AXES = ("shift", "lambda", "n_target", "seed")
+DISTANCES = ("mmd2_input", "mmd2_feat_before", "mmd2_feat_after", "pad_input", "pad_feat")
+RULES = (("mmd2_input", 0.1), ("mmd2_feat_after", 0.1), ("pad_input", 0.5), ("pad_feat", 0.5))
+PENDING, DONE, FAILED = 0, 1, 2
 
 
-def load(path):
-    """The results cube as an xarray.Dataset with dims shift, lambda, n_target, seed."""
-    return xr.open_dataset(path, engine="h5netcdf")
+# ---------------------------------------------------------------- loading
+
+def load(path, engine=None, **kwargs):
+    """The results cube as an xarray.Dataset. path: str or os.PathLike (an
+    xarray.Dataset is returned as it is). engine: any xarray engine that reads
+    netCDF-4/HDF5 (None: xarray's default, netCDF4 when installed;
+    "h5netcdf" also works)."""
+    if isinstance(path, xr.Dataset):
+        return path
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    ds = xr.open_dataset(path, engine=engine, **kwargs)
+    if "status" not in ds:
+        ds.close()
+        raise ValueError(f"{path}: not a tlsweep results file (no 'status' variable)")
+    return ds
+
+
+def axes(ds):
+    """The grid axes in file order: the dimensions of `status` (shift,
+    lambda, n_target, seed, then any extra axis)."""
+    return list(load(ds)["status"].dims)
+
+
+def cell_axes(ds):
+    """The axes of a cell of summary(): every grid axis but seed."""
+    return [a for a in axes(ds) if a != "seed"]
+
+
+def extra_axes(ds):
+    return [a for a in axes(ds) if a not in NAMED_AXES]
+
+
+def axis_key(ds, dim):
+    """The configuration key of a grid axis: "train.lr" for train_lr."""
+    return str(load(ds)[dim].attrs.get("key", dim))
+
+
+def approaches(ds):
+    """The methods of the file, in file order: the `approach` coordinate,
+    keeping those that have an acc_<approach> variable."""
+    ds = load(ds)
+    if "approach" in ds.coords or "approach" in ds:
+        names = [_str(a) for a in ds["approach"].values]
+    else:
+        names = [v[4:] for v in ds.data_vars if v.startswith("acc_")]
+    return [m for m in names if f"acc_{m}" in ds]
+
+
+def roles(ds):
+    """(baseline, transfer): the method transfer is judged against and the
+    transfer method of the article's question (scratch and mmd)."""
+    ms = approaches(ds)
+    if not ms:
+        return None, None
+    base = "scratch" if "scratch" in ms else ms[0]
+    trans = "mmd" if "mmd" in ms else ms[-1]
+    return base, trans
+
+
+def method_done(ds, m):
+    """Boolean DataArray over the grid axes: method m ran to completion."""
+    ds = load(ds)
+    if "approach_status" in ds:
+        ok = ds["approach_status"].sel(approach=m) == DONE
+        ok = ok.drop_vars("approach", errors="ignore")
+    else:
+        ok = ds["status"] == DONE
+    return ok & np.isfinite(ds[f"acc_{m}"])
+
+
+def accuracy(ds, m):
+    """acc_<m> where method m is done, NaN elsewhere."""
+    ds = load(ds)
+    return ds[f"acc_{m}"].where(method_done(ds, m))
+
+
+def counts(ds):
+    """(n_configs, n_done, n_failed, n_pending) counted from `status`."""
+    st = load(ds)["status"].values
+    return int(st.size), int(np.sum(st == DONE)), int(np.sum(st == FAILED)), int(np.sum(st == PENDING))
+
+
+def _str(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    return str(v)
 
 
 def _index(ds, dim, value):
     vals = ds[dim].values
-    hits = np.flatnonzero(np.isclose(vals.astype(float), float(value)))
+    if vals.dtype.kind in "OSU":
+        hits = np.flatnonzero(np.array([_str(v) for v in vals]) == _str(value))
+    else:
+        try:
+            hits = np.flatnonzero(np.isclose(vals.astype(float), float(value), rtol=1e-9, atol=1e-12))
+        except (TypeError, ValueError):
+            hits = np.array([], dtype=int)
     if hits.size == 0:
-        raise KeyError(f"{dim}={value} is not in the grid; allowed: {list(vals)}")
+        raise KeyError(f"{dim}={value} is not in the grid; allowed: {[_py(v) for v in vals]}")
     return int(hits[0])
 
 
-def load_embeddings(path, shift, lambda_, n_target, seed):
+def indices(ds, **where):
+    """Grid indices of one configuration from values given by keyword for
+    every axis: shift=, lambda_= (or "lambda"), n_target=, seed=, and each
+    extra axis by its dimension name (train_lr=) or, through a dict, its
+    key ({"train.lr": ...}). Axes with a single value may be left out."""
+    ds = load(ds)
+    grid = axes(ds)
+    by_key = {axis_key(ds, a): a for a in grid}
+    want = {}
+    for k, v in where.items():
+        if v is None:
+            continue
+        name = "lambda" if k == "lambda_" else k
+        name = by_key.get(name, name)
+        if name not in grid:
+            raise TypeError(f"unknown grid axis {k!r}; the axes are {grid}")
+        want[name] = v
+    idx = {}
+    missing = []
+    for a in grid:
+        if a in want:
+            idx[a] = _index(ds, a, want[a])
+        elif ds.sizes[a] == 1:
+            idx[a] = 0
+        else:
+            missing.append(a)
+    if missing:
+        raise TypeError(f"give a value for every axis with more than one value; missing: {missing}")
+    return idx
+
+
+def load_embeddings(path, shift=None, lambda_=None, n_target=None, seed=None, engine=None, **extra):
     """Embeddings and inputs of one configuration as an xarray.Dataset:
     source_features (source_point, feature), target_features (test_point,
-    feature), source_x / target_x (point, input_dim), source_y / target_y."""
-    root = load(path)
-    idx = dict(shift=_index(root, "shift", shift), n_target=_index(root, "n_target", n_target),
-               seed=_index(root, "seed", seed))
-    idx["lambda"] = _index(root, "lambda", lambda_)
-    emb = xr.open_dataset(path, engine="h5netcdf", group="embeddings")
+    feature), source_x / target_x (point, input_dim), source_y / target_y.
+    The configuration is selected by keyword for every axis: shift, lambda_,
+    n_target, seed and each extra axis (train_lr=0.01, or
+    **{"train.lr": 0.01}); axes with a single value may be left out.
+    Raises KeyError for a value not in the grid."""
+    root = load(path, engine=engine)
+    idx = indices(root, shift=shift, lambda_=lambda_, n_target=n_target, seed=seed, **extra)
+    emb = xr.open_dataset(os.fspath(path), engine=engine, group="embeddings")
     one = emb.isel(idx).load()
-    one.attrs.update(shift=float(shift), lambda_=float(lambda_), n_target=int(n_target), seed=int(seed),
-                     status=int(root["status"].isel(idx)))
+    emb.close()
+    for k in ("source_y", "target_y"):  # labels: integers where the configuration ran
+        if k in one and np.all(np.isfinite(one[k].values)):
+            one[k] = one[k].astype(np.int64)
+    one.attrs.update({a: _py(root[a].values[i]) for a, i in idx.items()})
+    one.attrs["status"] = int(root["status"].isel(idx))
     return one
 
 
-def to_frame(path_or_ds):
-    """A tidy pandas.DataFrame: one row per configuration and method, with
-    the configuration's distances and status."""
-    ds = load(path_or_ds) if isinstance(path_or_ds, str) else path_or_ds
-    scalars = [v for v in ("mmd2_input", "mmd2_feat_before", "mmd2_feat_after", "pad_input", "pad_feat",
-                           "status", "negative_transfer") if v in ds]
-    base = ds[scalars].to_dataframe().reset_index()
-    rows = []
-    for m in METHODS:
-        f = base.copy()
-        f.insert(4, "method", m)
-        f.insert(5, "accuracy", ds[f"acc_{m}"].to_dataframe().reset_index()[f"acc_{m}"].values)
-        rows.append(f)
-    return pd.concat(rows, ignore_index=True)
+# ---------------------------------------------------------------- tables
+
+def _py(v):
+    """A numpy scalar as a plain Python value (JSON-ready)."""
+    if isinstance(v, (bytes, np.bytes_)):
+        return v.decode()
+    if isinstance(v, np.generic):
+        v = v.item()
+    return v
 
 
-def _ci(x, axis):
-    """Mean and half-width of the 95% t confidence interval along axis, NaN-aware."""
-    n = np.sum(np.isfinite(x), axis=axis)
-    mean = np.nanmean(x, axis=axis)
-    sd = np.nanstd(x, axis=axis, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-    return mean, np.where(n > 1, half, np.nan), n
+def to_frame(path_or_ds, include_pending=False):
+    """A tidy pandas.DataFrame: one row per configuration and method. Columns:
+    every grid axis, approach, accuracy, approach_status (0 pending, 1 done,
+    2 failed), then the configuration's status, reason, distances,
+    negative_transfer, seconds (of that method), seconds_total, rank and host
+    (name). Pending configurations are left out unless include_pending;
+    failed methods keep their row with accuracy NaN."""
+    ds = load(path_or_ds)
+    grid = axes(ds)
+    ms = approaches(ds)
+    per_config = [v for v in ("status",) + DISTANCES + ("negative_transfer", "seconds_total", "rank", "host", "reason")
+                  if v in ds and tuple(ds[v].dims) == tuple(grid)]
+    base = ds[per_config].to_dataframe(dim_order=grid).reset_index()
+    base["status"] = base["status"].fillna(PENDING).astype(np.int8)
+    if "reason" in base:
+        base["reason"] = base["reason"].map(lambda r: _str(r) if isinstance(r, (str, bytes)) else "")
+    if "host" in base:
+        hosts = [_str(h) for h in ds["hosts"].values] if "hosts" in ds else []
+        base["host"] = base["host"].map(lambda h: hosts[int(h)] if np.isfinite(h) and 0 <= h < len(hosts) else "")
+    if "rank" in base:
+        base["rank"] = base["rank"].astype("Int32")
+    keep = np.ones(len(base), bool) if include_pending else (base["status"] != PENDING).to_numpy()
+    frames = []
+    for m in ms:
+        f = base[keep].copy()
+        f.insert(len(grid), "approach", m)
+        f.insert(len(grid) + 1, "accuracy", ds[f"acc_{m}"].transpose(*grid).values.ravel()[keep])
+        if "approach_status" in ds:
+            st = ds["approach_status"].sel(approach=m).transpose(*grid).values.ravel()[keep]
+        else:
+            st = f["status"].to_numpy()
+        f.insert(len(grid) + 2, "approach_status", np.nan_to_num(st, nan=PENDING).astype(np.int8))
+        if f"seconds_{m}" in ds:
+            f["seconds"] = ds[f"seconds_{m}"].transpose(*grid).values.ravel()[keep]
+        frames.append(f)
+    if not frames:
+        return base[keep].reset_index(drop=True)
+    out = pd.concat(frames, ignore_index=True)
+    cols = grid + ["approach", "accuracy", "approach_status", "status", "reason"]
+    cols = [c for c in cols if c in out] + [c for c in out if c not in cols]
+    return out[cols]
 
 
-def summary(ds):
-    """Per (shift, lambda, n_target) cell, over seeds (done configurations only):
-    mean accuracy of each method with a 95% CI; the paired gain of MMD
-    transfer over scratch and over direct (per-seed differences, using the
-    pairing common random numbers give) with a 95% CI; the fraction of seeds
-    with negative transfer (acc_mmd < acc_scratch)."""
-    done = ds["status"] == 1
-    out = {}
-    seed_axis = list(ds["acc_mmd"].dims).index("seed")
-    for m in METHODS:
-        acc = ds[f"acc_{m}"].where(done).values
-        out[f"acc_{m}"], out[f"acc_{m}_ci95"], n = _ci(acc, seed_axis)
-    out["n_seeds"] = n
-    for other in ("scratch", "direct"):
-        diff = (ds["acc_mmd"] - ds[f"acc_{other}"]).where(done).values
-        out[f"gain_vs_{other}"], out[f"gain_vs_{other}_ci95"], _ = _ci(diff, seed_axis)
-    neg = (ds["acc_mmd"] < ds["acc_scratch"]).where(done).values
-    with np.errstate(invalid="ignore"):
-        out["negative_transfer_share"] = np.nansum(neg, axis=seed_axis) / n
-    coords = pd.MultiIndex.from_product([ds[c].values for c in CELL], names=list(CELL))
-    return pd.DataFrame({k: np.asarray(v).ravel() for k, v in out.items()}, index=coords)
+def _mean_ci(da, dim="seed"):
+    """Mean, half-width of the 95% t confidence interval and count along dim,
+    ignoring NaN (half-width NaN below 2 values)."""
+    n = da.count(dim)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = da.mean(dim, skipna=True)
+        sd = da.std(dim, ddof=1, skipna=True)
+    tq = xr.apply_ufunc(lambda k: stats.t.ppf(0.975, np.maximum(k - 1, 1)), n)
+    half = (tq * sd / np.sqrt(n.where(n > 0))).where(n > 1)
+    return mean, half, n
 
 
-def rules_of_thumb(ds):
+def summary_cube(path_or_ds):
+    """summary() as an xarray.Dataset over the cell axes."""
+    ds = load(path_or_ds)
+    cells = cell_axes(ds)
+    ms = approaches(ds)
+    base, trans = roles(ds)
+    st = ds["status"]
+    cols = {"n_done": (st == DONE).sum("seed"), "n_failed": (st == FAILED).sum("seed"),
+            "n_pending": (st == PENDING).sum("seed")}
+    acc = {m: accuracy(ds, m) for m in ms}
+    for m in ms:
+        cols[f"acc_{m}"], cols[f"acc_{m}_ci95"], cols[f"n_{m}"] = _mean_ci(acc[m])
+    pairs = [(m, base) for m in ms if m != base] + [(trans, o) for o in ms if o not in (base, trans)]
+    for a, b in pairs:
+        cols[f"gain_{a}_vs_{b}"], cols[f"gain_{a}_vs_{b}_ci95"], _ = _mean_ci(acc[a] - acc[b])
+    if base and trans and base != trans:
+        both = np.isfinite(acc[trans]) & np.isfinite(acc[base])
+        neg = (acc[trans] < acc[base]).where(both)
+        k = both.sum("seed")
+        cols["negative_transfer_share"] = (neg.sum("seed") / k.where(k > 0))
+    return xr.Dataset({k: v.transpose(*cells) if cells else v for k, v in cols.items()})
+
+
+def summary(path_or_ds):
+    """Per cell (every grid axis but seed: shift, lambda, n_target and any
+    extra axis), over seeds: n_done, n_failed, n_pending configurations; for
+    each method m, acc_<m> (mean accuracy where m is done), acc_<m>_ci95
+    (half-width of the 95% t interval) and n_<m> (seeds); the paired gain of
+    every method over the baseline (gain_<m>_vs_scratch) and of the transfer
+    method over every other (gain_mmd_vs_<m>), from per-seed differences
+    (common random numbers pair the seeds), with _ci95; and
+    negative_transfer_share, the share of seeds where both ran and acc_mmd <
+    acc_scratch. A pandas.DataFrame indexed by the cell axes, in file order
+    (summary_cube gives the same as an xarray.Dataset)."""
+    ds = load(path_or_ds)
+    out = summary_cube(ds)
+    cols = list(out.data_vars)
+    if not cell_axes(ds):
+        return pd.DataFrame({k: [float(v)] for k, v in out.items()})
+    df = out.to_dataframe(dim_order=cell_axes(ds))
+    df = df[[c for c in cols if c in df]]  # drop coordinates xarray carried along (approach)
+    for c in df:
+        if c.startswith("n_"):
+            df[c] = df[c].astype(np.int64)
+    return df
+
+
+def rules_of_thumb(path_or_ds):
     """Tests the article's rules of thumb on the sweep's own data, per
-    configuration: "MMD < 0.1 typically indicates transferability" and
-    "A-distance too large (> 0.5)" signals negative transfer. Returns a dict:
-    the correlation of each distance with the gain of MMD transfer over
-    scratch, and the share of negative transfer on each side of the
-    thresholds."""
-    done = (ds["status"] == 1).values.ravel()
-    gain = (ds["acc_mmd"] - ds["acc_scratch"]).values.ravel()[done]
-    neg = gain < 0
-    res = {"configurations": int(done.sum())}
-    for name, thr in (("mmd2_input", 0.1), ("mmd2_feat_after", 0.1), ("pad_input", 0.5), ("pad_feat", 0.5)):
-        x = ds[name].values.ravel()[done]
-        ok = np.isfinite(x) & np.isfinite(gain)
-        r = stats.pearsonr(x[ok], gain[ok])[0] if ok.sum() > 2 and np.ptp(x[ok]) > 0 and np.ptp(gain[ok]) > 0 else np.nan
-        rho = stats.spearmanr(x[ok], gain[ok])[0] if ok.sum() > 2 and np.ptp(x[ok]) > 0 and np.ptp(gain[ok]) > 0 else np.nan
-        below, above = ok & (x < thr), ok & (x >= thr)
+    configuration where both the transfer method and the baseline ran:
+    "MMD < 0.1 typically indicates transferability" and "A-distance too
+    large (> 0.5)" signals negative transfer. Returns a dict: the correlation
+    of each distance with the gain of transfer over the baseline, and the
+    share of negative transfer on each side of the thresholds (None where
+    there is nothing to compute: JSON-ready)."""
+    ds = load(path_or_ds)
+    base, trans = roles(ds)
+    res = {"configurations": 0, "transfer": trans, "baseline": base}
+    if not base or base == trans:
+        return res
+    gain_da = accuracy(ds, trans) - accuracy(ds, base)
+    gain = gain_da.values.ravel()
+    ok_gain = np.isfinite(gain)
+    res["configurations"] = int(ok_gain.sum())
+    for name, thr in RULES:
+        if name not in ds:
+            continue
+        x = ds[name].transpose(*gain_da.dims).values.ravel()
+        ok = ok_gain & np.isfinite(x)
+        xs, g = x[ok], gain[ok]
+        vary = ok.sum() > 2 and np.ptp(xs) > 0 and np.ptp(g) > 0
+        below, above = xs < thr, xs >= thr
         res[name] = {
-            "threshold": thr, "pearson_r_with_gain": float(r), "spearman_rho_with_gain": float(rho),
+            "threshold": thr,
+            "pearson_r_with_gain": _num(stats.pearsonr(xs, g)[0]) if vary else None,
+            "spearman_rho_with_gain": _num(stats.spearmanr(xs, g)[0]) if vary else None,
             "n_below": int(below.sum()), "n_above": int(above.sum()),
-            "negative_share_below": float(neg[below].mean()) if below.any() else float("nan"),
-            "negative_share_above": float(neg[above].mean()) if above.any() else float("nan"),
-            "mean_gain_below": float(gain[below].mean()) if below.any() else float("nan"),
-            "mean_gain_above": float(gain[above].mean()) if above.any() else float("nan"),
+            "negative_share_below": _num(np.mean(g[below] < 0)) if below.any() else None,
+            "negative_share_above": _num(np.mean(g[above] < 0)) if above.any() else None,
+            "mean_gain_below": _num(g[below].mean()) if below.any() else None,
+            "mean_gain_above": _num(g[above].mean()) if above.any() else None,
         }
     return res
+
+
+def _num(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+# ---------------------------------------------------------------- where transfer helps
+
+def _first_crossing(x, g):
+    """Where the curve g(x) first goes from helping (> 0) to not helping
+    (<= 0), linearly interpolated; -inf when it never helps from the first
+    finite point on, +inf when it helps at every point; NaN without data.
+    NaN points (pending or failed cells) are skipped."""
+    ok = np.isfinite(g)
+    x, g = x[ok], g[ok]
+    if x.size == 0:
+        return np.nan
+    if g[0] <= 0:
+        return -np.inf
+    for i in range(len(g) - 1):
+        if g[i] > 0 >= g[i + 1]:
+            return float(x[i] + g[i] / (g[i] - g[i + 1]) * (x[i + 1] - x[i]))
+    return np.inf
+
+
+def crossover(path_or_ds, along="shift", transfer=None, baseline=None, n_boot=2000, seed=0):
+    """Where transfer stops helping: for every cell of the other axes (but
+    seed), the value of `along` (default shift) at which the mean paired gain
+    of `transfer` (default mmd) over `baseline` (default scratch) first drops
+    from positive to zero or below, linearly interpolated between grid
+    points, and a 95% interval from a bootstrap over seeds (seeds resampled
+    jointly across `along`, keeping the pairing of common random numbers).
+    Columns: crossover (-inf: never helps; +inf: helps everywhere on the
+    grid; NaN: no data), lo, hi (NaN with fewer than 2 seeds), kind
+    ("crosses", "hurts everywhere", "helps everywhere", "no data"), n_seeds,
+    first and last (the grid's range of `along`)."""
+    ds = load(path_or_ds)
+    b0, t0 = roles(ds)
+    baseline, transfer = baseline or b0, transfer or t0
+    gain = accuracy(ds, transfer) - accuracy(ds, baseline)
+    others = [a for a in cell_axes(ds) if a != along]
+    gain = gain.transpose(*others, along, "seed")
+    x = ds[along].values.astype(float)
+    rng = np.random.default_rng(seed)
+    rows = []
+    shape = [ds.sizes[a] for a in others]
+    for pos in np.ndindex(*shape) if shape else [()]:
+        g = gain.values[pos]  # (along, seed)
+        seeds_ok = np.flatnonzero(np.isfinite(g).any(axis=0))
+        g = g[:, seeds_ok]
+        row = {a: _py(ds[a].values[i]) for a, i in zip(others, pos)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            curve = np.nanmean(g, axis=1) if g.shape[1] else np.full(len(x), np.nan)
+            c = _first_crossing(x, curve)
+            lo = hi = np.nan
+            k = g.shape[1]
+            if k >= 2 and np.isfinite(curve).any():
+                picks = rng.integers(0, k, size=(n_boot, k))
+                boots = np.array([_first_crossing(x, np.nanmean(g[:, p], axis=1)) for p in picks])
+                boots = boots[~np.isnan(boots)]
+                if boots.size:
+                    lo, hi = np.quantile(boots, [0.025, 0.975], method="inverted_cdf")
+        kind = ("no data" if np.isnan(c) else "hurts everywhere" if c == -np.inf
+                else "helps everywhere" if c == np.inf else "crosses")
+        row.update(crossover=c, lo=float(lo), hi=float(hi), kind=kind, n_seeds=int(g.shape[1]),
+                   first=float(x[0]), last=float(x[-1]))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    return df.set_index(others) if others else df
+
+
+def best_values(path_or_ds, axis, method=None):
+    """Which value of a tuning axis (lambda, or an extra axis) gives the
+    transfer method its highest accuracy, judged on configurations where
+    every value of the axis is done (paired by common random numbers).
+    Returns a DataFrame indexed by the axis value: mean accuracy over those
+    configurations, the paired difference to the best value with its 95% CI
+    over seeds (per seed, the difference averaged over the other axes), the
+    number of configurations per value; sorted best first."""
+    ds = load(path_or_ds)
+    method = method or roles(ds)[1]
+    acc = accuracy(ds, method)
+    complete = np.isfinite(acc).all(axis)
+    acc = acc.where(complete)
+    rest = [a for a in acc.dims if a not in (axis, "seed")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = acc.mean([a for a in acc.dims if a != axis], skipna=True)
+        order = np.argsort(-np.nan_to_num(mean.values, nan=-np.inf), kind="stable")
+        best = acc.isel({axis: int(order[0])})
+        rows = []
+        for i in order:
+            diff = acc.isel({axis: int(i)}) - best
+            _, h, _ = _mean_ci(diff.mean(rest, skipna=True))  # seeds are the independent units
+            rows.append({axis: _py(ds[axis].values[i]), "accuracy": float(mean.values[i]),
+                         "diff_to_best": float(diff.mean(skipna=True)), "diff_to_best_ci95": float(h),
+                         "configurations": int(complete.sum()) if complete.ndim else int(complete)})
+    return pd.DataFrame(rows).set_index(axis)
+
+
+# ---------------------------------------------------------------- JSON
+
+def jsonable(obj):
+    """obj with NaN and infinities as None and numpy and pandas values as
+    plain Python, so that json.dumps(..., allow_nan=False) accepts it."""
+    if isinstance(obj, pd.DataFrame):
+        return jsonable(obj.reset_index().to_dict(orient="records") if not isinstance(obj.index, pd.RangeIndex)
+                        else obj.to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return jsonable(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(_py(k)): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    obj = _py(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps(obj, **kw):
+    """JSON text of obj with no NaN or Infinity literals (they become null)."""
+    return json.dumps(jsonable(obj), allow_nan=False, **kw)
