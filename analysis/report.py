@@ -45,9 +45,9 @@ LABELS = {"scratch": "from scratch (SVM on the target labels)", "direct": "direc
 SHORT = {"scratch": "training from scratch", "direct": "direct transfer", "mmd": "MMD transfer"}
 LEGEND = {"scratch": "scratch (SVM, target labels)", "direct": "direct (SVM trained on source)", "mmd": "MMD transfer",
           "target_mlp": "MLP, target labels only", "ensemble": "ensemble (MMD + target MLP)"}
-# Okabe-Ito: distinguishable for colour-blind readers and in grey
-# (Okabe-Ito without its yellow, then Tol's muted colours)
-PALETTE = ["#D55E00", "#009E73", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255", "#999933",
+# Okabe-Ito without its yellow, then Tol's muted colours: distinguishable for colour-blind readers; the
+# orange comes late (next to the vermillion of the first line it is hard to tell apart)
+PALETTE = ["#D55E00", "#009E73", "#0072B2", "#CC79A7", "#999933", "#56B4E9", "#000000", "#882255", "#E69F00",
            "#44AA99", "#AA4499", "#7F7F7F"]
 STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -368,7 +368,8 @@ def fig_heatmap(ds, cube, lay, column, title, cbar, cmap, lim=None, hatch_ci=Non
                     ax.add_patch(Rectangle((xi - 0.5, yi - 0.5), 1, 1, fill=False, hatch="///",
                                            edgecolor="#444444", linewidth=0))
                 if small:
-                    dark = abs(v - np.mean(lim)) > 0.6 * (lim[1] - lim[0]) / 2
+                    r, g, b, _ = im.cmap(im.norm(v))
+                    dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
                     ax.text(xi, yi, fmtv.format(v + 0.0 if abs(v) >= 0.005 else 0.0).replace("+0.00", "0.00"), ha="center", va="center", fontsize=8,
                             color="white" if dark and not unsure else "black",
                             bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.6) if unsure else None)
@@ -552,20 +553,22 @@ def fig_methods(ds, c, path, plt):
     ms = R.approaches(ds)
     one = ds.isel(c)
     cell = ds.isel({a: i for a, i in c.items() if a != "seed"})
-    fig, ax = plt.subplots(figsize=(10, 5.2))
+    import textwrap
+    fig, ax = plt.subplots(figsize=(min(14, 2.0 * len(ms) + 2), 5.2))
+    accs = [R.accuracy(cell, m) for m in ms]
+    means = [float(x.mean(skipna=True)) if x.count() else np.nan for x in accs]
+    sds = [float(x.std(skipna=True, ddof=1)) if x.count() > 1 else 0.0 for x in accs]
     for i, m in enumerate(ms):
         a = float(one[f"acc_{m}"])
         ax.bar(i, a if np.isfinite(a) else 0, color=PALETTE[i % len(PALETTE)], alpha=0.85,
                label="this seed" if i == 0 else None)
-        ax.text(i, (a if np.isfinite(a) else 0) + 0.01, f"{a:.3f}" if np.isfinite(a) else "failed", ha="center",
+        top = max(a if np.isfinite(a) else 0, (means[i] + sds[i]) if np.isfinite(means[i]) else 0)
+        ax.text(i + 0.2, top + 0.015, f"{a:.3f}" if np.isfinite(a) else "failed", ha="left",
                 va="bottom", fontweight="bold")
-    accs = [R.accuracy(cell, m) for m in ms]
-    means = [float(x.mean(skipna=True)) if x.count() else np.nan for x in accs]
-    sds = [float(x.std(skipna=True, ddof=1)) if x.count() > 1 else 0.0 for x in accs]
     n = int(cell["status"].count())
     ax.errorbar(range(len(ms)), means, yerr=sds, fmt="o", color="black", capsize=6,
                 label=f"mean ± sd over the finished seeds of this cell ({n} seeds)")
-    ax.set_xticks(range(len(ms)), [label(m).replace(" (", "\n(") for m in ms], fontsize=9)
+    ax.set_xticks(range(len(ms)), [textwrap.fill(legend_label(m), 18) for m in ms], fontsize=9)
     ax.set_ylim(0, 1.25)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("target test accuracy")
@@ -624,7 +627,7 @@ def fig_confusion(ds, c, path, plt):
                     color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=10)
         ax.set_xticks(range(cm.shape[1]))
         ax.set_yticks(range(cm.shape[0]))
-        ax.set_title(f"{label(m)}\naccuracy {acc:.3f}", fontsize=9)
+        ax.set_title(f"{legend_label(m)}\naccuracy {acc:.3f}", fontsize=9)
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
     fig.suptitle(f"Confusion matrices (test points): {title_of(ds, c)}", fontsize=11)
@@ -634,9 +637,9 @@ def fig_confusion(ds, c, path, plt):
 
 def fig_learning_curves(ds, c, path, plt):
     panels = [("ce_epoch", "epoch", "Source cross-entropy", "nats"),
-              ("mmd2_epoch", "epoch", "Alignment loss (MMD² of source batch vs target features)", "MMD²"),
-              ("finetune_ce", "finetune_epoch", "Fine-tuning cross-entropy (labelled target)", "nats"),
-              ("target_mlp_ce", "target_epoch", "Target-only MLP cross-entropy", "nats")]
+              ("mmd2_epoch", "epoch", "Alignment loss (MMD²)", "MMD² (source batch vs target)"),
+              ("finetune_ce", "finetune_epoch", "Fine-tuning cross-entropy", "nats (labelled target points)"),
+              ("target_mlp_ce", "target_epoch", "Target-only MLP cross-entropy", "nats (labelled target points)")]
     panels = [p for p in panels if p[0] in ds and ds.sizes.get(p[1], 0)]
     fig, axes = plt.subplots(1, len(panels), figsize=(min(14, 4.7 * len(panels)), 4.3), squeeze=False)
     axes = axes[0]
@@ -657,8 +660,9 @@ def fig_learning_curves(ds, c, path, plt):
         ax.set_title(t, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_ylabel(y)
-        ydata = np.concatenate([ln.get_ydata() for ln in ax.get_lines()] or [np.array([])])
-        if ydata.size and np.all(ydata[np.isfinite(ydata)] > 0):
+        ydata = np.concatenate([np.asarray(ln.get_ydata(), float) for ln in ax.get_lines()] or [np.array([])])
+        ydata = ydata[np.isfinite(ydata)]
+        if ydata.size and np.all(ydata > 0) and ydata.max() / ydata.min() > 20:  # log only over decades
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
         if ax.get_lines() and lam:
@@ -733,7 +737,8 @@ def pct(x):
 
 
 def signed(x):
-    return f"{x:+.3f}".replace("-", "−")
+    t = f"{x:+.3f}"
+    return "0.000" if t in ("+0.000", "-0.000") else t.replace("-", "−")
 
 
 def interval_text(c, unit="°", seeds=True):
@@ -745,7 +750,7 @@ def interval_text(c, unit="°", seeds=True):
     if lo == -np.inf and hi == np.inf:
         return "not pinned down: the 95% interval spans the whole grid" + over
     def bound(v):
-        return (f"at or before {c['first']:g}{unit}" if v == -np.inf else f"beyond {c['last']:g}{unit}"
+        return (f"{c['first']:g}{unit} or earlier" if v == -np.inf else f"beyond {c['last']:g}{unit}"
                 if v == np.inf else f"{v:.0f}{unit}")
     a, b = bound(lo), bound(hi)
     if a == b:
@@ -894,8 +899,7 @@ def settings_table(ds, path, info):
         extra = " (extra axis)" if ax not in R.NAMED_AXES else ""
         grid.append(f"<code>{esc(R.axis_key(ds, ax))}</code>{extra}: {esc(vals)}")
     rows.append(("grid", " &nbsp;·&nbsp; ".join(grid)))
-    rows.append(("methods", " &nbsp;·&nbsp; ".join(f"<code title='{esc(label(m))}'>{esc(m)}</code> {esc(legend_label(m))}"
-                                                   for m in R.approaches(ds))))
+    rows.append(("methods", " &nbsp;·&nbsp; ".join(f"<code>{esc(m)}</code>: {esc(label(m))}" for m in R.approaches(ds))))
     commit = str(a.get("tlsweep_commit", ""))
     rows.append(("tlsweep", f"version {esc(a.get('tlsweep_version', '?'))}, commit <code title='{esc(commit)}'>"
                             f"{esc(commit[:12] or '?')}</code>" + (f", {esc(a['compiler'])}" if "compiler" in a else "")
