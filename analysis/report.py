@@ -1078,8 +1078,8 @@ def main(argv=None):
     log(f"reading {a.results}")
     try:
         ds = R.load(a.results)
-    except (ValueError, OSError) as e:
-        print(f"analysis.report: {a.results}: {e}", file=sys.stderr)
+    except Exception as e:  # not a results file, or one no engine reads
+        print(f"analysis.report: {a.results}: cannot read it: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     ds = ds.load()
     ds.close()

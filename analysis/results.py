@@ -43,11 +43,22 @@ def load(path, engine=None, **kwargs):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
+    if engine is None and _format(path) == 1:
+        engine = "h5netcdf"  # format 1 has fixed-length strings, which netCDF-C (the default engine) cannot read
     ds = xr.open_dataset(path, engine=engine, **kwargs)
     if "status" not in ds:
         ds.close()
         raise ValueError(f"{path}: not a tlsweep results file (no 'status' variable)")
     return ds
+
+
+def _format(path):
+    """The tlsweep results format of a file (1, 2, ...; 0 when it says none)."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        fmt = f.attrs.get("format", b"")
+    fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
+    return int(fmt.split()[0].rsplit("-", 1)[1]) if fmt.startswith("tlsweep-results-") else 0
 
 
 def axes(ds):
@@ -176,6 +187,8 @@ def load_embeddings(path, shift=None, lambda_=None, n_target=None, seed=None, en
     Raises KeyError for a value not in the grid."""
     root = load(path, engine=engine)
     idx = indices(root, shift=shift, lambda_=lambda_, n_target=n_target, seed=seed, **extra)
+    if engine is None and _format(path) == 1:
+        engine = "h5netcdf"
     emb = xr.open_dataset(os.fspath(path), engine=engine, group="embeddings")
     one = emb.isel(idx).load()
     emb.close()
@@ -214,9 +227,11 @@ def to_frame(path_or_ds, include_pending=False):
     base["status"] = base["status"].fillna(PENDING).astype(np.int8)
     if "reason" in base:
         base["reason"] = base["reason"].map(lambda r: _str(r) if isinstance(r, (str, bytes)) else "")
-    if "host" in base:
+    if "host" in base and base["host"].dtype.kind in "iuf":  # an index into hosts (format 1: the name itself)
         hosts = [_str(h) for h in ds["hosts"].values] if "hosts" in ds else []
         base["host"] = base["host"].map(lambda h: hosts[int(h)] if np.isfinite(h) and 0 <= h < len(hosts) else "")
+    elif "host" in base:
+        base["host"] = base["host"].map(lambda h: _str(h) if isinstance(h, (str, bytes)) else "")
     if "rank" in base:
         base["rank"] = base["rank"].astype("Int32")
     keep = np.ones(len(base), bool) if include_pending else (base["status"] != PENDING).to_numpy()

@@ -144,6 +144,17 @@ def test_load_default_engine_h5netcdf_str_and_path(files, kind):
         load(Path(files[kind]).with_suffix(".missing"))
 
 
+def test_format_1_file():
+    """A file written by tlsweep 0.1.0 (tests/data/v0.1): fixed-length strings, which the default engine
+    (netCDF-C) cannot read, so load() opens it with h5netcdf; three methods, no approach_status."""
+    path = Path(ROOT) / "tests" / "data" / "v0.1" / "results-v0.1.h5"
+    ds = load(path)
+    assert analysis.approaches(ds) == ["scratch", "direct", "mmd"]
+    s = summary(ds)
+    assert len(s) and s["n_done"].sum() == int((ds["status"] == 1).sum())
+    assert len(to_frame(path)) == int((ds["status"] != 0).sum()) * 3
+
+
 # ---------------------------------------------------------------- to_frame
 
 
