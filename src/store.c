@@ -684,6 +684,8 @@ typedef struct {
     var v[MAX_VARS];
     hid_t dset[MAX_VARS];
     hid_t reason, config_var; /* reason (vlen, written by rank 0 later); list: config index */
+    hid_t aux[TLS_MAX_AXES];  /* list: the numeric axes' values along config */
+    int no_coords;            /* creating the auxiliary coordinates themselves */
     unsigned char *buf[MAX_VARS];
     int64_t round; /* positions per round */
 } writer;
@@ -729,7 +731,7 @@ static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ft
         H5TRY(&w->e, ok ? 0 : -1);
         H5TRY(&w->e, attr_str(d, "flag_meanings", flag_meanings));
     }
-    if (!is_cube(w->L)) {
+    if (!is_cube(w->L) && !w->no_coords) {
         /* a part's list: the grid's axes are auxiliary coordinates along config */
         char coords[TLS_MAX_AXES * 66] = "";
         for (int a = 0; a < w->L->c->naxes; a++)
@@ -894,6 +896,20 @@ static int create_vars(writer *w) {
         if (k == 1) {
             /* the reason string right after the accuracies' group of variables */
         }
+    }
+    if (!is_cube(w->L)) {
+        w->no_coords = 1;
+        for (int a = 0; a < w->L->c->naxes; a++) {
+            const tls_axis *ax = &w->L->c->axis[a];
+            if (ax->type == TLS_V_STR) continue;
+            etype t = ax->type == TLS_V_REAL ? T_F64 : ax->type == TLS_V_BOOL ? T_I8 : T_F64;
+            hid_t ft = ax->type == TLS_V_INT ? H5T_STD_I64LE : file_type(t);
+            static const int64_t fill64 = -1;
+            TLS_TRY(make_var(w, w->file, &w->aux[a], ax->dim, ft,
+                             ax->type == TLS_V_INT ? (const void *)&fill64 : fill_of(t), 0, NULL,
+                             ax->units, ax->long_name, NULL, NULL));
+        }
+        w->no_coords = 0;
     }
     hid_t st = str_vlen();
     if (st < 0) return TLS_ERR_IO;
@@ -1195,8 +1211,10 @@ static int writer_close(writer *w, int ok) {
     for (int k = 0; k < w->nvars; k++)
         if (w->dset[k] >= 0) H5Dclose(w->dset[k]);
     if (w->reason >= 0) H5Dclose(w->reason);
-    for (int a = 0; a < TLS_MAX_AXES; a++)
+    for (int a = 0; a < TLS_MAX_AXES; a++) {
         if (w->conf_scale[a] >= 0) H5Dclose(w->conf_scale[a]);
+        if (w->aux[a] >= 0) H5Dclose(w->aux[a]);
+    }
     for (int t = 0; t < NTRAIL_DIMS; t++)
         if (w->trail_scale[t] >= 0) H5Dclose(w->trail_scale[t]);
     if (w->hosts_scale >= 0) H5Dclose(w->hosts_scale);
@@ -1246,7 +1264,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     MPI_Comm_size(comm, &w->nranks);
     w->file = w->group = w->dxpl = w->reason = w->hosts_scale = H5I_INVALID_HID;
     w->config_var = H5I_INVALID_HID;
-    for (int a = 0; a < TLS_MAX_AXES; a++) w->conf_scale[a] = H5I_INVALID_HID;
+    for (int a = 0; a < TLS_MAX_AXES; a++) w->conf_scale[a] = w->aux[a] = H5I_INVALID_HID;
     for (int t = 0; t < NTRAIL_DIMS; t++) w->trail_scale[t] = H5I_INVALID_HID;
     for (int k = 0; k < MAX_VARS; k++) w->dset[k] = H5I_INVALID_HID;
     H5E_auto2_t efunc;
@@ -1315,10 +1333,11 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
         ok = w->buf[k] != NULL;
     }
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)(rn > 0 ? rn : 1));
-    ok = ok && idx;
+    int64_t *auxbuf = malloc(sizeof(int64_t) * (size_t)(rn > 0 ? rn : 1));
+    ok = ok && idx && auxbuf;
     if (!ok) snprintf(w->e.msg, sizeof(w->e.msg), "out of memory for the write buffers");
     if (!all_ok(comm, ok)) {
-        free(idx);
+        free(idx), free(auxbuf);
         goto done;
     }
     tls_record_meta meta;
@@ -1384,6 +1403,22 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
         if (!is_cube(L)) {
             herr_t e = var_io(w->config_var, 1, H5T_NATIVE_INT64, w->dxpl, L, 1, w->conf_dims, 0,
                               NULL, 1, wa, wb, idx);
+            for (int a = 0; a < L->c->naxes && e >= 0; a++) {
+                const tls_axis *ax = &L->c->axis[a];
+                if (w->aux[a] < 0) continue;
+                /* the axis's value at each configuration of the round, in place of idx */
+                for (int64_t p = 0; p < wb - wa; p++) {
+                    int64_t co[TLS_MAX_AXES];
+                    tls_grid_coords(L->c, tls_layout_index(L, wa + p), co);
+                    if (ax->type == TLS_V_REAL)
+                        memcpy(&auxbuf[p], &ax->num[co[a]], 8);
+                    else
+                        auxbuf[p] = ax->inum[co[a]];
+                }
+                e = var_io(w->aux[a], 1,
+                           ax->type == TLS_V_REAL ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, w->dxpl,
+                           L, 1, w->conf_dims, 0, NULL, 1, wa, wb, auxbuf);
+            }
             if (e < 0 && ok) {
                 h5_fail(&w->e, "H5Dwrite(config)");
                 ok = 0;
@@ -1391,7 +1426,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
         }
         if (!all_ok(comm, ok)) break;
     }
-    free(idx);
+    free(idx), free(auxbuf);
     if (!all_ok(comm, ok)) goto done;
     int64_t local[3] = {cnt.done, cnt.failed, cnt.pending}, total[3];
     MPI_Allreduce(local, total, 3, MPI_INT64_T, MPI_SUM, comm);

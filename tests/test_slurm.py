@@ -150,3 +150,39 @@ def test_bad_config_fails_once_without_requeue(slurm, tmp_path):
     assert f"{bad}:3: train.lr: 0 is out of range; allowed: a number in (0, 1000]" in text, text
     assert "exited with status 2" in text and "requeueing" not in text
     assert not (tmp_path / "t.h5").exists()
+
+
+def test_job_array_with_an_interrupted_part_merges_to_the_one_job_result(slurm, tmp_path):
+    """jobs/submit-array.sh: three parts as a job array, part 2 interrupted
+    by Slurm's warning signal and requeued, then the merge job (afterok):
+    the merged file equals a one-job run of the same configuration."""
+    submit_array = os.path.join(ROOT, "jobs", "submit-array.sh")
+    e = dict(slurm, TLSWEEP_BIN=BIN, TLSWEEP_LAUNCHER="mpirun")
+    p = subprocess.run([submit_array, "3", "parts", "merged.h5", "--"] + LONG.split(), capture_output=True,
+                       text=True, env=e, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    ids = re.findall(r"\d+", p.stdout)
+    array, merge = int(ids[0]), int(ids[-1])
+    part2 = tmp_path / "parts" / "part-2.h5.tlsweep.d"
+    signalled = []
+
+    def interrupt_part_2():
+        if not signalled and part2.is_dir() and sum(x.stat().st_size for x in part2.glob("journal-*")) > 0:
+            subprocess.run(["scancel", "--signal=USR1", "--batch", f"{array}_2"], env=slurm, check=True)
+            signalled.append(1)
+        return False
+
+    t = time.time()
+    while time.time() - t < 400 and job_field(slurm, merge, "JobState") not in END:
+        interrupt_part_2()
+        time.sleep(0.2)
+    state = wait(slurm, merge, timeout=60)
+    logs = "\n".join(x.read_text() for x in tmp_path.glob("tlsweep-*.out"))
+    assert state == "COMPLETED", logs + diagnose(slurm, merge, tmp_path / f"tlsweep-merge-{merge}.out")
+    assert signalled, "part 2 never started computing"
+    assert "exited with status 75" in logs and "requeueing" in logs, logs
+    assert "merged 3 parts" in logs, logs
+    assert result_digest(str(tmp_path / "merged.h5")) == baseline(tmp_path, LONG)
+    with h5py.File(tmp_path / "merged.h5", "r") as f:
+        jobs = [x.decode() if isinstance(x, bytes) else x for x in f.attrs["run_slurm_job"]]
+    assert any(f"{array}_2" in j and "restart" in j for j in jobs), jobs  # each link of part 2's chain

@@ -1,0 +1,156 @@
+"""Several jobs feed one sweep: `run --part K/N` computes a share of the
+grid, `merge` writes the one file a one-job run writes (same bits), and
+refuses parts that do not make one sweep. Also: any key is an axis, and a
+sub-cube of a swept grid equals the plain sweep; `status` of a running
+sweep and `snapshot` of its results so far."""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+from tlstest import BIN, env, mpirun, result_digest, run, tree_snapshot
+
+GRID = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
+        "--set", "grid.seed=[0,1,2]", "--set", "grid.train.lr=[0.001,0.01]", "--set", "train.epochs=4",
+        "--set", "train.finetune_epochs=3", "--set", "data.n_source=120", "--set", "data.n_test=40"]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    d = tmp_path_factory.mktemp("parts")
+    whole = str(d / "whole.h5")
+    mpirun(2, ["run", "-o", whole] + GRID)
+    parts = []
+    for k, ranks in ((1, 1), (2, 2), (3, 3)):  # any rank count per part
+        path = str(d / f"part-{k}.h5")
+        mpirun(ranks, ["run", "-o", path, "--part", f"{k}/3"] + GRID)
+        parts.append(path)
+    return d, whole, parts
+
+
+def test_parts_share_the_grid_and_merge_to_the_one_job_result(sweep):
+    d, whole, parts = sweep
+    seen = []
+    for k, path in enumerate(parts, 1):
+        with h5py.File(path, "r") as f:
+            assert f.attrs["part"] == f"{k}/3" and f.attrs["complete"] == 1
+            idx = list(f["config"][()])
+            assert idx == list(range(k - 1, 24, 3))  # balanced: 8 each
+            seen += idx
+    assert sorted(seen) == list(range(24))
+    s = run(["status", parts[1]])
+    assert "(part 2/3): 8 configurations: 8 done" in s.stdout
+    out = str(d / "merged.h5")
+    p = mpirun(2, ["merge"] + parts[::-1] + ["-o", out])  # in any order
+    assert "merged 3 parts: 24 configurations: 24 done" in p.stderr
+    assert result_digest(out) == result_digest(whole)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["part"] == "1/1" and f.attrs["runs"] == 4  # three parts and the merge
+        assert any("merge" in (c.decode() if isinstance(c, bytes) else c) for c in f.attrs["run_command"])
+    # the merged file is a results file like any other
+    assert run(["status", out]).stdout.strip().endswith("complete")
+
+
+def test_merge_refuses_what_is_not_one_sweep(sweep, tmp_path):
+    d, whole, parts = sweep
+    other = str(tmp_path / "other-1.h5")
+    mpirun(1, ["run", "-o", other, "--part", "1/3"] + GRID + ["--set", "train.epochs=3"])
+    two = str(tmp_path / "two-1.h5")
+    mpirun(1, ["run", "-o", two, "--part", "1/2"] + GRID)
+    cases = [(parts[:2], "2 files given"),  # missing part
+             ([parts[0], parts[1], parts[1]], "given twice"),
+             ([other, parts[1], parts[2]], "another configuration"),
+             ([two, parts[1], parts[2]], "is part 1 of 2"),
+             ([parts[0], parts[1], str(tmp_path / "missing.h5")], "not a tlsweep results file")]
+    for files, part in cases:
+        before = tree_snapshot(tmp_path)
+        p = mpirun(1, ["merge"] + files + ["-o", str(tmp_path / "m.h5")], check=False)
+        assert p.returncode == 2 and part in p.stderr, (files, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1 and "allowed" in p.stderr, p.stderr
+        assert tree_snapshot(tmp_path) == before
+
+
+def test_incomplete_parts_merge_only_when_allowed(sweep, tmp_path):
+    d, whole, parts = sweep
+    slow = GRID + ["--set", "train.epochs=300", "--set", "data.n_source=1000"]
+    partial = str(tmp_path / "part-2.h5")
+    p = mpirun(2, ["run", "-o", partial, "--part", "2/3", "--time-limit", "6"] + slow, check=False)
+    assert p.returncode == 75, p.stderr
+    done = [str(tmp_path / f"part-{k}.h5") for k in (1, 3)]
+    for k, path in zip((1, 3), done):
+        mpirun(2, ["run", "-o", path, "--part", f"{k}/3"] + slow)
+    files = [done[0], partial, done[1]]
+    p = mpirun(1, ["merge"] + files + ["-o", str(tmp_path / "m.h5")], check=False)
+    assert p.returncode == 2 and "pending" in p.stderr and "--allow-partial" in p.stderr, p.stderr
+    out = str(tmp_path / "m.h5")
+    mpirun(1, ["merge", "--allow-partial"] + files + ["-o", out])
+    ds = xr.open_dataset(out)
+    st = ds.status.values
+    assert (st == 0).any() and (st == 1).any() and int(ds.attrs["complete"]) == 0
+    assert np.isnan(ds.acc_mmd.values[st == 0]).all()
+    # the part resumes like a whole sweep, and then the merge is complete
+    mpirun(2, ["run", "-o", partial, "--part", "2/3", "--resume"])
+    os.remove(out)
+    mpirun(1, ["merge"] + files + ["-o", out])
+    ref = str(tmp_path / "ref.h5")
+    mpirun(2, ["run", "-o", ref] + slow)
+    assert result_digest(out) == result_digest(ref)
+
+
+def test_a_sub_cube_of_a_swept_grid_equals_the_plain_sweep(tmp_path):
+    """Keys that do not change the data leave every draw and the
+    initialisation alone: the cube's lr=0.001, gamma=1 slice is the
+    four-axis sweep, bit for bit."""
+    base = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
+            "--set", "grid.seed=[0,1]", "--set", "train.epochs=4", "--set", "train.finetune_epochs=3",
+            "--set", "data.n_source=120", "--set", "data.n_test=40"]
+    plain, cube = str(tmp_path / "plain.h5"), str(tmp_path / "cube.h5")
+    mpirun(2, ["run", "-o", plain] + base)
+    mpirun(2, ["run", "-o", cube, "--set", "grid.train.lr=[0.01,0.001]", "--set", "grid.mmd.gamma=[0.5,1,2]"] + base)
+    a, b = xr.open_dataset(plain), xr.open_dataset(cube)
+    sub = b.sel(train_lr=0.001, mmd_gamma=1.0)
+    for v in a.data_vars:
+        if v.startswith("seconds") or v in ("rank", "host", "reason"):
+            continue
+        x, y = a[v].values, sub[v].values
+        assert x.shape == y.shape and np.array_equal(x.view(np.uint8) if x.dtype.kind == "f" else x,
+                                                     y.view(np.uint8) if y.dtype.kind == "f" else y), v
+    # and the data-side results do not depend on training keys: paired comparisons
+    assert (b.acc_scratch.std("train_lr") == 0).all() and (b.mmd2_input.std("mmd_gamma") >= 0).all()
+    assert np.array_equal(b.acc_direct.sel(train_lr=0.01).values, b.acc_direct.sel(train_lr=0.001).values)
+
+
+def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
+    out = str(tmp_path / "r.h5")
+    state = out + ".tlsweep.d"
+    slow = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
+            "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=100", "--set", "output.sync_seconds=0.05"]
+    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + slow, env=env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t = time.time()
+    while not (os.path.isdir(state) and sum(os.path.getsize(os.path.join(state, n)) for n in os.listdir(state)
+                                            if n.startswith("journal-")) > 0):
+        assert p.poll() is None and time.time() - t < 60
+        time.sleep(0.01)
+    s = run(["status", out], check=False)
+    assert s.returncode == 4, s.stdout + s.stderr
+    assert re.search(r"running now: pid \d+ on \S+ since \S+; [\d.]+ configurations/s", s.stdout), s.stdout
+    assert "resumable" not in s.stdout and "interrupted" not in s.stdout
+    snap = str(tmp_path / "snap.h5")
+    q = run(["snapshot", out, "-o", snap], check=False)
+    assert q.returncode == 0, q.stderr
+    assert p.poll() is None, "the snapshot disturbed the running sweep"
+    so, se = p.communicate(timeout=300)
+    assert p.returncode == 0, se
+    a, b = xr.open_dataset(snap), xr.open_dataset(out)
+    assert set(a.variables) == set(b.variables) and a.acc_mmd.dims == b.acc_mmd.dims  # the final layout
+    done = a.status.values == 1
+    assert done.any() and (a.status.values == 0).any()
+    assert np.array_equal(a.acc_mmd.values[done], b.acc_mmd.values[done])
+    assert np.isnan(a.acc_mmd.values[~done]).all()
