@@ -84,7 +84,17 @@ int tls_state_lock(tls_state *s, const char *dir, char *err) {
     if (fd < 0)
         return tls_input_error(err, path, "(state)", "cannot open: %s; allowed: a writable state",
                                strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (!locked && errno != EWOULDBLOCK) {
+        int e = errno;
+        close(fd);
+        return tls_input_error(err, dir, "(state)",
+                               "cannot lock %s: %s (a file system without locks, e.g. NFS "
+                               "without lockd); allowed: an output directory on a file system "
+                               "with flock (a local or parallel file system)",
+                               path, strerror(e));
+    }
+    if (!locked) {
         char who[160];
         read_holder(fd, who, sizeof(who));
         close(fd);
