@@ -758,6 +758,17 @@ def interval_text(c, unit="°", seeds=True):
     return f"95% interval {a} to {b}" + over
 
 
+def covered(ds, c):
+    """"at every shift ..." for a crossover row: all of the grid, or (partial) those with data."""
+    a, b = fmt(ds, "shift", c["data_first"]), fmt(ds, "shift", c["data_last"])
+    if c["n_points"] == ds.sizes["shift"]:
+        return f"at every shift swept</b> ({a}–{b}"
+    if c["n_points"] == 1:
+        return f"at the only shift finished so far</b> ({a}, of {fmt(ds, 'shift', c['first'])}–{fmt(ds, 'shift', c['last'])}"
+    return (f"at every shift finished so far</b> ({c['n_points']} of {ds.sizes['shift']}: {a}–{b}, of "
+            f"{fmt(ds, 'shift', c['first'])}–{fmt(ds, 'shift', c['last'])}")
+
+
 def headline(ds, cube, lay, cross, best, tuning, info):
     """Sentences (HTML) that say what the sweep found, computed from the data."""
     base, trans = R.roles(ds)
@@ -789,12 +800,10 @@ def headline(ds, cube, lay, cross, best, tuning, info):
             elif c["kind"] == "crosses":
                 parts.append(f"{who}, {short(trans)} beats {short(base)} up to a shift of about "
                              f"<b>{c['crossover']:.0f}°</b> and hurts beyond it ({interval_text(c)})")
-            elif c["kind"] == "helps everywhere":
-                parts.append(f"{who}, {short(trans)} beats {short(base)} <b>at every shift swept</b> "
-                             f"({fmt(ds, 'shift', c['first'])}–{fmt(ds, 'shift', c['last'])}; {interval_text(c)})")
             else:
-                parts.append(f"{who}, {short(trans)} is <b>below {short(base)} at every shift swept</b>, from "
-                             f"{fmt(ds, 'shift', c['first'])} on ({interval_text(c)})")
+                verb = f"beats {short(base)}" if c["kind"] == "helps everywhere" else f"is below {short(base)}"
+                iv = f"; {interval_text(c)}" if c["n_points"] > 1 else ""
+                parts.append(f"{who}, {short(trans)} <b>{verb} {covered(ds, c)}{iv})")
         out.append(lead + "; ".join(parts) + ".")
     else:
         sub = cube.isel({k: v for k, v in tuning.items() if k in cube.dims})
@@ -1022,8 +1031,10 @@ def crossover_html(ds, cross):
         if c["kind"] == "crosses":
             where = f"{c['crossover']:.1f}°"
         else:
-            where = {"no data": "no data", "helps everywhere": f"helps everywhere up to {c['last']:g}°",
-                     "hurts everywhere": f"hurts from {c['first']:g}° on"}[c["kind"]]
+            where = {"no data": "no data", "helps everywhere": f"helps everywhere up to {c['data_last']:g}°",
+                     "hurts everywhere": f"hurts from {c['data_first']:g}° on"}[c["kind"]]
+            if c["kind"] != "no data" and c["n_points"] < ds.sizes["shift"]:
+                where += f" ({c['n_points']} of {ds.sizes['shift']} shifts finished)"
         iv = interval_text(c, seeds=False).replace("95% interval ", "") if c["kind"] != "no data" else ""
         rows.append("<tr>" + "".join(f"<td class='num'>{esc(fmt(ds, a, c[a]))}</td>" for a in names)
                     + f"<td class='num'>{esc(where)}</td><td class='num'>{esc(iv)}</td><td class='num'>{c['n_seeds']}</td></tr>")

@@ -388,7 +388,8 @@ def crossover(path_or_ds, along="shift", transfer=None, baseline=None, n_boot=20
     Columns: crossover (-inf: never helps; +inf: helps everywhere on the
     grid; NaN: no data), lo, hi (NaN with fewer than 2 seeds), kind
     ("crosses", "hurts everywhere", "helps everywhere", "no data"), n_seeds,
-    first and last (the grid's range of `along`)."""
+    first and last (the grid's range of `along`), n_points, data_first and
+    data_last (the values of `along` with data: fewer in a partial file)."""
     ds = load(path_or_ds)
     b0, t0 = roles(ds)
     baseline, transfer = baseline or b0, transfer or t0
@@ -418,8 +419,11 @@ def crossover(path_or_ds, along="shift", transfer=None, baseline=None, n_boot=20
                     lo, hi = np.quantile(boots, [0.025, 0.975], method="inverted_cdf")
         kind = ("no data" if np.isnan(c) else "hurts everywhere" if c == -np.inf
                 else "helps everywhere" if c == np.inf else "crosses")
+        have = x[np.isfinite(curve)]
         row.update(crossover=c, lo=float(lo), hi=float(hi), kind=kind, n_seeds=int(g.shape[1]),
-                   first=float(x[0]), last=float(x[-1]))
+                   first=float(x[0]), last=float(x[-1]), n_points=int(have.size),
+                   data_first=float(have[0]) if have.size else np.nan,
+                   data_last=float(have[-1]) if have.size else np.nan)
         rows.append(row)
     df = pd.DataFrame(rows)
     return df.set_index(others) if others else df
