@@ -620,18 +620,20 @@ static int axis_permute(tls_axis *ax, const int *perm) {
 static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t *doc,
                       yaml_node_t *n, const char *where, char *err) {
     const key_def *kd = &KEYS[k];
+    char shown[96]; /* the key as written under grid: */
+    snprintf(shown, sizeof(shown), "%s%s", is_named_axis(k) ? "" : "grid.", kd->name);
     int count;
     if (n->type == YAML_SCALAR_NODE)
         count = 1;
     else if (n->type == YAML_SEQUENCE_NODE)
         count = seq_len(n);
     else
-        return tls_input_error(err, where, is_named_axis(k) ? kd->name : kd->name,
-                               "expected a list, got %s; allowed: %s", type_name(n), kd->allowed);
+        return tls_input_error(err, where, shown, "expected a list, got %s; allowed: %s",
+                               type_name(n), kd->allowed);
     if (count == 0)
-        return tls_input_error(err, where, kd->name, "empty list; allowed: %s", kd->allowed);
+        return tls_input_error(err, where, shown, "empty list; allowed: %s", kd->allowed);
     if (count > TLS_MAX_VALUES)
-        return tls_input_error(err, where, kd->name,
+        return tls_input_error(err, where, shown,
                                "%d values; allowed: at most %d values per axis", count,
                                TLS_MAX_VALUES);
     axis_free(ax);
@@ -667,7 +669,7 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
         char w[400];
         snprintf(w, sizeof(w), "%s", where);
         if (item->type != YAML_SCALAR_NODE && kd->type != K_REALS) {
-            rc = tls_input_error(err, where, kd->name, "element %d is %s, not a value; allowed: %s",
+            rc = tls_input_error(err, where, shown, "element %d is %s, not a value; allowed: %s",
                                  i + 1, type_name(item), kd->allowed);
             goto done;
         }
@@ -677,7 +679,7 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
             char inner[TLS_ERRMSG];
             const char *what = strstr(err, kd->name);
             snprintf(inner, sizeof(inner), "%s", what ? what + strlen(kd->name) + 2 : err);
-            rc = tls_input_error(err, where, kd->name, "element %d: %s", i + 1, inner);
+            rc = tls_input_error(err, where, shown, "element %d: %s", i + 1, inner);
             goto done;
         }
         char what[48];
@@ -710,7 +712,7 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
                                             : ax->inum[a] == ax->inum[b];
         if (same) {
             int first = a < b ? a : b, second = a < b ? b : a;
-            rc = tls_input_error(err, where, kd->name,
+            rc = tls_input_error(err, where, shown,
                                  "element %d (%s) repeats element %d; allowed: %s", second + 1,
                                  ax->text[second], first + 1, kd->allowed);
             goto done;
