@@ -900,7 +900,8 @@ def settings_table(ds, path, info):
     if failed:
         state += f", {failed} failed"
     if pending:
-        state += f", {pending} pending: resume with <code>tlsweep run -o {esc(os.path.basename(path))} --resume</code>"
+        state += (f", {pending} pending: resume with <code>mpirun -n P tlsweep run -o {esc(os.path.basename(path))} "
+                  f"--resume</code> (or <code>scripts/run.sh -o {esc(os.path.basename(path))} ... --resume</code>)")
     rows.append(("configurations", state))
     grid = []
     for ax in R.axes(ds):
