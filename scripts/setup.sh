@@ -38,5 +38,7 @@ fi
 
 builddir=${TLSWEEP_BUILD_DIR:-build}
 cmake -S . -B "$builddir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null  # later -D options win
-cmake --build "$builddir" -j"$(nproc)" >/dev/null
+# TLSWEEP_BUILD_TARGETS: build only these targets (default: all)
+read -r -a targets <<<"${TLSWEEP_BUILD_TARGETS:-all}"
+cmake --build "$builddir" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 echo "setup: built $builddir/tlsweep" >&2

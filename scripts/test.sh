@@ -10,5 +10,8 @@ TLSWEEP_BUILD_DIR=build-sanitize scripts/setup.sh test -DTLSWEEP_WERROR=ON -DTLS
   -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # the same code built by clang, for tests/test_compilers.py (same bits as GCC's)
 CC=clang TLSWEEP_BUILD_DIR=build-clang scripts/setup.sh test -DTLSWEEP_WERROR=ON -DBUILD_TESTING=ON
+# the libFuzzer harnesses (clang, coverage + ASan + UBSan), for tests/test_fuzz.py
+CC=clang TLSWEEP_BUILD_DIR=build-fuzz TLSWEEP_BUILD_TARGETS="fuzz_config fuzz_journal fuzz_store" \
+  scripts/setup.sh test -DTLSWEEP_FUZZ=ON -DBUILD_TESTING=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cd "$TLSWEEP_BUILD_DIR"
 exec ctest --output-on-failure --timeout 900 "$@"

@@ -184,10 +184,34 @@ typedef struct {
     int user[NKEYS];
 } origins;
 
+/* Copies src into dst (cap bytes) with control characters escaped, so that
+ * a message stays one line whatever the input held; when it does not fit,
+ * its head and its tail (where "allowed: ..." is) are kept around " ... ". */
+static void escape_cap(char *dst, size_t cap, const char *src) {
+    char full[4 * TLS_ERRMSG];
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && o + 5 < sizeof(full); p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            full[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(full + o, sizeof(full) - o, "\\x%02x", *p);
+    }
+    full[o] = '\0';
+    if (o < cap) {
+        memcpy(dst, full, o + 1);
+        return;
+    }
+    size_t tail = (cap - 6) / 2, head = cap - 6 - tail;
+    snprintf(dst, cap, "%.*s ... %s", (int)head, full, full + o - tail);
+}
+
 int tls_input_verror(char *err, const char *where, const char *key, const char *fmt, va_list ap) {
-    char what[700];
+    char what[2 * TLS_ERRMSG], w[240], k[120], m[TLS_ERRMSG - 360];
     vsnprintf(what, sizeof(what), fmt, ap);
-    snprintf(err, TLS_ERRMSG, "%s: %s: %s", where, key, what);
+    escape_cap(w, sizeof(w), where);
+    escape_cap(k, sizeof(k), key);
+    escape_cap(m, sizeof(m), what);
+    snprintf(err, TLS_ERRMSG, "%s: %s: %s", w, k, m);
     return TLS_ERR_INPUT;
 }
 
@@ -633,9 +657,8 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
     if (count == 0)
         return tls_input_error(err, where, shown, "empty list; allowed: %s", kd->allowed);
     if (count > TLS_MAX_VALUES)
-        return tls_input_error(err, where, shown,
-                               "%d values; allowed: at most %d values per axis", count,
-                               TLS_MAX_VALUES);
+        return tls_input_error(err, where, shown, "%d values; allowed: at most %d values per axis",
+                               count, TLS_MAX_VALUES);
     axis_free(ax);
     ax->key = k;
     ax->key_name = kd->name;
