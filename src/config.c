@@ -206,7 +206,7 @@ static void escape_cap(char *dst, size_t cap, const char *src) {
 }
 
 int tls_input_verror(char *err, const char *where, const char *key, const char *fmt, va_list ap) {
-    char what[2 * TLS_ERRMSG], w[240], k[120], m[TLS_ERRMSG - 360];
+    char what[2 * TLS_ERRMSG], w[240], k[120], m[TLS_ERRMSG - 368];
     vsnprintf(what, sizeof(what), fmt, ap);
     escape_cap(w, sizeof(w), where);
     escape_cap(k, sizeof(k), key);
