@@ -964,8 +964,10 @@ static herr_t var_io(hid_t d, int writing, hid_t mtype, hid_t dxpl, const tls_la
     if (n == 0) n = 1;
     hid_t ms = H5Screate_simple(1, &n, NULL);
     herr_t rc = fs < 0 || ms < 0 ? -1 : 0;
-    if (rc == 0) rc = select_positions(fs, L, nconf, conf, lo, hi, ntrail, trail);
-    if (rc == 0 && (hi <= lo || elems == 0)) rc = H5Sselect_none(ms) < 0 ? -1 : H5Sselect_none(fs);
+    if (rc == 0 && (hi <= lo || elems == 0)) /* nothing (e.g. a dimension of length 0) */
+        rc = H5Sselect_none(ms) < 0 ? -1 : H5Sselect_none(fs);
+    else if (rc == 0)
+        rc = select_positions(fs, L, nconf, conf, lo, hi, ntrail, trail);
     if (rc == 0)
         rc = writing ? H5Dwrite(d, mtype, ms, fs, dxpl, buf) : H5Dread(d, mtype, ms, fs, dxpl, buf);
     if (ms >= 0) H5Sclose(ms);
@@ -1390,13 +1392,16 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
         }
         int64_t wa = ok ? a : 0, wb = ok ? b : 0; /* a rank that failed writes nothing more */
         for (int k = 0; k < w->nvars; k++) {
+            if (w->v[k].elems == 0) continue; /* a dimension of length 0: nothing to write */
             hsize_t trail[3];
             trail_dims(L, w->v[k].d, trail);
             herr_t e =
                 var_io(w->dset[k], 1, mem_type(w->v[k].d->type), w->dxpl, L, w->nconf, w->conf_dims,
                        w->v[k].d->ntrail, trail, w->v[k].elems, wa, wb, w->buf[k]);
             if (e < 0 && ok) {
-                h5_fail(&w->e, "H5Dwrite(results)");
+                char call[96];
+                snprintf(call, sizeof(call), "H5Dwrite of %s", w->v[k].name);
+                h5_fail(&w->e, call);
                 ok = 0;
             }
         }
@@ -1844,6 +1849,7 @@ static int reader_prepare(void *ctx, int64_t lo, int64_t hi) {
         rd->cap = n;
     }
     for (int k = 0; k < rd->nvars; k++) {
+        if (rd->v[k].elems == 0) continue;
         hsize_t trail[3];
         trail_dims(L, rd->v[k].d, trail);
         TLS_CHECK(var_io(rd->dset[k], 0, mem_type(rd->v[k].d->type), H5P_DEFAULT, L, rd->nconf,
