@@ -120,3 +120,18 @@ def test_mpiio_hints_are_passed_and_change_nothing(files, tmp_path):
     mpirun(2, ["run", "-o", path] + TINY,
            extra_env={"TLSWEEP_MPIIO_HINTS": "romio_cb_write=enable,cb_buffer_size=1048576"})
     assert result_digest(path) == result_digest(files[2])
+
+
+def test_near_empty_configurations_at_scale(tmp_path):
+    """No source training, no fine-tuning (dimensions of length 0), 3000
+    configurations handed out in batches: the file is complete and every
+    variable of a configuration reads back."""
+    out = str(tmp_path / "r.h5")
+    p = mpirun(2, ["run", "-o", out, "--batch", "64", "--set", "grid.seed=[" + ",".join(map(str, range(1000))) + "]",
+                   "--set", "grid.shift=[0,90,180]", "--set", "grid.lambda=[0]", "--set", "grid.n_target=[2]",
+                   "--set", "train.epochs=0", "--set", "train.finetune_epochs=0", "--set", "data.n_source=10",
+                   "--set", "data.n_test=10"])
+    assert "3000 done, 0 failed, 0 pending" in p.stderr, p.stderr
+    ds = xr.open_dataset(out)
+    assert ds.sizes["epoch"] == 0 and (ds.status.values == 1).all()
+    assert np.isfinite(ds.acc_mmd.values).all() and np.isfinite(ds.acc_scratch.values).all()
