@@ -131,3 +131,31 @@ def test_bad_mpiio_hints_are_refused_before_any_work(hints, message, tmp_path):
                extra_env={"TLSWEEP_MPIIO_HINTS": hints})
     assert_one_clear_line(p, "TLSWEEP_MPIIO_HINTS", message)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_setup_error_on_one_rank_ends_every_rank(tmp_path):
+    """Rank 1 cannot read the data files (they are relative to its working
+    directory, which lacks them): every rank ends, with that rank's message
+    printed once and status 2, instead of rank 0 waiting forever."""
+    import subprocess
+    import h5py
+    import numpy as np
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "data").mkdir(parents=True)
+    b.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("src", "tgt"):
+        with h5py.File(a / "data" / f"{name}.h5", "w") as f:
+            f["X"] = rng.standard_normal((60, 2)).astype(np.float32)
+            f["y"] = np.repeat([0, 1], 30).astype(np.int32)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("data: {source: data/src.h5, target: data/tgt.h5, n_test: 20}\n"
+                   "grid: {n_target: [4], seed: [0], shift: [0], lambda: [0]}\ntrain: {epochs: 1, finetune_epochs: 1}\n")
+    out = str(tmp_path / "r.h5")
+    from tlstest import env as tenv, BIN
+    exe = os.path.abspath(BIN)
+    cmd = ["mpirun", "-q", "-n", "1", "-wdir", str(a), exe, "run", str(cfg), "-o", out, ":",
+           "-n", "1", "-wdir", str(b), exe, "run", str(cfg), "-o", out]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=tenv(), timeout=120)
+    assert_one_clear_line(p, "data/src.h5: data.source: cannot read the file")
+    assert not os.path.exists(out) and not os.path.exists(out + ".tlsweep.d")
