@@ -5,6 +5,7 @@
 #include "tlsweep/signals.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -54,7 +55,14 @@ static void *local_worker(void *arg) {
     while (take_work(x, &idx, 1) == 1) {
         int status;
         double s;
-        int rc = x->fn(x->ctx, idx, &status, &s);
+        tls_msg_rec rec = {idx, 0, 0, 0};
+        int rc = x->fn(x->ctx, idx, &status, &s, &rec.offset);
+        if (rc == TLS_OK && x->o->on_record) {
+            rec.status = status;
+            pthread_mutex_lock(&x->mu);
+            x->o->on_record(x->o->record_ctx, 0, &rec);
+            pthread_mutex_unlock(&x->mu);
+        }
         if (rc != TLS_OK) {
             pthread_mutex_lock(&x->mu);
             x->local_error = rc;
@@ -107,10 +115,12 @@ static int coordinate(MPI_Comm comm, coord *x, int nranks) {
             nanosleep(&ts, NULL);
             continue;
         }
-        tls_msg_ask ask;
+        static tls_msg_ask ask;
         MPI_Recv(&ask, sizeof(ask), MPI_BYTE, st.MPI_SOURCE, TLS_TAG_ASK, comm, MPI_STATUS_IGNORE);
         count(x, ask.done, ask.failed, ask.max_seconds);
         pthread_mutex_lock(&x->mu);
+        for (int32_t i = 0; x->o->on_record && i < ask.nrec && i < TLS_WORK_MAX; i++)
+            x->o->on_record(x->o->record_ctx, st.MPI_SOURCE, &ask.rec[i]);
         if (!x->stop && (ask.flags & TLS_ASK_ERROR)) x->stop = TLS_STOP_ERROR;
         if (!x->stop && (ask.flags & TLS_ASK_SIGNALLED)) x->stop = TLS_STOP_SIGNAL;
         pthread_mutex_unlock(&x->mu);
@@ -125,23 +135,29 @@ static int coordinate(MPI_Comm comm, coord *x, int nranks) {
 /* Ranks > 0: ask for work until told there is none. */
 static int serve(MPI_Comm comm, const tls_sched_opts *o, tls_compute_fn fn, void *ctx) {
     static tls_msg_work msg;
-    tls_msg_ask ask;
-    memset(&ask, 0, sizeof(ask));
+    static tls_msg_ask ask;
+    memset(&ask, 0, offsetof(tls_msg_ask, rec));
     int error = TLS_OK;
     (void)o;
     for (;;) {
         ask.flags = (tls_signals_received() ? TLS_ASK_SIGNALLED : 0) | (error ? TLS_ASK_ERROR : 0);
         ask.error = error;
-        MPI_Send(&ask, sizeof(ask), MPI_BYTE, 0, TLS_TAG_ASK, comm);
+        MPI_Send(&ask, (int)(offsetof(tls_msg_ask, rec) + sizeof(tls_msg_rec) * (size_t)ask.nrec),
+                 MPI_BYTE, 0, TLS_TAG_ASK, comm);
         MPI_Recv(&msg, sizeof(msg), MPI_BYTE, 0, TLS_TAG_WORK, comm, MPI_STATUS_IGNORE);
         if (msg.n <= 0) break;
         ask.done = ask.failed = 0;
         ask.max_seconds = 0;
+        ask.nrec = 0;
         for (int32_t i = 0; i < msg.n && !error; i++) {
             int status;
             double s;
-            error = fn(ctx, msg.idx[i], &status, &s);
+            tls_msg_rec *rec = &ask.rec[ask.nrec];
+            error = fn(ctx, msg.idx[i], &status, &s, &rec->offset);
             if (error) break;
+            rec->index = msg.idx[i];
+            rec->status = status;
+            ask.nrec++;
             ask.done += status == TLS_STATUS_DONE;
             ask.failed += status != TLS_STATUS_DONE;
             if (s > ask.max_seconds) ask.max_seconds = s;

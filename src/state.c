@@ -426,22 +426,20 @@ static int note_record(void *ctx, int file, int64_t offset, const tls_record_met
         m->ndone++;
     else
         m->nfailed++;
-    if (meta->host[0]) {
-        int known = 0;
-        for (int h = 0; h < m->nhosts && !known; h++) known = !strcmp(m->hosts[h], meta->host);
-        if (!known && m->nhosts < 65536) {
-            char **grown = realloc(m->hosts, sizeof(char *) * (size_t)(m->nhosts + 1));
-            char *h = strdup(meta->host);
-            if (!grown || !h) {
-                free(h);
-                if (grown) m->hosts = grown;
-                return 1;
-            }
-            m->hosts = grown;
-            m->hosts[m->nhosts++] = h;
-        }
-    }
-    return 0;
+    return tls_resume_map_add_host(m, meta->host) != TLS_OK;
+}
+
+int tls_resume_map_add_host(tls_resume_map *m, const char *host) {
+    if (!host[0]) return TLS_OK;
+    for (int h = 0; h < m->nhosts; h++)
+        if (!strcmp(m->hosts[h], host)) return TLS_OK;
+    TLS_CHECK(m->nhosts < 65536, TLS_ERR_IO, "more than 65536 hosts");
+    char **grown = realloc(m->hosts, sizeof(char *) * (size_t)(m->nhosts + 1));
+    if (grown) m->hosts = grown;
+    char *h = grown ? strdup(host) : NULL;
+    TLS_CHECK(h, TLS_ERR_NOMEM, "out of memory");
+    m->hosts[m->nhosts++] = h;
+    return TLS_OK;
 }
 
 int tls_resume_map_build(tls_resume_map *m, tls_journal_reader *rd, tls_part part, int64_t count,

@@ -251,8 +251,10 @@ typedef struct {
     char *yaml;    /* the effective configuration */
     int64_t *work; /* rank 0: positions to compute */
     int64_t nwork, already;
-    tls_runs runs;     /* provenance: every run so far */
-    int nothing_to_do; /* rank 0: the sweep is complete already */
+    tls_runs runs;      /* provenance: every run so far */
+    int nothing_to_do;  /* rank 0: the sweep is complete already */
+    tls_resume_map map; /* rank 0: the latest record of every configuration, kept up to date */
+    int nfiles;         /* rank 0: journal files before this run */
 } run_ctx;
 
 /* The directory and file name of path ("." when none). */
@@ -535,37 +537,36 @@ static int prepare(run_ctx *x, char *err) {
 /* Rank 0: what the journals hold, and the work list. */
 static int plan(run_ctx *x, char *err) {
     tls_journal_reader *rd = NULL;
-    tls_resume_map m;
+    tls_resume_map *m = &x->map;
     size_t ab = tls_journal_array_bytes(x->s.r, x->s.c->embeddings);
     int rc = tls_journal_reader_open(&rd, x->state.dir, x->man.sweep_id, x->s.c->grid_size, ab);
-    if (rc == TLS_OK) rc = tls_resume_map_build(&m, rd, x->o->part, x->s.L.count, x->s.r);
+    if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->o->part, x->s.L.count, x->s.r);
+    x->nfiles = rc == TLS_OK ? tls_journal_reader_nfiles(rd) : 0;
     tls_journal_reader_close(&rd);
     if (rc) {
         snprintf(err, TLS_ERRMSG, "cannot read the sweep state in %.900s", x->state.dir);
         return rc;
     }
-    if (m.stats.foreign)
+    if (m->stats.foreign)
         fprintf(stderr, "tlsweep: %s: %lld journal records of another sweep refused\n",
-                x->state.dir, (long long)m.stats.foreign);
-    if (m.stats.damaged > 1)
+                x->state.dir, (long long)m->stats.foreign);
+    if (m->stats.damaged > 1)
         fprintf(stderr,
                 "tlsweep: %s: %lld damaged stretches of journal skipped; their configurations "
                 "are computed again\n",
-                x->state.dir, (long long)m.stats.damaged);
-    x->work = malloc(sizeof(int64_t) * (size_t)(m.count ? m.count : 1));
+                x->state.dir, (long long)m->stats.damaged);
+    x->work = malloc(sizeof(int64_t) * (size_t)(m->count ? m->count : 1));
     if (!x->work) {
-        tls_resume_map_free(&m);
         snprintf(err, TLS_ERRMSG, "rank 0: out of memory for the work list");
         return TLS_ERR_NOMEM;
     }
-    for (int64_t p = 0; p < m.count; p++) {
-        int todo = m.file[p] < 0 || (x->o->retry_failed && m.status[p] == TLS_STATUS_FAILED);
+    for (int64_t p = 0; p < m->count; p++) {
+        int todo = m->file[p] < 0 || (x->o->retry_failed && m->status[p] == TLS_STATUS_FAILED);
         if (todo)
             x->work[x->nwork++] = tls_layout_index(&x->s.L, p);
         else
             x->already++;
     }
-    tls_resume_map_free(&m);
     x->run_no = tls_state_last_run(x->state.dir) + 1;
     TLS_TRY(tls_state_runs_read(x->state.dir, &x->runs));
     if (x->run_no <= x->runs.n) x->run_no = x->runs.n + 1;
@@ -597,7 +598,7 @@ static int injected_fault(int64_t idx) {
     return 0;
 }
 
-static int compute_one(void *arg, int64_t idx, int *status, double *seconds) {
+static int compute_one(void *arg, int64_t idx, int *status, double *seconds, int64_t *offset) {
     compute_ctx *x = arg;
     tls_settings st;
     tls_grid_settings(x->s->c, idx, &st);
@@ -619,11 +620,35 @@ static int compute_one(void *arg, int64_t idx, int *status, double *seconds) {
     meta.seconds = tls_now() - t;
     meta.finished = (double)time(NULL);
     memcpy(meta.host, x->host, sizeof(meta.host));
-    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, NULL));
+    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, offset));
     if (tls_journal_check(x->journal) != TLS_OK) return TLS_ERR_STATE;
     *status = x->r->s.status;
     *seconds = meta.seconds;
     return TLS_OK;
+}
+
+/* Rank 0: a record of this run, from the scheduler. Rank r's journal of
+ * this run sorts after every earlier file, as file nfiles + r. */
+static void on_record(void *arg, int rank, const tls_msg_rec *rec) {
+    run_ctx *x = arg;
+    tls_resume_map *m = &x->map;
+    tls_part part = x->s.L.part;
+    if (rec->index < 0 || !tls_part_has(part, rec->index)) return;
+    int64_t pos = rec->index / part.n;
+    if (pos >= m->count) return;
+    if (m->file[pos] >= 0) {
+        if (m->status[pos] == TLS_STATUS_DONE)
+            m->ndone--;
+        else
+            m->nfailed--;
+    }
+    m->file[pos] = x->nfiles + rank;
+    m->offset[pos] = rec->offset;
+    m->status[pos] = (int8_t)rec->status;
+    if (rec->status == TLS_STATUS_DONE)
+        m->ndone++;
+    else
+        m->nfailed++;
 }
 
 /* ---- writing the results file ------------------------------------------------- */
@@ -670,8 +695,8 @@ static void back_dir(int *saved) {
 /* Collective: writes odir/name from the journals of dir (sweep `sweep_id`),
  * the map built by rank 0. Every rank passes the same s and runs. */
 static int write_from_journals(const setup *s, const char *dir, const char *odir, const char *name,
-                               uint64_t sweep_id, const tls_runs *runs, tls_store_counts *counts,
-                               double *seconds) {
+                               uint64_t sweep_id, tls_resume_map *known, int known_files,
+                               const tls_runs *runs, tls_store_counts *counts, double *seconds) {
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
@@ -682,11 +707,27 @@ static int write_from_journals(const setup *s, const char *dir, const char *odir
     memset(&m, 0, sizeof(m));
     char msg[TLS_ERRMSG] = "";
     int rc = TLS_OK;
+    /* the hosts of this run's ranks, for a map kept during the run */
+    char me[TLS_HOST_LEN] = "", *all = rank == 0 ? calloc((size_t)nranks, TLS_HOST_LEN) : NULL;
+    tls_hostname(me, sizeof(me));
+    MPI_Gather(me, TLS_HOST_LEN, MPI_CHAR, all, TLS_HOST_LEN, MPI_CHAR, 0, MPI_COMM_WORLD);
     if (rank == 0) {
+        /* the map rank 0 kept during the run, when the journals are what it
+         * expects (every rank's file of this run after the earlier ones);
+         * else every record read again */
         rc = tls_journal_reader_open(&rd, dir, sweep_id, s->c->grid_size, ab);
-        if (rc == TLS_OK) rc = tls_resume_map_build(&m, rd, s->L.part, s->L.count, s->r);
+        if (rc == TLS_OK && known && tls_journal_reader_nfiles(rd) == known_files) {
+            m = *known;
+            memset(known, 0, sizeof(*known)); /* taken over */
+        } else if (rc == TLS_OK) {
+            known = NULL;
+            rc = tls_resume_map_build(&m, rd, s->L.part, s->L.count, s->r);
+        }
+        for (int i = 0; rc == TLS_OK && known && all && i < nranks; i++)
+            rc = tls_resume_map_add_host(&m, all + (size_t)i * TLS_HOST_LEN);
         if (rc) snprintf(msg, sizeof(msg), "rank 0: cannot read the journals in %s", dir);
     }
+    free(all);
     rc = agree(rc, msg);
     if (rc) {
         tls_journal_reader_close(&rd);
@@ -948,8 +989,9 @@ int tls_sweep_run(const tls_run_opts *o) {
         tls_progress_init(&prog, o->progress_seconds, x.s.L.count, x.already);
     }
     tls_signals_install(); /* again: MPI_Init may have replaced them */
-    tls_sched_opts so = {x.work,     x.nwork,          o->batch,
-                         time_limit, o->drain_seconds, rank == 0 ? &prog : NULL};
+    tls_sched_opts so = {
+        x.work,    x.nwork, o->batch, time_limit, o->drain_seconds, rank == 0 ? &prog : NULL,
+        on_record, &x};
     tls_sched_result sr;
     int crc = tls_sched_run(MPI_COMM_WORLD, &so, compute_one, &cx, &sr);
     int state_lost = crc == TLS_ERR_STATE;
@@ -1012,8 +1054,8 @@ int tls_sweep_run(const tls_run_opts *o) {
     }
     tls_store_counts cnt;
     double tw = 0;
-    rc = write_from_journals(&x.s, shared.dir, shared.dir, "partial.h5", shared.sweep_id, &runs,
-                             &cnt, &tw);
+    rc = write_from_journals(&x.s, shared.dir, shared.dir, "partial.h5", shared.sweep_id,
+                             lost_any ? NULL : &x.map, x.nfiles + nranks, &runs, &cnt, &tw);
     tls_runs_free(&runs);
     if (rc) {
         if (rank == 0)
@@ -1084,6 +1126,7 @@ cleanup:
     tls_journal_close(&cx.journal);
     tls_state_unlock(&x.state);
     tls_runs_free(&x.runs);
+    tls_resume_map_free(&x.map);
     free(x.work);
     free(x.yaml);
     setup_free(&x.s);
@@ -1369,7 +1412,7 @@ int tls_sweep_snapshot(const char *sweep_output, const char *dest, int force, co
         temp_name(tmp, sizeof(tmp), base);
         tls_store_counts cnt;
         double tw;
-        rc = write_from_journals(&s, dir, odir, tmp, man.sweep_id, &runs, &cnt, &tw);
+        rc = write_from_journals(&s, dir, odir, tmp, man.sweep_id, NULL, 0, &runs, &cnt, &tw);
         if (rc == TLS_OK && rank == 0) {
             rc = put_in_place(odir, tmp, dest);
             if (rc == TLS_OK)

@@ -5,8 +5,9 @@
  * the main thread calls MPI). The protocol, on the communicator given:
  *
  *   worker -> 0   TLS_TAG_ASK   tls_msg_ask: what it finished since its last
- *                               ask (done, failed, longest seconds) and
- *                               flags (signalled, error); asks for work
+ *                               ask (done, failed, longest seconds, and where
+ *                               each record is in its journal) and flags
+ *                               (signalled, error); asks for work
  *   0 -> worker   TLS_TAG_WORK  tls_msg_work: up to `batch` grid indices;
  *                               n = 0 means no more: the worker leaves
  *
@@ -29,15 +30,26 @@
 enum { TLS_TAG_ASK = 21, TLS_TAG_WORK = 22 };
 enum { TLS_ASK_SIGNALLED = 1, TLS_ASK_ERROR = 2 };
 
+enum { TLS_WORK_MAX = 4096 };
+
+/* Where a finished configuration's record is. */
+typedef struct {
+    int64_t index;  /* grid index */
+    int64_t offset; /* in the rank's journal of this run */
+    int32_t status; /* TLS_STATUS_DONE or FAILED */
+    int32_t reserved;
+} tls_msg_rec;
+
 typedef struct {
     int32_t flags;      /* TLS_ASK_* */
     int32_t error;      /* the error code when TLS_ASK_ERROR */
     int64_t done;       /* configurations finished since the last ask, done */
     int64_t failed;     /* ... failed */
     double max_seconds; /* the longest of them, s */
+    int32_t nrec;       /* records that follow */
+    int32_t reserved;
+    tls_msg_rec rec[TLS_WORK_MAX];
 } tls_msg_ask;
-
-enum { TLS_WORK_MAX = 4096 };
 
 typedef struct {
     int32_t n; /* indices that follow; 0: no more work */
@@ -46,20 +58,27 @@ typedef struct {
 } tls_msg_work;
 
 /* Computes configuration idx and records it; returns 0 (with the
- * configuration's status, TLS_STATUS_DONE or FAILED, and its seconds) or
- * an error code that stops this rank. Called on rank 0's compute thread and
- * on the other ranks' main threads. */
-typedef int (*tls_compute_fn)(void *ctx, int64_t idx, int *status, double *seconds);
+ * configuration's status, TLS_STATUS_DONE or FAILED, its seconds and its
+ * record's offset in the rank's journal) or an error code that stops this
+ * rank. Called on rank 0's compute thread and on the other ranks' main
+ * threads. */
+typedef int (*tls_compute_fn)(void *ctx, int64_t idx, int *status, double *seconds,
+                              int64_t *offset);
+/* Rank 0: told of every record of the run, rank 0's own included, one call
+ * at a time. */
+typedef void (*tls_record_fn)(void *ctx, int rank, const tls_msg_rec *rec);
 
 enum { TLS_STOP_NONE = 0, TLS_STOP_SIGNAL = 1, TLS_STOP_TIME = 2, TLS_STOP_ERROR = 3 };
 
 typedef struct {
     const int64_t *work; /* rank 0: grid indices to hand out, in order */
     int64_t nwork;
-    int batch;              /* indices per message, 1..TLS_WORK_MAX */
-    double time_limit;      /* seconds this run may take; 0: none */
-    double drain_seconds;   /* after a signal, how long work in flight may take */
-    tls_progress *progress; /* rank 0: shown while serving */
+    int batch;               /* indices per message, 1..TLS_WORK_MAX */
+    double time_limit;       /* seconds this run may take; 0: none */
+    double drain_seconds;    /* after a signal, how long work in flight may take */
+    tls_progress *progress;  /* rank 0: shown while serving */
+    tls_record_fn on_record; /* rank 0: where the records are (may be NULL) */
+    void *record_ctx;
 } tls_sched_opts;
 
 typedef struct {

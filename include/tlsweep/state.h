@@ -120,6 +120,8 @@ typedef struct {
 int tls_resume_map_build(tls_resume_map *m, tls_journal_reader *rd, tls_part part, int64_t count,
                          tls_result *r);
 void tls_resume_map_free(tls_resume_map *m);
+/* Adds host to m's hosts unless it is there. */
+int tls_resume_map_add_host(tls_resume_map *m, const char *host);
 /* The largest run number among dir's journal files (0: none). */
 int tls_state_last_run(const char *dir);
 
