@@ -74,3 +74,13 @@ char *tls_command_line(int argc, char **argv) {
     *p = '\0';
     return s;
 }
+
+double tls_peak_rss_mib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb / 1024.0;
+}

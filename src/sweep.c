@@ -1122,6 +1122,8 @@ int tls_sweep_run(const tls_run_opts *o) {
         }
     }
     MPI_Bcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rank == 0 && getenv("TLSWEEP_REPORT_MEMORY"))
+        fprintf(stderr, "tlsweep: rank 0 peak memory %.1f MiB\n", tls_peak_rss_mib());
 cleanup:
     tls_journal_close(&cx.journal);
     tls_state_unlock(&x.state);

@@ -21,6 +21,8 @@ void tls_cpu_model(char *buf, size_t len);
 void tls_hostname(char *buf, size_t len);
 /* Now, as ISO 8601 UTC ("2026-11-26T12:00:00Z"). */
 void tls_iso_time(char *buf, size_t len);
+/* This process's peak resident memory, MiB (/proc/self/status VmHWM; 0 unknown). */
+double tls_peak_rss_mib(void);
 /* argv as one line a shell reads back as the same words (malloc'ed; NULL
  * when out of memory). */
 char *tls_command_line(int argc, char **argv);

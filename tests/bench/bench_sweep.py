@@ -7,8 +7,12 @@ ratios measured side by side in the same run:
   hdf5         share of wall time spent writing the results file, embeddings on
   memory       peak resident memory of one configuration at the article's setting
   scaling      cost of one configuration against n_test, n_source and dim, and the exponent
+  store        10^4, 10^5 and 10^6 near-empty configurations at 2 and 16 ranks, with and without
+               embeddings: wall time, file writing and its share, rank 0's peak memory and per
+               configuration, file size; the same grid in 4 parts and their merge; status and the
+               resume scan of a 10^6 sweep (--sizes 1e4,1e5 for a shorter run)
 
-    /usr/bin/python3 tests/bench/bench_sweep.py [throughput coordinator hdf5 memory scaling]
+    /usr/bin/python3 tests/bench/bench_sweep.py [throughput coordinator hdf5 memory scaling store]
 """
 import json
 import math
@@ -22,7 +26,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep"))
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1",
+           OMPI_MCA_mpi_yield_when_idle="1", TLSWEEP_REPORT_MEMORY="1")
+NEAR_EMPTY = ["--set", "train.epochs=0", "--set", "train.finetune_epochs=0", "--set", "baselines.target_epochs=0",
+              "--set", "data.n_source=10", "--set", "data.n_test=10"]
 
 
 def sweep(n, args, out):
@@ -46,8 +53,9 @@ def throughput(d):
 
 def coordinator(d):
     print("\n## coordinator capacity (configurations that do almost nothing, 20000 of them)")
-    tiny = ["--set", "train.epochs=0", "--set", "train.finetune_epochs=0", "--set", "data.n_source=4",
-            "--set", "data.n_test=4", "--set", "output.embeddings=false", "--set", "grid.shift=[" +
+    tiny = ["--set", "train.epochs=0", "--set", "train.finetune_epochs=0", "--set", "baselines.target_epochs=0",
+            "--set", "data.n_source=4", "--set", "data.n_test=4", "--set", "output.embeddings=false",
+            "--set", "grid.shift=[" +
             ",".join(str(i) for i in range(50)) + "]", "--set", "grid.lambda=[0,1,2,3]",
             "--set", "grid.n_target=[2]", "--set", "grid.seed=[" + ",".join(str(i) for i in range(100)) + "]"]
     print("(rate: the tool's compute phase, from its last progress line; wall: the whole mpirun)")
@@ -107,9 +115,75 @@ def scaling(d):
             prev = (v, t)
 
 
+def grid_file(d, n):
+    path = os.path.join(d, f"grid{n}.yaml")
+    with open(path, "w") as f:
+        f.write("grid: {shift: [0], lambda: [0], n_target: [2], seed: [" + ",".join(map(str, range(n))) + "]}\n")
+    return path
+
+
+def timed(args):
+    t = time.perf_counter()
+    p = subprocess.run(args, env=ENV, capture_output=True, text=True)
+    return time.perf_counter() - t, p
+
+
+SIZES = [10 ** 4, 10 ** 5, 10 ** 6]
+
+
+def store(d):
+    print("\n## the store at scale: near-empty configurations (no training, 10 points per domain)")
+    print("(wall: the whole mpirun; writing: the run's 'file writing' (journals -> file); rank 0 memory: its peak RSS)")
+    print(f"{'configs':>9s} {'ranks':>5s} {'emb':>4s} {'wall s':>8s} {'writing s':>9s} {'share':>6s} "
+          f"{'rank 0 MiB':>10s} {'B/config':>8s} {'file MiB':>9s}")
+    for n in SIZES:
+        g = grid_file(d, n)
+        for ranks in (2, 16):
+            for emb in ("false", "true"):
+                out = os.path.join(d, "s.h5")
+                wall, write, err = sweep(ranks, [g, "--batch", "64", "--set", f"output.embeddings={emb}"] + NEAR_EMPTY, out)
+                rss = float(re.search(r"rank 0 peak memory ([0-9.]+) MiB", err).group(1))
+                size = os.path.getsize(out) / 2 ** 20
+                print(f"{n:9d} {ranks:5d} {emb[0]:>4s} {wall:8.1f} {write:9.2f} {100 * write / wall:5.1f}% "
+                      f"{rss:10.1f} {rss * 2 ** 20 / n:8.1f} {size:9.1f}", flush=True)
+                os.remove(out)
+        # the same grid as 4 parts, then their merge (2 ranks each)
+        parts = []
+        for k in range(1, 5):
+            path = os.path.join(d, f"part-{k}.h5")
+            sweep(2, [g, "--part", f"{k}/4", "--batch", "64", "--set", "output.embeddings=true"] + NEAR_EMPTY, path)
+            parts.append(path)
+        out = os.path.join(d, "merged.h5")
+        wall, p = timed(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "merge"] + parts + ["-o", out])
+        m = re.search(r"file writing ([0-9.]+) s", p.stderr)
+        print(f"{n:9d} merge of 4 parts, 2 ranks, embeddings: wall {wall:.1f} s, writing {float(m.group(1)):.2f} s, "
+              f"{os.path.getsize(out) / 2 ** 20:.1f} MiB", flush=True)
+        if n == SIZES[-1]:
+            t, _ = timed([BIN, "status", out])
+            print(f"{n:9d} tlsweep status of the merged file: {t:.2f} s")
+            # a resume scan: an interrupted sweep's journals read again
+            out2 = os.path.join(d, "i.h5")
+            wall, p = timed(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", g, "-o", out2, "--batch", "64",
+                             "--time-limit", "40", "--set", "output.embeddings=false"] + NEAR_EMPTY)
+            t, q = timed([BIN, "status", out2])
+            print(f"{n:9d} status of an interrupted sweep (journals): {t:.2f} s: {q.stdout.splitlines()[0]}")
+            t, q = timed(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out2, "--resume",
+                          "--batch", "64"])
+            m = re.search(r"resuming .*", q.stderr)
+            print(f"{n:9d} resume to completion: {t:.1f} s ({m.group(0) if m else q.stderr[-200:]})")
+        for p in parts + [out]:
+            os.remove(p)
+
+
 def main():
-    which = sys.argv[1:] or ["throughput", "coordinator", "hdf5", "memory", "scaling"]
-    with tempfile.TemporaryDirectory() as d:
+    global SIZES
+    args = sys.argv[1:]
+    if "--sizes" in args:
+        i = args.index("--sizes")
+        SIZES = [int(float(x)) for x in args[i + 1].split(",")]
+        del args[i:i + 2]
+    which = args or ["throughput", "coordinator", "hdf5", "memory", "scaling", "store"]
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TLSWEEP_BENCH_DIR")) as d:
         for w in which:
             globals()[w](d)
 
