@@ -26,6 +26,9 @@ fi
 # the ranks' stderr is a pipe to mpirun: tell rank 0 whether a terminal shows it
 if [ -t 2 ]; then export TLSWEEP_PROGRESS=bar; else export TLSWEEP_PROGRESS=lines; fi
 flags+=(-x TLSWEEP_PROGRESS)
+# what tlsweep's messages tell to run to resume an interrupted sweep
+export TLSWEEP_RESUME_WITH=${TLSWEEP_RESUME_WITH:-jobs/local.sh}
+flags+=(-x TLSWEEP_RESUME_WITH)
 # one rank per core: OpenBLAS must not start threads of its own in each rank
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 flags+=(-x OPENBLAS_NUM_THREADS)

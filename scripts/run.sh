@@ -19,7 +19,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   case ${args[i]} in -o | --output) out=${args[i + 1]:-results.h5} ;; --output=*) out=${args[i]#--output=} ;; esac
 done
 set +e
-jobs/local.sh "$@"
+TLSWEEP_RESUME_WITH=${TLSWEEP_RESUME_WITH:-scripts/run.sh} jobs/local.sh "$@"
 rc=$?
 set -e
 case $rc in 0 | 3 | 75) ;; *) exit "$rc" ;; esac  # no results file worth a report

@@ -38,7 +38,7 @@ static const char *const HELP_MAIN =
     "\n"
     "environment: TLSWEEP_PROGRESS=bar|lines (progress style; under mpirun stderr is a pipe),\n"
     "TLSWEEP_MPIIO_HINTS=key=value,... (MPI-IO hints for the results file),\n"
-    "TLSWEEP_LAUNCHER (the command that resumes a sweep, e.g. jobs/local.sh, for messages)\n"
+    "TLSWEEP_RESUME_WITH (the command that resumes a sweep, e.g. jobs/local.sh, for messages)\n"
     "\n"
     "exit status: 0 complete; 1 failure; 2 bad input (nothing written); 3 complete but every\n"
     "configuration failed (tlsweep one: the configuration failed); 4 status: running now;\n"
@@ -367,12 +367,19 @@ static int parse(int argc, char **argv, const command *cmd, cli *cl) {
     return -1;
 }
 
-/* JSON number, or null for what was not computed. */
+/* JSON number in the shortest form that reads back exactly, or null for
+ * what was not computed; last_digits < 17 rounds (timings). */
 static void json_num(FILE *f, const char *key, double v, int last_digits) {
-    if (isfinite(v))
-        fprintf(f, ", \"%s\": %.*g", key, last_digits, v);
-    else
+    char num[40];
+    if (!isfinite(v)) {
         fprintf(f, ", \"%s\": null", key);
+        return;
+    }
+    if (last_digits < 17)
+        snprintf(num, sizeof(num), "%.*g", last_digits, v);
+    else
+        tls_format_real(num, sizeof(num), v);
+    fprintf(f, ", \"%s\": %s", key, num);
 }
 
 static const char *status_name(int s) {
@@ -397,8 +404,11 @@ static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
     const tls_scalars *s = &r->s;
     int C = p->classes;
     char num[40];
-    fprintf(f, "{\"shift\": %.17g, \"lambda\": %.17g, \"n_target\": %d, \"seed\": %lld", pt->shift,
-            pt->lambda, pt->n_target, (long long)pt->seed);
+    char sh[40], la[40];
+    tls_format_real(sh, sizeof(sh), pt->shift);
+    tls_format_real(la, sizeof(la), pt->lambda);
+    fprintf(f, "{\"shift\": %s, \"lambda\": %s, \"n_target\": %d, \"seed\": %lld", sh, la,
+            pt->n_target, (long long)pt->seed);
     fprintf(f, ", \"status\": \"%s\", \"reason\": ", status_name(s->status));
     json_string(f, s->reason);
     for (int m = 0; m < TLS_NMETHODS; m++) {

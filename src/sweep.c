@@ -835,7 +835,7 @@ static void dry_run(const setup *s, int nranks) {
 
 /* The command that resumes this sweep. */
 static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks) {
-    const char *launcher = getenv("TLSWEEP_LAUNCHER");
+    const char *launcher = getenv("TLSWEEP_RESUME_WITH");
     if (launcher && *launcher)
         snprintf(buf, len, "%s -o %s --resume", launcher, o->output);
     else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)

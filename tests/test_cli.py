@@ -82,3 +82,20 @@ def test_distance_points_subsample_the_distances_only():
         assert sub[k] != full[k] and abs(sub[k] - full[k]) < 0.05 + 0.2 * abs(full[k]), (k, sub[k], full[k])
     for k in ("acc_scratch", "acc_direct", "acc_mmd", "pad_input", "pad_feat"):
         assert sub[k] == full[k], k  # training and everything else untouched
+
+
+def test_numbers_print_in_their_shortest_exact_form():
+    out = run(["one", "--set", "train.epochs=3", "--shift", "0.1"]).stdout
+    assert '"shift": 0.1,' in out and "99999" not in out and "00000000" not in out, out
+    cfg = run(["config", "--set", "train.lr=0.6", "--set", "data.source_std=0.3"]).stdout
+    assert "lr: 0.6\n" in cfg and "source_std: 0.3\n" in cfg
+
+
+def test_resume_message_names_the_launcher(tmp_path):
+    from tlstest import mpirun
+    grid = ["--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=200", "--time-limit", "6"]
+    p = mpirun(2, ["run", "-o", str(tmp_path / "a.h5")] + grid, check=False)
+    assert p.returncode == 75 and f"continue with: mpirun -n 2 tlsweep run -o {tmp_path}/a.h5 --resume" in p.stderr
+    p = mpirun(2, ["run", "-o", str(tmp_path / "b.h5")] + grid, check=False,
+               extra_env={"TLSWEEP_RESUME_WITH": "jobs/local.sh"})
+    assert p.returncode == 75 and f"continue with: jobs/local.sh -o {tmp_path}/b.h5 --resume" in p.stderr
