@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--lambdas", default="0,0.5")
     ap.add_argument("--n-target", type=int, default=50)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed ... first-seed + seeds - 1")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--finetune-epochs", type=int, default=50)
     ap.add_argument("--tol", type=float, default=0.03)
@@ -96,7 +97,7 @@ def main():
             ap.error(f"unknown setting {st}; allowed: {', '.join(SETTINGS)} or all")
     shifts = [float(s) for s in a.shifts.split(",")]
     lambdas = [float(s) for s in a.lambdas.split(",")]
-    seeds = list(range(a.seeds))
+    seeds = list(range(a.first_seed, a.first_seed + a.seeds))
 
     t0 = time.time()
     ds = {}
@@ -139,7 +140,7 @@ def main():
                     bad += not ok
                     rows.append((st, s, l, m, c.mean(), r.mean(), diff, se, tol, ok))
     head = (f"tlsweep vs PyTorch reference: settings {', '.join(settings)}; n_target={a.n_target}, "
-            f"{len(seeds)} seeds per cell, "
+            f"{len(seeds)} seeds per cell ({seeds[0]}-{seeds[-1]}), "
             f"epochs={a.epochs}, finetune_epochs={a.finetune_epochs}; wall time tlsweep {t_c:.1f} s, "
             f"reference {t_ref:.1f} s on {a.jobs} processes"
             + (f" ({len(jobs) - len(todo)} of {len(jobs)} reference runs from the cache)" if len(todo) < len(jobs) else ""))
