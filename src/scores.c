@@ -1,0 +1,205 @@
+#include "tlsweep/scores.h"
+
+#include <math.h>
+#include <string.h>
+
+double tls_score_entropy(const float *probs, int n, int C) {
+    if (n < 1) return NAN;
+    double h = 0.0;
+    for (size_t i = 0; i < (size_t)n * C; i++) {
+        double p = probs[i];
+        if (p > 0.0) h -= p * log(p);
+    }
+    return h / n;
+}
+
+size_t tls_snd_work_doubles(int n, int C) {
+    return (size_t)n * C + (size_t)n;
+}
+
+double tls_score_snd(const float *probs, int n, int C, double tau, double *work) {
+    if (n < 2) return NAN;
+    double *f = work;                 /* (n, C) rows of unit length */
+    double *s = work + (size_t)n * C; /* (n) one row of similarities / tau */
+    for (int i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * C;
+        double norm = 0.0;
+        for (int c = 0; c < C; c++) norm += (double)p[c] * p[c];
+        norm = sqrt(norm);
+        for (int c = 0; c < C; c++) f[(size_t)i * C + c] = norm > 0.0 ? p[c] / norm : 0.0;
+    }
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        const double *fi = f + (size_t)i * C;
+        double m = -INFINITY;
+        for (int j = 0; j < n; j++) {
+            if (j == i) continue;
+            const double *fj = f + (size_t)j * C;
+            double dot = 0.0;
+            for (int c = 0; c < C; c++) dot += fi[c] * fj[c];
+            s[j] = dot / tau;
+            if (s[j] > m) m = s[j];
+        }
+        /* H_i = log Z - sum_j e_j (s_j - m) / Z, e_j = exp(s_j - m), Z = sum_j e_j */
+        double Z = 0.0, A = 0.0;
+        for (int j = 0; j < n; j++) {
+            if (j == i) continue;
+            double u = s[j] - m, e = exp(u);
+            Z += e;
+            A += e * u;
+        }
+        total += log(Z) - A / Z;
+    }
+    return total / n;
+}
+
+/* ---- the importance weights' logistic regression ------------------------- */
+
+size_t tls_logreg_work_doubles(int n, int d) {
+    return 3 * (size_t)n + 6 * ((size_t)d + 1);
+}
+
+static const float *row_of(const float *x0, int n0, const float *x1, int i, int d) {
+    return i < n0 ? x0 + (size_t)i * d : x1 + (size_t)(i - n0) * d;
+}
+
+static double dot_row(const float *x, const double *w, int d) {
+    double z = 0.0;
+    for (int j = 0; j < d; j++) z += (double)x[j] * w[j];
+    return z;
+}
+
+/* log(1 + exp(u)) without overflow */
+static double softplus(double u) {
+    return u > 0.0 ? u + log1p(exp(-u)) : log1p(exp(u));
+}
+
+static double sigmoid(double z) {
+    if (z >= 0.0) return 1.0 / (1.0 + exp(-z));
+    double e = exp(z);
+    return e / (1.0 + e);
+}
+
+/* z (n) = X coef; returns the objective at coef. */
+static double objective(double *z, const double *coef, const float *x0, int n0, const float *x1,
+                        int n1, int d, double C) {
+    double reg = 0.0, loss = 0.0;
+    for (int j = 0; j < d; j++) reg += coef[j] * coef[j];
+    for (int i = 0; i < n0 + n1; i++) {
+        z[i] = dot_row(row_of(x0, n0, x1, i, d), coef, d) + coef[d];
+        loss += softplus(i < n0 ? z[i] : -z[i]); /* label 0: log(1 + e^z); 1: log(1 + e^-z) */
+    }
+    return 0.5 * reg + C * loss;
+}
+
+/* out (d + 1) = H v, with D (n) the curvatures sigma (1 - sigma) and t (n) scratch. */
+static void hess_vec(double *out, const double *v, const double *D, double *t, const float *x0,
+                     int n0, const float *x1, int n1, int d, double C) {
+    int n = n0 + n1;
+    for (int i = 0; i < n; i++) t[i] = C * D[i] * (dot_row(row_of(x0, n0, x1, i, d), v, d) + v[d]);
+    for (int j = 0; j < d; j++) out[j] = v[j];
+    out[d] = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *x = row_of(x0, n0, x1, i, d);
+        for (int j = 0; j < d; j++) out[j] += t[i] * x[j];
+        out[d] += t[i];
+    }
+}
+
+static double dotp(const double *a, const double *b, int p) {
+    double s = 0.0;
+    for (int j = 0; j < p; j++) s += a[j] * b[j];
+    return s;
+}
+
+int tls_logreg_fit(double *coef, const float *x0, int n0, const float *x1, int n1, int d, double C,
+                   double *work) {
+    int n = n0 + n1, p = d + 1;
+    double *z = work, *D = z + n, *t = D + n;
+    double *g = t + n, *step = g + p, *r = step + p, *q = r + p, *Hq = q + p, *trial = Hq + p;
+    memset(coef, 0, sizeof(double) * (size_t)p);
+    double f = objective(z, coef, x0, n0, x1, n1, d, C), tol = -1.0;
+    for (int it = 0; it < 100; it++) {
+        if (!isfinite(f)) return -1;
+        /* gradient and curvatures at coef (z holds X coef) */
+        for (int j = 0; j < d; j++) g[j] = coef[j];
+        g[d] = 0.0;
+        for (int i = 0; i < n; i++) {
+            double sg = sigmoid(z[i]), resid = C * (sg - (i >= n0));
+            const float *x = row_of(x0, n0, x1, i, d);
+            for (int j = 0; j < d; j++) g[j] += resid * x[j];
+            g[d] += resid;
+            D[i] = sg * (1.0 - sg);
+        }
+        double gmax = 0.0;
+        for (int j = 0; j < p; j++) gmax = fmax(gmax, fabs(g[j]));
+        if (tol < 0.0) tol = 1e-10 * fmax(1.0, gmax);
+        if (gmax <= tol) return it;
+        /* conjugate gradients on H step = -g, to a relative residual min(0.5, sqrt|g|) */
+        double gnorm = sqrt(dotp(g, g, p)), eta = fmin(0.5, sqrt(gnorm));
+        for (int j = 0; j < p; j++) step[j] = 0.0, r[j] = -g[j], q[j] = r[j];
+        double rr = dotp(r, r, p);
+        for (int k = 0; k < 2 * p + 20 && sqrt(rr) > eta * gnorm; k++) {
+            hess_vec(Hq, q, D, t, x0, n0, x1, n1, d, C);
+            double qHq = dotp(q, Hq, p);
+            if (!(qHq > 0.0)) break;
+            double a = rr / qHq;
+            for (int j = 0; j < p; j++) step[j] += a * q[j], r[j] -= a * Hq[j];
+            double rr_new = dotp(r, r, p);
+            for (int j = 0; j < p; j++) q[j] = r[j] + rr_new / rr * q[j];
+            rr = rr_new;
+        }
+        if (dotp(step, step, p) == 0.0)
+            for (int j = 0; j < p; j++) step[j] = -g[j]; /* no curvature: a gradient step */
+        /* Armijo backtracking */
+        double slope = dotp(g, step, p), a = 1.0, fn = f;
+        for (int ls = 0; ls < 60; ls++, a *= 0.5) {
+            for (int j = 0; j < p; j++) trial[j] = coef[j] + a * step[j];
+            fn = objective(z, trial, x0, n0, x1, n1, d, C);
+            if (isfinite(fn) && fn <= f + 1e-4 * a * slope) break;
+        }
+        if (!isfinite(fn)) return -1;
+        if (fn >= f) return it + 1; /* no further decrease in double precision */
+        memcpy(coef, trial, sizeof(double) * (size_t)p);
+        f = fn;
+    }
+    return 100;
+}
+
+void tls_importance_weights(double *w, const double *coef, const float *x, int n, int d,
+                            double ratio) {
+    for (int i = 0; i < n; i++) w[i] = ratio * exp(dot_row(x + (size_t)i * d, coef, d) + coef[d]);
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+double tls_score_iwcv(const double *w, const int *wrong, int n) {
+    if (n < 1) return NAN;
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += w[i] * wrong[i];
+    return s / n;
+}
+
+double tls_score_dev(const double *w, const int *wrong, int n) {
+    if (n < 2) return NAN;
+    double ml = 0.0, mw = 0.0;
+    for (int i = 0; i < n; i++) ml += w[i] * wrong[i], mw += w[i];
+    ml /= n, mw /= n;
+    double cov = 0.0, var = 0.0;
+    for (int i = 0; i < n; i++) {
+        double dl = w[i] * wrong[i] - ml, dw = w[i] - mw;
+        cov += dl * dw;
+        var += dw * dw;
+    }
+    cov /= n - 1, var /= n - 1;
+    if (!(var > 0.0)) return NAN;
+    double eta = -cov / var;
+    return ml + eta * mw - eta;
+}
+
+double tls_score_accuracy(const int *pred, const int *y, int n) {
+    if (n < 1) return NAN;
+    int right = 0;
+    for (int i = 0; i < n; i++) right += pred[i] == y[i];
+    return (double)right / n;
+}
