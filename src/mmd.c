@@ -10,13 +10,15 @@
 #include <immintrin.h>
 #endif
 
-/* Rows of a kernel block done together (their kernel rows stay in L1), and
- * the vector width: one v8f holds 8 columns of a kernel row. */
-enum { BLOCK_ROWS = 6, LANES = 8 };
+/* Rows of a kernel block done together (their kernel rows stay in L1); the
+ * lanes of the partial sums along kernel rows (every copy); the columns by
+ * which the workspace's column arrays are padded: a last group of columns
+ * computed reaches at most 16 beyond the block. */
+enum { BLOCK_ROWS = 6, LANES = 8, PAD_COLS = 16 };
 
 /* The generic copy: fmaf per lane (exact in software where the CPU has no
- * FMA), so that it returns the same bits as the AVX2 copy. It is slow; it
- * exists for CPUs without AVX2 and FMA, and as the AVX2 copy's check. */
+ * FMA), so that it returns the same bits as the vector copies. It is slow;
+ * it exists for CPUs without AVX2 and FMA, and as the other copies' check. */
 /* always inlined: no v8f crosses a call (clang rejects that without AVX) */
 static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c) {
     v8f r;
@@ -26,24 +28,77 @@ static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c)
 
 #define KFN(name) name##_generic
 #define KATTR
-#define VFMA(a, b, c) vfma_lanes((a), (b), (c))
-#define SFMA(a, b, c) fmaf((a), (b), (c))
+#define VL             8
+#define VF             v8f
+#define VI             v8i
+#define LD(p)          ld8(p)
+#define ST(p, v)       st8(p, v)
+#define VFMA(a, b, c)  vfma_lanes((a), (b), (c))
+#define VFMA8(a, b, c) vfma_lanes((a), (b), (c))
+#define SFMA(a, b, c)  fmaf((a), (b), (c))
 #include "mmd_kernel.inc"
 #undef KFN
 #undef KATTR
+#undef VL
+#undef VF
+#undef VI
+#undef LD
+#undef ST
 #undef VFMA
+#undef VFMA8
 #undef SFMA
 
 #if defined(__x86_64__)
-#define KFN(name)     name##_avx2
-#define KATTR         __attribute__((target("avx2,fma")))
-#define VFMA(a, b, c) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
-#define SFMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#define KFN(name)      name##_avx2
+#define KATTR          __attribute__((target("avx2,fma")))
+#define VL             8
+#define VF             v8f
+#define VI             v8i
+#define LD(p)          ld8(p)
+#define ST(p, v)       st8(p, v)
+#define VFMA(a, b, c)  ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define VFMA8(a, b, c) VFMA(a, b, c)
+#define SFMA(a, b, c)  __builtin_fmaf((a), (b), (c))
 #include "mmd_kernel.inc"
 #undef KFN
 #undef KATTR
+#undef VL
+#undef VF
+#undef VI
+#undef LD
+#undef ST
 #undef VFMA
+#undef VFMA8
 #undef SFMA
+
+/* AVX-512: 16 kernel columns, or the 16 feature columns of a gradient
+ * product, per vector; the same operations on every element as the 8-lane
+ * copies. */
+#define KFN(name)      name##_avx512
+#define KATTR          __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#define VL             16
+#define VF             v16f
+#define VI             v16i
+#define LD(p)          ld16(p)
+#define ST(p, v)       st16(p, v)
+#define VFMA(a, b, c)  ((v16f)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define VFMA8(a, b, c) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define SFMA(a, b, c)  __builtin_fmaf((a), (b), (c))
+#define LO8(v)         ((v8f)_mm512_castps512_ps256((__m512)(v)))
+#define HI8(v)         ((v8f)_mm512_extractf32x8_ps((__m512)(v), 1))
+#include "mmd_kernel.inc"
+#undef KFN
+#undef KATTR
+#undef VL
+#undef VF
+#undef VI
+#undef LD
+#undef ST
+#undef VFMA
+#undef VFMA8
+#undef SFMA
+#undef LO8
+#undef HI8
 #endif
 
 typedef double (*block_fn)(const float *, const float *, int, const float *, const float *,
@@ -62,6 +117,7 @@ static const struct {
     block_fn fn;
 } kernels[] = {
 #if defined(__x86_64__)
+    {"avx512", block_avx512},
     {"avx2", block_avx2},
 #endif
     {"generic", block_generic},
@@ -70,6 +126,9 @@ enum { NKERNELS = sizeof(kernels) / sizeof(kernels[0]) };
 
 static int kernel_usable(int i) {
 #if defined(__x86_64__)
+    if (kernels[i].fn == block_avx512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq");
     if (kernels[i].fn == block_avx2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
@@ -107,15 +166,14 @@ const char *tls_mmd_kernel(void) {
 }
 
 size_t tls_mmd_work_floats(int n, int m, int d) {
-    size_t pad = (size_t)(n > m ? n : m) + 2 * LANES;
+    size_t pad = (size_t)(n > m ? n : m) + PAD_COLS;
     /* b transposed, a kernel row block, norms of x and y, and two sets of
      * (sums, products) accumulators, plus a row block of a */
     return pad * (size_t)d + BLOCK_ROWS * pad + 2 * pad + 2 * (pad + pad * (size_t)d) +
            (size_t)BLOCK_ROWS * d;
 }
 
-/* Named views into the caller's workspace; pad = max(n, m) + 2 LANES:
- * the kernel computes column vectors in pairs. */
+/* Named views into the caller's workspace; pad = max(n, m) + PAD_COLS. */
 typedef struct {
     float *bT;   /* (d, pad) columns of a block, transposed, zero-padded */
     float *kbuf; /* (BLOCK_ROWS, pad) kernel rows of a row block */
@@ -131,7 +189,7 @@ typedef struct {
 
 static mmd_work work_views(float *w, int n, int m, int d) {
     mmd_work v;
-    v.pad = (n > m ? n : m) + 2 * LANES;
+    v.pad = (n > m ? n : m) + PAD_COLS;
     size_t pad = (size_t)v.pad;
     v.bT = w;
     v.kbuf = v.bT + pad * d;

@@ -197,38 +197,57 @@ static void test_mmd(tls_rng *rng) {
     free(x), free(work);
 }
 
-/* The kernel's AVX2 and generic copies must return the same bits: value
- * and both gradients, on shapes that exercise every tail. */
+/* The kernel copies that this CPU runs besides the generic one, which is
+ * every copy's reference. */
+static const char *const vector_copies[] = {"avx512", "avx2"};
+enum { NVCOPIES = sizeof(vector_copies) / sizeof(vector_copies[0]) };
+
+/* Every kernel copy must return the generic copy's bits: value and both
+ * gradients, on shapes that exercise every tail of the 8- and 16-lane
+ * copies (column groups of 8, 16 and 32, feature widths with 16-, 8- and
+ * 1-column parts), at scales where kernel values underflow to 0 (0.5:
+ * none; 3: most), and with repeated points (distances rounded below 0). */
 static void test_mmd_kernels(tls_rng *rng) {
-    if (tls_mmd_select("avx2") != 0) {
-        printf("SKIP mmd kernel copies: this CPU has no AVX2+FMA\n");
-        return;
-    }
-    const int shapes[][3] = {{7, 11, 3}, {32, 200, 16}, {45, 29, 27}};
-    for (int s = 0; s < 3; s++) {
-        int n = shapes[s][0], m = shapes[s][1], d = shapes[s][2];
-        float *x = randv(rng, n * d, 0.5), *y = randv(rng, m * d, 0.5);
-        float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
-        float *g[2][2];
-        double v[2];
-        const char *names[2] = {"avx2", "generic"};
-        for (int c = 0; c < 2; c++) {
-            tls_mmd_select(names[c]);
-            g[c][0] = calloc((size_t)n * d, sizeof(float));
-            g[c][1] = calloc((size_t)m * d, sizeof(float));
-            v[c] = tls_mmd2_forward_backward(g[c][0], g[c][1], 0.7f, x, y, n, m, d, 1.3f, work);
+    const int shapes[][3] = {{7, 11, 3},  {32, 200, 16}, {45, 29, 27}, {6, 17, 16},
+                             {13, 33, 8}, {1, 1, 16},    {50, 47, 24}, {31, 16, 32}};
+    int nshapes = sizeof(shapes) / sizeof(shapes[0]), ran = 0;
+    for (int c = 0; c < NVCOPIES; c++) {
+        if (tls_mmd_select(vector_copies[c]) != 0) {
+            printf("SKIP mmd kernel copy %s: this CPU cannot run it\n", vector_copies[c]);
+            continue;
         }
-        checks++;
-        if (memcmp(&v[0], &v[1], sizeof(double)) ||
-            memcmp(g[0][0], g[1][0], sizeof(float) * (size_t)n * d) ||
-            memcmp(g[0][1], g[1][1], sizeof(float) * (size_t)m * d)) {
-            failures++;
-            printf("FAIL mmd kernel copies differ at (%d, %d, %d): %.17g vs %.17g\n", n, m, d, v[0],
-                   v[1]);
-        }
-        for (int c = 0; c < 2; c++) free(g[c][0]), free(g[c][1]);
-        free(x), free(y), free(work);
+        ran++;
+        for (int s = 0; s < nshapes; s++)
+            for (int sc = 0; sc < 2; sc++) {
+                int n = shapes[s][0], m = shapes[s][1], d = shapes[s][2];
+                float *x = randv(rng, n * d, sc ? 3.0 : 0.5), *y = randv(rng, m * d, 0.5);
+                if (m > 2) memcpy(y + (size_t)(m - 1) * d, y, sizeof(float) * d); /* a repeat */
+                if (n > 1 && m > 1) memcpy(x, y + d, sizeof(float) * d);          /* across sets */
+                float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
+                float *g[2][2];
+                double v[2];
+                const char *names[2] = {vector_copies[c], "generic"};
+                for (int k = 0; k < 2; k++) {
+                    tls_mmd_select(names[k]);
+                    g[k][0] = calloc((size_t)n * d, sizeof(float));
+                    g[k][1] = calloc((size_t)m * d, sizeof(float));
+                    v[k] = tls_mmd2_forward_backward(g[k][0], g[k][1], 0.7f, x, y, n, m, d, 1.3f,
+                                                     work);
+                }
+                checks++;
+                if (memcmp(&v[0], &v[1], sizeof(double)) ||
+                    memcmp(g[0][0], g[1][0], sizeof(float) * (size_t)n * d) ||
+                    memcmp(g[0][1], g[1][1], sizeof(float) * (size_t)m * d)) {
+                    failures++;
+                    printf("FAIL mmd kernel copy %s differs from generic at (%d, %d, %d), scale "
+                           "%s: %.17g vs %.17g\n",
+                           vector_copies[c], n, m, d, sc ? "3" : "0.5", v[0], v[1]);
+                }
+                for (int k = 0; k < 2; k++) free(g[k][0]), free(g[k][1]);
+                free(x), free(y), free(work);
+            }
     }
+    if (!ran) printf("SKIP mmd kernel copies: this CPU runs only the generic copy\n");
     tls_mmd_select("auto");
 }
 
@@ -372,30 +391,34 @@ static void test_mmd_variants(tls_rng *rng) {
 
 /* The kernel copies agree bit for bit on the variants too. */
 static void test_mmd_variant_kernels(tls_rng *rng) {
-    if (tls_mmd_select("avx2") != 0) {
-        printf("SKIP mmd kernel copies (variants): this CPU has no AVX2+FMA\n");
-        return;
-    }
     enum { n = 32, m = 77, d = 16 };
     const float g[4] = {0.25f, 0.5f, 1.0f, 2.0f};
     float *x = randv(rng, n * d, 0.5), *y = randv(rng, m * d, 0.5);
     float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
-    for (int ub = 0; ub < 2; ub++) {
-        float gx[2][n * d], gy[2][m * d];
-        double v[2];
-        const char *names[2] = {"avx2", "generic"};
-        for (int c = 0; c < 2; c++) {
-            tls_mmd_select(names[c]);
-            memset(gx[c], 0, sizeof(gx[c]));
-            memset(gy[c], 0, sizeof(gy[c]));
-            v[c] =
-                tls_mmd2_multi_forward_backward(gx[c], gy[c], 0.7f, x, y, n, m, d, g, 4, ub, work);
+    for (int c = 0; c < NVCOPIES; c++) {
+        if (tls_mmd_select(vector_copies[c]) != 0) {
+            printf("SKIP mmd kernel copy %s (variants): this CPU cannot run it\n",
+                   vector_copies[c]);
+            continue;
         }
-        checks++;
-        if (memcmp(&v[0], &v[1], sizeof(double)) || memcmp(gx[0], gx[1], sizeof(gx[0])) ||
-            memcmp(gy[0], gy[1], sizeof(gy[0]))) {
-            failures++;
-            printf("FAIL mmd kernel copies differ on 4 kernels (unbiased %d)\n", ub);
+        for (int ub = 0; ub < 2; ub++) {
+            float gx[2][n * d], gy[2][m * d];
+            double v[2];
+            const char *names[2] = {vector_copies[c], "generic"};
+            for (int k = 0; k < 2; k++) {
+                tls_mmd_select(names[k]);
+                memset(gx[k], 0, sizeof(gx[k]));
+                memset(gy[k], 0, sizeof(gy[k]));
+                v[k] = tls_mmd2_multi_forward_backward(gx[k], gy[k], 0.7f, x, y, n, m, d, g, 4, ub,
+                                                       work);
+            }
+            checks++;
+            if (memcmp(&v[0], &v[1], sizeof(double)) || memcmp(gx[0], gx[1], sizeof(gx[0])) ||
+                memcmp(gy[0], gy[1], sizeof(gy[0]))) {
+                failures++;
+                printf("FAIL mmd kernel copy %s differs from generic on 4 kernels (unbiased %d)\n",
+                       vector_copies[c], ub);
+            }
         }
     }
     tls_mmd_select("auto");

@@ -8,9 +8,10 @@
  * n*m: a workspace of tls_mmd_work_floats floats. The symmetric self blocks
  * are computed once per pair.
  *
- * The kernel exists as an AVX2+FMA copy and a generic copy; both do the same
- * fused multiply-adds in the same order and return the same bits. The best
- * one the CPU runs is used unless tls_mmd_select says otherwise. */
+ * The kernel exists as an AVX-512 copy (16 lanes), an AVX2+FMA copy (8
+ * lanes) and a generic copy; all do the same fused multiply-adds in the same
+ * order on every element and return the same bits. The best one the CPU
+ * runs is used unless tls_mmd_select says otherwise. */
 #ifndef TLSWEEP_MMD_H
 #define TLSWEEP_MMD_H
 
@@ -43,13 +44,14 @@ double tls_mmd2_multi_forward_backward(float *dx, float *dy, float dloss, const 
                                        const float *y, int n, int m, int d, const float *gammas,
                                        int ng, int unbiased, float *work);
 
-/* Chooses the kernel copy for the whole process: "auto" (the default: avx2
- * where the CPU has AVX2 and FMA, else generic), "avx2" or "generic".
+/* Chooses the kernel copy for the whole process: "auto" (the default:
+ * avx512 where the CPU has AVX-512 F, VL and DQ, else avx2 where it has AVX2
+ * and FMA, else generic), "avx512", "avx2" or "generic".
  * Returns TLS_OK, or TLS_ERR_INPUT for an unknown name or a copy this CPU
  * cannot run (the choice is then unchanged). */
 int tls_mmd_select(const char *name);
 
-/* Name of the kernel copy in use: "avx2" or "generic". */
+/* Name of the kernel copy in use: "avx512", "avx2" or "generic". */
 const char *tls_mmd_kernel(void);
 
 #endif
