@@ -101,6 +101,16 @@ static const var_def VARS[] = {
      "proxy A-distance 2(1-2 err) of a linear SVM domain classifier in input space", NULL, NULL},
     {"pad_feat", 0, 0, T_F64, SC(pad_feat), 0, 0, {0}, "1",
      "proxy A-distance in feature space after fine-tuning", NULL, NULL},
+    {"score_entropy_%s", 1, 0, T_F64, SC(score_entropy), 0, 0, {0}, "1",
+     "mean entropy (nats) of the softmax of method %s on the target test points (networks only; lower: more confident)", NULL, NULL},
+    {"score_snd_%s", 1, 0, T_F64, SC(score_snd), 0, 0, {0}, "1",
+     "soft neighbourhood density (nats) of the softmax of method %s on the target test points (Saito et al. 2021, temperature 0.05; networks only; higher: denser)", NULL, NULL},
+    {"score_target_val_%s", 1, 0, T_F64, SC(score_target_val), 0, 0, {0}, "1",
+     "accuracy of method %s on the held-out labelled target points (selection.target_holdout)", NULL, NULL},
+    {"score_iwcv", 0, 0, T_F64, SC(score_iwcv), 0, 0, {0}, "1",
+     "importance-weighted validation error of the transfer network on the held-out source points (Sugiyama et al. 2007; weights from a logistic-regression domain classifier on the inputs)", NULL, NULL},
+    {"score_dev", 0, 0, T_F64, SC(score_dev), 0, 0, {0}, "1",
+     "deep embedded validation error of the transfer network (You et al. 2019; weights from a logistic-regression domain classifier on its features)", NULL, NULL},
     {"negative_transfer", 0, 0, T_I8, SC(negative_transfer), 1, 0, {0}, "1",
      "whether acc_mmd < acc_scratch", "0 1", "no yes"},
     {"negative_transfer_mlp", 0, 0, T_I8, SC(negative_transfer_mlp), 1, 0, {0}, "1",
@@ -143,7 +153,8 @@ static const var_def VARS[] = {
 /* clang-format on */
 #undef SC
 #undef MT
-enum { NVAR_DEFS = sizeof(VARS) / sizeof(VARS[0]), MAX_VARS = NVAR_DEFS + 2 * TLS_NMETHODS };
+/* at most: every definition once per method */
+enum { NVAR_DEFS = sizeof(VARS) / sizeof(VARS[0]), MAX_VARS = NVAR_DEFS * TLS_NMETHODS };
 
 /* One variable of a file: a definition, for one method where per_method. */
 typedef struct {
@@ -442,29 +453,47 @@ typedef struct {
     int64_t round; /* positions per round */
 } writer;
 
-/* Creates a dataset with the configuration dims then `ntrail` trailing dims,
- * its scales attached, fill value, units and long_name. Collective. */
-static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ftype,
-                    const void *fill, int ntrail, const int *trail, const char *units,
-                    const char *long_name, const char *flag_values, const char *flag_meanings) {
-    hsize_t dims[TLS_MAX_AXES + 3];
-    hid_t scales[TLS_MAX_AXES + 3];
-    int nd = 0;
-    for (int a = 0; a < w->nconf; a++) dims[nd] = w->conf_dims[a], scales[nd++] = w->conf_scale[a];
-    for (int t = 0; t < ntrail; t++)
-        dims[nd] = (hsize_t)trail_len(w->L, trail[t]), scales[nd++] = w->trail_scale[trail[t]];
+/* Creates dataset `name` in loc with nd dims: attribute creation order
+ * tracked (as netCDF-4 does), space allocated at once. Every entry is
+ * written exactly once, so there is no fill pass; `fill` (may be NULL) is
+ * the dataset's fill value, what readers mask. Variable-length strings,
+ * which HDF5 must fill when it allocates, are filled with it (or ""). */
+static int create_dataset(writer *w, hid_t loc, const char *name, hid_t ftype, int nd,
+                          const hsize_t *dims, const void *fill, hid_t *out) {
+    static const char *const empty = "";
+    int vlen = H5Tis_variable_str(ftype) > 0;
+    if (vlen && !fill) fill = &empty;
     hid_t sp = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, d = H5I_INVALID_HID;
     H5TRY(&w->e, sp = H5Screate_simple(nd, dims, NULL));
     H5TRY(&w->e, dcpl = H5Pcreate(H5P_DATASET_CREATE));
     H5TRY(&w->e, H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED));
-    /* every entry is written exactly once: no fill pass, but the fill value
-     * is the dataset's (what readers mask) */
     H5TRY(&w->e, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
-    /* HDF5 refuses variable-length data without fill values at allocation */
-    H5TRY(&w->e, H5Pset_fill_time(dcpl, H5Tis_variable_str(ftype) > 0 ? H5D_FILL_TIME_IFSET
-                                                                      : H5D_FILL_TIME_NEVER));
-    H5TRY(&w->e, H5Pset_fill_value(dcpl, ftype, fill));
+    H5TRY(&w->e, H5Pset_fill_time(dcpl, vlen ? H5D_FILL_TIME_IFSET : H5D_FILL_TIME_NEVER));
+    if (fill) H5TRY(&w->e, H5Pset_fill_value(dcpl, ftype, fill));
     H5TRY(&w->e, d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    *out = d;
+    return TLS_OK;
+fail:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (sp >= 0) H5Sclose(sp);
+    return TLS_ERR_IO;
+}
+
+/* Creates a variable with the configuration dims then `ntrail` trailing
+ * dims, its scales attached, fill value, units and long_name. Collective. */
+static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ftype,
+                    const void *fill, int ntrail, const int *trail, const char *units,
+                    const char *long_name, const char *flag_values, const char *flag_meanings) {
+    hsize_t dims[TLS_MAX_AXES + 3] = {0};
+    hid_t scales[TLS_MAX_AXES + 3] = {0};
+    int nd = 0;
+    for (int a = 0; a < w->nconf; a++) dims[nd] = w->conf_dims[a], scales[nd++] = w->conf_scale[a];
+    for (int t = 0; t < ntrail; t++)
+        dims[nd] = (hsize_t)trail_len(w->L, trail[t]), scales[nd++] = w->trail_scale[trail[t]];
+    hid_t d = H5I_INVALID_HID;
+    TLS_TRY(create_dataset(w, loc, name, ftype, nd, dims, fill, &d));
     for (int i = 0; i < nd; i++) H5TRY(&w->e, H5DSattach_scale(d, scales[i], (unsigned)i));
     H5TRY(&w->e, attr_write(d, "_FillValue", ftype, ftype, 0, fill));
     if (units) H5TRY(&w->e, attr_str(d, "units", units));
@@ -492,14 +521,10 @@ static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ft
                          coords[0] ? " " : "", w->L->c->axis[a].dim);
         if (coords[0]) H5TRY(&w->e, attr_str(d, "coordinates", coords));
     }
-    H5Pclose(dcpl);
-    H5Sclose(sp);
     *out = d;
     return TLS_OK;
 fail:
-    if (d >= 0) H5Dclose(d);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
     return TLS_ERR_IO;
 }
 
@@ -507,16 +532,8 @@ fail:
  * now (values NULL: written later). */
 static int make_scale(writer *w, hid_t *out, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
                       const void *values, const char *units, const char *long_name) {
-    hid_t sp = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, d = H5I_INVALID_HID;
-    H5TRY(&w->e, sp = H5Screate_simple(1, &n, NULL));
-    H5TRY(&w->e, dcpl = H5Pcreate(H5P_DATASET_CREATE));
-    H5TRY(&w->e, H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED));
-    H5TRY(&w->e, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
-    if (H5Tis_variable_str(ftype) > 0) {
-        static const char *const empty = "";
-        H5TRY(&w->e, H5Pset_fill_value(dcpl, ftype, &empty));
-    }
-    H5TRY(&w->e, d = H5Dcreate2(w->file, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    hid_t d = H5I_INVALID_HID;
+    TLS_TRY(create_dataset(w, w->file, name, ftype, 1, &n, NULL, &d));
     H5TRY(&w->e, H5DSset_scale(d, name));
     if (units) H5TRY(&w->e, attr_str(d, "units", units));
     if (long_name) H5TRY(&w->e, attr_str(d, "long_name", long_name));
@@ -530,14 +547,10 @@ static int make_scale(writer *w, hid_t *out, const char *name, hid_t ftype, hid_
         if (fs >= 0) H5Sclose(fs);
         H5TRY(&w->e, ok ? 0 : -1);
     }
-    H5Pclose(dcpl);
-    H5Sclose(sp);
     *out = d;
     return TLS_OK;
 fail:
-    if (d >= 0) H5Dclose(d);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
     return TLS_ERR_IO;
 }
 
