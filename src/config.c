@@ -93,6 +93,12 @@ static const key_def KEYS[] = {
      "it describes the data files; allowed: one value per sweep", NULL, NULL, 1, NULL},
     {"data.standardize", K_BOOL, E(standardize), 0, 1, 0, 0, "true or false", NULL, "1",
      "inputs scaled by the source file's per-feature statistics", 0, NULL},
+    {"data.shift_kind", K_ENUM, E(shift_kind), 0, 0, 0, 0,
+     "rotation, translation, scale, label or conditional", NULL, "",
+     "what the shift changes in the target domain: rotation (degrees), translation (source "
+     "class spreads), scale (of the target spread), label (class 0's share), conditional "
+     "(share of labels swapped)",
+     0, tls_shift_kind_names},
     {"model.hidden", K_INT, E(hidden), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL, "1",
      "hidden layer width", 0, NULL},
     {"model.features", K_INT, E(features), 1, 1e5, 0, 0, "an integer from 1 to 100000", NULL, "1",
@@ -142,6 +148,14 @@ static const key_def KEYS[] = {
     {"baselines.target_epochs", K_INT, E(target_epochs), 0, 1e6, 0, 0,
      "an integer from 0 to 1000000", NULL, "1", "full-batch epochs of the target-only MLP", 0,
      NULL},
+    {"selection.source_holdout", K_REAL, E(source_holdout), 0, 1, 0, 1, "a number in [0, 1)", NULL,
+     "1", "share of each source class held out of training to validate IWCV and DEV (0: none)", 0,
+     NULL},
+    {"selection.target_holdout", K_REAL, E(target_holdout), 0, 1, 0, 1, "a number in [0, 1)", NULL,
+     "1",
+     "share of each class of the labelled target points held out of training for target "
+     "validation (0: none)",
+     0, NULL},
     {"svm.C", K_REAL, E(svm.C), 0, 1e12, 1, 0, "a finite number > 0", NULL, "1",
      "C of the scratch and direct SVMs", 0, NULL},
     {"svm.gamma", K_GAMMA, GAMMA_FIELD, 0, 1e12, 1, 0, "auto, scale or a finite number > 0", NULL,
@@ -163,7 +177,7 @@ static const key_def KEYS[] = {
 #undef E
 enum { NKEYS = sizeof(KEYS) / sizeof(KEYS[0]) };
 static const char *const SECTIONS =
-    "grid, data, model, train, mmd, align, finetune, baselines, svm, output";
+    "grid, data, model, train, mmd, align, finetune, baselines, selection, svm, output";
 
 const char *const *tls_config_key_names(void) {
     static const char *names[NKEYS + 1];
@@ -1002,6 +1016,87 @@ static const char *origin_of(const tls_config *c, const origins *org, int k) {
     return swept(c, k) && org->axis_where[k][0] ? org->axis_where[k] : org->where[k];
 }
 
+/* The axis of key k, or NULL when k is not swept. */
+static const tls_axis *axis_of(const tls_config *c, int k) {
+    for (int a = 0; a < c->naxes; a++)
+        if (c->axis[a].key == k) return &c->axis[a];
+    return NULL;
+}
+
+/* Value i of numeric key k over the grid (ax: axis_of(c, k)); an enum's index. */
+static double value_at(const tls_config *c, int k, const tls_axis *ax, int i) {
+    if (!ax)
+        return KEYS[k].type == K_ENUM ? *(const int *)((const char *)c + KEYS[k].off)
+                                      : key_number(c, k);
+    if (ax->num) return ax->num[i];
+    return *(const int *)(ax->vals + (size_t)i * ax->size); /* K_ENUM */
+}
+
+/* Every shift of the grid must mean something for every data.shift_kind. */
+static int validate_shifts(const tls_config *c, const origins *org, int files, char *err) {
+    int kk = find_key("data.shift_kind");
+    const tls_axis *kax = axis_of(c, kk), *sh = &c->axis[TLS_AXIS_SHIFT];
+    const char *key = kax ? "grid.data.shift_kind" : "data.shift_kind";
+    for (int i = 0; i < (kax ? kax->n : 1); i++) {
+        int kind = (int)value_at(c, kk, kax, i);
+        const char *name = tls_shift_kind_names[kind];
+        if (files && (kind == TLS_SHIFT_TRANSLATION || kind == TLS_SHIFT_SCALE))
+            return tls_input_error(err, origin_of(c, org, kk), key,
+                                   "%s is defined on the synthetic domains only (in units of "
+                                   "their class spread); allowed with data files: rotation, "
+                                   "label or conditional",
+                                   name);
+        double lo = kind == TLS_SHIFT_ROTATION || kind == TLS_SHIFT_TRANSLATION ? -INFINITY : 0.0;
+        double hi = kind == TLS_SHIFT_LABEL || kind == TLS_SHIFT_CONDITIONAL ? 1.0 : INFINITY;
+        const char *what = kind == TLS_SHIFT_SCALE   ? "a factor >= 0 of the target spread"
+                           : kind == TLS_SHIFT_LABEL ? "a share in [0, 1] of class 0"
+                                                     : "a share in [0, 1] of labels swapped";
+        for (int j = 0; j < sh->n; j++)
+            if (sh->num[j] < lo || sh->num[j] > hi)
+                return tls_input_error(err, org->axis_where[TLS_AXIS_SHIFT], "grid.shift",
+                                       "%g is not %s (data.shift_kind %s); allowed: numbers %s "
+                                       "with that kind",
+                                       sh->num[j], what, name, hi > 1.0 ? ">= 0" : "from 0 to 1");
+    }
+    return TLS_OK;
+}
+
+/* Points a share holds out of n balanced over C classes (hold_out in engine.c). */
+static int held_out(double share, int n, int C) {
+    int held = 0;
+    for (int k = 0; k < C; k++) {
+        int ck = n / C + (k < n % C), q = (int)floor(share * ck + 1e-9);
+        held += q < ck ? q : ck - 1;
+    }
+    return held;
+}
+
+/* A holdout share must hold out a point at every count and class number of
+ * the grid (counts: a key's values, or the n_target axis). */
+static int validate_holdout(const tls_config *c, const origins *org, const char *hkey,
+                            const char *nkey, const char *what, char *err) {
+    int kh = find_key(hkey), kn = find_key(nkey), kc = find_key("data.classes");
+    const tls_axis *hax = axis_of(c, kh), *nax = axis_of(c, kn), *cax = axis_of(c, kc);
+    for (int i = 0; i < (hax ? hax->n : 1); i++) {
+        double h = value_at(c, kh, hax, i);
+        if (h <= 0.0) continue;
+        for (int j = 0; j < (nax ? nax->n : 1); j++)
+            for (int q = 0; q < (cax ? cax->n : 1); q++) {
+                int n = (int)value_at(c, kn, nax, j), C = (int)value_at(c, kc, cax, q);
+                if (n < 0 || held_out(h, n, C) > 0) continue;
+                int most = n / C + (n % C > 0);
+                char need[64] = "none: every class needs its point", shown[64];
+                if (most >= 2) snprintf(need, sizeof(need), "here >= %.17g", 1.0 / most);
+                snprintf(shown, sizeof(shown), "%s%s", hax ? "grid." : "", hkey);
+                return tls_input_error(err, origin_of(c, org, kh), shown,
+                                       "%g holds out no %s at %s = %d (%d classes); allowed: 0, "
+                                       "or a share that holds out at least one (%s)",
+                                       h, what, nkey[0] == 'g' ? "n_target" : nkey, n, C, need);
+            }
+    }
+    return TLS_OK;
+}
+
 static int validate(tls_config *c, const origins *org, char *err) {
     /* every value of every key, swept or not */
     tls_config *tmp = malloc(sizeof(*tmp));
@@ -1070,6 +1165,12 @@ static int validate(tls_config *c, const origins *org, char *err) {
                                    "%lld is below data.classes (%g): every class needs a "
                                    "labelled point; allowed: %s",
                                    (long long)nt->inum[i], chi, KEYS[TLS_AXIS_NTARGET].allowed);
+    TLS_TRY(validate_shifts(c, org, files, err));
+    TLS_TRY(validate_holdout(c, org, "selection.target_holdout", "grid.n_target",
+                             "labelled target point", err));
+    if (!files) /* with files the drawn source's class counts are known only per seed */
+        TLS_TRY(validate_holdout(c, org, "selection.source_holdout", "data.n_source",
+                                 "source point", err));
 
     /* the grid's size, in checked arithmetic, before anything is sized by it */
     int64_t n = 1;

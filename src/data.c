@@ -16,28 +16,56 @@ void tls_data_class_mean(double *mean, int k, int dim, int classes, double mean_
     }
 }
 
+/* Draws one point of class k into row (dim), rotated by (c, s) = (cos, sin) theta. */
+static void sample_point(float *row, int k, int dim, int classes, const tls_domain *dom, double c,
+                         double s, tls_rng *rng) {
+    double mean[2]; /* the class mean lies in the first two coordinates; the rest are 0 */
+    tls_data_class_mean(mean, k, 2, classes, dom->mean_scale);
+    double p0 = 0.0, p1 = 0.0;
+    for (int j = 0; j < dim; j++) {
+        double v = tls_rng_normal(rng) * dom->std + (j < 2 ? mean[j] : 0.0);
+        if (j == 0)
+            p0 = v;
+        else if (j == 1)
+            p1 = v;
+        else
+            row[j] = (float)v;
+    }
+    row[0] = (float)(c * p0 - s * p1);
+    row[1] = (float)(s * p0 + c * p1);
+}
+
 void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_domain *dom,
                      tls_rng *rng) {
     double c = cos(dom->theta), s = sin(dom->theta);
     for (int i = 0; i < n; i++) {
         int k = (int)((long long)i * classes / n);
-        double mean[2]; /* the class mean lies in the first two coordinates; the rest are 0 */
-        tls_data_class_mean(mean, k, 2, classes, dom->mean_scale);
-        double p0 = 0.0, p1 = 0.0;
-        float *row = X + (size_t)i * dim;
-        for (int j = 0; j < dim; j++) {
-            double v = tls_rng_normal(rng) * dom->std + (j < 2 ? mean[j] : 0.0);
-            if (j == 0)
-                p0 = v;
-            else if (j == 1)
-                p1 = v;
-            else
-                row[j] = (float)v;
-        }
-        row[0] = (float)(c * p0 - s * p1);
-        row[1] = (float)(s * p0 + c * p1);
+        sample_point(X + (size_t)i * dim, k, dim, classes, dom, c, s, rng);
         y[i] = k;
     }
+}
+
+void tls_data_sample_counts(float *X, int *y, const int *counts, int dim, int classes,
+                            const tls_domain *dom, tls_rng *rng) {
+    double c = cos(dom->theta), s = sin(dom->theta);
+    size_t i = 0;
+    for (int k = 0; k < classes; k++)
+        for (int q = 0; q < counts[k]; q++, i++) {
+            sample_point(X + i * dim, k, dim, classes, dom, c, s, rng);
+            y[i] = k;
+        }
+}
+
+void tls_data_label_counts(int *counts, int n, int classes, double share0, int at_least_one) {
+    int n0 = (int)floor(share0 * n + 0.5);
+    if (n0 > n) n0 = n;
+    if (at_least_one) {
+        if (n0 < 1) n0 = 1;
+        if (n0 > n - classes + 1) n0 = n - classes + 1;
+    }
+    int rest = n - n0, others = classes - 1;
+    counts[0] = n0;
+    for (int k = 1; k < classes; k++) counts[k] = rest / others + (k - 1 < rest % others);
 }
 
 void tls_data_rotate_image(float *out, const float *in, int h, int w, double theta) {

@@ -188,6 +188,54 @@ void tls_data_files_bind(const void *ctx, tls_engine_params *e) {
     e->std_scale = e->standardize ? f->stats + S->dim : NULL;
 }
 
+/* With data.shift_kind label, every share of the grid must find its class counts in the
+ * target file: n_target's labelled points and n_test's test points of each class
+ * (tls_data_label_counts), for the largest n_test and every n_target. */
+static int check_label_shift(const tls_config *c, const tls_points *T, int C, int n_test,
+                             int max_nt, char *err) {
+    int label = c->base.eng.shift_kind == TLS_SHIFT_LABEL;
+    for (int a = TLS_NAMED_AXES; a < c->naxes; a++)
+        if (!strcmp(c->axis[a].key_name, "data.shift_kind"))
+            for (int i = 0; i < c->axis[a].n; i++)
+                label |= *(const int *)(c->axis[a].vals + (size_t)i * c->axis[a].size) ==
+                         TLS_SHIFT_LABEL;
+    if (!label) return TLS_OK;
+    if (n_test < 0) {
+        snprintf(err, TLS_ERRMSG,
+                 "data.n_test: all, with data.shift_kind label; allowed: a number, which every "
+                 "class of %s can supply at every share of class 0 in the grid",
+                 c->data_target);
+        return TLS_ERR_INPUT;
+    }
+    int *have = calloc(3 * (size_t)C, sizeof(int)), *lab = have + C, *test = have + 2 * C;
+    if (!have) {
+        snprintf(err, TLS_ERRMSG, "data.shift_kind: out of memory; allowed: -");
+        return TLS_ERR_INPUT;
+    }
+    for (int i = 0; i < T->n; i++) have[T->y[i]]++;
+    const tls_axis *sh = &c->axis[TLS_AXIS_SHIFT], *nt = &c->axis[TLS_AXIS_NTARGET];
+    int rc = TLS_OK;
+    for (int i = 0; i < sh->n && rc == TLS_OK; i++)
+        for (int j = 0; j < nt->n && rc == TLS_OK; j++) {
+            int nl = (int)nt->inum[j];
+            if (nl > max_nt) continue;
+            tls_data_label_counts(lab, nl, C, sh->num[i], 1);
+            tls_data_label_counts(test, n_test, C, sh->num[i], 0);
+            for (int k = 0; k < C && rc == TLS_OK; k++)
+                if (lab[k] + test[k] > have[k]) {
+                    snprintf(err, TLS_ERRMSG,
+                             "%s: data.target: class %d has %d points, fewer than the %d "
+                             "labelled (n_target = %d) and %d test points (n_test = %d) that "
+                             "the label shift %g needs; allowed: a smaller data.n_test or "
+                             "n_target, or shares every class can supply",
+                             c->data_target, k, have[k], lab[k], nl, test[k], n_test, sh->num[i]);
+                    rc = TLS_ERR_INPUT;
+                }
+        }
+    free(have);
+    return rc;
+}
+
 int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
     memset(f, 0, sizeof(*f));
     if (!c->data_source[0]) return TLS_OK;
@@ -251,6 +299,9 @@ int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
                  rest > least ? rest : least);
         goto fail;
     }
+    rc = check_label_shift(c, T, C, env.n_test, max_nt, err);
+    if (rc) goto fail;
+    rc = TLS_ERR_INPUT;
     f->stats = calloc(2 * (size_t)S->dim, sizeof(float));
     if (!f->stats) {
         snprintf(err, TLS_ERRMSG, "data.standardize: out of memory; allowed: -");

@@ -7,6 +7,7 @@
 #include "tlsweep/model.h"
 #include "tlsweep/nn.h"
 #include "tlsweep/rng.h"
+#include "tlsweep/scores.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,6 +19,8 @@ const char *const tls_align_names[] = {"mmd", "coral", "dann", "none", NULL};
 const char *const tls_finetune_names[] = {"all", "classifier", "l2sp", NULL};
 const char *const tls_bandwidth_names[] = {"fixed", "median", NULL};
 const char *const tls_estimator_names[] = {"biased", "unbiased", NULL};
+const char *const tls_shift_kind_names[] = {"rotation", "translation", "scale",
+                                            "label",    "conditional", NULL};
 
 tls_engine_params tls_engine_defaults(void) {
     tls_engine_params p = {
@@ -48,6 +51,9 @@ tls_engine_params tls_engine_defaults(void) {
         .finetune_strategy = TLS_FINETUNE_ALL,
         .l2sp_alpha = 0.1,
         .target_epochs = 500,
+        .shift_kind = TLS_SHIFT_ROTATION,
+        .source_holdout = 0.0,
+        .target_holdout = 0.0,
         .svm = tls_svc_defaults(),
         .pad_C = 1.0,
     };
@@ -174,6 +180,9 @@ static void fill_scalars(tls_scalars *s) {
     for (int m = 0; m < TLS_NMETHODS; m++) s->acc[m] = s->seconds[m] = NAN;
     s->mmd2_input = s->mmd2_feat_before = s->mmd2_feat_after = NAN;
     s->pad_input = s->pad_feat = NAN;
+    for (int m = 0; m < TLS_NMETHODS; m++)
+        s->score_entropy[m] = s->score_snd[m] = s->score_target_val[m] = NAN;
+    s->score_iwcv = s->score_dev = NAN;
     s->negative_transfer = -1;
     s->negative_transfer_mlp = -1;
 }
@@ -260,6 +269,24 @@ typedef struct {
     float *disc_dlogit; /* (batch + mt) */
     float *disc_prob;   /* (batch + mt) */
     int *disc_label;    /* (batch + mt) 0 source, 1 target */
+    /* the training and held-out parts (selection.*_holdout): rows [0, ns) of xs and [0, nl)
+     * of xl train, the nsv and nlv rows after them only validate */
+    int ns, nsv;      /* source points that train, held out */
+    int nl, nlv;      /* labelled target points that train, held out */
+    int *cls;         /* (2 * classes) per-class counts and quotas */
+    int *split_idx;   /* (max(n_source, n_target)) a random order, then held-out flags */
+    float *split_x;   /* (max(n_source, n_target), dim) rows being partitioned */
+    int *split_y;     /* (max(n_source, n_target)) */
+    float *xtv;       /* (n_test + nlv, dim) test then held-out labelled points: the SVMs */
+    int *pred_tv;     /* (n_test + nlv) */
+    float *pv_mmd;    /* (nlv, classes) the transfer network's softmax on the held-out points */
+    float *pv_tgt;    /* (nlv, classes) the target-only network's */
+    double *snd_work; /* tls_snd_work_doubles(n_test, classes) */
+    double *lr_work;  /* tls_logreg_work_doubles(ns + n_test, max(dim, features)) */
+    double *lr_coef;  /* (max(dim, features) + 1) */
+    double *iw_input; /* (nsv) IWCV's importance weights, from the inputs */
+    double *iw_feat;  /* (nsv) DEV's, from the transfer network's features */
+    int *wrong;       /* (nsv) 0-1 loss of the transfer network on the held-out source points */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
     tls_acts *at; /* target test and whole-set activations */
@@ -275,6 +302,9 @@ static void ws_destroy(run_ws *w) {
     free(w->coral_work), free(w->median_work), free(w->dfeat_pool), free(w->dgrad_pool);
     free(w->disc_h), free(w->disc_dh), free(w->disc_logit), free(w->disc_dlogit);
     free(w->disc_prob), free(w->disc_label);
+    free(w->cls), free(w->split_idx), free(w->split_x), free(w->split_y), free(w->xtv);
+    free(w->pred_tv), free(w->pv_mmd), free(w->pv_tgt), free(w->snd_work), free(w->lr_work);
+    free(w->lr_coef), free(w->iw_input), free(w->iw_feat), free(w->wrong);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -342,6 +372,27 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
         TLS_ALLOC(w->disc_prob, np);
         TLS_ALLOC(w->disc_label, np);
     }
+    w->ns = ns, w->nl = nl;
+    TLS_ALLOC(w->cls, 2 * C);
+    TLS_ALLOC(w->split_idx, imax(big, nl));
+    if (p->source_holdout > 0.0 || p->target_holdout > 0.0) {
+        TLS_ALLOC(w->split_x, (size_t)imax(ns, nl) * D);
+        TLS_ALLOC(w->split_y, imax(ns, nl));
+    }
+    if (p->target_holdout > 0.0) {
+        TLS_ALLOC(w->xtv, (size_t)(nt + nl) * D);
+        TLS_ALLOC(w->pred_tv, nt + nl);
+        TLS_ALLOC(w->pv_mmd, (size_t)nl * C);
+        TLS_ALLOC(w->pv_tgt, (size_t)nl * C);
+    }
+    TLS_ALLOC(w->snd_work, tls_snd_work_doubles(nt, C));
+    if (p->source_holdout > 0.0) {
+        TLS_ALLOC(w->lr_work, tls_logreg_work_doubles(ns + nt, imax(D, F)));
+        TLS_ALLOC(w->lr_coef, imax(D, F) + 1);
+        TLS_ALLOC(w->iw_input, ns);
+        TLS_ALLOC(w->iw_feat, ns);
+        TLS_ALLOC(w->wrong, ns);
+    }
     TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, C, dann ? Hd : 0));
     if (p->finetune_strategy == TLS_FINETUNE_L2SP) TLS_ALLOC(w->w_src, w->model->n_extractor);
     TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
@@ -361,7 +412,7 @@ static void features_of(float *out, run_ws *w, const float *X, int n) {
  * feature-space distances use the same points. */
 static int proxy_a_distance(double *pad, run_ws *w, const tls_engine_params *p, const tls_point *pt,
                             const float *src, const float *tgt, int d, char *err, size_t errlen) {
-    int ns = p->n_source, nt = p->n_test, k = ns < nt ? ns : nt, n = 2 * k;
+    int ns = w->ns, nt = p->n_test, k = ns < nt ? ns : nt, n = 2 * k;
     int *src_pick = w->pad_pick, *pool = w->pad_pool, *label = w->pad_label, *pred = w->pad_pred;
     tls_rng rng;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_PAD, 0);
@@ -487,7 +538,7 @@ static const float *target_batch(run_ws *w, const tls_engine_params *p, tls_rng 
 static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt,
                         char *why, size_t whylen) {
     tls_model *m = w->model;
-    int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
+    int D = p->dim, F = p->features, C = p->classes, ns = w->ns, nt = p->n_test;
     int mt = w->mt, align = p->align_loss;
     tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
     float lambda = (float)pt->lambda;
@@ -554,11 +605,10 @@ static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, co
  * loss of each written to curve; strategy: TLS_FINETUNE_* (the target-only
  * network: ALL). Adam over the network's parameters (not a discriminator's). */
 static int train_target(float *curve, int epochs, int strategy, run_ws *w,
-                        const tls_engine_params *p, const tls_point *pt, const char *phase,
-                        char *why, size_t whylen) {
+                        const tls_engine_params *p, const char *phase, char *why, size_t whylen) {
     tls_model *m = w->model;
     tls_acts *as = w->as;
-    int C = p->classes, nl = pt->n_target;
+    int C = p->classes, nl = w->nl;
     tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
     float alpha = (float)p->l2sp_alpha;
     size_t first = strategy == TLS_FINETUNE_CLASSIFIER ? m->n_extractor : 0;
@@ -626,7 +676,9 @@ static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, i
     }
 }
 
-/* Draws the source, labelled target and test sets from the data files. */
+/* Draws the source, labelled target and test sets from the data files. With
+ * the label shift, the labelled and test sets take their class counts from
+ * tls_data_label_counts (the same shuffled orders: stratified resampling). */
 static void sample_files(run_ws *w, const tls_engine_params *p, const tls_point *pt, double theta) {
     const tls_points *S = p->source_data, *T = p->target_data;
     int C = p->classes, nl = pt->n_target, *idx = w->file_idx, *chosen = w->file_chosen;
@@ -642,9 +694,11 @@ static void sample_files(run_ws *w, const tls_engine_params *p, const tls_point 
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
     for (int i = 0; i < T->n; i++) idx[i] = i;
     tls_rng_shuffle(&rng, idx, T->n);
+    int label = p->shift_kind == TLS_SHIFT_LABEL, *quota = w->cls;
+    if (label) tls_data_label_counts(quota, nl, C, pt->shift, 1);
     int got = 0;
     for (int k = 0; k < C; k++) {
-        int want = nl / C + (k < nl % C), have = 0;
+        int want = label ? quota[k] : nl / C + (k < nl % C), have = 0;
         for (int i = 0; i < T->n && have < want; i++)
             if (T->y[idx[i]] == k && !chosen[idx[i]]) {
                 chosen[idx[i]] = 1;
@@ -659,6 +713,12 @@ static void sample_files(run_ws *w, const tls_engine_params *p, const tls_point 
         if (!chosen[i]) idx[rest++] = i;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, (uint64_t)nl);
     tls_rng_shuffle(&rng, idx, rest);
+    if (label) { /* the first rows of each class in that order, up to its count, order kept */
+        tls_data_label_counts(quota, p->n_test, C, pt->shift, 0);
+        int q = 0;
+        for (int i = 0; i < rest && q < p->n_test; i++)
+            if (quota[T->y[idx[i]]] > 0) quota[T->y[idx[i]]]--, idx[q++] = idx[i];
+    }
     take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta);
 }
 
@@ -670,14 +730,24 @@ static void standardize(float *X, int n, const tls_engine_params *p) {
         }
 }
 
-/* An SVM method: trains on X (n, D), tests on the target test set. Returns
+/* An SVM method: trains on X (n, D), tests on the target test set and, when
+ * labelled target points are held out, on them too (score_target_val). Returns
  * TLS_OK (the method's failure, if any, recorded in r) or a hard error. */
 static int svm_method(tls_result *r, run_ws *w, const tls_engine_params *p, int method,
                       const float *X, const int *y, int n) {
-    int C = p->classes, nt = p->n_test;
+    int C = p->classes, nt = p->n_test, D = p->dim, nv = w->nlv;
     char why[sizeof(r->s.reason)] = "";
     double t0 = now_seconds();
-    int rc = tls_svc_fit_predict(w->pred, X, y, n, w->xt, nt, p->dim, &p->svm, why, sizeof(why));
+    int rc;
+    if (nv > 0) { /* one prediction call over the test then the held-out points */
+        memcpy(w->xtv, w->xt, sizeof(float) * (size_t)nt * D);
+        memcpy(w->xtv + (size_t)nt * D, w->xl + (size_t)w->nl * D, sizeof(float) * (size_t)nv * D);
+        rc =
+            tls_svc_fit_predict(w->pred_tv, X, y, n, w->xtv, nt + nv, D, &p->svm, why, sizeof(why));
+        if (rc == TLS_OK) memcpy(w->pred, w->pred_tv, sizeof(int) * (size_t)nt);
+    } else {
+        rc = tls_svc_fit_predict(w->pred, X, y, n, w->xt, nt, D, &p->svm, why, sizeof(why));
+    }
     if (rc == TLS_ERR_SVM) {
         fail(r, method, tls_method_names[method], why);
         return TLS_OK;
@@ -688,7 +758,145 @@ static int svm_method(tls_result *r, run_ws *w, const tls_engine_params *p, int 
     r->s.acc[method] = accuracy(cm, w->pred, w->yt, nt, C);
     r->s.seconds[method] = now_seconds() - t0;
     r->s.mstatus[method] = TLS_STATUS_DONE;
+    if (nv > 0)
+        r->s.score_target_val[method] = tls_score_accuracy(w->pred_tv + nt, w->yl + w->nl, nv);
     return TLS_OK;
+}
+
+/* Moves floor(share * count_k) rows of each class k of X (n, D) / y behind the
+ * others (a class keeps at least one row), both parts in their original
+ * order, the rows held out chosen in a random order from rng. Returns how
+ * many were held out. */
+static int hold_out(float *X, int *y, int n, int D, int C, double share, tls_rng *rng, run_ws *w) {
+    int *count = w->cls, *quota = w->cls + C, *idx = w->split_idx, held = 0;
+    memset(count, 0, sizeof(int) * (size_t)C);
+    for (int i = 0; i < n; i++) count[y[i]]++;
+    for (int k = 0; k < C; k++) {
+        int q = (int)floor(share * count[k] + 1e-9);
+        quota[k] = q < count[k] ? q : (count[k] > 0 ? count[k] - 1 : 0);
+    }
+    for (int i = 0; i < n; i++) idx[i] = i;
+    tls_rng_shuffle(rng, idx, n);
+    for (int i = 0; i < n; i++) { /* split_y: 1 where row idx[i] is held out */
+        int q = idx[i], hold = quota[y[q]] > 0;
+        quota[y[q]] -= hold;
+        w->split_y[q] = hold;
+        held += hold;
+    }
+    for (int i = 0; i < n; i++) idx[i] = w->split_y[i];
+    int a = 0;
+    for (int part = 0; part < 2; part++)
+        for (int i = 0; i < n; i++)
+            if (idx[i] == part) {
+                memcpy(w->split_x + (size_t)a * D, X + (size_t)i * D, sizeof(float) * D);
+                w->split_y[a++] = y[i];
+            }
+    memcpy(X, w->split_x, sizeof(float) * (size_t)n * D);
+    memcpy(y, w->split_y, sizeof(int) * (size_t)n);
+    return held;
+}
+
+/* The conditional shift: the labels of round(share * n) points of y, the
+ * first of a random order from rng, become (y + 1) mod C (idx: n ints). */
+static void swap_labels(int *y, int n, int C, double share, tls_rng *rng, int *idx) {
+    int k = (int)floor(share * n + 0.5);
+    for (int i = 0; i < n; i++) idx[i] = i;
+    tls_rng_shuffle(rng, idx, n);
+    for (int i = 0; i < k && i < n; i++) y[idx[i]] = (y[idx[i]] + 1) % C;
+}
+
+/* The translation shift: every point moved by dist along (1, -1)/sqrt(2). */
+static void translate(float *X, int n, int D, double dist) {
+    double d0 = dist * M_SQRT1_2;
+    for (int i = 0; i < n; i++) {
+        float *row = X + (size_t)i * D;
+        row[0] = (float)(row[0] + d0);
+        row[1] = (float)(row[1] - d0);
+    }
+}
+
+/* Draws the synthetic source, test and labelled target sets, the target
+ * shifted as data.shift_kind says (rotation by theta, set by the caller). */
+static void sample_synthetic(run_ws *w, const tls_engine_params *p, const tls_point *pt,
+                             double theta) {
+    int D = p->dim, C = p->classes, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
+    int kind = p->shift_kind;
+    tls_rng rng;
+    tls_domain src = {p->source_mean, p->source_std, 0.0};
+    tls_domain tgt = {p->target_mean, p->target_std, theta};
+    if (kind == TLS_SHIFT_SCALE) tgt.std = p->target_std * pt->shift;
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
+    tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
+    if (kind == TLS_SHIFT_LABEL) {
+        tls_data_label_counts(w->cls, nt, C, pt->shift, 0);
+        tls_data_sample_counts(w->xt, w->yt, w->cls, D, C, &tgt, &rng);
+    } else {
+        tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
+    }
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
+    if (kind == TLS_SHIFT_LABEL) {
+        tls_data_label_counts(w->cls, nl, C, pt->shift, 1);
+        tls_data_sample_counts(w->xl, w->yl, w->cls, D, C, &tgt, &rng);
+    } else {
+        tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
+    }
+    if (kind == TLS_SHIFT_TRANSLATION) {
+        translate(w->xt, nt, D, pt->shift * p->source_std);
+        translate(w->xl, nl, D, pt->shift * p->source_std);
+    }
+}
+
+static double finite_or_nan(double v) {
+    return isfinite(v) ? v : NAN;
+}
+
+/* IWCV's importance weights of the held-out source points, from a domain
+ * classifier on the inputs (training source points against the target test
+ * points); NaN when its fit diverges. */
+static void input_weights(run_ws *w, const tls_engine_params *p) {
+    int D = p->dim, ns = w->ns, nt = p->n_test;
+    if (tls_logreg_fit(w->lr_coef, w->xs, ns, w->xt, nt, D, TLS_DOMAIN_C, w->lr_work) < 0) {
+        for (int i = 0; i < w->nsv; i++) w->iw_input[i] = NAN;
+        return;
+    }
+    tls_importance_weights(w->iw_input, w->lr_coef, w->xs + (size_t)ns * D, w->nsv, D,
+                           (double)ns / nt);
+}
+
+/* A network method's selection scores: the entropy and SND of its target test
+ * softmax probs (n_test, classes); with held-out labelled target points, its
+ * softmax on them into pv (nlv, classes) and its accuracy there. The network
+ * is w->model as trained; only w->at and w->pred are overwritten. */
+static void network_scores(tls_result *r, run_ws *w, const tls_engine_params *p, int method,
+                           const float *probs, float *pv) {
+    int C = p->classes, nt = p->n_test, nv = w->nlv;
+    r->s.score_entropy[method] = tls_score_entropy(probs, nt, C);
+    r->s.score_snd[method] = tls_score_snd(probs, nt, C, TLS_SND_TEMPERATURE, w->snd_work);
+    if (nv == 0) return;
+    tls_model_features_forward(w->at, w->model, w->xl + (size_t)w->nl * p->dim, nv);
+    tls_model_classifier_forward(w->at, w->model, nv);
+    tls_softmax_forward(pv, w->at->logits, nv, C);
+    tls_argmax_rows(w->pred, w->at->logits, nv, C);
+    r->s.score_target_val[method] = tls_score_accuracy(w->pred, w->yl + w->nl, nv);
+}
+
+/* IWCV and DEV of the transfer network (w->model after fine-tuning) from its
+ * 0-1 loss on the held-out source points: weighted by iw_input, and by the
+ * weights of a domain classifier on its features (feat_s: every source row,
+ * the held-out ones last; feat_t: the target test points). */
+static void source_scores(tls_result *r, run_ws *w, const tls_engine_params *p) {
+    int C = p->classes, D = p->dim, F = p->features, ns = w->ns, nv = w->nsv, nt = p->n_test;
+    tls_model_features_forward(w->at, w->model, w->xs + (size_t)ns * D, nv);
+    tls_model_classifier_forward(w->at, w->model, nv);
+    tls_argmax_rows(w->pred, w->at->logits, nv, C);
+    for (int i = 0; i < nv; i++) w->wrong[i] = w->pred[i] != w->ys[ns + i];
+    r->s.score_iwcv = finite_or_nan(tls_score_iwcv(w->iw_input, w->wrong, nv));
+    if (tls_logreg_fit(w->lr_coef, w->feat_s, ns, w->feat_t, nt, F, TLS_DOMAIN_C, w->lr_work) < 0)
+        return;
+    tls_importance_weights(w->iw_feat, w->lr_coef, w->feat_s + (size_t)ns * F, nv, F,
+                           (double)ns / nt);
+    r->s.score_dev = finite_or_nan(tls_score_dev(w->iw_feat, w->wrong, nv));
 }
 
 static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
@@ -696,23 +904,32 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     int nl = pt->n_target;
     char why[sizeof(r->s.reason)] = "";
     tls_rng rng;
-    double theta = pt->shift * M_PI / 180.0;
-    if (p->source_data) {
+    double theta = p->shift_kind == TLS_SHIFT_ROTATION ? pt->shift * M_PI / 180.0 : 0.0;
+    if (p->source_data)
         sample_files(w, p, pt, theta);
-    } else {
-        tls_domain src = {p->source_mean, p->source_std, 0.0};
-        tls_domain tgt = {p->target_mean, p->target_std, theta};
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
-        tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
-        tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
-        tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
+    else
+        sample_synthetic(w, p, pt, theta);
+    if (p->shift_kind == TLS_SHIFT_CONDITIONAL) {
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_LABEL_SWAP, 0);
+        swap_labels(w->yt, nt, C, pt->shift, &rng, w->split_idx);
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_LABEL_SWAP, (uint64_t)nl);
+        swap_labels(w->yl, nl, C, pt->shift, &rng, w->split_idx);
     }
     if (p->std_mean) {
         standardize(w->xs, ns, p);
         standardize(w->xt, nt, p);
         standardize(w->xl, nl, p);
+    }
+    /* the held-out parts go last: rows [ns, n_source) and [nl, n_target) */
+    if (p->source_holdout > 0.0) {
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE_HOLDOUT, 0);
+        w->nsv = hold_out(w->xs, w->ys, ns, D, C, p->source_holdout, &rng, w);
+        w->ns = ns - w->nsv;
+    }
+    if (p->target_holdout > 0.0) {
+        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_HOLDOUT, (uint64_t)nl);
+        w->nlv = hold_out(w->xl, w->yl, nl, D, C, p->target_holdout, &rng, w);
+        w->nl = nl - w->nlv;
     }
     memcpy(r->x_source, w->xs, sizeof(float) * (size_t)ns * D);
     memcpy(r->x_target, w->xt, sizeof(float) * (size_t)nt * D);
@@ -721,27 +938,28 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     r->s.status = TLS_STATUS_DONE;
 
     /* 1. scratch: SVM on the labelled target points; 2. direct: SVM on the source */
-    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, nl));
-    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, ns));
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, w->nl));
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, w->ns));
 
     /* distances in input space: they do not depend on training */
-    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, ns, w->xt, nt, D);
+    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, w->ns, w->xt, nt, D);
     int rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
     if (rc == TLS_ERR_SVM)
         fail(r, -1, "pad_input", why);
     else
         TLS_CALL(rc);
+    if (w->nsv > 0) input_weights(w, p);
 
     /* 3. feature transfer (align.loss), then fine-tuning (finetune.strategy) */
     double t2 = now_seconds();
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
-    features_of(w->feat_s, w, w->xs, ns);
+    features_of(w->feat_s, w, w->xs, w->ns);
     features_of(w->feat_t, w, w->xt, nt);
-    r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
+    r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
     rc = train_source(r, w, p, pt, why, sizeof(why));
     if (rc == TLS_OK)
-        rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p, pt,
+        rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p,
                           "fine-tuning", why, sizeof(why));
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_MMD, tls_method_names[TLS_METHOD_MMD], why);
@@ -750,10 +968,11 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
         network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
         r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
 
-        /* distances in feature space after training, and the embeddings */
+        /* distances in feature space after training, and the embeddings (of every source
+         * point, the held-out ones too) */
         features_of(w->feat_s, w, w->xs, ns);
         features_of(w->feat_t, w, w->xt, nt);
-        r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, ns, w->feat_t, nt, F);
+        r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
         rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
         if (rc == TLS_ERR_SVM)
             fail(r, -1, "pad_feat", why);
@@ -763,13 +982,16 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
         memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
         if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
             r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
+        /* the selection scores, after every metric above */
+        network_scores(r, w, p, TLS_METHOD_MMD, w->probs_mmd, w->pv_mmd);
+        if (w->nsv > 0) source_scores(r, w, p);
     }
 
     /* 4. the target-only network: the same initialisation, a fresh Adam */
     double t3 = now_seconds();
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
-    rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, pt, "training", why,
+    rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, "training", why,
                       sizeof(why));
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_TARGET_MLP, tls_method_names[TLS_METHOD_TARGET_MLP], why);
@@ -779,6 +1001,7 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
         r->s.seconds[TLS_METHOD_TARGET_MLP] = now_seconds() - t3;
         if (r->s.mstatus[TLS_METHOD_MMD] == TLS_STATUS_DONE)
             r->s.negative_transfer_mlp = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_TARGET_MLP];
+        network_scores(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt, w->pv_tgt);
     }
 
     /* 5. the ensemble: mean of the two networks' softmax outputs */
@@ -799,6 +1022,16 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     r->s.seconds[TLS_METHOD_ENSEMBLE] =
         r->s.seconds[TLS_METHOD_MMD] + r->s.seconds[TLS_METHOD_TARGET_MLP] + now_seconds() - t4;
     r->s.mstatus[TLS_METHOD_ENSEMBLE] = TLS_STATUS_DONE;
+    r->s.score_entropy[TLS_METHOD_ENSEMBLE] = tls_score_entropy(w->probs_mmd, nt, C);
+    r->s.score_snd[TLS_METHOD_ENSEMBLE] =
+        tls_score_snd(w->probs_mmd, nt, C, TLS_SND_TEMPERATURE, w->snd_work);
+    if (w->nlv > 0) {
+        for (size_t i = 0; i < (size_t)w->nlv * C; i++)
+            w->pv_mmd[i] = 0.5f * (w->pv_mmd[i] + w->pv_tgt[i]);
+        tls_argmax_rows(w->pred, w->pv_mmd, w->nlv, C);
+        r->s.score_target_val[TLS_METHOD_ENSEMBLE] =
+            tls_score_accuracy(w->pred, w->yl + w->nl, w->nlv);
+    }
     return TLS_OK;
 }
 

@@ -54,7 +54,8 @@ static const char *const HELP_ONE =
     "of the configuration failed (the reason is in the output).\n"
     "\n"
     "  CONFIG, --set KEY=VALUE   settings as for run; the grid is ignored\n"
-    "  --shift DEG      target rotation in degrees (default 45, the article's)\n"
+    "  --shift DEG      target rotation in degrees (default 45, the article's); with\n"
+    "                   data.shift_kind the shift of that kind (configs/README.md)\n"
     "  --lambda L       weight of MMD^2, >= 0 (default 0.5)\n"
     "  --n-target N     labelled target points, data.classes..1000000 (default 50)\n"
     "  --seed S         integer >= 0 (default 42)\n";
@@ -420,6 +421,15 @@ static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
     json_num(f, "mmd2_feat_after", s->mmd2_feat_after, 17);
     json_num(f, "pad_input", s->pad_input, 17);
     json_num(f, "pad_feat", s->pad_feat, 17);
+    const double *scores[] = {s->score_entropy, s->score_snd, s->score_target_val};
+    const char *score_names[] = {"score_entropy", "score_snd", "score_target_val"};
+    for (int k = 0; k < 3; k++)
+        for (int m = 0; m < TLS_NMETHODS; m++) {
+            snprintf(num, sizeof(num), "%s_%s", score_names[k], tls_method_names[m]);
+            json_num(f, num, scores[k][m], 17);
+        }
+    json_num(f, "score_iwcv", s->score_iwcv, 17);
+    json_num(f, "score_dev", s->score_dev, 17);
     fprintf(f, ", \"negative_transfer\": %s",
             s->negative_transfer < 0 ? "null"
             : s->negative_transfer   ? "true"
@@ -483,7 +493,14 @@ static int cmd_one(cli *cl) {
     if (rc >= 0) return rc;
     char err[TLS_ERRMSG];
     tls_config *c = NULL;
-    rc = tls_config_load(&c, path, cl->sets, cl->run.nsets, err);
+    /* the grid is ignored, but for the one shift that runs: it is checked against the kind */
+    const char *sets[257];
+    char shift_set[64], num[40];
+    tls_format_real(num, sizeof(num), cl->pt.shift);
+    snprintf(shift_set, sizeof(shift_set), "grid.shift=[%s]", num);
+    for (int i = 0; i < cl->run.nsets; i++) sets[i] = cl->sets[i];
+    sets[cl->run.nsets] = shift_set;
+    rc = tls_config_load(&c, path, sets, cl->run.nsets + 1, err);
     if (rc != TLS_OK) {
         fprintf(stderr, "tlsweep one: %s\n", err);
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;

@@ -205,7 +205,7 @@ def test_completion_is_durable_in_order(tmp_path):
 # 6 -----------------------------------------------------------------------------------------
 
 def records(path):
-    """(offset, header) of the records of a journal file (format 2, 40-byte headers)."""
+    """(offset, header) of the records of a journal file (40-byte headers)."""
     data = open(path, "rb").read()
     out, at = [], 0
     while at + 40 <= len(data):
@@ -256,9 +256,10 @@ def test_crafted_journal_record_outside_the_grid_is_refused(tmp_path):
     at, (sid, idx, payload) = recs[0]
     body = bytearray(data[at + 40:at + 40 + payload])
     struct.pack_into("<q", body, 0, 10 ** 9)  # the meta's index
-    header = struct.pack("<IHHQqQII", 0x52534C54, 2, 40, sid, 10 ** 9, payload, 0, 0)
+    version = struct.unpack_from("<IH", data, at)[1]  # the journal format this build writes
+    header = struct.pack("<IHHQqQII", 0x52534C54, version, 40, sid, 10 ** 9, payload, 0, 0)
     crc = zlib.crc32(bytes(body), zlib.crc32(header))
-    header = struct.pack("<IHHQqQII", 0x52534C54, 2, 40, sid, 10 ** 9, payload, crc, 0)
+    header = struct.pack("<IHHQqQII", 0x52534C54, version, 40, sid, 10 ** 9, payload, crc, 0)
     with open(journal, "ab") as f:
         f.write(header + bytes(body))
     s = run(["status", out], check=False)

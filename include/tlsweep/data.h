@@ -26,6 +26,20 @@ typedef struct {
 void tls_data_sample(float *X, int *y, int n, int dim, int classes, const tls_domain *dom,
                      tls_rng *rng);
 
+/* As tls_data_sample, with counts[k] points of class k (classes entries) in
+ * contiguous blocks, class 0 first: the same draws point by point, so that
+ * tls_data_sample is this function with the counts of its class rule. */
+void tls_data_sample_counts(float *X, int *y, const int *counts, int dim, int classes,
+                            const tls_domain *dom, tls_rng *rng);
+
+/* Class counts (classes entries) of n points whose class 0 has the share
+ * share0 in [0, 1] (rounded to the nearest integer, halves up), the other
+ * classes sharing the rest equally (the lower classes taking the remainder).
+ * With at_least_one (n >= classes), every class keeps at least one point:
+ * class 0's count is clamped to [1, n - classes + 1]. The label shift of
+ * data.shift_kind. */
+void tls_data_label_counts(int *counts, int n, int classes, double share0, int at_least_one);
+
 /* A data set read from a file (see dataset.h): plain arrays the engine
  * samples from. The engine never owns or frees it. */
 typedef struct {

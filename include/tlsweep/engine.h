@@ -57,6 +57,27 @@ extern const char *const tls_bandwidth_names[];
 /* mmd.estimator */
 enum { TLS_MMD_BIASED = 0, TLS_MMD_UNBIASED = 1 };
 extern const char *const tls_estimator_names[];
+/* data.shift_kind: what the grid point's shift does to the target domain (the
+ * article's target otherwise: class means +-(1, 1), std 0.6):
+ *   ROTATION     rotation in the plane of the first two coordinates, degrees
+ *                (images: about their centre) -- the article
+ *   TRANSLATION  every target point moved by shift * source_std along
+ *                (1, -1)/sqrt(2): parallel to the source classes' boundary
+ *   SCALE        the target classes' std multiplied by shift (>= 0)
+ *   LABEL        class 0's share of the target test and labelled sets is
+ *                shift in [0, 1], the other classes sharing the rest
+ *                (tls_data_label_counts; every class keeps a labelled point)
+ *   CONDITIONAL  a share shift in [0, 1] of the target test and labelled
+ *                points get the label (y + 1) mod classes (task conflict)
+ * With data files: ROTATION, LABEL (stratified resampling) and CONDITIONAL. */
+enum {
+    TLS_SHIFT_ROTATION = 0,
+    TLS_SHIFT_TRANSLATION = 1,
+    TLS_SHIFT_SCALE = 2,
+    TLS_SHIFT_LABEL = 3,
+    TLS_SHIFT_CONDITIONAL = 4
+};
+extern const char *const tls_shift_kind_names[];
 
 #define TLS_MAX_REALS 8
 
@@ -77,6 +98,7 @@ typedef struct {
     double target_mean; /* a for the target (1) */
     double target_std;  /* per-coordinate std of the target clusters (0.6) */
     int standardize;    /* with data files: scale inputs by the source's per-feature statistics */
+    int shift_kind;     /* TLS_SHIFT_* (ROTATION) */
     /* real data (NULL: the synthetic domains above); set by dataset.h, never by a config */
     const tls_points *source_data; /* points to draw n_source source points from */
     const tls_points *target_data; /* points to draw labelled and test target points from */
@@ -105,6 +127,10 @@ typedef struct {
     int finetune_strategy;  /* TLS_FINETUNE_* (ALL) */
     double l2sp_alpha;      /* L2-SP: alpha/2 ||w - w_source||^2 on the feature extractor (0.01) */
     int target_epochs;      /* full-batch epochs of the target-only MLP (baselines) */
+    /* selection scores (scores.h): held-out shares, each taken per class (floor(share * count),
+       a class keeping at least one training point); 0: nothing held out (the article) */
+    double source_holdout; /* of the source points: validation of IWCV and DEV */
+    double target_holdout; /* of the labelled target points: target validation */
     /* baselines and the domain classifier */
     tls_svc_params svm; /* scratch and direct (sklearn SVC defaults) */
     double pad_C;       /* C of the linear SVM of the proxy A-distance (1.0) */
@@ -112,7 +138,7 @@ typedef struct {
 
 /* One grid point. */
 typedef struct {
-    double shift;  /* target rotation, degrees */
+    double shift;  /* target domain shift: rotation in degrees, or per data.shift_kind */
     double lambda; /* weight of MMD^2 in the source loss, >= 0 */
     int n_target;  /* labelled target points, >= classes */
     int64_t seed;  /* >= 0 */
@@ -136,6 +162,14 @@ typedef struct {
     int32_t status;                /* DONE when every method and distance is, else FAILED */
     int32_t mstatus[TLS_NMETHODS]; /* per method: DONE or FAILED */
     char reason[112];              /* why something failed ("mmd: ..."); "" when done */
+
+    /* selection scores (scores.h), NaN where not computed */
+    double score_entropy[TLS_NMETHODS];    /* mean entropy of the target test softmax, nats
+                                              (networks: mmd, target_mlp, ensemble) */
+    double score_snd[TLS_NMETHODS];        /* soft neighbourhood density of it, nats (networks) */
+    double score_target_val[TLS_NMETHODS]; /* accuracy on the held-out labelled target points */
+    double score_iwcv; /* IWCV estimate of the transfer network's target error (input space) */
+    double score_dev;  /* DEV estimate of it (the network's feature space) */
 } tls_scalars;
 
 /* The arrays of a result, in the order of their views below. */

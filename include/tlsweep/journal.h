@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { TLS_HOST_LEN = 64, TLS_JOURNAL_VERSION = 2 };
+enum { TLS_HOST_LEN = 64, TLS_JOURNAL_VERSION = 3 }; /* 3: the selection scores */
 
 /* Who computed a record, when, and how long it took. */
 typedef struct {

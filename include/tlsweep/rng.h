@@ -14,14 +14,19 @@
  * the network initialisation never share random numbers. Values are part of
  * the results' definition: never renumber them. */
 typedef enum {
-    TLS_STREAM_SOURCE = 1,       /* source domain sample; key: seed */
-    TLS_STREAM_TARGET_TEST = 2,  /* target test/unlabelled sample; key: seed */
-    TLS_STREAM_TARGET_TRAIN = 3, /* labelled target sample; key: seed, n_target */
-    TLS_STREAM_INIT = 4,         /* network initialisation; key: seed */
-    TLS_STREAM_SHUFFLE = 5,      /* source batch order; key: seed */
-    TLS_STREAM_PAD = 6,          /* proxy A-distance split; key: seed */
-    TLS_STREAM_DISTANCE = 7,     /* subsets for the MMD^2 distances; key: seed */
-    TLS_STREAM_TARGET_BATCH = 8  /* align.target_batch's per-step target points; key: seed */
+    TLS_STREAM_SOURCE = 1,         /* source domain sample; key: seed */
+    TLS_STREAM_TARGET_TEST = 2,    /* target test/unlabelled sample; key: seed */
+    TLS_STREAM_TARGET_TRAIN = 3,   /* labelled target sample; key: seed, n_target */
+    TLS_STREAM_INIT = 4,           /* network initialisation; key: seed */
+    TLS_STREAM_SHUFFLE = 5,        /* source batch order; key: seed */
+    TLS_STREAM_PAD = 6,            /* proxy A-distance split; key: seed */
+    TLS_STREAM_DISTANCE = 7,       /* subsets for the MMD^2 distances; key: seed */
+    TLS_STREAM_TARGET_BATCH = 8,   /* align.target_batch's per-step target points; key: seed */
+    TLS_STREAM_SOURCE_HOLDOUT = 9, /* selection.source_holdout: held-out source points; key: seed */
+    TLS_STREAM_TARGET_HOLDOUT = 10, /* selection.target_holdout's held-out labelled target points;
+                                       key: seed, n_target */
+    TLS_STREAM_LABEL_SWAP = 11      /* data.shift_kind conditional: which target labels are swapped;
+                                       key: seed, then 0 (test set) or n_target (labelled set) */
 } tls_stream;
 
 typedef struct {
