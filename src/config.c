@@ -53,8 +53,8 @@ static const char OUTPUT_FIXED[] = "it describes the results file, not a configu
 static const key_def KEYS[] = {
     /* the four named axes: lists under grid:, values copied into the grid point */
     {"grid.shift", K_REAL, F(base.pt.shift), -1e6, 1e6, 0, 0,
-     "a non-empty list of distinct finite angles in degrees", NULL, "degree",
-     "rotation of the target domain", 0, NULL},
+     "a non-empty list of distinct finite numbers (degrees, or as data.shift_kind says)", NULL,
+     "degree", "rotation of the target domain", 0, NULL},
     {"grid.lambda", K_REAL, F(base.pt.lambda), 0, 1e6, 0, 0,
      "a non-empty list of distinct finite numbers >= 0", NULL, "1",
      "weight of MMD^2 in the source training loss", 0, NULL},
@@ -1097,6 +1097,30 @@ static int validate_holdout(const tls_config *c, const origins *org, const char 
     return TLS_OK;
 }
 
+/* The shift axis's units and meaning in the results file follow data.shift_kind
+ * (with several kinds in the grid: a number whose meaning the kind axis gives). */
+static void shift_axis_meaning(tls_config *c) {
+    static const char *const units[] = {"degree", "1", "1", "1", "1"};
+    static const char *const names[] = {
+        "rotation of the target domain",
+        "translation of the target domain along (1, -1)/sqrt(2), in source class spreads",
+        "factor of the target classes' spread", "share of class 0 in the target sets",
+        "share of target labels swapped to (y + 1) mod classes"};
+    int kk = find_key("data.shift_kind");
+    const tls_axis *kax = axis_of(c, kk);
+    tls_axis *ax = &c->axis[TLS_AXIS_SHIFT];
+    if (kax && kax->n > 1) {
+        ax->units = "1";
+        ax->long_name = "shift of the target domain: rotation in degrees, translation in source "
+                        "class spreads, scale factor, label share of class 0 or conditional share "
+                        "of labels swapped, as data_shift_kind says";
+        return;
+    }
+    int kind = (int)value_at(c, kk, kax, 0);
+    ax->units = units[kind];
+    ax->long_name = names[kind];
+}
+
 static int validate(tls_config *c, const origins *org, char *err) {
     /* every value of every key, swept or not */
     tls_config *tmp = malloc(sizeof(*tmp));
@@ -1266,6 +1290,7 @@ static int load(tls_config **out, const char *path, const char *text, const char
     file_defaults(c, org);
     rc = validate(c, org, err);
     if (rc) goto done;
+    shift_axis_meaning(c);
     base_point(c);
 done:
     free(org);
