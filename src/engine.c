@@ -387,8 +387,8 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     }
     TLS_ALLOC(w->snd_work, tls_snd_work_doubles(nt, C));
     if (p->source_holdout > 0.0) {
-        TLS_ALLOC(w->lr_work, tls_logreg_work_doubles(ns + nt, imax(D, F)));
-        TLS_ALLOC(w->lr_coef, imax(D, F) + 1);
+        TLS_ALLOC(w->lr_work, tls_logreg_work_doubles(ns + nt, imax(D, F), TLS_DOMAIN_QUADRATIC));
+        TLS_ALLOC(w->lr_coef, (1 + TLS_DOMAIN_QUADRATIC) * imax(D, F) + 1);
         TLS_ALLOC(w->iw_input, ns);
         TLS_ALLOC(w->iw_feat, ns);
         TLS_ALLOC(w->wrong, ns);
@@ -856,12 +856,13 @@ static double finite_or_nan(double v) {
  * points); NaN when its fit diverges. */
 static void input_weights(run_ws *w, const tls_engine_params *p) {
     int D = p->dim, ns = w->ns, nt = p->n_test;
-    if (tls_logreg_fit(w->lr_coef, w->xs, ns, w->xt, nt, D, TLS_DOMAIN_C, w->lr_work) < 0) {
+    if (tls_logreg_fit(w->lr_coef, w->xs, ns, w->xt, nt, D, TLS_DOMAIN_QUADRATIC, TLS_DOMAIN_C,
+                       w->lr_work) < 0) {
         for (int i = 0; i < w->nsv; i++) w->iw_input[i] = NAN;
         return;
     }
     tls_importance_weights(w->iw_input, w->lr_coef, w->xs + (size_t)ns * D, w->nsv, D,
-                           (double)ns / nt);
+                           TLS_DOMAIN_QUADRATIC, (double)ns / nt);
 }
 
 /* A network method's selection scores: the entropy and SND of its target test
@@ -892,10 +893,11 @@ static void source_scores(tls_result *r, run_ws *w, const tls_engine_params *p) 
     tls_argmax_rows(w->pred, w->at->logits, nv, C);
     for (int i = 0; i < nv; i++) w->wrong[i] = w->pred[i] != w->ys[ns + i];
     r->s.score_iwcv = finite_or_nan(tls_score_iwcv(w->iw_input, w->wrong, nv));
-    if (tls_logreg_fit(w->lr_coef, w->feat_s, ns, w->feat_t, nt, F, TLS_DOMAIN_C, w->lr_work) < 0)
+    if (tls_logreg_fit(w->lr_coef, w->feat_s, ns, w->feat_t, nt, F, TLS_DOMAIN_QUADRATIC,
+                       TLS_DOMAIN_C, w->lr_work) < 0)
         return;
     tls_importance_weights(w->iw_feat, w->lr_coef, w->feat_s + (size_t)ns * F, nv, F,
-                           (double)ns / nt);
+                           TLS_DOMAIN_QUADRATIC, (double)ns / nt);
     r->s.score_dev = finite_or_nan(tls_score_dev(w->iw_feat, w->wrong, nv));
 }
 

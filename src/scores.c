@@ -55,18 +55,30 @@ double tls_score_snd(const float *probs, int n, int C, double tau, double *work)
 
 /* ---- the importance weights' logistic regression ------------------------- */
 
-size_t tls_logreg_work_doubles(int n, int d) {
-    return 3 * (size_t)n + 6 * ((size_t)d + 1);
+/* The model is linear in the features phi(x) = x (quad 0) or (x, x*x) (quad 1),
+ * p = (1 + quad) d coefficients, then the intercept. */
+size_t tls_logreg_work_doubles(int n, int d, int quad) {
+    return 3 * (size_t)n + 6 * ((size_t)(1 + quad) * d + 1);
 }
 
 static const float *row_of(const float *x0, int n0, const float *x1, int i, int d) {
     return i < n0 ? x0 + (size_t)i * d : x1 + (size_t)(i - n0) * d;
 }
 
-static double dot_row(const float *x, const double *w, int d) {
+/* phi(x) . w over the (1 + quad) d features, without the intercept */
+static double dot_phi(const float *x, const double *w, int d, int quad) {
     double z = 0.0;
     for (int j = 0; j < d; j++) z += (double)x[j] * w[j];
+    if (quad)
+        for (int j = 0; j < d; j++) z += (double)x[j] * x[j] * w[d + j];
     return z;
+}
+
+/* out += a * phi(x) */
+static void add_phi(double *out, double a, const float *x, int d, int quad) {
+    for (int j = 0; j < d; j++) out[j] += a * x[j];
+    if (quad)
+        for (int j = 0; j < d; j++) out[d + j] += a * x[j] * x[j];
 }
 
 /* log(1 + exp(u)) without overflow */
@@ -80,29 +92,30 @@ static double sigmoid(double z) {
     return e / (1.0 + e);
 }
 
-/* z (n) = X coef; returns the objective at coef. */
+/* z (n) = the logits at coef; returns the objective there. */
 static double objective(double *z, const double *coef, const float *x0, int n0, const float *x1,
-                        int n1, int d, double C) {
+                        int n1, int d, int quad, double C) {
+    int m = (1 + quad) * d;
     double reg = 0.0, loss = 0.0;
-    for (int j = 0; j < d; j++) reg += coef[j] * coef[j];
+    for (int j = 0; j < m; j++) reg += coef[j] * coef[j];
     for (int i = 0; i < n0 + n1; i++) {
-        z[i] = dot_row(row_of(x0, n0, x1, i, d), coef, d) + coef[d];
+        z[i] = dot_phi(row_of(x0, n0, x1, i, d), coef, d, quad) + coef[m];
         loss += softplus(i < n0 ? z[i] : -z[i]); /* label 0: log(1 + e^z); 1: log(1 + e^-z) */
     }
     return 0.5 * reg + C * loss;
 }
 
-/* out (d + 1) = H v, with D (n) the curvatures sigma (1 - sigma) and t (n) scratch. */
+/* out (m + 1) = H v, with D (n) the curvatures sigma (1 - sigma) and t (n) scratch. */
 static void hess_vec(double *out, const double *v, const double *D, double *t, const float *x0,
-                     int n0, const float *x1, int n1, int d, double C) {
-    int n = n0 + n1;
-    for (int i = 0; i < n; i++) t[i] = C * D[i] * (dot_row(row_of(x0, n0, x1, i, d), v, d) + v[d]);
-    for (int j = 0; j < d; j++) out[j] = v[j];
-    out[d] = 0.0;
+                     int n0, const float *x1, int n1, int d, int quad, double C) {
+    int n = n0 + n1, m = (1 + quad) * d;
+    for (int i = 0; i < n; i++)
+        t[i] = C * D[i] * (dot_phi(row_of(x0, n0, x1, i, d), v, d, quad) + v[m]);
+    for (int j = 0; j < m; j++) out[j] = v[j];
+    out[m] = 0.0;
     for (int i = 0; i < n; i++) {
-        const float *x = row_of(x0, n0, x1, i, d);
-        for (int j = 0; j < d; j++) out[j] += t[i] * x[j];
-        out[d] += t[i];
+        add_phi(out, t[i], row_of(x0, n0, x1, i, d), d, quad);
+        out[m] += t[i];
     }
 }
 
@@ -112,23 +125,22 @@ static double dotp(const double *a, const double *b, int p) {
     return s;
 }
 
-int tls_logreg_fit(double *coef, const float *x0, int n0, const float *x1, int n1, int d, double C,
-                   double *work) {
-    int n = n0 + n1, p = d + 1;
+int tls_logreg_fit(double *coef, const float *x0, int n0, const float *x1, int n1, int d, int quad,
+                   double C, double *work) {
+    int n = n0 + n1, m = (1 + quad) * d, p = m + 1;
     double *z = work, *D = z + n, *t = D + n;
     double *g = t + n, *step = g + p, *r = step + p, *q = r + p, *Hq = q + p, *trial = Hq + p;
     memset(coef, 0, sizeof(double) * (size_t)p);
-    double f = objective(z, coef, x0, n0, x1, n1, d, C), tol = -1.0;
+    double f = objective(z, coef, x0, n0, x1, n1, d, quad, C), tol = -1.0;
     for (int it = 0; it < 100; it++) {
         if (!isfinite(f)) return -1;
-        /* gradient and curvatures at coef (z holds X coef) */
-        for (int j = 0; j < d; j++) g[j] = coef[j];
-        g[d] = 0.0;
+        /* gradient and curvatures at coef (z holds the logits) */
+        for (int j = 0; j < m; j++) g[j] = coef[j];
+        g[m] = 0.0;
         for (int i = 0; i < n; i++) {
             double sg = sigmoid(z[i]), resid = C * (sg - (i >= n0));
-            const float *x = row_of(x0, n0, x1, i, d);
-            for (int j = 0; j < d; j++) g[j] += resid * x[j];
-            g[d] += resid;
+            add_phi(g, resid, row_of(x0, n0, x1, i, d), d, quad);
+            g[m] += resid;
             D[i] = sg * (1.0 - sg);
         }
         double gmax = 0.0;
@@ -140,7 +152,7 @@ int tls_logreg_fit(double *coef, const float *x0, int n0, const float *x1, int n
         for (int j = 0; j < p; j++) step[j] = 0.0, r[j] = -g[j], q[j] = r[j];
         double rr = dotp(r, r, p);
         for (int k = 0; k < 2 * p + 20 && sqrt(rr) > eta * gnorm; k++) {
-            hess_vec(Hq, q, D, t, x0, n0, x1, n1, d, C);
+            hess_vec(Hq, q, D, t, x0, n0, x1, n1, d, quad, C);
             double qHq = dotp(q, Hq, p);
             if (!(qHq > 0.0)) break;
             double a = rr / qHq;
@@ -155,7 +167,7 @@ int tls_logreg_fit(double *coef, const float *x0, int n0, const float *x1, int n
         double slope = dotp(g, step, p), a = 1.0, fn = f;
         for (int ls = 0; ls < 60; ls++, a *= 0.5) {
             for (int j = 0; j < p; j++) trial[j] = coef[j] + a * step[j];
-            fn = objective(z, trial, x0, n0, x1, n1, d, C);
+            fn = objective(z, trial, x0, n0, x1, n1, d, quad, C);
             if (isfinite(fn) && fn <= f + 1e-4 * a * slope) break;
         }
         if (!isfinite(fn)) return -1;
@@ -166,9 +178,11 @@ int tls_logreg_fit(double *coef, const float *x0, int n0, const float *x1, int n
     return 100;
 }
 
-void tls_importance_weights(double *w, const double *coef, const float *x, int n, int d,
+void tls_importance_weights(double *w, const double *coef, const float *x, int n, int d, int quad,
                             double ratio) {
-    for (int i = 0; i < n; i++) w[i] = ratio * exp(dot_row(x + (size_t)i * d, coef, d) + coef[d]);
+    int m = (1 + quad) * d;
+    for (int i = 0; i < n; i++)
+        w[i] = ratio * exp(dot_phi(x + (size_t)i * d, coef, d, quad) + coef[m]);
 }
 
 /* ---- validation ---------------------------------------------------------- */

@@ -4,8 +4,9 @@
  *
  *   scores_eval entropy   : n C, probs (n*C)                  -> the score
  *   scores_eval snd       : n C tau, probs (n*C)              -> the score
- *   scores_eval logreg    : n0 n1 d C, x0 (n0*d), x1 (n1*d), m, x (m*d)
- *                           -> coef (d+1), then the weights of the m rows (ratio n0/n1)
+ *   scores_eval logreg    : n0 n1 d quad C, x0 (n0*d), x1 (n1*d), m, x (m*d)
+ *                           -> coef ((1+quad)d+1), the weights of the m rows (ratio n0/n1),
+ *                              the Newton steps
  *   scores_eval iwcv|dev  : n, w (n), wrong (n)               -> the score
  *   scores_eval accuracy  : n, pred (n), y (n)                -> the score */
 #include "tlsweep/scores.h"
@@ -60,21 +61,22 @@ int main(int argc, char **argv) {
         }
         free(p);
     } else if (!strcmp(kind, "logreg")) {
-        int n0 = (int)next(), n1 = (int)next(), d = (int)next();
+        int n0 = (int)next(), n1 = (int)next(), d = (int)next(), quad = (int)next();
         double C = next();
         float *x0 = floats((size_t)n0 * d), *x1 = floats((size_t)n1 * d);
         int m = (int)next();
         float *x = floats((size_t)m * d);
-        double *coef = malloc(sizeof(double) * (size_t)(d + 1));
-        double *work = malloc(sizeof(double) * tls_logreg_work_doubles(n0 + n1, d));
+        int p = (1 + quad) * d + 1;
+        double *coef = malloc(sizeof(double) * (size_t)p);
+        double *work = malloc(sizeof(double) * tls_logreg_work_doubles(n0 + n1, d, quad));
         double *w = malloc(sizeof(double) * (size_t)(m ? m : 1));
-        int it = tls_logreg_fit(coef, x0, n0, x1, n1, d, C, work);
+        int it = tls_logreg_fit(coef, x0, n0, x1, n1, d, quad, C, work);
         if (it < 0) {
             fprintf(stderr, "scores_eval: the fit diverged\n");
             return 1;
         }
-        tls_importance_weights(w, coef, x, m, d, (double)n0 / n1);
-        for (int j = 0; j <= d; j++) printf("%s%.17g", j ? " " : "", coef[j]);
+        tls_importance_weights(w, coef, x, m, d, quad, (double)n0 / n1);
+        for (int j = 0; j < p; j++) printf("%s%.17g", j ? " " : "", coef[j]);
         printf("\n");
         for (int i = 0; i < m; i++) printf("%s%.17g", i ? " " : "", w[i]);
         printf("\n%d\n", it);
