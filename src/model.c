@@ -140,18 +140,14 @@ void tls_acts_destroy(tls_acts **a) {
 }
 
 void tls_model_features_forward(tls_acts *a, const tls_model *m, const float *X, int n) {
-    tls_linear_forward(a->h1, X, m->p.W1, m->p.b1, n, m->D, m->H);
-    tls_relu_forward(a->h1, a->h1, n * m->H);
-    tls_linear_forward(a->feat, a->h1, m->p.W2, m->p.b2, n, m->H, m->F);
-    tls_relu_forward(a->feat, a->feat, n * m->F);
+    tls_linear_relu_forward(a->h1, X, m->p.W1, m->p.b1, n, m->D, m->H);
+    tls_linear_relu_forward(a->feat, a->h1, m->p.W2, m->p.b2, n, m->H, m->F);
 }
 
 void tls_model_features_backward(tls_model *m, tls_acts *a, const float *X, int n) {
-    /* dfeat -> dz2 in place (ReLU mask), then through W2 into dh1 */
+    /* dfeat -> dz2 in place (ReLU mask), then through W2 and h1's ReLU mask into dh1 */
     tls_relu_backward(a->dfeat, a->feat, n * m->F);
-    memset(a->dh1, 0, (size_t)n * m->H * sizeof(float));
-    tls_linear_backward(a->dh1, m->g.W2, m->g.b2, a->dfeat, a->h1, m->p.W2, n, m->H, m->F);
-    tls_relu_backward(a->dh1, a->h1, n * m->H);
+    tls_linear_relu_backward(a->dh1, m->g.W2, m->g.b2, a->dfeat, a->h1, m->p.W2, n, m->H, m->F);
     tls_linear_backward(NULL, m->g.W1, m->g.b1, a->dh1, X, m->p.W1, n, m->D, m->H);
 }
 
@@ -165,17 +161,14 @@ void tls_model_classifier_backward(tls_model *m, tls_acts *a, int n) {
 }
 
 void tls_model_disc_forward(float *hd, float *logit, const tls_model *m, const float *feat, int n) {
-    tls_linear_forward(hd, feat, m->p.Wd1, m->p.bd1, n, m->F, m->Hd);
-    tls_relu_forward(hd, hd, n * m->Hd);
+    tls_linear_relu_forward(hd, feat, m->p.Wd1, m->p.bd1, n, m->F, m->Hd);
     tls_linear_forward(logit, hd, m->p.Wd2, m->p.bd2, n, m->Hd, 1);
 }
 
 void tls_model_disc_backward(tls_model *m, float *dfeat, int reverse, float *dhd,
                              const float *dlogit, const float *hd, const float *feat, int n) {
     size_t nh = (size_t)n * m->Hd;
-    memset(dhd, 0, nh * sizeof(float));
-    tls_linear_backward(dhd, m->g.Wd2, m->g.bd2, dlogit, hd, m->p.Wd2, n, m->Hd, 1);
-    tls_relu_backward(dhd, hd, (int)nh);
+    tls_linear_relu_backward(dhd, m->g.Wd2, m->g.bd2, dlogit, hd, m->p.Wd2, n, m->Hd, 1);
     tls_linear_backward(NULL, m->g.Wd1, m->g.bd1, dhd, feat, m->p.Wd1, n, m->F, m->Hd);
     if (!dfeat) return;
     if (reverse)

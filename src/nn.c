@@ -3,13 +3,16 @@
 #include "vec8.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <string.h>
 
 enum { MR = 4, NV = 8, TB = 64 }; /* rows per register block, lanes, transpose block */
 
 /* Products of at least this many multiply-adds go to OpenBLAS, smaller ones
- * to gemm_acc. Measured on the dev machine (one core): at the article's
+ * to gemm. Measured on the dev machine (one core): at the article's
  * shapes (at most 200 x 32 x 16) gemm_acc is 1.7x faster than cblas_sgemm,
  * whose packing dominates there; at 784 inputs (200 x 784 x 32) OpenBLAS
  * computes dW 1.5x faster. */
@@ -19,10 +22,40 @@ static int use_blas(int M, int N, int K) {
     return (long)M * N * K >= BLAS_MIN_MACS;
 }
 
+/* Where a product's values start, what is done to them before they are
+ * stored (the ReLU of the forward pass, or the ReLU's backward mask by the
+ * forward activations gate (M, ldc): 0 where gate <= 0; a masked value is
+ * +0, as tls_relu_forward and tls_relu_backward write it), and sums of the
+ * operands that a backward pass needs as well (a layer's bias gradient):
+ * asum[m] += sum_k A[m, k], bsum[n] += sum_k B[k, n], k in order. */
+enum { FROM_C, FROM_INIT, FROM_ZERO };
+enum { STORE, STORE_RELU, STORE_GATED };
+typedef struct {
+    int from;          /* FROM_*: C's own values, init's or zeros */
+    const float *init; /* (N) with FROM_INIT */
+    int store;         /* STORE_* */
+    const float *gate; /* (M, ldc) with STORE_GATED */
+    float *asum;       /* (M) or NULL */
+    float *bsum;       /* (N) or NULL */
+} gemm_ends;
+
+typedef void (*gemm_fn)(float *C, int ldc, const gemm_ends *e, const float *A, int ams, int aks,
+                        const float *B, int ldb, int M, int N, int K);
+
+/* asum and bsum one term at a time, k in order */
+static inline __attribute__((always_inline)) void operand_sums(const gemm_ends *e, const float *A,
+                                                               int ams, int aks, const float *B,
+                                                               int ldb, int M, int N, int K) {
+    for (int k = 0; e->asum && k < K; k++)
+        for (int m = 0; m < M; m++) e->asum[m] += A[(size_t)m * ams + (size_t)k * aks];
+    for (int k = 0; e->bsum && k < K; k++)
+        for (int n = 0; n < N; n++) e->bsum[n] += B[(size_t)k * ldb + n];
+}
+
 /* The MR rows of A and C from m0 on; the rows of a last, partial block
  * repeat row M-1 (they are computed, not stored). Returns the rows to store. */
-static inline int row_block(const float **ar, float **cr, const float *A, int ams, float *C,
-                            int ldc, int m0, int M) {
+static inline __attribute__((always_inline)) int
+row_block(const float **ar, float **cr, const float *A, int ams, float *C, int ldc, int m0, int M) {
     int t = M - m0 < MR ? M - m0 : MR;
     for (int r = 0; r < MR; r++) {
         ar[r] = A + (size_t)(r < t ? m0 + r : M - 1) * ams;
@@ -31,15 +64,42 @@ static inline int row_block(const float **ar, float **cr, const float *A, int am
     return t;
 }
 
-/* C (M, N; ldc) += A B, one term at a time in ascending k straight into C:
- * C[m][n] += A[m*ams + k*aks] * B[k*ldb + n] for k = 0 .. K-1; with init
- * (N) non-NULL every row of C starts from init instead. Multiply then
- * add (no fused multiply-add), so every vector width gives the same bits;
- * the AVX2 clone is only faster. Column strips outside, MR-row blocks
- * inside, so that a strip of B stays in L1 while it is reused. */
-__attribute__((target_clones("avx2", "default"))) static void
-gemm_acc(float *C, int ldc, const float *init, const float *A, int ams, int aks, const float *B,
-         int ldb, int M, int N, int K) {
+/* gate's element at off, if there is a gate */
+static inline __attribute__((always_inline)) const float *gate_at(const gemm_ends *e, size_t off) {
+    return e->gate ? e->gate + off : NULL;
+}
+
+/* the start of c = C[.., n] (at c) */
+static inline __attribute__((always_inline)) v8f start8(const gemm_ends *e, const float *c, int n) {
+    if (e->from == FROM_C) return ld8(c);
+    if (e->from == FROM_INIT) return ld8(e->init + n);
+    return (v8f){0};
+}
+
+static inline __attribute__((always_inline)) v8f ends8(v8f v, const gemm_ends *e, const float *g) {
+    if (e->store == STORE_RELU) return (v8f)((v8i)(v > (v8f){0}) & (v8i)v);
+    if (e->store == STORE_GATED) return (v8f)((v8i)(ld8(g) > (v8f){0}) & (v8i)v);
+    return v;
+}
+
+static inline __attribute__((always_inline)) float ends1(float v, const gemm_ends *e,
+                                                         const float *g) {
+    if (e->store == STORE_RELU) return v > 0.0f ? v : 0.0f;
+    if (e->store == STORE_GATED) return *g > 0.0f ? v : 0.0f;
+    return v;
+}
+
+/* C (M, N; ldc) = start + A B, one term at a time in ascending k: c starts
+ * from C[m][n], init[n] or 0 (e->from), c += A[m*ams + k*aks] * B[k*ldb + n]
+ * for k = 0 .. K-1, and C[m][n] = c after e->store; then the operand sums.
+ * Multiply then add (no fused multiply-add), so every vector width gives
+ * the same bits; the copies below are only faster. 8 lanes: column strips
+ * outside, MR-row blocks inside, so that a strip of B stays in L1 while it
+ * is reused. */
+static inline __attribute__((always_inline)) void gemm_body8(float *C, int ldc, const gemm_ends *e,
+                                                             const float *A, int ams, int aks,
+                                                             const float *B, int ldb, int M, int N,
+                                                             int K) {
     const float *ar[MR];
     float *cr[MR];
     int n = 0;
@@ -48,8 +108,8 @@ gemm_acc(float *C, int ldc, const float *init, const float *A, int ams, int aks,
             int t = row_block(ar, cr, A, ams, C, ldc, m0, M);
             v8f c0[MR], c1[MR];
             for (int r = 0; r < MR; r++) {
-                c0[r] = ld8(init ? init + n : cr[r] + n);
-                c1[r] = ld8(init ? init + n + NV : cr[r] + n + NV);
+                c0[r] = start8(e, cr[r] + n, n);
+                c1[r] = start8(e, cr[r] + n + NV, n + NV);
             }
             for (int k = 0; k < K; k++) {
                 v8f b0 = ld8(B + (size_t)k * ldb + n), b1 = ld8(B + (size_t)k * ldb + n + NV);
@@ -59,26 +119,217 @@ gemm_acc(float *C, int ldc, const float *init, const float *A, int ams, int aks,
                     c1[r] += a * b1;
                 }
             }
-            for (int r = 0; r < t; r++) st8(cr[r] + n, c0[r]), st8(cr[r] + n + NV, c1[r]);
+            for (int r = 0; r < t; r++) {
+                const float *g = gate_at(e, (size_t)(cr[r] - C) + n);
+                st8(cr[r] + n, ends8(c0[r], e, g));
+                st8(cr[r] + n + NV, ends8(c1[r], e, g ? g + NV : NULL));
+            }
         }
     for (; n + NV <= N; n += NV)
         for (int m0 = 0; m0 < M; m0 += MR) {
             int t = row_block(ar, cr, A, ams, C, ldc, m0, M);
             v8f c0[MR];
-            for (int r = 0; r < MR; r++) c0[r] = ld8(init ? init + n : cr[r] + n);
+            for (int r = 0; r < MR; r++) c0[r] = start8(e, cr[r] + n, n);
             for (int k = 0; k < K; k++) {
                 v8f b0 = ld8(B + (size_t)k * ldb + n);
                 for (int r = 0; r < MR; r++) c0[r] += ar[r][(size_t)k * aks] * b0;
             }
-            for (int r = 0; r < t; r++) st8(cr[r] + n, c0[r]);
+            for (int r = 0; r < t; r++)
+                st8(cr[r] + n, ends8(c0[r], e, gate_at(e, (size_t)(cr[r] - C) + n)));
         }
     for (; n < N; n++)
         for (int m = 0; m < M; m++) {
-            float c = init ? init[n] : C[(size_t)m * ldc + n];
+            float c = e->from == FROM_C      ? C[(size_t)m * ldc + n]
+                      : e->from == FROM_INIT ? e->init[n]
+                                             : 0.0f;
             for (int k = 0; k < K; k++)
                 c += A[(size_t)m * ams + (size_t)k * aks] * B[(size_t)k * ldb + n];
-            C[(size_t)m * ldc + n] = c;
+            C[(size_t)m * ldc + n] = ends1(c, e, gate_at(e, (size_t)m * ldc + n));
         }
+    operand_sums(e, A, ams, aks, B, ldb, M, N, K);
+}
+
+/* The generic copy (baseline instructions: SSE2 on x86-64) */
+static void gemm_generic(float *C, int ldc, const gemm_ends *e, const float *A, int ams, int aks,
+                         const float *B, int ldb, int M, int N, int K) {
+    gemm_body8(C, ldc, e, A, ams, aks, B, ldb, M, N, K);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void gemm_avx2(float *C, int ldc, const gemm_ends *e,
+                                                      const float *A, int ams, int aks,
+                                                      const float *B, int ldb, int M, int N,
+                                                      int K) {
+    gemm_body8(C, ldc, e, A, ams, aks, B, ldb, M, N, K);
+}
+
+/* The AVX-512 copy: 16 columns per vector, up to 8 rows per block and the
+ * rows of a last block in blocks of 4, 2 and 1 (never computed twice), the
+ * columns beyond the last multiple of 16 in masked vectors; asum (with ams
+ * 1) and bsum accumulated in the product's loop over k, in registers. Every
+ * element sees the same operations as in gemm_body8. */
+#define AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+
+static inline __attribute__((always_inline)) AVX512 v16f ends16(v16f v, const gemm_ends *e,
+                                                                const float *g, __mmask16 live) {
+    if (e->store == STORE_RELU) return (v16f)((v16i)(v > (v16f){0}) & (v16i)v);
+    if (e->store == STORE_GATED) {
+        v16f gv = (v16f)_mm512_maskz_loadu_ps(live, g);
+        return (v16f)((v16i)(gv > (v16f){0}) & (v16i)v);
+    }
+    return v;
+}
+
+/* The rows m0 .. m0+mr-1 and the columns n .. n+16nv-1 of C, the last
+ * vector's lanes limited to live (mr <= 8, nv <= 2: constants where
+ * inlined). Loads beyond live read nothing (zeros) and stores skip them.
+ * With sa, asum[m0 .. m0+mr-1] too; with sb, bsum[n .. n+16nv-1]. */
+static inline __attribute__((always_inline)) AVX512 void
+block16(int mr, int nv, __mmask16 live, int sa, int sb, float *C, int ldc, const gemm_ends *e,
+        const float *A, int ams, int aks, const float *B, int ldb, int m0, int n, int K) {
+    v16f c0[8], c1[8];
+    __mmask16 l0 = nv == 1 ? live : 0xffff;
+    __mmask8 lr = (__mmask8)((1u << mr) - 1);
+    for (int r = 0; r < mr; r++) {
+        const float *cr = C + (size_t)(m0 + r) * ldc + n;
+        if (e->from == FROM_C) {
+            c0[r] = (v16f)_mm512_maskz_loadu_ps(l0, cr);
+            if (nv == 2) c1[r] = (v16f)_mm512_maskz_loadu_ps(live, cr + 16);
+        } else if (e->from == FROM_INIT) {
+            c0[r] = (v16f)_mm512_maskz_loadu_ps(l0, e->init + n);
+            if (nv == 2) c1[r] = (v16f)_mm512_maskz_loadu_ps(live, e->init + n + 16);
+        } else {
+            c0[r] = c1[r] = (v16f){0};
+        }
+    }
+    v8f as = {0};
+    v16f bs0 = {0}, bs1 = {0};
+    if (sa) as = (v8f)_mm256_maskz_loadu_ps(lr, e->asum + m0);
+    if (sb) {
+        bs0 = (v16f)_mm512_maskz_loadu_ps(l0, e->bsum + n);
+        if (nv == 2) bs1 = (v16f)_mm512_maskz_loadu_ps(live, e->bsum + n + 16);
+    }
+    for (int k = 0; k < K; k++) {
+        const float *bk = B + (size_t)k * ldb + n;
+        v16f b0 = (v16f)_mm512_maskz_loadu_ps(l0, bk), b1 = {0};
+        if (nv == 2) b1 = (v16f)_mm512_maskz_loadu_ps(live, bk + 16);
+        for (int r = 0; r < mr; r++) {
+            float a = A[(size_t)(m0 + r) * ams + (size_t)k * aks];
+            c0[r] += a * b0;
+            if (nv == 2) c1[r] += a * b1;
+        }
+        if (sa) as += (v8f)_mm256_maskz_loadu_ps(lr, A + m0 + (size_t)k * aks);
+        if (sb) {
+            bs0 += b0;
+            if (nv == 2) bs1 += b1;
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        size_t at = (size_t)(m0 + r) * ldc + n;
+        _mm512_mask_storeu_ps(C + at, l0, (__m512)ends16(c0[r], e, gate_at(e, at), l0));
+        if (nv == 2)
+            _mm512_mask_storeu_ps(C + at + 16, live,
+                                  (__m512)ends16(c1[r], e, gate_at(e, at + 16), live));
+    }
+    if (sa) _mm256_mask_storeu_ps(e->asum + m0, lr, (__m256)as);
+    if (sb) {
+        _mm512_mask_storeu_ps(e->bsum + n, l0, (__m512)bs0);
+        if (nv == 2) _mm512_mask_storeu_ps(e->bsum + n + 16, live, (__m512)bs1);
+    }
+}
+
+/* All rows of C for the columns n .. n+16nv-1 (the last vector's lanes
+ * live); asum in the first strip (n 0), bsum in the first row block. */
+static inline __attribute__((always_inline)) AVX512 void
+rows16(int nv, __mmask16 live, float *C, int ldc, const gemm_ends *e, const float *A, int ams,
+       int aks, const float *B, int ldb, int M, int n, int K) {
+    int sa = e->asum && n == 0, sb = e->bsum != NULL, m0 = 0;
+    for (; m0 + 8 <= M; m0 += 8, sb = 0)
+        block16(8, nv, live, sa, sb, C, ldc, e, A, ams, aks, B, ldb, m0, n, K);
+    if (M - m0 >= 4)
+        block16(4, nv, live, sa, sb, C, ldc, e, A, ams, aks, B, ldb, m0, n, K), m0 += 4, sb = 0;
+    if (M - m0 >= 2)
+        block16(2, nv, live, sa, sb, C, ldc, e, A, ams, aks, B, ldb, m0, n, K), m0 += 2, sb = 0;
+    if (M - m0 >= 1) block16(1, nv, live, sa, sb, C, ldc, e, A, ams, aks, B, ldb, m0, n, K);
+}
+
+static AVX512 void gemm_avx512(float *C, int ldc, const gemm_ends *e, const float *A, int ams,
+                               int aks, const float *B, int ldb, int M, int N, int K) {
+    if (e->asum && ams != 1) { /* the fused row sums read A's columns as vectors */
+        gemm_ends rest = *e;
+        rest.asum = NULL;
+        gemm_avx512(C, ldc, &rest, A, ams, aks, B, ldb, M, N, K);
+        gemm_ends sums = {FROM_C, NULL, STORE, NULL, e->asum, NULL};
+        operand_sums(&sums, A, ams, aks, B, ldb, M, N, K);
+        return;
+    }
+    int n = 0;
+    for (; n + 32 <= N; n += 32) rows16(2, 0xffff, C, ldc, e, A, ams, aks, B, ldb, M, n, K);
+    if (N - n > 16)
+        rows16(2, (__mmask16)((1u << (N - n - 16)) - 1), C, ldc, e, A, ams, aks, B, ldb, M, n, K);
+    else if (N - n == 16)
+        rows16(1, 0xffff, C, ldc, e, A, ams, aks, B, ldb, M, n, K);
+    else if (N - n > 0)
+        rows16(1, (__mmask16)((1u << (N - n)) - 1), C, ldc, e, A, ams, aks, B, ldb, M, n, K);
+    if (N == 0) operand_sums(e, A, ams, aks, B, ldb, M, N, K); /* the sums alone */
+}
+#endif
+
+static const struct {
+    const char *name;
+    gemm_fn fn;
+} gemms[] = {
+#if defined(__x86_64__)
+    {"avx512", gemm_avx512},
+    {"avx2", gemm_avx2},
+#endif
+    {"generic", gemm_generic},
+};
+enum { NGEMMS = sizeof(gemms) / sizeof(gemms[0]) };
+
+static int gemm_usable(int i) {
+#if defined(__x86_64__)
+    if (gemms[i].fn == gemm_avx512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq");
+    if (gemms[i].fn == gemm_avx2) return __builtin_cpu_supports("avx2");
+#endif
+    return 1;
+}
+
+static int gemm_selected = -1; /* index into gemms[], -1 until chosen */
+
+static int gemm_index(void) {
+    int s = __atomic_load_n(&gemm_selected, __ATOMIC_ACQUIRE);
+    if (s >= 0) return s;
+    s = 0;
+    while (!gemm_usable(s)) s++;
+    __atomic_store_n(&gemm_selected, s, __ATOMIC_RELEASE);
+    return s;
+}
+
+int tls_nn_select(const char *name) {
+    for (int i = 0; i < NGEMMS; i++)
+        if (strcmp(name, gemms[i].name) == 0) {
+            if (!gemm_usable(i)) return -1;
+            __atomic_store_n(&gemm_selected, i, __ATOMIC_RELEASE);
+            return 0;
+        }
+    if (strcmp(name, "auto") == 0) {
+        __atomic_store_n(&gemm_selected, -1, __ATOMIC_RELEASE);
+        gemm_index();
+        return 0;
+    }
+    return -1;
+}
+
+const char *tls_nn_kernel(void) {
+    return gemms[gemm_index()].name;
+}
+
+static void gemm(float *C, int ldc, const gemm_ends *e, const float *A, int ams, int aks,
+                 const float *B, int ldb, int M, int N, int K) {
+    gemms[gemm_index()].fn(C, ldc, e, A, ams, aks, B, ldb, M, N, K);
 }
 
 /* db (Dout) += column sums of dout (B, Dout), rows in order */
@@ -87,15 +338,18 @@ static void column_sums(float *restrict db, const float *restrict dout, int B, i
         for (int o = 0; o < Dout; o++) db[o] += dout[(size_t)i * Dout + o];
 }
 
-void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
-                        int Din, int Dout) {
+/* out = b + inp W^T, then the ReLU if relu. */
+static void linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
+                           int Din, int Dout, int relu) {
     if (use_blas(B, Dout, Din)) {
         for (int i = 0; i < B; i++) memcpy(out + (size_t)i * Dout, b, sizeof(float) * (size_t)Dout);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, Dout, Din, 1.0f, inp, Din, W, Din,
                     1.0f, out, Dout);
+        if (relu) tls_relu_forward(out, out, B * Dout);
         return;
     }
-    /* out = b + inp W^T, with W^T built TB x TB at a time: k blocks in order */
+    /* W^T built TB x TB at a time: k blocks in order, the first from b, the
+     * last with the ReLU */
     float wt[TB * TB]; /* (kb, ob) */
     for (int o0 = 0; o0 < Dout; o0 += TB) {
         int ob = Dout - o0 < TB ? Dout - o0 : TB;
@@ -103,38 +357,76 @@ void tls_linear_forward(float *out, const float *inp, const float *W, const floa
             int kb = Din - k0 < TB ? Din - k0 : TB;
             for (int o = 0; o < ob; o++)
                 for (int k = 0; k < kb; k++) wt[k * ob + o] = W[(size_t)(o0 + o) * Din + k0 + k];
-            gemm_acc(out + o0, Dout, k0 == 0 ? b + o0 : NULL, inp + k0, Din, 1, wt, ob, B, ob, kb);
+            gemm_ends e = {k0 == 0 ? FROM_INIT : FROM_C,
+                           b + o0,
+                           relu && k0 + kb >= Din ? STORE_RELU : STORE,
+                           NULL,
+                           NULL,
+                           NULL};
+            gemm(out + o0, Dout, &e, inp + k0, Din, 1, wt, ob, B, ob, kb);
+        }
+    }
+}
+
+void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
+                        int Din, int Dout) {
+    linear_forward(out, inp, W, b, B, Din, Dout, 0);
+}
+
+void tls_linear_relu_forward(float *out, const float *inp, const float *W, const float *b, int B,
+                             int Din, int Dout) {
+    linear_forward(out, inp, W, b, B, Din, Dout, 1);
+}
+
+/* dinp: from (FROM_C: += dout W; FROM_ZERO: = dout W), then gated by gate
+ * (relu backward) unless NULL; dW, db as tls_linear_backward (db's sums in
+ * the pass that computes dW). */
+static void linear_backward(float *dinp, int from, const float *gate, float *dW, float *db,
+                            const float *dout, const float *inp, const float *W, int B, int Din,
+                            int Dout) {
+    if (dinp && use_blas(B, Din, Dout)) {
+        if (from == FROM_ZERO) memset(dinp, 0, sizeof(float) * (size_t)B * Din);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Din, Dout, 1.0f, dout, Dout, W,
+                    Din, 1.0f, dinp, Din);
+        if (gate) tls_relu_backward(dinp, gate, B * Din);
+    } else if (dinp) {
+        gemm_ends e = {from, NULL, gate ? STORE_GATED : STORE, gate, NULL, NULL};
+        gemm(dinp, Din, &e, dout, Dout, 1, W, Din, B, Din, Dout);
+    }
+    if (!dW) return;
+    if (use_blas(Dout, Din, B)) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dout, Din, B, 1.0f, dout, Dout, inp,
+                    Din, 1.0f, dW, Din);
+        column_sums(db, dout, B, Dout);
+    } else if (Din >= NV) {
+        /* dW (Dout, Din) += dout^T inp; db: the sums of dout's columns, A's rows here */
+        gemm_ends e = {FROM_C, NULL, STORE, NULL, db, NULL};
+        gemm(dW, Din, &e, dout, 1, Dout, inp, Din, Dout, Din, B);
+    } else {
+        /* narrow input: dW^T (Din, Dout) += inp^T dout, vectorized over
+         * outputs, through a transposed copy; same terms, same order; db:
+         * the sums of dout's columns, B's columns here */
+        float t[NV * TB]; /* (Din, ob) */
+        for (int o0 = 0; o0 < Dout; o0 += TB) {
+            int ob = Dout - o0 < TB ? Dout - o0 : TB;
+            for (int o = 0; o < ob; o++)
+                for (int k = 0; k < Din; k++) t[k * ob + o] = dW[(size_t)(o0 + o) * Din + k];
+            gemm_ends e = {FROM_C, NULL, STORE, NULL, NULL, db + o0};
+            gemm(t, ob, &e, inp, 1, Din, dout + o0, Dout, Din, ob, B);
+            for (int o = 0; o < ob; o++)
+                for (int k = 0; k < Din; k++) dW[(size_t)(o0 + o) * Din + k] = t[k * ob + o];
         }
     }
 }
 
 void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                          const float *W, int B, int Din, int Dout) {
-    if (dinp && use_blas(B, Din, Dout))
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Din, Dout, 1.0f, dout, Dout, W,
-                    Din, 1.0f, dinp, Din);
-    else if (dinp)
-        gemm_acc(dinp, Din, NULL, dout, Dout, 1, W, Din, B, Din, Dout);
-    if (!dW) return;
-    if (use_blas(Dout, Din, B)) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dout, Din, B, 1.0f, dout, Dout, inp,
-                    Din, 1.0f, dW, Din);
-    } else if (Din >= NV) {
-        gemm_acc(dW, Din, NULL, dout, 1, Dout, inp, Din, Dout, Din, B);
-    } else {
-        /* narrow input: dW^T (Din, Dout) += inp^T dout, vectorized over
-         * outputs, through a transposed copy; same terms, same order */
-        float t[NV * TB]; /* (Din, ob) */
-        for (int o0 = 0; o0 < Dout; o0 += TB) {
-            int ob = Dout - o0 < TB ? Dout - o0 : TB;
-            for (int o = 0; o < ob; o++)
-                for (int k = 0; k < Din; k++) t[k * ob + o] = dW[(size_t)(o0 + o) * Din + k];
-            gemm_acc(t, ob, NULL, inp, 1, Din, dout + o0, Dout, Din, ob, B);
-            for (int o = 0; o < ob; o++)
-                for (int k = 0; k < Din; k++) dW[(size_t)(o0 + o) * Din + k] = t[k * ob + o];
-        }
-    }
-    column_sums(db, dout, B, Dout);
+    linear_backward(dinp, FROM_C, NULL, dW, db, dout, inp, W, B, Din, Dout);
+}
+
+void tls_linear_relu_backward(float *dinp, float *dW, float *db, const float *dout,
+                              const float *inp, const float *W, int B, int Din, int Dout) {
+    linear_backward(dinp, FROM_ZERO, inp, dW, db, dout, inp, W, B, Din, Dout);
 }
 
 /* ReLU passes: one compare and select per element, the same in every clone.

@@ -101,6 +101,106 @@ static void test_relu(tls_rng *rng) {
     free(x), free(R);
 }
 
+/* The outputs of one copy of the layer products on one shape: forward,
+ * forward with the ReLU, backward adding into nonzero gradients, backward
+ * through a ReLU (dinp overwritten), each from the same inputs. */
+typedef struct {
+    float *out, *rout, *dx, *dW, *db, *rdx, *rdW, *rdb;
+} linear_outputs;
+
+static void linear_all(linear_outputs *o, const float *x, const float *W, const float *b,
+                       const float *R, const float *g0, int B, int DI, int DO) {
+    size_t nx = (size_t)B * DI, nw = (size_t)DO * DI;
+    tls_linear_forward(o->out, x, W, b, B, DI, DO);
+    tls_linear_relu_forward(o->rout, x, W, b, B, DI, DO);
+    memcpy(o->dx, g0, sizeof(float) * nx), memcpy(o->dW, g0, sizeof(float) * nw);
+    memcpy(o->db, g0, sizeof(float) * DO);
+    tls_linear_backward(o->dx, o->dW, o->db, R, x, W, B, DI, DO);
+    memcpy(o->rdx, g0 + 1, sizeof(float) * nx), memcpy(o->rdW, g0, sizeof(float) * nw);
+    memcpy(o->rdb, g0, sizeof(float) * DO);
+    tls_linear_relu_backward(o->rdx, o->rdW, o->rdb, R, x, W, B, DI, DO);
+}
+
+static int linear_equal(const linear_outputs *a, const linear_outputs *b, int B, int DI, int DO) {
+    size_t no = sizeof(float) * (size_t)B * DO, nx = sizeof(float) * (size_t)B * DI,
+           nw = sizeof(float) * (size_t)DO * DI, nb = sizeof(float) * (size_t)DO;
+    return !memcmp(a->out, b->out, no) && !memcmp(a->rout, b->rout, no) &&
+           !memcmp(a->dx, b->dx, nx) && !memcmp(a->dW, b->dW, nw) && !memcmp(a->db, b->db, nb) &&
+           !memcmp(a->rdx, b->rdx, nx) && !memcmp(a->rdW, b->rdW, nw) &&
+           !memcmp(a->rdb, b->rdb, nb);
+}
+
+/* Every copy of the layer products returns the generic copy's bits, on
+ * shapes with every row and column tail (blocks of 8, 4, 2, 1 rows; strips
+ * of 32, 16, 8 columns, masked and scalar tails; narrow inputs; two
+ * transpose blocks), with some inputs exactly 0 (ReLU masks at 0); and the
+ * fused ReLU passes equal the separate ones bit for bit. */
+static void test_linear_copies(void) {
+    tls_rng own; /* its own stream: the later tests' inputs stay as they were */
+    tls_rng_init(&own, 5, TLS_STREAM_INIT, 0);
+    tls_rng *rng = &own;
+    const int shapes[][3] = {{200, 2, 32}, {200, 32, 16}, {32, 16, 2},  {50, 16, 2},  {7, 5, 3},
+                             {13, 19, 24}, {9, 3, 37},    {70, 67, 64}, {33, 40, 48}, {1, 1, 1},
+                             {17, 8, 8},   {15, 24, 40},  {3, 7, 1}};
+    const char *copies[] = {"avx512", "avx2"};
+    int nshapes = sizeof(shapes) / sizeof(shapes[0]);
+    for (int s = 0; s < nshapes; s++) {
+        int B = shapes[s][0], DI = shapes[s][1], DO = shapes[s][2];
+        size_t big = (size_t)(B > DO ? B : DO) * (DI > DO ? DI : DO) + 1;
+        float *x = randv(rng, B * DI, 1), *W = randv(rng, DO * DI, 1), *b = randv(rng, DO, 1);
+        float *R = randv(rng, B * DO, 1), *g0 = randv(rng, (int)big, 1);
+        for (int i = 0; i < B * DI; i += 5) x[i] = 0.0f; /* ReLU gates at exactly 0 */
+        linear_outputs o[2];
+        for (int k = 0; k < 2; k++) {
+            float **f = &o[k].out;
+            for (int q = 0; q < 8; q++) f[q] = malloc(sizeof(float) * big);
+        }
+        tls_nn_select("generic");
+        linear_all(&o[0], x, W, b, R, g0, B, DI, DO);
+        /* fused == separate passes, generic copy */
+        float *sep = malloc(sizeof(float) * big);
+        tls_linear_forward(sep, x, W, b, B, DI, DO);
+        tls_relu_forward(sep, sep, B * DO);
+        checks++;
+        if (memcmp(sep, o[0].rout, sizeof(float) * (size_t)B * DO)) {
+            failures++;
+            printf("FAIL linear+relu forward fused differs at (%d, %d, %d)\n", B, DI, DO);
+        }
+        memset(sep, 0, sizeof(float) * (size_t)B * DI);
+        float *dW = malloc(sizeof(float) * big), *db = malloc(sizeof(float) * big);
+        memcpy(dW, g0, sizeof(float) * (size_t)DO * DI), memcpy(db, g0, sizeof(float) * DO);
+        tls_linear_backward(sep, dW, db, R, x, W, B, DI, DO);
+        tls_relu_backward(sep, x, B * DI);
+        checks++;
+        if (memcmp(sep, o[0].rdx, sizeof(float) * (size_t)B * DI) ||
+            memcmp(dW, o[0].rdW, sizeof(float) * (size_t)DO * DI) ||
+            memcmp(db, o[0].rdb, sizeof(float) * DO)) {
+            failures++;
+            printf("FAIL linear+relu backward fused differs at (%d, %d, %d)\n", B, DI, DO);
+        }
+        for (int c = 0; c < 2; c++) {
+            if (tls_nn_select(copies[c]) != 0) {
+                if (s == 0)
+                    printf("SKIP layer products copy %s: this CPU cannot run it\n", copies[c]);
+                continue;
+            }
+            linear_all(&o[1], x, W, b, R, g0, B, DI, DO);
+            checks++;
+            if (!linear_equal(&o[0], &o[1], B, DI, DO)) {
+                failures++;
+                printf("FAIL layer products copy %s differs from generic at (%d, %d, %d)\n",
+                       copies[c], B, DI, DO);
+            }
+        }
+        tls_nn_select("auto");
+        for (int k = 0; k < 2; k++) {
+            float **f = &o[k].out;
+            for (int q = 0; q < 8; q++) free(f[q]);
+        }
+        free(x), free(W), free(b), free(R), free(g0), free(sep), free(dW), free(db);
+    }
+}
+
 static void test_crossentropy(tls_rng *rng) {
     enum { B = 6, C = 4 };
     float *z = randv(rng, B * C, 2), probs[B * C], dz[B * C] = {0};
@@ -760,6 +860,7 @@ int main(void) {
     test_rng();
     test_linear(&rng);
     test_relu(&rng);
+    test_linear_copies();
     test_crossentropy(&rng);
     test_mmd(&rng);
     test_mmd_kernels(&rng);

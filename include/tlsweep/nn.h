@@ -5,9 +5,10 @@
  * gradients they are given (call tls_model_zero_grad once per step). All
  * buffers are row-major float32.
  *
- * Layer products run in register-blocked loops (AVX2 and baseline clones that
- * return the same bits: no fused multiply-adds), and in OpenBLAS from 2^20
- * multiply-adds per product up, where it is faster (784-pixel inputs). */
+ * Layer products run in register-blocked loops (AVX-512, AVX2 and baseline
+ * copies that return the same bits: no fused multiply-adds; see
+ * tls_nn_select), and in OpenBLAS from 2^20 multiply-adds per product up,
+ * where it is faster (784-pixel inputs). */
 #ifndef TLSWEEP_NN_H
 #define TLSWEEP_NN_H
 
@@ -20,11 +21,29 @@ void tls_linear_forward(float *out, const float *inp, const float *W, const floa
 void tls_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
                          const float *W, int B, int Din, int Dout);
 
+/* tls_linear_forward, then tls_relu_forward on out, in one pass; the same bits. */
+void tls_linear_relu_forward(float *out, const float *inp, const float *W, const float *b, int B,
+                             int Din, int Dout);
+/* The backward pass of a linear layer whose input inp is a ReLU's output:
+ * dinp (B, Din) = dout @ W where inp > 0, 0 elsewhere (overwritten, not
+ * added to: zeroing dinp, tls_linear_backward and tls_relu_backward(dinp,
+ * inp) in one pass; the same bits); dW, db as tls_linear_backward. */
+void tls_linear_relu_backward(float *dinp, float *dW, float *db, const float *dout,
+                              const float *inp, const float *W, int B, int Din, int Dout);
+
 /* out (n) = max(inp, 0); out may alias inp. */
 void tls_relu_forward(float *out, const float *inp, int n);
 /* ReLU backward in place: d (n) keeps its value where out > 0 and becomes 0
  * elsewhere (PyTorch's subgradient 0 at 0). d holds dout on entry, dinp on exit. */
 void tls_relu_backward(float *d, const float *out, int n);
+
+/* Chooses the layer products' copy for the whole process: "auto" (the
+ * default: the widest this CPU runs), "avx512", "avx2" or "generic"; all
+ * return the same bits. Returns 0, or -1 for an unknown name or a copy this
+ * CPU cannot run (the choice is then unchanged). */
+int tls_nn_select(const char *name);
+/* Name of the layer products' copy in use. */
+const char *tls_nn_kernel(void);
 
 /* Mean cross-entropy of logits (B,C) against labels y (B) in [0,C).
  * Writes the softmax probabilities (B,C) for the backward pass; returns the loss. */
