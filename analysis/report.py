@@ -52,6 +52,23 @@ PALETTE = ["#D55E00", "#009E73", "#0072B2", "#CC79A7", "#999933", "#56B4E9", "#0
 STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 DPI = 100
+# what the shift axis means (data.shift_kind), set per file by shift_meaning()
+SHIFT_TITLES = {"rotation": ("shift: target rotation (°)", "°"),
+                "translation": ("shift: target translation (source class spreads)", ""),
+                "scale": ("shift: factor of the target classes' spread", ""),
+                "label": ("shift: share of class 0 in the target", ""),
+                "conditional": ("shift: share of target labels swapped", ""),
+                "mixed": ("shift (its meaning per data.shift_kind)", "")}
+SHIFT = {"title": SHIFT_TITLES["rotation"][0], "unit": "°"}
+
+
+def shift_meaning(ds):
+    SHIFT["title"], SHIFT["unit"] = SHIFT_TITLES.get(R.shift_kind(ds), SHIFT_TITLES["mixed"])
+
+
+def shift_text(v, digits=0):
+    """A shift in words: 45° for rotations, 0.35 otherwise."""
+    return f"{v:.{digits}f}°" if SHIFT["unit"] == "°" else f"{v:.3g}"
 
 
 def name_methods(ds):
@@ -84,7 +101,7 @@ def legend_label(m):
 
 
 def axis_title(ds, a):
-    return {"shift": "shift: target rotation (°)", "lambda": "λ (weight of MMD²)",
+    return {"shift": SHIFT["title"], "lambda": "λ (weight of MMD²)",
             "n_target": "n_target (labelled target points)", "seed": "seed"}.get(a, R.axis_key(ds, a))
 
 
@@ -99,7 +116,7 @@ def fmt(ds, a, v):
         s = f"{v:g}"
     else:
         s = str(v)
-    return s + "°" if a == "shift" else s
+    return s + SHIFT["unit"] if a == "shift" else s
 
 
 def setting(ds, a, v):
@@ -420,7 +437,7 @@ def fig_gain_curve(ds, gain_cube, cross, lay, tuning, path, plt):
             hi = min(c["hi"], x[-1]) if np.isfinite(c["hi"]) else x[-1]
             if np.isfinite(c["lo"]) or np.isfinite(c["hi"]):
                 ax.axvspan(lo, hi, color=color, alpha=0.07)
-            ax.annotate(f"{c['crossover']:.0f}°", (c["crossover"], 0), textcoords="offset points",
+            ax.annotate(shift_text(c["crossover"]), (c["crossover"], 0), textcoords="offset points",
                         xytext=(4, 8 + 14 * k), color=color, fontsize=10, fontweight="bold")
     ax.axhline(0, color="black", linewidth=0.9)
     ax.set_xlim(x[0] - 0.03 * (np.ptp(x) or 1), x[-1] + 0.03 * (np.ptp(x) or 1))
@@ -478,6 +495,113 @@ def fig_rules(ds, rules, path, plt):
                  fontsize=12)
     fig.tight_layout()
     save(fig, path)
+
+
+# ---------------------------------------------------------------- choosing lambda without target labels
+
+SCORE_LABELS = {"entropy": "prediction entropy", "snd": "soft neighbourhood density (SND)",
+                "mmd2": "MMD² of the features", "pad": "proxy A-distance of the features",
+                "iwcv": "importance-weighted validation (IWCV)", "dev": "deep embedded validation (DEV)",
+                "target_val": "target validation (held-out labelled target points)",
+                "reference": "never aligning (λ = 0)"}
+
+
+def selection_scores(ds, over="lambda"):
+    """The label-free (and held-out) scores to judge, when `over` varies: the
+    file's scores but the oracle; [] when there is nothing to select."""
+    if over not in ds.dims or ds.sizes[over] < 2:
+        return []
+    return [n for n in R.scores_in(ds) if n != "oracle"]
+
+
+def regret_axes(ds, over):
+    cells = [a for a in R.axes(ds) if a not in (over, "seed")]
+    x = "shift" if "shift" in cells else (cells[0] if cells else None)
+    y = "n_target" if "n_target" in cells and x != "n_target" else next((a for a in cells if a != x), None)
+    return cells, x, y
+
+
+def fig_regret(ds, sr, names, lay, over, path, plt):
+    """Mean regret over seeds of choosing `over` by each score, as heatmaps
+    over (y: n_target, x: shift), one panel per score and one for never
+    adapting; other axes at the layout's held values."""
+    import xarray as xr
+    cells, x, y = regret_axes(ds, over)
+    cube = xr.Dataset.from_dataframe(sr) if cells else None
+    fixed = {a: lay.fixed.get(a, 0) for a in cells if a not in (x, y)}
+    panels = list(names) + ["reference"]
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    xv = ds[x].values if x else [None]
+    yv = ds[y].values if y else [None]
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(15, 3.6 * ncols + 1.2), (0.45 * len(yv) + 1.6) * nrows + 0.9),
+                             squeeze=False, layout="constrained")
+    mats = {}
+    for n in panels:
+        da = cube[f"regret_{n}"] if cube is not None else None
+        if da is not None:
+            da = da.isel({a: i for a, i in fixed.items() if a in da.dims})
+            da = da.transpose(*[a for a in (y, x) if a])
+        mats[n] = np.asarray(da.values, float).reshape(len(yv), len(xv)) if da is not None else np.full((1, 1), np.nan)
+    vmax = max(0.01, max((np.nanmax(m) for m in mats.values() if np.isfinite(m).any()), default=0.01))
+    im = None
+    for k, n in enumerate(panels):
+        ax = axes[k // ncols][k % ncols]
+        M = mats[n]
+        ax.set_facecolor("#dddddd")
+        im = ax.imshow(np.ma.masked_invalid(M), cmap="Reds", vmin=0, vmax=vmax, aspect="auto", origin="lower",
+                       interpolation="nearest")
+        for yi, xi in itertools.product(range(M.shape[0]), range(M.shape[1])):
+            v = M[yi, xi]
+            if np.isfinite(v):
+                ax.text(xi, yi, f"{v:.3f}", ha="center", va="center", fontsize=7.5,
+                        color="white" if v > 0.6 * vmax else "black")
+        ax.set_xticks(range(len(xv)), [fmt(ds, x, v) for v in xv] if x else [], fontsize=8,
+                      rotation=45 if len(xv) > 6 else 0)
+        ax.set_yticks(range(len(yv)), [fmt(ds, y, v) for v in yv] if y else [], fontsize=8)
+        if x and k // ncols == nrows - 1:
+            ax.set_xlabel(axis_title(ds, x), fontsize=8)
+        if y and k % ncols == 0:
+            ax.set_ylabel(axis_name(ds, y))
+        mean = np.nanmean(M) if np.isfinite(M).any() else np.nan
+        ax.set_title(f"{SCORE_LABELS.get(n, n)}\nmean regret {mean:.3f}", fontsize=9)
+    for k in range(len(panels), nrows * ncols):
+        axes[k // ncols][k % ncols].set_axis_off()
+    fig.colorbar(im, ax=axes.ravel().tolist(), label=f"regret: oracle − picked accuracy (mean over seeds)", shrink=0.9)
+    held = "; ".join(setting(ds, a, ds[a].values[i]) for a, i in fixed.items() if ds.sizes[a] > 1)
+    fig.suptitle(f"Regret of label-free selection of {axis_name(ds, over)}" + (f" (at {held})" if held else "")
+                 + partial_note(ds), fontsize=12)
+    save(fig, path)
+
+
+def selection_sentences(ds, overall, over):
+    """One sentence per score (HTML): its mean regret, its gain over never
+    adapting, and where it does worst; then never adapting itself."""
+    out = []
+    ref = R.REFERENCE.get(over)
+    ref_txt = f"{axis_name(ds, over)} = {ref:g}" if isinstance(ref, float) else f"{axis_name(ds, over)} = {ref}"
+
+    def pm(v, h):
+        return signed(v) + (f" ± {h:.3f}" if h is not None else "")
+    for n, o in overall.items():
+        if n == "oracle" or o["regret"] is None:
+            continue
+        where = ""
+        if o.get("worst_cell"):
+            where = "; worst at " + ", ".join(setting(ds, a, v) for a, v in o["worst_cell"].items()) \
+                + f" ({o['worst_regret']:.3f})"
+        if n == "reference":
+            out.append(f"<b>Never adapting</b> ({ref_txt} always) loses <b>{o['regret']:.3f}</b>"
+                       + (f" ± {o['regret_ci95']:.3f}" if o["regret_ci95"] is not None else "")
+                       + f" to the oracle{where}.")
+            continue
+        gain = (f"; against {ref_txt} {pm(o['gain'], o['gain_ci95'])}"
+                f" (below it in {pct(o['share_below_reference'])} of the cells × seeds)"
+                if o["gain"] is not None and o["share_below_reference"] is not None else "")
+        out.append(f"Choosing {axis_name(ds, over)} by <b>{esc(SCORE_LABELS.get(n, n))}</b>: regret "
+                   f"<b>{o['regret']:.3f}</b>" + (f" ± {o['regret_ci95']:.3f}" if o["regret_ci95"] is not None else "")
+                   + f" (oracle − picked accuracy, mean over the cells, 95% CI over {o['n_seeds']} seeds){gain}{where}.")
+    return out
 
 
 # ---------------------------------------------------------------- one configuration (the article's figures)
@@ -741,8 +865,9 @@ def signed(x):
     return "0.000" if t in ("+0.000", "-0.000") else t.replace("-", "−")
 
 
-def interval_text(c, unit="°", seeds=True):
+def interval_text(c, unit=None, seeds=True):
     """The bootstrap interval of a crossover in words."""
+    unit = SHIFT["unit"] if unit is None else unit
     lo, hi = c["lo"], c["hi"]
     if np.isnan(lo) or np.isnan(hi):
         return "no interval with fewer than 2 seeds"
@@ -751,7 +876,7 @@ def interval_text(c, unit="°", seeds=True):
         return "not pinned down: the 95% interval spans the whole grid" + over
     def bound(v):
         return (f"{c['first']:g}{unit} or earlier" if v == -np.inf else f"beyond {c['last']:g}{unit}"
-                if v == np.inf else f"{v:.0f}{unit}")
+                if v == np.inf else shift_text(v) if unit == SHIFT["unit"] else f"{v:.0f}{unit}")
     a, b = bound(lo), bound(hi)
     if a == b:
         return f"95% interval {a}" + over
@@ -799,7 +924,7 @@ def headline(ds, cube, lay, cross, best, tuning, info):
                 parts.append(f"{who}: no finished pair of {short(trans)} and {short(base)}")
             elif c["kind"] == "crosses":
                 parts.append(f"{who}, {short(trans)} beats {short(base)} up to a shift of about "
-                             f"<b>{c['crossover']:.0f}°</b> and hurts beyond it ({interval_text(c)})")
+                             f"<b>{shift_text(c['crossover'])}</b> and hurts beyond it ({interval_text(c)})")
             else:
                 verb = f"beats {short(base)}" if c["kind"] == "helps everywhere" else f"is below {short(base)}"
                 iv = f"; {interval_text(c)}" if c["n_points"] > 1 else ""
@@ -1030,10 +1155,11 @@ def crossover_html(ds, cross):
     for _, r in df.iterrows():
         c = r.to_dict()
         if c["kind"] == "crosses":
-            where = f"{c['crossover']:.1f}°"
+            where = shift_text(c["crossover"], 1)
         else:
-            where = {"no data": "no data", "helps everywhere": f"helps everywhere up to {c['data_last']:g}°",
-                     "hurts everywhere": f"hurts from {c['data_first']:g}° on"}[c["kind"]]
+            u = SHIFT["unit"]
+            where = {"no data": "no data", "helps everywhere": f"helps everywhere up to {c['data_last']:g}{u}",
+                     "hurts everywhere": f"hurts from {c['data_first']:g}{u} on"}[c["kind"]]
             if c["kind"] != "no data" and c["n_points"] < ds.sizes["shift"]:
                 where += f" ({c['n_points']} of {ds.sizes['shift']} shifts finished)"
         iv = interval_text(c, seeds=False).replace("95% interval ", "") if c["kind"] != "no data" else ""
@@ -1113,6 +1239,7 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
     base, trans = R.roles(ds)
     name_methods(ds)
+    shift_meaning(ds)
     lay = Layout(ds)
     cube = R.summary_cube(ds)
     summ = R.summary(ds)
@@ -1134,6 +1261,13 @@ def main(argv=None):
     info = {"counts": counts, "negative": negative_info(ds, tuning), "methods": methods,
             "top_reason": max(reasons, key=reasons.get) if reasons else ""}
     heads = headline(ds, cube, lay, cross, best, tuning, info)
+    sel_names = selection_scores(ds)
+    regret_sum, regret_all = None, {}
+    if sel_names:
+        log("selection scores: what choosing lambda without target labels would give")
+        regret_sum = R.summary_regret(ds, scores=sel_names)
+        regret_all = R.regret_overall(ds, scores=sel_names)
+        heads += selection_sentences(ds, regret_all, "lambda")
 
     errors = []
     written = []
@@ -1204,6 +1338,15 @@ def main(argv=None):
                         "numbers. Works offline (plotly.js is next to this page).</p>" + frag)
     elif note:
         sections.append(f"<h2>The cube, interactively</h2><p class='caption'>{esc(note)}.</p>")
+    if regret_sum is not None:
+        figure("regret.png", "Regret of label-free selection", fig_regret, ds, regret_sum, sel_names, lay, "lambda",
+               caption="For each cell and seed, λ is chosen by the score alone (lower entropy, MMD², A-distance, "
+                       "IWCV and DEV error; higher SND and target validation accuracy; ties share the pick); the "
+                       "regret is the best accuracy over λ (the oracle's choice, with the target test labels) "
+                       "minus the chosen λ's. The last panel never adapts (λ = 0 always). Per cell with 95% "
+                       "intervals: regret.csv.")
+        regret_sum.to_csv(os.path.join(a.out, "regret.csv"))
+        written.append(os.path.join(a.out, "regret.csv"))
     if rules["configurations"] > 0 and any(k in rules for k, _ in R.RULES):
         figure("rules_of_thumb.png", "The article's rules of thumb on this sweep", fig_rules, ds, rules,
                caption="\"MMD &lt; 0.1 typically indicates transferability\"; \"A-distance too large (&gt; 0.5)\" "
@@ -1247,7 +1390,8 @@ def main(argv=None):
               "n_pending": pending, "complete": pending == 0, "headline": plain, "rules_of_thumb": rules,
               "crossover": cross if cross is not None else [], "figure_configuration":
                   {ax: R._py(ds[ax].values[i]) for ax, i in c.items()} if c else None,
-              "best": {R.axis_key(ds, k): v for k, v in best.items()}, "errors": errors}
+              "best": {R.axis_key(ds, k): v for k, v in best.items()}, "selection": regret_all,
+              "errors": errors}
     with open(os.path.join(a.out, "report.json"), "w") as f:
         f.write(R.dumps(report, indent=1))
     written += [os.path.join(a.out, f) for f in ("summary.csv", "summary.json", "report.json")]

@@ -27,6 +27,20 @@ from scipy import stats
 
 NAMED_AXES = ("shift", "lambda", "n_target", "seed")
 DISTANCES = ("mmd2_input", "mmd2_feat_before", "mmd2_feat_after", "pad_input", "pad_feat")
+# The selection scores of docs/FORMAT.md: name -> (variable, {m} = the method; direction: +1 when
+# higher is better, -1 when lower is; what it is). "oracle" is the target test accuracy itself.
+SCORES = {
+    "entropy": ("score_entropy_{m}", -1, "prediction entropy on the unlabelled target points"),
+    "snd": ("score_snd_{m}", +1, "soft neighbourhood density (Saito et al. 2021)"),
+    "mmd2": ("mmd2_feat_after", -1, "MMD² between source and target features after training"),
+    "pad": ("pad_feat", -1, "proxy A-distance in feature space after training"),
+    "iwcv": ("score_iwcv", -1, "importance-weighted validation on held-out source points (Sugiyama et al. 2007)"),
+    "dev": ("score_dev", -1, "deep embedded validation (You et al. 2019)"),
+    "target_val": ("score_target_val_{m}", +1, "accuracy on held-out labelled target points"),
+    "oracle": ("acc_{m}", +1, "target test accuracy (the oracle)"),
+}
+# what no adaptation means along an axis, for select()'s reference value
+REFERENCE = {"lambda": 0.0, "align_loss": "none"}
 RULES = (("mmd2_input", 0.1), ("mmd2_feat_after", 0.1), ("pad_input", 0.5), ("pad_feat", 0.5))
 PENDING, DONE, FAILED = 0, 1, 2
 
@@ -79,6 +93,20 @@ def extra_axes(ds):
 def axis_key(ds, dim):
     """The configuration key of a grid axis: "train.lr" for train_lr."""
     return str(load(ds)[dim].attrs.get("key", dim))
+
+
+def shift_kind(ds):
+    """What the shift axis means: the file's data.shift_kind (rotation,
+    translation, scale, label, conditional), "mixed" when the grid sweeps
+    several kinds; "rotation" for files from before the key."""
+    import re
+    ds = load(ds)
+    if "data_shift_kind" in ds.dims:
+        kinds = {_str(v) for v in ds["data_shift_kind"].values}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+    m = re.search(r"^data:\s*\n(?:[ \t]+.*\n)*?[ \t]+shift_kind:\s*(\S+)", str(ds.attrs.get("config_yaml", "")) + "\n",
+                  re.M)
+    return m.group(1) if m else "rotation"
 
 
 def approaches(ds):
@@ -456,6 +484,181 @@ def best_values(path_or_ds, axis, method=None):
                          "diff_to_best": float(diff.mean(skipna=True)), "diff_to_best_ci95": float(h),
                          "configurations": int(complete.sum()) if complete.ndim else int(complete)})
     return pd.DataFrame(rows).set_index(axis)
+
+
+# ---------------------------------------------------------------- choosing without target labels
+
+def scores_in(ds, method=None):
+    """The selection scores the file has values of for the transfer method (or
+    method), in SCORES order: e.g. ["entropy", "snd", "mmd2", "pad", "oracle"]
+    when nothing was held out (iwcv, dev and target_val are then all NaN)."""
+    ds = load(ds)
+    method = method or roles(ds)[1]
+    out = []
+    for name, (var, _, _) in SCORES.items():
+        v = var.format(m=method)
+        if v in ds and bool(np.isfinite(ds[v].values).any()):
+            out.append(name)
+    return out
+
+
+def _select_one(ds, score, over, method, reference):
+    var, direction, _ = SCORES[score]
+    acc = accuracy(ds, method)
+    sc = ds[var.format(m=method)].where(np.isfinite(acc))
+    others = [a for a in acc.dims if a != over]
+    A = acc.transpose(*others, over).values.astype(float)
+    S = sc.transpose(*others, over).values.astype(float) * direction
+    ok = np.isfinite(S) & np.isfinite(A)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        best = np.nanmax(np.where(ok, S, np.nan), axis=-1, keepdims=True)
+        ties = ok & (S == best)
+        k = ties.sum(-1)
+        picked_acc = np.where(k > 0, np.nansum(np.where(ties, A, 0.0), -1) / np.maximum(k, 1), np.nan)
+        picked = np.argmax(ties, -1)
+        oracle = np.nanmax(np.where(np.isfinite(A), A, np.nan), -1)
+        oracle_at = np.argmax(np.where(np.isfinite(A), A, -np.inf), -1)
+    vals = ds[over].values
+    ref = np.full(A.shape[:-1], np.nan)
+    if reference is not None:
+        try:
+            ref = A[..., _index(ds, over, reference)]
+        except KeyError:
+            pass
+    has = k > 0
+    idx = pd.MultiIndex.from_product([ds[a].values for a in others], names=others) if others else None
+    df = pd.DataFrame({
+        "picked": np.where(has, np.array([_py(v) for v in vals], dtype=object)[picked], None).ravel(),
+        "n_tied": k.ravel(),
+        "acc_picked": picked_acc.ravel(),
+        "acc_oracle": oracle.ravel(),
+        "oracle_value": np.where(np.isfinite(oracle), np.array([_py(v) for v in vals], dtype=object)[oracle_at],
+                                 None).ravel(),
+        "acc_reference": ref.ravel(),
+        "n_candidates": ok.sum(-1).ravel(),
+    }, index=idx)
+    df["regret"] = df["acc_oracle"] - df["acc_picked"]
+    df["gain_vs_reference"] = df["acc_picked"] - df["acc_reference"]
+    return df
+
+
+def select(path_or_ds, score=None, over="lambda", method=None, reference="default"):
+    """What choosing the value of a grid axis (`over`: lambda, or an extra
+    axis such as align_loss, mmd_gammas, finetune_strategy, train_lr) by a
+    selection score would have given, per cell of the other axes and seed.
+
+    score: a name of SCORES (entropy, snd, mmd2, pad, iwcv, dev, target_val,
+    oracle), a list of them, or None for every score the file has values of.
+    For each cell the score's best value along `over` (its direction: lower
+    entropy, MMD², A-distance, IWCV and DEV; higher SND, target validation,
+    accuracy) is picked among the values where both the score and the
+    method's accuracy exist; ties share the pick (acc_picked is the mean
+    accuracy of the tied values: a random choice among them; `picked` names
+    the first). Columns: picked, n_tied, acc_picked, acc_oracle (the best
+    accuracy along `over`), oracle_value, acc_reference (the accuracy at the
+    reference value: lambda 0, align_loss none, or `reference`; NaN when the
+    grid lacks it), n_candidates, regret = acc_oracle - acc_picked and
+    gain_vs_reference = acc_picked - acc_reference. Rows with no candidate
+    hold NaN. Indexed by the other axes and seed; with several scores, by
+    score first. method: default the transfer method (mmd)."""
+    ds = load(path_or_ds)
+    method = method or roles(ds)[1]
+    if over not in axes(ds):
+        raise KeyError(f"{over!r} is not an axis of the grid; the axes are {axes(ds)}")
+    if reference == "default":
+        reference = REFERENCE.get(over)
+    names = scores_in(ds, method) if score is None else [score] if isinstance(score, str) else list(score)
+    for n in names:
+        if n not in SCORES:
+            raise KeyError(f"unknown score {n!r}; allowed: {', '.join(SCORES)}")
+    frames = {n: _select_one(ds, n, over, method, reference) for n in names}
+    if isinstance(score, str):
+        return frames[score]
+    return pd.concat(frames, names=["score"])
+
+
+def summary_regret(path_or_ds, over="lambda", scores=None, method=None, reference="default"):
+    """Per cell of the axes other than `over` and seed (e.g. shift x n_target
+    for over="lambda"), for every selection score: the mean regret over seeds
+    (regret_<score>, with _ci95: a 95% t interval over seeds of the per-seed
+    regrets, each the difference of two accuracies of the same seed, i.e.
+    paired), the mean gain of the pick over the reference value
+    (gain_<score>_vs_ref, _ci95: paired per seed), and n_<score> seeds. The
+    pseudo-score "reference" is always picking the reference value (lambda
+    0: no alignment), so regret_reference is what not adapting costs. A
+    DataFrame indexed by the cell axes. (summary() keeps its cells over
+    every axis but seed, lambda included; selecting lambda removes that
+    axis, hence this separate table.)"""
+    ds = load(path_or_ds)
+    method = method or roles(ds)[1]
+    sel = select(ds, scores if scores is not None else scores_in(ds, method), over=over, method=method,
+                 reference=reference)
+    if isinstance(sel.index, pd.MultiIndex) and "score" not in sel.index.names:
+        sel = pd.concat({scores: sel}, names=["score"])
+    cells = [a for a in axes(ds) if a not in (over, "seed")]
+    cols = {}
+
+    def stats(v):  # per cell over seeds: mean, 95% t half-width, count
+        da = xr.DataArray.from_series(v)
+        m, h, n = _mean_ci(da, "seed")
+        return m.to_series(), h.to_series(), n.to_series()
+    first = None
+    for name, df in sel.groupby(level="score", sort=False):
+        df = df.droplevel("score")
+        if first is None:
+            first = df
+        for col, out in (("regret", f"regret_{name}"), ("gain_vs_reference", f"gain_{name}_vs_ref")):
+            m, h, n = stats(df[col].astype(float))
+            cols[out], cols[f"{out}_ci95"] = m, h
+            if col == "regret":
+                cols[f"n_{name}"] = n
+    if first is not None:  # never adapting: the reference value itself
+        m, h, n = stats((first["acc_oracle"] - first["acc_reference"]).astype(float))
+        cols["regret_reference"], cols["regret_reference_ci95"], cols["n_reference"] = m, h, n
+    out = pd.DataFrame(cols)
+    if cells:
+        out = out.reorder_levels(cells) if out.index.nlevels > 1 else out
+        out = out.sort_index()
+    for c in out:
+        if c.startswith("n_"):
+            out[c] = out[c].fillna(0).astype(np.int64)
+    return out
+
+
+def regret_overall(path_or_ds, over="lambda", scores=None, method=None, reference="default"):
+    """Per score, pooled over every cell: the mean regret (each seed's mean
+    over the cells, then a 95% t interval over seeds: the seeds are the
+    independent units), the same for the gain over the reference value, the
+    share of cells x seeds where the pick is below the reference, and the
+    cell with the largest mean regret. JSON-ready dict by score name."""
+    ds = load(path_or_ds)
+    method = method or roles(ds)[1]
+    names = scores if scores is not None else scores_in(ds, method)
+    sel = select(ds, list(names), over=over, method=method, reference=reference)
+    cells = [a for a in axes(ds) if a not in (over, "seed")]
+    res = {}
+    for name in list(names) + ["reference"]:
+        df = sel.xs(names[0] if name == "reference" else name, level="score")
+        if name == "reference":
+            df = df.assign(regret=df["acc_oracle"] - df["acc_reference"], gain_vs_reference=0.0,
+                           acc_picked=df["acc_reference"])
+        out = {"score": name, "description": SCORES[name][2] if name in SCORES else "never adapt: always the reference value"}
+        for col, key in (("regret", "regret"), ("gain_vs_reference", "gain")):
+            per_seed = df[col].astype(float).groupby(level="seed").mean()
+            m, h, n = _mean_ci(xr.DataArray(per_seed.values, dims="seed"), "seed")
+            out[key], out[f"{key}_ci95"], out["n_seeds"] = _num(m), _num(h), int(n)
+        ok = np.isfinite(df["acc_picked"]) & np.isfinite(df["acc_reference"])
+        out["share_below_reference"] = _num(np.mean(df["acc_picked"][ok] < df["acc_reference"][ok])) if ok.any() else None
+        out["n"] = int(np.isfinite(df["regret"].astype(float)).sum())
+        by_cell = df["regret"].astype(float).groupby(level=cells).mean() if cells else None
+        if by_cell is not None and by_cell.notna().any():
+            worst = by_cell.idxmax()
+            worst = worst if isinstance(worst, tuple) else (worst,)
+            out["worst_cell"] = {a: _py(v) for a, v in zip(cells, worst)}
+            out["worst_regret"] = _num(by_cell.max())
+        res[name] = out
+    return res
 
 
 # ---------------------------------------------------------------- JSON
