@@ -502,7 +502,7 @@ def scores_in(ds, method=None):
     return out
 
 
-def _select_one(ds, score, over, method, reference):
+def _select_one(ds, score, over, method, reference, ties):
     var, direction, _ = SCORES[score]
     acc = accuracy(ds, method)
     sc = ds[var.format(m=method)].where(np.isfinite(acc))
@@ -513,10 +513,13 @@ def _select_one(ds, score, over, method, reference):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         best = np.nanmax(np.where(ok, S, np.nan), axis=-1, keepdims=True)
-        ties = ok & (S == best)
-        k = ties.sum(-1)
-        picked_acc = np.where(k > 0, np.nansum(np.where(ties, A, 0.0), -1) / np.maximum(k, 1), np.nan)
-        picked = np.argmax(ties, -1)
+        tied = ok & (S == best)
+        k = tied.sum(-1)
+        picked = np.argmax(tied, -1)
+        if ties == "first":
+            picked_acc = np.where(k > 0, np.take_along_axis(A, picked[..., None], -1)[..., 0], np.nan)
+        else:
+            picked_acc = np.where(k > 0, np.nansum(np.where(tied, A, 0.0), -1) / np.maximum(k, 1), np.nan)
         oracle = np.nanmax(np.where(np.isfinite(A), A, np.nan), -1)
         oracle_at = np.argmax(np.where(np.isfinite(A), A, -np.inf), -1)
     vals = ds[over].values
@@ -543,7 +546,7 @@ def _select_one(ds, score, over, method, reference):
     return df
 
 
-def select(path_or_ds, score=None, over="lambda", method=None, reference="default"):
+def select(path_or_ds, score=None, over="lambda", method=None, reference="default", ties="mean"):
     """What choosing the value of a grid axis (`over`: lambda, or an extra
     axis such as align_loss, mmd_gammas, finetune_strategy, train_lr) by a
     selection score would have given, per cell of the other axes and seed.
@@ -555,7 +558,8 @@ def select(path_or_ds, score=None, over="lambda", method=None, reference="defaul
     accuracy) is picked among the values where both the score and the
     method's accuracy exist; ties share the pick (acc_picked is the mean
     accuracy of the tied values: a random choice among them; `picked` names
-    the first). Columns: picked, n_tied, acc_picked, acc_oracle (the best
+    the first), or with ties="first" the first tied value in grid order
+    takes it (for lambda: the smallest, the most conservative). Columns: picked, n_tied, acc_picked, acc_oracle (the best
     accuracy along `over`), oracle_value, acc_reference (the accuracy at the
     reference value: lambda 0, align_loss none, or `reference`; NaN when the
     grid lacks it), n_candidates, regret = acc_oracle - acc_picked and
@@ -568,17 +572,19 @@ def select(path_or_ds, score=None, over="lambda", method=None, reference="defaul
         raise KeyError(f"{over!r} is not an axis of the grid; the axes are {axes(ds)}")
     if reference == "default":
         reference = REFERENCE.get(over)
+    if ties not in ("mean", "first"):
+        raise ValueError(f"ties={ties!r}; allowed: 'mean' or 'first'")
     names = scores_in(ds, method) if score is None else [score] if isinstance(score, str) else list(score)
     for n in names:
         if n not in SCORES:
             raise KeyError(f"unknown score {n!r}; allowed: {', '.join(SCORES)}")
-    frames = {n: _select_one(ds, n, over, method, reference) for n in names}
+    frames = {n: _select_one(ds, n, over, method, reference, ties) for n in names}
     if isinstance(score, str):
         return frames[score]
     return pd.concat(frames, names=["score"])
 
 
-def summary_regret(path_or_ds, over="lambda", scores=None, method=None, reference="default"):
+def summary_regret(path_or_ds, over="lambda", scores=None, method=None, reference="default", ties="mean"):
     """Per cell of the axes other than `over` and seed (e.g. shift x n_target
     for over="lambda"), for every selection score: the mean regret over seeds
     (regret_<score>, with _ci95: a 95% t interval over seeds of the per-seed
@@ -593,7 +599,7 @@ def summary_regret(path_or_ds, over="lambda", scores=None, method=None, referenc
     ds = load(path_or_ds)
     method = method or roles(ds)[1]
     sel = select(ds, scores if scores is not None else scores_in(ds, method), over=over, method=method,
-                 reference=reference)
+                 reference=reference, ties=ties)
     if isinstance(sel.index, pd.MultiIndex) and "score" not in sel.index.names:
         sel = pd.concat({scores: sel}, names=["score"])
     cells = [a for a in axes(ds) if a not in (over, "seed")]
@@ -626,7 +632,7 @@ def summary_regret(path_or_ds, over="lambda", scores=None, method=None, referenc
     return out
 
 
-def regret_overall(path_or_ds, over="lambda", scores=None, method=None, reference="default"):
+def regret_overall(path_or_ds, over="lambda", scores=None, method=None, reference="default", ties="mean"):
     """Per score, pooled over every cell: the mean regret (each seed's mean
     over the cells, then a 95% t interval over seeds: the seeds are the
     independent units), the same for the gain over the reference value, the
@@ -635,7 +641,7 @@ def regret_overall(path_or_ds, over="lambda", scores=None, method=None, referenc
     ds = load(path_or_ds)
     method = method or roles(ds)[1]
     names = scores if scores is not None else scores_in(ds, method)
-    sel = select(ds, list(names), over=over, method=method, reference=reference)
+    sel = select(ds, list(names), over=over, method=method, reference=reference, ties=ties)
     cells = [a for a in axes(ds) if a not in (over, "seed")]
     res = {}
     for name in list(names) + ["reference"]:

@@ -73,6 +73,21 @@ def test_select_equals_a_direct_computation(sweep, score):
         assert (got["regret"].dropna() == 0).all()
 
 
+def test_ties_first_gives_the_smallest_tied_value(sweep):
+    mean, first = select(sweep, "target_val"), select(sweep, "target_val", ties="first")
+    with h5py.File(sweep, "r") as f:
+        acc, lam = f["acc_mmd"][()], list(f["lambda"][()])
+    shifts = sorted(set(first.index.get_level_values("shift")))
+    for (sh, nt, seed), row in first.iterrows():
+        if row["n_tied"] > 0:
+            i = shifts.index(sh)
+            k = [10, 20].index(nt)
+            assert row["acc_picked"] == acc[i, lam.index(row["picked"]), k, seed]
+    tied = mean["n_tied"] > 1
+    assert tied.any()  # a few held-out points: target validation often ties
+    assert (first.loc[~tied, "acc_picked"] == mean.loc[~tied, "acc_picked"]).all()
+
+
 def test_select_over_another_axis_and_several_scores(sweep):
     both = select(sweep, ["entropy", "target_val"])
     assert list(both.index.names) == ["score", "shift", "n_target", "seed"]
