@@ -446,9 +446,9 @@ typedef struct {
     int nvars;
     var v[MAX_VARS];
     hid_t dset[MAX_VARS];
-    hid_t reason, config_var; /* reason (vlen, written by rank 0 later); list: config index */
-    hid_t aux[TLS_MAX_AXES];  /* list: the numeric axes' values along config */
-    int no_coords;            /* creating the auxiliary coordinates themselves */
+    hid_t config_var;        /* list: the config index */
+    hid_t aux[TLS_MAX_AXES]; /* list: the numeric axes' values along config */
+    int no_coords;           /* creating the auxiliary coordinates themselves */
     unsigned char *buf[MAX_VARS];
     int64_t round; /* positions per round */
 } writer;
@@ -459,7 +459,7 @@ typedef struct {
  * the dataset's fill value, what readers mask. Variable-length strings,
  * which HDF5 must fill when it allocates, are filled with it (or ""). */
 static int create_dataset(writer *w, hid_t loc, const char *name, hid_t ftype, int nd,
-                          const hsize_t *dims, const void *fill, hid_t *out) {
+                          const hsize_t *dims, const void *fill, int early, hid_t *out) {
     static const char *const empty = "";
     int vlen = H5Tis_variable_str(ftype) > 0;
     if (vlen && !fill) fill = &empty;
@@ -467,7 +467,7 @@ static int create_dataset(writer *w, hid_t loc, const char *name, hid_t ftype, i
     H5TRY(&w->e, sp = H5Screate_simple(nd, dims, NULL));
     H5TRY(&w->e, dcpl = H5Pcreate(H5P_DATASET_CREATE));
     H5TRY(&w->e, H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED));
-    H5TRY(&w->e, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    H5TRY(&w->e, H5Pset_alloc_time(dcpl, early ? H5D_ALLOC_TIME_EARLY : H5D_ALLOC_TIME_LATE));
     H5TRY(&w->e, H5Pset_fill_time(dcpl, vlen ? H5D_FILL_TIME_IFSET : H5D_FILL_TIME_NEVER));
     if (fill) H5TRY(&w->e, H5Pset_fill_value(dcpl, ftype, fill));
     H5TRY(&w->e, d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
@@ -482,18 +482,22 @@ fail:
 }
 
 /* Creates a variable with the configuration dims then `ntrail` trailing
- * dims, its scales attached, fill value, units and long_name. Collective. */
-static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ftype,
-                    const void *fill, int ntrail, const int *trail, const char *units,
-                    const char *long_name, const char *flag_values, const char *flag_meanings) {
+ * dims, its scales attached, fill value, units and long_name. In the
+ * parallel file (collective, space allocated at once), or, with `scales`
+ * given, in the file rank 0 reopens alone (space allocated when written). */
+static int make_var_in(writer *w, hid_t loc, const hid_t *given, hid_t *out, const char *name,
+                       hid_t ftype, const void *fill, int ntrail, const int *trail,
+                       const char *units, const char *long_name, const char *flag_values,
+                       const char *flag_meanings) {
     hsize_t dims[TLS_MAX_AXES + 3] = {0};
     hid_t scales[TLS_MAX_AXES + 3] = {0};
     int nd = 0;
-    for (int a = 0; a < w->nconf; a++) dims[nd] = w->conf_dims[a], scales[nd++] = w->conf_scale[a];
+    for (int a = 0; a < w->nconf; a++)
+        dims[nd] = w->conf_dims[a], scales[nd] = given ? given[a] : w->conf_scale[a], nd++;
     for (int t = 0; t < ntrail; t++)
         dims[nd] = (hsize_t)trail_len(w->L, trail[t]), scales[nd++] = w->trail_scale[trail[t]];
     hid_t d = H5I_INVALID_HID;
-    TLS_TRY(create_dataset(w, loc, name, ftype, nd, dims, fill, &d));
+    TLS_TRY(create_dataset(w, loc, name, ftype, nd, dims, fill, !given, &d));
     for (int i = 0; i < nd; i++) H5TRY(&w->e, H5DSattach_scale(d, scales[i], (unsigned)i));
     H5TRY(&w->e, attr_write(d, "_FillValue", ftype, ftype, 0, fill));
     if (units) H5TRY(&w->e, attr_str(d, "units", units));
@@ -528,12 +532,19 @@ fail:
     return TLS_ERR_IO;
 }
 
+static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ftype,
+                    const void *fill, int ntrail, const int *trail, const char *units,
+                    const char *long_name, const char *flag_values, const char *flag_meanings) {
+    return make_var_in(w, loc, NULL, out, name, ftype, fill, ntrail, trail, units, long_name,
+                       flag_values, flag_meanings);
+}
+
 /* A 1-D dimension scale `name` of n values; rank 0 writes numeric values
  * now (values NULL: written later). */
 static int make_scale(writer *w, hid_t *out, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
                       const void *values, const char *units, const char *long_name) {
     hid_t d = H5I_INVALID_HID;
-    TLS_TRY(create_dataset(w, w->file, name, ftype, 1, &n, NULL, &d));
+    TLS_TRY(create_dataset(w, w->file, name, ftype, 1, &n, NULL, 1, &d));
     H5TRY(&w->e, H5DSset_scale(d, name));
     if (units) H5TRY(&w->e, attr_str(d, "units", units));
     if (long_name) H5TRY(&w->e, attr_str(d, "long_name", long_name));
@@ -676,14 +687,7 @@ static int create_vars(writer *w) {
         }
         w->no_coords = 0;
     }
-    hid_t st = str_vlen();
-    if (st < 0) return TLS_ERR_IO;
-    static const char *const empty = "";
-    int rc = make_var(w, w->file, &w->reason, "reason", st, &empty, 0, NULL, NULL,
-                      "why a method or distance failed (method: cause); empty when not failed",
-                      NULL, NULL);
-    H5Tclose(st);
-    return rc;
+    return TLS_OK;
 }
 
 /* Adds a box of configuration positions, times the full trailing dims, to
@@ -890,6 +894,24 @@ static int write_strings(writer *w, const int64_t *fpos, char (*freason)[112], i
     H5TRY(&w->e, H5Dwrite(d, st, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                           w->info->nhosts > 0 ? w->info->hosts : none));
     H5Dclose(d), d = H5I_INVALID_HID;
+    /* the reasons: a string per configuration, created here, in the file
+     * rank 0 has alone: its space is allocated only when a reason is
+     * written (parallel HDF5 would allocate and fill it at creation) */
+    hid_t scales[TLS_MAX_AXES] = {0};
+    int nsc = 0;
+    for (int a = 0; a < w->nconf; a++) {
+        const char *dim = is_cube(w->L) ? c->axis[a].dim : "config";
+        H5TRY(&w->e, scales[a] = H5Dopen2(f, dim, H5P_DEFAULT));
+        nsc++;
+    }
+    static const char *const empty = "";
+    hid_t reason = H5I_INVALID_HID;
+    int made = make_var_in(w, f, scales, &reason, "reason", st, &empty, 0, NULL, NULL,
+                           "why a method or distance failed (method: cause); empty when not failed",
+                           NULL, NULL);
+    for (int a = 0; a < nsc; a++) H5Dclose(scales[a]);
+    if (made != TLS_OK) goto fail;
+    H5Dclose(reason);
     if (nfail > 0) {
         /* the failed configurations' reasons: a point selection */
         int nd = w->nconf;
@@ -977,7 +999,6 @@ static int writer_close(writer *w, int ok) {
     }
     for (int k = 0; k < w->nvars; k++)
         if (w->dset[k] >= 0) H5Dclose(w->dset[k]);
-    if (w->reason >= 0) H5Dclose(w->reason);
     for (int a = 0; a < TLS_MAX_AXES; a++) {
         if (w->conf_scale[a] >= 0) H5Dclose(w->conf_scale[a]);
         if (w->aux[a] >= 0) H5Dclose(w->aux[a]);
@@ -1029,7 +1050,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     w->comm = comm;
     MPI_Comm_rank(comm, &w->rank);
     MPI_Comm_size(comm, &w->nranks);
-    w->file = w->group = w->dxpl = w->reason = w->hosts_scale = H5I_INVALID_HID;
+    w->file = w->group = w->dxpl = w->hosts_scale = H5I_INVALID_HID;
     w->config_var = H5I_INVALID_HID;
     for (int a = 0; a < TLS_MAX_AXES; a++) w->conf_scale[a] = w->aux[a] = H5I_INVALID_HID;
     for (int t = 0; t < NTRAIL_DIMS; t++) w->trail_scale[t] = H5I_INVALID_HID;
@@ -1090,7 +1111,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     tls_store_block(L->count, w->rank, w->nranks, &lo, &hi);
     size_t per = 8; /* the list's config index */
     for (int k = 0; k < w->nvars; k++) per += (size_t)w->v[k].elems * w->v[k].esize;
-    w->round = (int64_t)((64u << 20) / per);
+    w->round = (int64_t)((8u << 20) / per); /* 8 MiB of buffers per rank and round */
     if (w->round < 1) w->round = 1;
     int64_t mine = (hi - lo + w->round - 1) / w->round, rounds = 0;
     MPI_Allreduce(&mine, &rounds, 1, MPI_INT64_T, MPI_MAX, comm);

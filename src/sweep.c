@@ -994,6 +994,7 @@ int tls_sweep_run(const tls_run_opts *o) {
         on_record, &x};
     tls_sched_result sr;
     int crc = tls_sched_run(MPI_COMM_WORLD, &so, compute_one, &cx, &sr);
+    double mem_after_compute = tls_peak_rss_mib();
     int state_lost = crc == TLS_ERR_STATE;
     int lost_any = 0;
     MPI_Allreduce(&state_lost, &lost_any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
@@ -1123,7 +1124,8 @@ int tls_sweep_run(const tls_run_opts *o) {
     }
     MPI_Bcast(&exit_code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (rank == 0 && getenv("TLSWEEP_REPORT_MEMORY"))
-        fprintf(stderr, "tlsweep: rank 0 peak memory %.1f MiB\n", tls_peak_rss_mib());
+        fprintf(stderr, "tlsweep: rank 0 peak memory %.1f MiB (after the compute phase %.1f MiB)\n",
+                tls_peak_rss_mib(), mem_after_compute);
 cleanup:
     tls_journal_close(&cx.journal);
     tls_state_unlock(&x.state);
