@@ -14,13 +14,14 @@ double tls_score_entropy(const float *probs, int n, int C) {
 }
 
 size_t tls_snd_work_doubles(int n, int C) {
-    return (size_t)n * C + (size_t)n;
+    return (size_t)n * C + 2 * (size_t)n;
 }
 
 double tls_score_snd(const float *probs, int n, int C, double tau, double *work) {
     if (n < 2) return NAN;
     double *f = work;                 /* (n, C) rows of unit length */
-    double *s = work + (size_t)n * C; /* (n) one row of similarities / tau */
+    double *Z = work + (size_t)n * C; /* (n) sum_j e_ij, e_ij = exp(s_ij - m) */
+    double *A = Z + n;                /* (n) sum_j e_ij (s_ij - m) */
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * C;
         double norm = 0.0;
@@ -28,28 +29,45 @@ double tls_score_snd(const float *probs, int n, int C, double tau, double *work)
         norm = sqrt(norm);
         for (int c = 0; c < C; c++) f[(size_t)i * C + c] = norm > 0.0 ? p[c] / norm : 0.0;
     }
-    double total = 0.0;
-    for (int i = 0; i < n; i++) {
-        const double *fi = f + (size_t)i * C;
-        double m = -INFINITY;
-        for (int j = 0; j < n; j++) {
-            if (j == i) continue;
-            const double *fj = f + (size_t)j * C;
-            double dot = 0.0;
-            for (int c = 0; c < C; c++) dot += fi[c] * fj[c];
-            s[j] = dot / tau;
-            if (s[j] > m) m = s[j];
+    /* H_i = log Z_i - A_i / Z_i for any shift m: with m = 1/tau (cosines are at most 1) every
+     * exponent lies in [-2/tau, 0], so one pass over the pairs i < j serves both rows; for a
+     * tau so small that exp(-2/tau) underflows, each row is shifted by its own maximum */
+    int shared = 2.0 / tau < 600.0;
+    double m = 1.0 / tau;
+    for (int i = 0; i < n; i++) Z[i] = A[i] = 0.0;
+    if (shared) {
+        for (int i = 0; i < n; i++) {
+            const double *fi = f + (size_t)i * C;
+            for (int j = i + 1; j < n; j++) {
+                const double *fj = f + (size_t)j * C;
+                double dot = 0.0;
+                for (int c = 0; c < C; c++) dot += fi[c] * fj[c];
+                double u = dot / tau - m, e = exp(u);
+                Z[i] += e, Z[j] += e;
+                A[i] += e * u, A[j] += e * u;
+            }
         }
-        /* H_i = log Z - sum_j e_j (s_j - m) / Z, e_j = exp(s_j - m), Z = sum_j e_j */
-        double Z = 0.0, A = 0.0;
-        for (int j = 0; j < n; j++) {
-            if (j == i) continue;
-            double u = s[j] - m, e = exp(u);
-            Z += e;
-            A += e * u;
+    } else {
+        for (int i = 0; i < n; i++) {
+            const double *fi = f + (size_t)i * C;
+            double mi = -INFINITY;
+            for (int pass = 0; pass < 2; pass++)
+                for (int j = 0; j < n; j++) {
+                    if (j == i) continue;
+                    const double *fj = f + (size_t)j * C;
+                    double dot = 0.0;
+                    for (int c = 0; c < C; c++) dot += fi[c] * fj[c];
+                    if (pass == 0) {
+                        mi = fmax(mi, dot / tau);
+                    } else {
+                        double u = dot / tau - mi, e = exp(u);
+                        Z[i] += e, A[i] += e * u;
+                    }
+                }
         }
-        total += log(Z) - A / Z;
     }
+    double total = 0.0;
+    for (int i = 0; i < n; i++) total += log(Z[i]) - A[i] / Z[i];
     return total / n;
 }
 
