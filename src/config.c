@@ -590,6 +590,19 @@ static int check_key(const tls_config *c, int k, const char *where, const char *
 
 /* ---- axes ---------------------------------------------------------------- */
 
+const char *tls_axis_text(const tls_axis *ax, int i, char *buf, size_t len) {
+    if (ax->text) return ax->text[i];
+    if (ax->type == TLS_V_REAL)
+        tls_format_real(buf, len, ax->num[i]);
+    else if (ax->type == TLS_V_BOOL)
+        snprintf(buf, len, "%s", ax->inum[i] ? "true" : "false");
+    else if (ax->inum[i] == -1 && KEYS[ax->key].type == K_COUNT)
+        snprintf(buf, len, "all");
+    else
+        snprintf(buf, len, "%lld", (long long)ax->inum[i]);
+    return buf;
+}
+
 static void axis_free(tls_axis *a) {
     if (a->text)
         for (int i = 0; i < a->n; i++) free(a->text[i]);
@@ -632,17 +645,17 @@ static int axis_sort_cmp_ctx_text(const void *a, const void *b, void *ctx) {
 /* Reorders the axis by perm (new position p holds old value perm[p]). */
 static int axis_permute(tls_axis *ax, const int *perm) {
     unsigned char *vals = malloc(ax->size * (size_t)ax->n);
-    char **text = malloc(sizeof(char *) * (size_t)ax->n);
+    char **text = ax->text ? malloc(sizeof(char *) * (size_t)ax->n) : NULL;
     double *num = ax->num ? malloc(sizeof(double) * (size_t)ax->n) : NULL;
     int64_t *inum = ax->inum ? malloc(sizeof(int64_t) * (size_t)ax->n) : NULL;
-    if (!vals || !text || (ax->num && !num) || (ax->inum && !inum)) {
+    if (!vals || (ax->text && !text) || (ax->num && !num) || (ax->inum && !inum)) {
         free(vals), free(text), free(num), free(inum);
         return TLS_ERR_NOMEM;
     }
     for (int p = 0; p < ax->n; p++) {
         int q = perm[p];
         memcpy(vals + (size_t)p * ax->size, ax->vals + (size_t)q * ax->size, ax->size);
-        text[p] = ax->text[q];
+        if (text) text[p] = ax->text[q];
         if (num) num[p] = ax->num[q];
         if (inum) inum[p] = ax->inum[q];
     }
@@ -687,14 +700,16 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
         for (size_t i = 0; i <= strlen(kd->name) && i < sizeof(ax->dim); i++)
             ax->dim[i] = kd->name[i] == '.' ? '_' : kd->name[i];
     ax->vals = malloc(kd->size * (size_t)count);
-    ax->text = calloc((size_t)count, sizeof(char *));
+    /* the text of numbers is made when needed (tls_axis_text): a list of a
+     * million seeds keeps 24 bytes per value, not a string each */
+    if (ax->type == TLS_V_STR) ax->text = calloc((size_t)count, sizeof(char *));
     if (ax->type != TLS_V_STR) ax->num = malloc(sizeof(double) * (size_t)count);
     if (ax->type == TLS_V_INT || ax->type == TLS_V_BOOL)
         ax->inum = malloc(sizeof(int64_t) * (size_t)count);
     int *perm = malloc(sizeof(int) * (size_t)count);
     tls_config *tmp = malloc(sizeof(*tmp));
     int rc = TLS_ERR_NOMEM;
-    if (!ax->vals || !ax->text || (ax->type != TLS_V_STR && !ax->num) ||
+    if (!ax->vals || (ax->type == TLS_V_STR && !ax->text) || (ax->type != TLS_V_STR && !ax->num) ||
         ((ax->type == TLS_V_INT || ax->type == TLS_V_BOOL) && !ax->inum) || !perm || !tmp)
         goto done;
     ax->n = count;
@@ -724,13 +739,15 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
         rc = check_key(tmp, k, where, what, err);
         if (rc) goto done;
         memcpy(ax->vals + (size_t)i * kd->size, (char *)tmp + kd->off, kd->size);
-        sbuf b = {0};
-        sb_value(&b, kd, tmp);
-        if (b.failed) {
-            rc = TLS_ERR_NOMEM;
-            goto done;
+        if (ax->text) {
+            sbuf b = {0};
+            sb_value(&b, kd, tmp);
+            if (b.failed) {
+                rc = TLS_ERR_NOMEM;
+                goto done;
+            }
+            ax->text[i] = b.s;
         }
-        ax->text[i] = b.s;
         if (ax->num) ax->num[i] = key_number(tmp, k);
         if (ax->inum)
             ax->inum[i] = kd->type == K_I64 ? *(int64_t *)((char *)tmp + kd->off)
@@ -749,9 +766,10 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
                                             : ax->inum[a] == ax->inum[b];
         if (same) {
             int first = a < b ? a : b, second = a < b ? b : a;
+            char t[40];
             rc = tls_input_error(err, where, shown,
                                  "element %d (%s) repeats element %d; allowed: %s", second + 1,
-                                 ax->text[second], first + 1, kd->allowed);
+                                 tls_axis_text(ax, second, t, sizeof(t)), first + 1, kd->allowed);
             goto done;
         }
     }
@@ -1335,13 +1353,16 @@ static char *yaml_text(const tls_config *c, int for_hash) {
         if (is_named_axis(k)) {
             const tls_axis *ax = &c->axis[k];
             sb_printf(&b, "  %s: [", dot + 1);
-            for (int i = 0; i < ax->n; i++) sb_printf(&b, "%s%s", i ? ", " : "", ax->text[i]);
+            char t[40];
+            for (int i = 0; i < ax->n; i++)
+                sb_printf(&b, "%s%s", i ? ", " : "", tls_axis_text(ax, i, t, sizeof(t)));
             sb_printf(&b, "]\n");
             if (k == TLS_NAMED_AXES - 1)
                 for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
                     sb_printf(&b, "  %s: [", c->axis[a].key_name);
                     for (int i = 0; i < c->axis[a].n; i++)
-                        sb_printf(&b, "%s%s", i ? ", " : "", c->axis[a].text[i]);
+                        sb_printf(&b, "%s%s", i ? ", " : "",
+                                  tls_axis_text(&c->axis[a], i, t, sizeof(t)));
                     sb_printf(&b, "]\n");
                 }
             continue;

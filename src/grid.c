@@ -36,8 +36,9 @@ void tls_grid_describe(const tls_config *c, int64_t idx, char *buf, size_t len) 
     for (int a = 0; a < c->naxes && used < len; a++) {
         const tls_axis *ax = &c->axis[a];
         const char *name = a < TLS_NAMED_AXES ? ax->dim : ax->key_name;
-        int n =
-            snprintf(buf + used, len - used, "%s%s=%s", a ? " " : "", name, ax->text[coords[a]]);
+        char t[64];
+        int n = snprintf(buf + used, len - used, "%s%s=%s", a ? " " : "", name,
+                         tls_axis_text(ax, (int)coords[a], t, sizeof(t)));
         if (n < 0) break;
         used += (size_t)n;
     }

@@ -53,7 +53,7 @@ typedef struct {
     unsigned char *vals; /* (n, size) field values, ready to copy */
     double *num;         /* (n) the values as numbers (REAL, INT, BOOL), else NULL */
     int64_t *inum;       /* (n) the values as exact integers (INT, BOOL), else NULL */
-    char **text;         /* (n) the values as printed in YAML */
+    char **text;         /* (n) the values as YAML text for string axes; NULL for numbers */
     const char *units, *long_name;
 } tls_axis;
 
@@ -104,6 +104,10 @@ char *tls_config_yaml(const tls_config *c);
  * output.sync_seconds (which changes nothing in the results file). Data
  * files enter by path only: their contents are checked separately (CRC-32). */
 uint64_t tls_config_hash(const tls_config *c);
+
+/* Value i of axis ax as YAML text: its text, or the number formatted into
+ * buf (len bytes). */
+const char *tls_axis_text(const tls_axis *ax, int i, char *buf, size_t len);
 
 /* Formats a double in the shortest form that strtod reads back exactly. */
 void tls_format_real(char *buf, size_t len, double v);
