@@ -101,9 +101,16 @@ static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c)
 #undef HI8
 #endif
 
-typedef double (*block_fn)(const float *, const float *, int, const float *, const float *,
-                           const float *, int, int, int, const float *, const float *, int, int,
-                           int, float *, float *, float *, float *, float *, float *);
+/* One copy of the kernel: the block, and the passes before and after it. */
+typedef struct {
+    const char *name;
+    double (*block)(const float *, const float *, int, const float *, const float *, const float *,
+                    int, int, int, const float *, const float *, int, int, int, float *, float *,
+                    float *, float *, float *, float *);
+    void (*transpose_norms)(float *restrict, float *restrict, const float *restrict, int, int, int);
+    void (*apply_grad)(float *restrict, float, const float *restrict, const float *restrict,
+                       const float *restrict, int, int);
+} kernel_copy;
 
 /* The kernels of one MMD: gammas, gradient weights gamma_q / gamma_0. */
 typedef struct {
@@ -112,24 +119,21 @@ typedef struct {
     int ng;
 } kernels_t;
 
-static const struct {
-    const char *name;
-    block_fn fn;
-} kernels[] = {
+static const kernel_copy kernels[] = {
 #if defined(__x86_64__)
-    {"avx512", block_avx512},
-    {"avx2", block_avx2},
+    {"avx512", block_avx512, transpose_norms_avx512, apply_grad_avx512},
+    {"avx2", block_avx2, transpose_norms_avx2, apply_grad_avx2},
 #endif
-    {"generic", block_generic},
+    {"generic", block_generic, transpose_norms_generic, apply_grad_generic},
 };
 enum { NKERNELS = sizeof(kernels) / sizeof(kernels[0]) };
 
 static int kernel_usable(int i) {
 #if defined(__x86_64__)
-    if (kernels[i].fn == block_avx512)
+    if (kernels[i].block == block_avx512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512dq");
-    if (kernels[i].fn == block_avx2)
+    if (kernels[i].block == block_avx2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return 1;
@@ -165,15 +169,23 @@ const char *tls_mmd_kernel(void) {
     return kernels[kernel_index()].name;
 }
 
+/* Columns of the workspace's rows: max(n, m) + PAD_COLS, rounded up to a
+ * multiple of 16 floats so that every row starts on a 64-byte boundary
+ * (a 16-lane load within one cache line). */
+static int padded_cols(int n, int m) {
+    return ((n > m ? n : m) + PAD_COLS + 15) / 16 * 16;
+}
+
 size_t tls_mmd_work_floats(int n, int m, int d) {
-    size_t pad = (size_t)(n > m ? n : m) + PAD_COLS;
+    size_t pad = (size_t)padded_cols(n, m);
     /* b transposed, a kernel row block, norms of x and y, and two sets of
      * (sums, products) accumulators, plus a row block of a */
     return pad * (size_t)d + BLOCK_ROWS * pad + 2 * pad + 2 * (pad + pad * (size_t)d) +
-           (size_t)BLOCK_ROWS * d;
+           (size_t)BLOCK_ROWS * d + 16; /* 16: room to align the start */
 }
 
-/* Named views into the caller's workspace; pad = max(n, m) + PAD_COLS. */
+/* Named views into the caller's workspace from its first 64-byte boundary
+ * on; pad = padded_cols(n, m). */
 typedef struct {
     float *bT;   /* (d, pad) columns of a block, transposed, zero-padded */
     float *kbuf; /* (BLOCK_ROWS, pad) kernel rows of a row block */
@@ -189,9 +201,9 @@ typedef struct {
 
 static mmd_work work_views(float *w, int n, int m, int d) {
     mmd_work v;
-    v.pad = (n > m ? n : m) + PAD_COLS;
+    v.pad = padded_cols(n, m);
     size_t pad = (size_t)v.pad;
-    v.bT = w;
+    v.bT = w + ((64 - (uintptr_t)w % 64) % 64) / sizeof(float); /* w is float-aligned */
     v.kbuf = v.bT + pad * d;
     v.nx = v.kbuf + BLOCK_ROWS * pad;
     v.ny = v.nx + pad;
@@ -203,67 +215,43 @@ static mmd_work work_views(float *w, int n, int m, int d) {
     return v;
 }
 
-/* bT (d, pad) = b (n, d) transposed, zero beyond column n, and norm2 (pad)
- * its squared row norms (summed over k in order), +inf beyond n: kernel 0. */
-static void transpose_norms(float *restrict bT, float *restrict norm2, const float *restrict b,
-                            int n, int d, int pad) {
-    enum { JB = 8 }; /* rows of b per strip: its cache lines are read whole */
-    for (int j0 = 0; j0 < n; j0 += JB) {
-        int jb = n - j0 < JB ? n - j0 : JB;
-        for (int k = 0; k < d; k++)
-            for (int j = 0; j < jb; j++) bT[(size_t)k * pad + j0 + j] = b[(size_t)(j0 + j) * d + k];
-    }
-    for (int k = 0; k < d; k++)
-        memset(bT + (size_t)k * pad + n, 0, sizeof(float) * (size_t)(pad - n));
-    for (int j = 0; j < n; j++) norm2[j] = 0.0f;
-    for (int k = 0; k < d; k++)
-        for (int j = 0; j < n; j++) norm2[j] += bT[(size_t)k * pad + j] * bT[(size_t)k * pad + j];
-    for (int j = n; j < pad; j++) norm2[j] = INFINITY;
-}
-
-/* da_p += g (s_p a_p - p_p) over a (n, d) */
-static void apply_grad(float *restrict da, float g, const float *restrict a,
-                       const float *restrict s, const float *restrict p, int n, int d) {
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < d; k++)
-            da[(size_t)i * d + k] += g * (s[i] * a[(size_t)i * d + k] - p[(size_t)i * d + k]);
-}
-
-static void zero_acc(float *s, float *p, int pad, int d) {
+/* s (pad) and the first n rows of p (pad, d) to 0: the kernel adds to no
+ * other row of p (to s beyond n: padding columns' zeros, never read) */
+static void zero_acc(float *s, float *p, int pad, int n, int d) {
     memset(s, 0, sizeof(float) * (size_t)pad);
-    memset(p, 0, sizeof(float) * (size_t)pad * d);
+    memset(p, 0, sizeof(float) * (size_t)n * d);
 }
 
 /* coef * sum_ij k(a_i, a_j), w->bT holding a transposed; with da adds dloss * its gradient:
  * d/da_p = 2 coef sum_j sum_q -2 gamma_q k_q,pj (a_p - a_j). */
-static double self_block(block_fn fn, float *da, float dloss, double coef, const float *a,
+static double self_block(const kernel_copy *kc, float *da, float dloss, double coef, const float *a,
                          const float *na2, int n, int d, const kernels_t *k, const mmd_work *w) {
-    if (da) zero_acc(w->s1, w->p1, w->pad, d);
-    double total = fn(a, na2, n, a, w->bT, na2, n, w->pad, d, k->gamma, k->gw, k->ng, 1, da != NULL,
-                      w->s1, w->p1, w->s1, w->p1, w->kbuf, w->ablk);
-    if (da) apply_grad(da, (float)(dloss * coef * -4.0 * k->gamma[0]), a, w->s1, w->p1, n, d);
+    if (da) zero_acc(w->s1, w->p1, w->pad, n, d);
+    double total = kc->block(a, na2, n, a, w->bT, na2, n, w->pad, d, k->gamma, k->gw, k->ng, 1,
+                             da != NULL, w->s1, w->p1, w->s1, w->p1, w->kbuf, w->ablk);
+    if (da) kc->apply_grad(da, (float)(dloss * coef * -4.0 * k->gamma[0]), a, w->s1, w->p1, n, d);
     return coef * total;
 }
 
 /* coef * sum_ij k(a_i, b_j), w->bT holding b transposed; with da/db adds
  * dloss * their gradients. */
-static double cross_block(block_fn fn, float *da, float *db, float dloss, double coef,
+static double cross_block(const kernel_copy *kc, float *da, float *db, float dloss, double coef,
                           const float *a, const float *b, const float *na2, const float *nb2,
                           int na, int nb, int d, const kernels_t *k, const mmd_work *w) {
     int grads = da || db;
-    if (grads) zero_acc(w->s1, w->p1, w->pad, d), zero_acc(w->s2, w->p2, w->pad, d);
-    double total = fn(a, na2, na, b, w->bT, nb2, nb, w->pad, d, k->gamma, k->gw, k->ng, 0, grads,
-                      w->s1, w->p1, w->s2, w->p2, w->kbuf, w->ablk);
+    if (grads) zero_acc(w->s1, w->p1, w->pad, na, d), zero_acc(w->s2, w->p2, w->pad, nb, d);
+    double total = kc->block(a, na2, na, b, w->bT, nb2, nb, w->pad, d, k->gamma, k->gw, k->ng, 0,
+                             grads, w->s1, w->p1, w->s2, w->p2, w->kbuf, w->ablk);
     float g = (float)(dloss * coef * -2.0 * k->gamma[0]);
-    if (da) apply_grad(da, g, a, w->s1, w->p1, na, d);
-    if (db) apply_grad(db, g, b, w->s2, w->p2, nb, d);
+    if (da) kc->apply_grad(da, g, a, w->s1, w->p1, na, d);
+    if (db) kc->apply_grad(db, g, b, w->s2, w->p2, nb, d);
     return coef * total;
 }
 
 double tls_mmd2_multi_forward_backward(float *dx, float *dy, float dloss, const float *x,
                                        const float *y, int n, int m, int d, const float *gammas,
                                        int ng, int unbiased, float *work) {
-    block_fn fn = kernels[kernel_index()].fn;
+    const kernel_copy *kc = &kernels[kernel_index()];
     mmd_work w = work_views(work, n, m, d);
     kernels_t k = {gammas, {0}, ng};
     for (int q = 0; q < ng; q++) k.gw[q] = gammas[q] / gammas[0];
@@ -274,11 +262,11 @@ double tls_mmd2_multi_forward_backward(float *dx, float *dy, float dloss, const 
         cyy = m > 1 ? 1.0 / ((double)m * (m - 1)) : 0.0;
     }
     double s = 0.0;
-    transpose_norms(w.bT, w.nx, x, n, d, w.pad);
-    if (cxx != 0.0) s += self_block(fn, dx, dloss, cxx, x, w.nx, n, d, &k, &w);
-    transpose_norms(w.bT, w.ny, y, m, d, w.pad); /* for the y-y and the x-y blocks */
-    if (cyy != 0.0) s += self_block(fn, dy, dloss, cyy, y, w.ny, m, d, &k, &w);
-    s += cross_block(fn, dx, dy, dloss, cxy, x, y, w.nx, w.ny, n, m, d, &k, &w);
+    kc->transpose_norms(w.bT, w.nx, x, n, d, w.pad);
+    if (cxx != 0.0) s += self_block(kc, dx, dloss, cxx, x, w.nx, n, d, &k, &w);
+    kc->transpose_norms(w.bT, w.ny, y, m, d, w.pad); /* for the y-y and the x-y blocks */
+    if (cyy != 0.0) s += self_block(kc, dy, dloss, cyy, y, w.ny, m, d, &k, &w);
+    s += cross_block(kc, dx, dy, dloss, cxy, x, y, w.nx, w.ny, n, m, d, &k, &w);
     if (unbiased) s -= (double)ng * (cxx * n + cyy * m);
     return s;
 }
