@@ -92,17 +92,8 @@ void tls_model_adam_step_range(tls_model *m, const tls_adam *opt, size_t first, 
     m->step++;
     float bc1 = 1.0f - powf(opt->beta1, (float)m->step);
     float bc2_sqrt = sqrtf(1.0f - powf(opt->beta2, (float)m->step));
-    const float step_size = opt->lr / bc1, b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps;
-    /* four separate buffers of one model: restrict lets the loop vectorize */
-    float *restrict p = m->params_mem + first, *restrict mo = m->m_mem + first,
-                    *restrict v = m->v_mem + first;
-    const float *restrict g = m->grads_mem + first;
-    for (size_t i = 0; i < n; i++) {
-        mo[i] = b1 * mo[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-        p[i] -= step_size * mo[i] / denom;
-    }
+    tls_adam_update(m->params_mem + first, m->m_mem + first, m->v_mem + first, m->grads_mem + first,
+                    n, opt->beta1, opt->beta2, opt->lr / bc1, bc2_sqrt, opt->eps);
 }
 
 int tls_model_check_finite(const tls_model *m) {
@@ -111,24 +102,32 @@ int tls_model_check_finite(const tls_model *m) {
     return TLS_OK;
 }
 
+/* floats of n rows of width w, rounded up to whole 64-byte lines */
+static size_t lines(int n, int w) {
+    return ((size_t)n * w + 15) / 16 * 16;
+}
+
 int tls_acts_create(tls_acts **out, const tls_model *m, int n_max) {
     *out = NULL;
     tls_acts *a;
     TLS_ALLOC(a, 1);
     a->n_max = n_max;
-    size_t per_row = 2 * (size_t)m->H + 2 * (size_t)m->F + 3 * (size_t)m->C;
-    float *mem = calloc(per_row * (size_t)n_max, sizeof(float));
+    /* each array on a 64-byte boundary: the AVX-512 passes load whole lines */
+    size_t nh = lines(n_max, m->H), nf = lines(n_max, m->F), nc = lines(n_max, m->C);
+    size_t total = 2 * nh + 2 * nf + 3 * nc;
+    float *mem = aligned_alloc(64, sizeof(float) * (total > 0 ? total : 16));
     if (!mem) {
         free(a);
         TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory for activations of %d rows", n_max);
     }
+    memset(mem, 0, sizeof(float) * total);
     a->h1 = mem;
-    a->feat = a->h1 + (size_t)n_max * m->H;
-    a->logits = a->feat + (size_t)n_max * m->F;
-    a->probs = a->logits + (size_t)n_max * m->C;
-    a->dh1 = a->probs + (size_t)n_max * m->C;
-    a->dfeat = a->dh1 + (size_t)n_max * m->H;
-    a->dlogits = a->dfeat + (size_t)n_max * m->F;
+    a->feat = a->h1 + nh;
+    a->logits = a->feat + nf;
+    a->probs = a->logits + nc;
+    a->dh1 = a->probs + nc;
+    a->dfeat = a->dh1 + nh;
+    a->dlogits = a->dfeat + nf;
     *out = a;
     return TLS_OK;
 }

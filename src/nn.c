@@ -275,15 +275,128 @@ static AVX512 void gemm_avx512(float *C, int ldc, const gemm_ends *e, const floa
 }
 #endif
 
+/* Adam on n parameters (tls_adam_update); every copy's result is the float
+ * loop's of adam_body. */
+typedef void (*adam_fn)(float *restrict p, float *restrict mo, float *restrict v,
+                        const float *restrict g, size_t n, float b1, float b2, float step_size,
+                        float bc2_sqrt, float eps);
+
+static inline __attribute__((always_inline)) void
+adam_body(float *restrict p, float *restrict mo, float *restrict v, const float *restrict g,
+          size_t n, float b1, float b2, float step_size, float bc2_sqrt, float eps) {
+    for (size_t i = 0; i < n; i++) {
+        mo[i] = b1 * mo[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        p[i] -= step_size * mo[i] / denom;
+    }
+}
+
+static void adam_generic(float *restrict p, float *restrict mo, float *restrict v,
+                         const float *restrict g, size_t n, float b1, float b2, float step_size,
+                         float bc2_sqrt, float eps) {
+    adam_body(p, mo, v, g, n, b1, b2, step_size, bc2_sqrt, eps);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void adam_avx2(float *restrict p, float *restrict mo,
+                                                      float *restrict v, const float *restrict g,
+                                                      size_t n, float b1, float b2, float step_size,
+                                                      float bc2_sqrt, float eps) {
+    adam_body(p, mo, v, g, n, b1, b2, step_size, bc2_sqrt, eps);
+}
+
+/* The AVX-512 copy: adam_body's float operations, 16 lanes at a time, and
+ * where a lane's moment or gradient is tiny (below 2^-60 in magnitude, not
+ * 0) each float operation done in double and rounded to float: the same
+ * float (53 bits are at least 2 x 24 + 2, so rounding twice is innocuous
+ * for +, -, x, / and sqrt, subnormal results included; Figueroa 1995),
+ * without the microcode assist that an Intel core takes on every float
+ * operation with a subnormal operand or result. The moments of parameters
+ * without gradient decay into subnormals and stay there: on a Xeon their
+ * assists cost Adam more than its own work. The intrinsics keep the
+ * compiler from narrowing the double operations back to float. */
+static inline __attribute__((always_inline)) AVX512 __m256 adam8_double(__m256 *mo8, __m256 *v8,
+                                                                        __m256 g8, __m256 p8,
+                                                                        float b1, float b2,
+                                                                        float step_size,
+                                                                        float bc2_sqrt, float eps) {
+#define R(x) _mm512_cvtps_pd(_mm512_cvtpd_ps(x)) /* rounded to float */
+    const __m512d B1 = _mm512_set1_pd(b1), C1 = _mm512_set1_pd(1.0f - b1);
+    const __m512d B2 = _mm512_set1_pd(b2), C2 = _mm512_set1_pd(1.0f - b2);
+    const __m512d SS = _mm512_set1_pd(step_size), BC = _mm512_set1_pd(bc2_sqrt);
+    const __m512d EPS = _mm512_set1_pd(eps);
+    __m512d gi = _mm512_cvtps_pd(g8), m0 = _mm512_cvtps_pd(*mo8), v0 = _mm512_cvtps_pd(*v8);
+    __m512d m1 = R(_mm512_add_pd(R(_mm512_mul_pd(B1, m0)), R(_mm512_mul_pd(C1, gi))));
+    __m512d v1 =
+        R(_mm512_add_pd(R(_mm512_mul_pd(B2, v0)), R(_mm512_mul_pd(R(_mm512_mul_pd(C2, gi)), gi))));
+    __m512d den = R(_mm512_add_pd(R(_mm512_div_pd(R(_mm512_sqrt_pd(v1)), BC)), EPS));
+    __m512d p1 =
+        _mm512_sub_pd(_mm512_cvtps_pd(p8), R(_mm512_div_pd(R(_mm512_mul_pd(SS, m1)), den)));
+    *mo8 = _mm512_cvtpd_ps(m1);
+    *v8 = _mm512_cvtpd_ps(v1);
+    return _mm512_cvtpd_ps(p1);
+#undef R
+}
+
+static AVX512 void adam_avx512(float *restrict p, float *restrict mo, float *restrict v,
+                               const float *restrict g, size_t n, float b1, float b2,
+                               float step_size, float bc2_sqrt, float eps) {
+    const v16f B1 = _mm512_set1_ps(b1), C1 = _mm512_set1_ps(1.0f - b1);
+    const v16f B2 = _mm512_set1_ps(b2), C2 = _mm512_set1_ps(1.0f - b2);
+    const v16f SS = _mm512_set1_ps(step_size), BC = _mm512_set1_ps(bc2_sqrt);
+    const v16f EPS = _mm512_set1_ps(eps);
+    const __m512 tiny = _mm512_set1_ps(0x1p-60f);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 live = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        v16f gi = _mm512_maskz_loadu_ps(live, g + i), m0 = _mm512_maskz_loadu_ps(live, mo + i);
+        v16f v0 = _mm512_maskz_loadu_ps(live, v + i), p0 = _mm512_maskz_loadu_ps(live, p + i);
+        /* lanes with 0 < |x| < 2^-60 in the moments or the gradient */
+        __mmask16 small = 0;
+        v16f xs[3] = {gi, m0, v0};
+        for (int q = 0; q < 3; q++) {
+            __m512 a = _mm512_abs_ps((__m512)xs[q]);
+            small |= _mm512_cmp_ps_mask(a, tiny, _CMP_LT_OQ) &
+                     _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+        }
+        v16f m1, v1, p1;
+        if (!small) {
+            m1 = B1 * m0 + C1 * gi;
+            v1 = B2 * v0 + C2 * gi * gi;
+            v16f denom = (v16f)_mm512_sqrt_ps((__m512)v1) / BC + EPS;
+            p1 = p0 - SS * m1 / denom;
+        } else {
+            __m256 mlo = _mm512_castps512_ps256((__m512)m0),
+                   vlo = _mm512_castps512_ps256((__m512)v0);
+            __m256 mhi = _mm512_extractf32x8_ps((__m512)m0, 1),
+                   vhi = _mm512_extractf32x8_ps((__m512)v0, 1);
+            __m256 plo =
+                adam8_double(&mlo, &vlo, _mm512_castps512_ps256((__m512)gi),
+                             _mm512_castps512_ps256((__m512)p0), b1, b2, step_size, bc2_sqrt, eps);
+            __m256 phi = adam8_double(&mhi, &vhi, _mm512_extractf32x8_ps((__m512)gi, 1),
+                                      _mm512_extractf32x8_ps((__m512)p0, 1), b1, b2, step_size,
+                                      bc2_sqrt, eps);
+            m1 = (v16f)_mm512_insertf32x8(_mm512_castps256_ps512(mlo), mhi, 1);
+            v1 = (v16f)_mm512_insertf32x8(_mm512_castps256_ps512(vlo), vhi, 1);
+            p1 = (v16f)_mm512_insertf32x8(_mm512_castps256_ps512(plo), phi, 1);
+        }
+        _mm512_mask_storeu_ps(mo + i, live, (__m512)m1);
+        _mm512_mask_storeu_ps(v + i, live, (__m512)v1);
+        _mm512_mask_storeu_ps(p + i, live, (__m512)p1);
+    }
+}
+#endif
+
 static const struct {
     const char *name;
     gemm_fn fn;
+    adam_fn adam;
 } gemms[] = {
 #if defined(__x86_64__)
-    {"avx512", gemm_avx512},
-    {"avx2", gemm_avx2},
+    {"avx512", gemm_avx512, adam_avx512},
+    {"avx2", gemm_avx2, adam_avx2},
 #endif
-    {"generic", gemm_generic},
+    {"generic", gemm_generic, adam_generic},
 };
 enum { NGEMMS = sizeof(gemms) / sizeof(gemms[0]) };
 
@@ -332,6 +445,11 @@ static void gemm(float *C, int ldc, const gemm_ends *e, const float *A, int ams,
     gemms[gemm_index()].fn(C, ldc, e, A, ams, aks, B, ldb, M, N, K);
 }
 
+void tls_adam_update(float *p, float *m, float *v, const float *g, size_t n, float beta1,
+                     float beta2, float step_size, float bc2_sqrt, float eps) {
+    gemms[gemm_index()].adam(p, m, v, g, n, beta1, beta2, step_size, bc2_sqrt, eps);
+}
+
 /* db (Dout) += column sums of dout (B, Dout), rows in order */
 static void column_sums(float *restrict db, const float *restrict dout, int B, int Dout) {
     for (int i = 0; i < B; i++)
@@ -350,7 +468,7 @@ static void linear_forward(float *out, const float *inp, const float *W, const f
     }
     /* W^T built TB x TB at a time: k blocks in order, the first from b, the
      * last with the ReLU */
-    float wt[TB * TB]; /* (kb, ob) */
+    float wt[TB * TB] __attribute__((aligned(64))); /* (kb, ob) */
     for (int o0 = 0; o0 < Dout; o0 += TB) {
         int ob = Dout - o0 < TB ? Dout - o0 : TB;
         for (int k0 = 0; k0 < Din; k0 += TB) {
@@ -406,7 +524,7 @@ static void linear_backward(float *dinp, int from, const float *gate, float *dW,
         /* narrow input: dW^T (Din, Dout) += inp^T dout, vectorized over
          * outputs, through a transposed copy; same terms, same order; db:
          * the sums of dout's columns, B's columns here */
-        float t[NV * TB]; /* (Din, ob) */
+        float t[NV * TB] __attribute__((aligned(64))); /* (Din, ob) */
         for (int o0 = 0; o0 < Dout; o0 += TB) {
             int ob = Dout - o0 < TB ? Dout - o0 : TB;
             for (int o = 0; o < ob; o++)

@@ -201,6 +201,52 @@ static void test_linear_copies(void) {
     }
 }
 
+/* Adam's copies return the generic copy's bits, on moments and gradients
+ * that include subnormals, values that become subnormal (the AVX-512
+ * copy's double path), zeros and ordinary values. */
+static void test_adam_copies(void) {
+    enum { N = 203, STEPS = 40 };
+    tls_rng own;
+    tls_rng_init(&own, 9, TLS_STREAM_INIT, 0);
+    float p0[N], m0[N], v0[N], g[STEPS][N];
+    for (int i = 0; i < N; i++) {
+        p0[i] = (float)tls_rng_normal(&own);
+        int kind = i % 5; /* subnormal, tiny, zero, ordinary, ordinary */
+        double scale = kind == 0 ? 1e-40 : kind == 1 ? 1e-25 : kind == 2 ? 0.0 : 1e-3;
+        m0[i] = (float)(tls_rng_normal(&own) * scale);
+        v0[i] = (float)(fabs(tls_rng_normal(&own)) * scale * scale * (kind == 0 ? 1e40 : 1.0));
+        for (int t = 0; t < STEPS; t++)
+            g[t][i] = (float)(tls_rng_normal(&own) * (t % 3 == 0 ? scale : 1e-30 * scale));
+    }
+    const char *copies[] = {"avx512", "avx2"};
+    float ref[3][N];
+    for (int c = -1; c < 2; c++) {
+        if (tls_nn_select(c < 0 ? "generic" : copies[c]) != 0) {
+            printf("SKIP adam copy %s: this CPU cannot run it\n", copies[c]);
+            continue;
+        }
+        float p[N], m[N], v[N];
+        memcpy(p, p0, sizeof(p)), memcpy(m, m0, sizeof(m)), memcpy(v, v0, sizeof(v));
+        for (int t = 0; t < STEPS; t++) {
+            float bc1 = 1.0f - powf(0.9f, (float)(t + 1)),
+                  bc2 = sqrtf(1.0f - powf(0.999f, (float)(t + 1)));
+            tls_adam_update(p, m, v, g[t], N - t % 7, 0.9f, 0.999f, 1e-3f / bc1, bc2, 1e-8f);
+        }
+        if (c < 0) {
+            memcpy(ref[0], p, sizeof(p)), memcpy(ref[1], m, sizeof(m)),
+                memcpy(ref[2], v, sizeof(v));
+            continue;
+        }
+        checks++;
+        if (memcmp(ref[0], p, sizeof(p)) || memcmp(ref[1], m, sizeof(m)) ||
+            memcmp(ref[2], v, sizeof(v))) {
+            failures++;
+            printf("FAIL adam copy %s differs from generic\n", copies[c]);
+        }
+    }
+    tls_nn_select("auto");
+}
+
 static void test_crossentropy(tls_rng *rng) {
     enum { B = 6, C = 4 };
     float *z = randv(rng, B * C, 2), probs[B * C], dz[B * C] = {0};
@@ -861,6 +907,7 @@ int main(void) {
     test_linear(&rng);
     test_relu(&rng);
     test_linear_copies();
+    test_adam_copies();
     test_crossentropy(&rng);
     test_mmd(&rng);
     test_mmd_kernels(&rng);

@@ -12,6 +12,8 @@
 #ifndef TLSWEEP_NN_H
 #define TLSWEEP_NN_H
 
+#include <stddef.h>
+
 /* out (B, Dout) = inp (B, Din) @ W^T + b, with W (Dout, Din) as PyTorch stores it and b (Dout). */
 void tls_linear_forward(float *out, const float *inp, const float *W, const float *b, int B,
                         int Din, int Dout);
@@ -37,9 +39,17 @@ void tls_relu_forward(float *out, const float *inp, int n);
  * elsewhere (PyTorch's subgradient 0 at 0). d holds dout on entry, dinp on exit. */
 void tls_relu_backward(float *d, const float *out, int n);
 
-/* Chooses the layer products' copy for the whole process: "auto" (the
- * default: the widest this CPU runs), "avx512", "avx2" or "generic"; all
- * return the same bits. Returns 0, or -1 for an unknown name or a copy this
+/* One Adam step on n parameters p with moments m, v and gradients g, all (n):
+ *   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g g;
+ *   p -= step_size m / (sqrt(v) / bc2_sqrt + eps)
+ * in float, in that order (step_size = lr / (1 - beta1^t), bc2_sqrt =
+ * sqrt(1 - beta2^t)). Every copy (tls_nn_select) returns the same bits. */
+void tls_adam_update(float *p, float *m, float *v, const float *g, size_t n, float beta1,
+                     float beta2, float step_size, float bc2_sqrt, float eps);
+
+/* Chooses the copy of the layer products and of Adam for the whole process:
+ * "auto" (the default: the widest this CPU runs), "avx512", "avx2" or
+ * "generic"; all return the same bits. Returns 0, or -1 for an unknown name or a copy this
  * CPU cannot run (the choice is then unchanged). */
 int tls_nn_select(const char *name);
 /* Name of the layer products' copy in use. */
