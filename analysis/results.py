@@ -623,9 +623,11 @@ def summary_regret(path_or_ds, over="lambda", scores=None, method=None, referenc
         m, h, n = stats((first["acc_oracle"] - first["acc_reference"]).astype(float))
         cols["regret_reference"], cols["regret_reference_ci95"], cols["n_reference"] = m, h, n
     out = pd.DataFrame(cols)
-    if cells:
+    if cells:  # the cells in grid order (strings as written, numbers ascending)
         out = out.reorder_levels(cells) if out.index.nlevels > 1 else out
-        out = out.sort_index()
+        grid = (pd.MultiIndex.from_product([ds[a].values for a in cells], names=cells) if len(cells) > 1
+                else pd.Index(ds[cells[0]].values, name=cells[0]))
+        out = out.reindex(grid)
     for c in out:
         if c.startswith("n_"):
             out[c] = out[c].fillna(0).astype(np.int64)

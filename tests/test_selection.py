@@ -168,3 +168,23 @@ def test_shift_kinds_in_the_report_and_the_figure(tmp_path):
     assert shifts.main(files + ["-o", png]) == 0
     with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_select_over_a_string_axis(tmp_path):
+    """align.loss as the axis chosen: the reference is `none` (no alignment), the cells keep grid order."""
+    out = str(tmp_path / "a.h5")
+    mpirun(1, ["run", "-o", out, "--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[10]",
+               "--set", "grid.seed=[0,1]", "--set", "grid.align.loss=[mmd,none,coral]",
+               "--set", "grid.finetune.strategy=[all,classifier]", "--set", "train.epochs=2",
+               "--set", "train.finetune_epochs=2", "--set", "baselines.target_epochs=2",
+               "--set", "data.n_source=80", "--set", "data.n_test=30"])
+    sel = select(out, "entropy", over="align_loss")
+    assert list(sel.index.names) == ["shift", "lambda", "n_target", "seed", "finetune_strategy"]
+    assert set(sel["picked"]) <= {"mmd", "none", "coral"}
+    with h5py.File(out, "r") as f:
+        acc = f["acc_mmd"][()]  # (shift, lambda, n_target, seed, align_loss, finetune_strategy)
+    row = sel.loc[(90.0, 0.5, 10, 1, "classifier")]
+    assert row["acc_reference"] == acc[1, 0, 0, 1, 1, 1]  # align_loss none
+    assert row["acc_oracle"] == acc[1, 0, 0, 1, :, 1].max()
+    sr = summary_regret(out, over="align_loss")
+    assert list(sr.index.get_level_values("finetune_strategy")[:2]) == ["all", "classifier"]  # as written
