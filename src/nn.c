@@ -568,19 +568,24 @@ void tls_relu_backward(float *d, const float *out, int n) {
     relu_backward(d, out, n);
 }
 
-void tls_softmax_forward(float *probs, const float *logits, int B, int C) {
-    for (int i = 0; i < B; i++) {
-        const float *z = logits + (size_t)i * C;
-        float *p = probs + (size_t)i * C;
-        float zmax = z[0];
-        for (int c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
-        double sum = 0.0;
-        for (int c = 0; c < C; c++) {
-            p[c] = expf(z[c] - zmax);
-            sum += p[c];
-        }
-        for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
+/* One row: p = softmax(z), shifted by the row's maximum (returned in
+ * *zmax); returns the sum of the shifted exponentials. */
+static double softmax_row(float *p, const float *z, int C, float *zmax) {
+    float m = z[0];
+    for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+    double sum = 0.0;
+    for (int c = 0; c < C; c++) {
+        p[c] = expf(z[c] - m);
+        sum += p[c];
     }
+    for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
+    *zmax = m;
+    return sum;
+}
+
+void tls_softmax_forward(float *probs, const float *logits, int B, int C) {
+    float zmax;
+    for (int i = 0; i < B; i++) softmax_row(probs + (size_t)i * C, logits + (size_t)i * C, C, &zmax);
 }
 
 double tls_bce_forward(float *probs, const float *logits, const int *y, int B) {
@@ -603,15 +608,8 @@ double tls_crossentropy_forward(float *probs, const float *logits, const int *y,
     double loss = 0.0;
     for (int i = 0; i < B; i++) {
         const float *z = logits + (size_t)i * C;
-        float *p = probs + (size_t)i * C;
-        float zmax = z[0];
-        for (int c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
-        double sum = 0.0;
-        for (int c = 0; c < C; c++) {
-            p[c] = expf(z[c] - zmax);
-            sum += p[c];
-        }
-        for (int c = 0; c < C; c++) p[c] = (float)(p[c] / sum);
+        float zmax;
+        double sum = softmax_row(probs + (size_t)i * C, z, C, &zmax);
         loss += -((double)z[y[i]] - zmax - log(sum));
     }
     return loss / B;
