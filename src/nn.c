@@ -585,7 +585,8 @@ static double softmax_row(float *p, const float *z, int C, float *zmax) {
 
 void tls_softmax_forward(float *probs, const float *logits, int B, int C) {
     float zmax;
-    for (int i = 0; i < B; i++) softmax_row(probs + (size_t)i * C, logits + (size_t)i * C, C, &zmax);
+    for (int i = 0; i < B; i++)
+        softmax_row(probs + (size_t)i * C, logits + (size_t)i * C, C, &zmax);
 }
 
 double tls_bce_forward(float *probs, const float *logits, const int *y, int B) {
