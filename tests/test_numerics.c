@@ -352,8 +352,12 @@ enum { NVCOPIES = sizeof(vector_copies) / sizeof(vector_copies[0]) };
  * gradients, on shapes that exercise every tail of the 8- and 16-lane
  * copies (column groups of 8, 16 and 32, feature widths with 16-, 8- and
  * 1-column parts), at scales where kernel values underflow to 0 (0.5:
- * none; 3: most), and with repeated points (distances rounded below 0). */
+ * none; 3: most), with repeated points (distances rounded below 0), and
+ * with a tiny dloss added into gradients that hold subnormals (subnormal
+ * products and sums: the 16-lane copy's double path). */
 static void test_mmd_kernels(tls_rng *rng) {
+    tls_rng own; /* the tiny case's draws: the later tests' inputs stay as they were */
+    tls_rng_init(&own, 11, TLS_STREAM_INIT, 0);
     const int shapes[][3] = {{7, 11, 3},  {32, 200, 16}, {45, 29, 27}, {6, 17, 16},
                              {13, 33, 8}, {1, 1, 16},    {50, 47, 24}, {31, 16, 32}};
     int nshapes = sizeof(shapes) / sizeof(shapes[0]), ran = 0;
@@ -364,9 +368,12 @@ static void test_mmd_kernels(tls_rng *rng) {
         }
         ran++;
         for (int s = 0; s < nshapes; s++)
-            for (int sc = 0; sc < 2; sc++) {
+            for (int sc = 0; sc < 3; sc++) {
                 int n = shapes[s][0], m = shapes[s][1], d = shapes[s][2];
-                float *x = randv(rng, n * d, sc ? 3.0 : 0.5), *y = randv(rng, m * d, 0.5);
+                tls_rng *r = sc == 2 ? &own : rng;
+                float *x = randv(r, n * d, sc == 1 ? 3.0 : 0.5), *y = randv(r, m * d, 0.5);
+                float *g0x = randv(&own, n * d, 1e-39), *g0y = randv(&own, m * d, 1e-39);
+                float dloss = sc == 2 ? 1e-36f : 0.7f;
                 if (m > 2) memcpy(y + (size_t)(m - 1) * d, y, sizeof(float) * d); /* a repeat */
                 if (n > 1 && m > 1) memcpy(x, y + d, sizeof(float) * d);          /* across sets */
                 float *work = malloc(sizeof(float) * tls_mmd_work_floats(n, m, d));
@@ -377,7 +384,11 @@ static void test_mmd_kernels(tls_rng *rng) {
                     tls_mmd_select(names[k]);
                     g[k][0] = calloc((size_t)n * d, sizeof(float));
                     g[k][1] = calloc((size_t)m * d, sizeof(float));
-                    v[k] = tls_mmd2_forward_backward(g[k][0], g[k][1], 0.7f, x, y, n, m, d, 1.3f,
+                    if (sc == 2) {
+                        memcpy(g[k][0], g0x, sizeof(float) * (size_t)n * d);
+                        memcpy(g[k][1], g0y, sizeof(float) * (size_t)m * d);
+                    }
+                    v[k] = tls_mmd2_forward_backward(g[k][0], g[k][1], dloss, x, y, n, m, d, 1.3f,
                                                      work);
                 }
                 checks++;
@@ -385,12 +396,16 @@ static void test_mmd_kernels(tls_rng *rng) {
                     memcmp(g[0][0], g[1][0], sizeof(float) * (size_t)n * d) ||
                     memcmp(g[0][1], g[1][1], sizeof(float) * (size_t)m * d)) {
                     failures++;
-                    printf("FAIL mmd kernel copy %s differs from generic at (%d, %d, %d), scale "
-                           "%s: %.17g vs %.17g\n",
-                           vector_copies[c], n, m, d, sc ? "3" : "0.5", v[0], v[1]);
+                    printf("FAIL mmd kernel copy %s differs from generic at (%d, %d, %d), %s: "
+                           "%.17g vs %.17g\n",
+                           vector_copies[c], n, m, d,
+                           sc == 0   ? "scale 0.5"
+                           : sc == 1 ? "scale 3"
+                                     : "tiny gradients",
+                           v[0], v[1]);
                 }
                 for (int k = 0; k < 2; k++) free(g[k][0]), free(g[k][1]);
-                free(x), free(y), free(work);
+                free(x), free(y), free(work), free(g0x), free(g0y);
             }
     }
     if (!ran) printf("SKIP mmd kernel copies: this CPU runs only the generic copy\n");
