@@ -20,6 +20,13 @@ take about 1.5, 5 and 30 minutes at K = 32, 128 and 512 (extrapolated from a
 few steps on a 2-core Intel Xeon VM; per configuration K = 512 costs more
 than K = 128: its (K, 200, 200) tensors are far beyond the caches).
 
+The machine is often shared (2 cores): every time is also taken as CPU time
+(the process's user + system time: tlsweep one as a child, PyTorch in this
+process with one thread), which a load that comes and goes inflates far less
+than wall time; both are printed, minima side by side. tlsweep's CPU row is
+the whole tlsweep one process (start-up, the SVMs, distances, target-only
+MLP): an upper bound of its MMD method's.
+
 OpenBLAS picks its kernels by CPU model; where it does not know the model it
 falls back to generic SSE3 ones ("Prescott"), which makes PyTorch's products
 and the SGEMM "peak" slow (the benchmark prints the kernels it got and says
@@ -30,6 +37,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -88,6 +96,24 @@ def openblas_core():
     return None
 
 
+def children_cpu():
+    """User + system seconds of this process's finished children."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def machine():
+    """CPU model and the vector extensions that matter here, from /proc/cpuinfo."""
+    model, flags = "unknown", set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and model == "unknown":
+            model = line.split(":", 1)[1].strip()
+        elif line.startswith("flags") and not flags:
+            flags = set(line.split(":", 1)[1].split())
+    want = ["avx2", "fma", "avx512f", "avx512vl", "avx512dq", "avx512_fp16", "amx_tile"]
+    return f"{model}, {os.cpu_count()} CPUs; " + " ".join(f for f in want if f in flags)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep")))
@@ -112,11 +138,13 @@ def main():
     env = dict(os.environ)
     args = ["one", "--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42",
             "--set", f"train.epochs={a.epochs}", "--set", f"train.finetune_epochs={a.finetune_epochs}"]
-    c_times, c_engine, c_mmd = [], [], []
+    print(f"machine: {machine()}")
+    c_times, c_engine, c_mmd, c_cpu = [], [], [], []
     for _ in range(a.repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), children_cpu()
         out = subprocess.run([a.bin] + args, capture_output=True, text=True, env=env, check=True).stdout
         c_times.append(time.perf_counter() - t)
+        c_cpu.append(children_cpu() - c)
         r = json.loads(out)
         c_engine.append(r["seconds_scratch"] + r["seconds_direct"] + r["seconds_mmd"])
         c_mmd.append(r["seconds_mmd"])
@@ -124,17 +152,20 @@ def main():
     torch.set_num_threads(1)
     import torch_reference
     import torch_batched
-    p_times, p_mmd = [], []
+    p_times, p_mmd, p_cpu, p_cpu_mmd = [], [], [], []
     for _ in range(a.repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = torch_reference.run(45.0, 0.5, 50, 42, epochs=a.epochs, finetune_epochs=a.finetune_epochs)
         p_times.append(time.perf_counter() - t)
+        p_cpu.append(time.process_time() - c)
         p_mmd.append(r["seconds_mmd"])
-    b_cfg, b_acc = {}, {}
+        p_cpu_mmd.append(r["cpu_seconds_mmd"])
+    b_cfg, b_acc, b_cpu = {}, {}, {}
     for K in ks:
         runs = [torch_batched.run_batched(K, 45.0, 0.5, 50, range(K), epochs=a.epochs,
                                           finetune_epochs=a.finetune_epochs) for _ in range(a.batched_repeat)]
         b_cfg[K] = [r["seconds_per_config"] for r in runs]
+        b_cpu[K] = [r["cpu_seconds_per_config"] for r in runs]
         b_acc[K] = sum(runs[0]["acc_mmd"]) / K
     setting = ("the article's setting" if (a.epochs, a.finetune_epochs) == (100, 50)
                else f"the article's setting but {a.epochs} + {a.finetune_epochs} epochs")
@@ -148,6 +179,8 @@ def main():
     print(f"speed-up of the engine over PyTorch: min {min(p_times) / min(c_engine):.1f}x, "
           f"median {statistics.median(p_times) / statistics.median(c_engine):.1f}x")
     print(f"speed-up of the whole tlsweep one process: median {statistics.median(p_times) / statistics.median(c_times):.1f}x")
+    print(f"CPU time (user + system), min: tlsweep one process {min(c_cpu):.3f} s, PyTorch reference {min(p_cpu):.3f} s: "
+          f"{min(p_cpu) / min(c_cpu):.1f}x")
     import numpy  # noqa: F401  (its OpenBLAS, one thread: OPENBLAS_NUM_THREADS=1 above)
     flops = flops_per_config(epochs=a.epochs, finetune_epochs=a.finetune_epochs)
     mmd_s = min(c_mmd)
@@ -177,6 +210,13 @@ def main():
         print(f"tlsweep engine vs the PyTorch loop: {min(p_mmd) / c_min:.1f}x; vs PyTorch batched at its best K "
               f"({best}): {b_min / c_min:.1f}x; batching gains PyTorch {min(p_mmd) / b_min:.1f}x (mins)")
         print("mean acc_mmd of the batched runs: " + ", ".join(f"K = {K}: {b_acc[K]:.3f}" for K in ks))
+        cbest = min(ks, key=lambda K: min(b_cpu[K]))
+        c_up = min(c_cpu)
+        print(f"CPU time per configuration, min: the whole tlsweep one process {c_up:.3f} s (an upper bound of its MMD "
+              f"method); the PyTorch loop's MMD method {min(p_cpu_mmd):.3f} s: {min(p_cpu_mmd) / c_up:.1f}x; "
+              + "; ".join(f"PyTorch batched K = {K} {min(b_cpu[K]):.3f} s: {min(b_cpu[K]) / c_up:.1f}x" for K in ks))
+        print(f"  tlsweep vs PyTorch batched at its best K by CPU time ({cbest}): {min(b_cpu[cbest]) / c_up:.1f}x; "
+              f"rate of the whole process {flops / c_up / 1e9:.1f} GFLOP/s = {100 * flops / c_up / peak:.0f}% of the SGEMM peak")
         if a.denormals:
             nf = torch_batched.run_batched(best, 45.0, 0.5, 50, range(best), epochs=a.epochs,
                                            finetune_epochs=a.finetune_epochs, flush_denormal=False)
