@@ -4,6 +4,7 @@
 #include "tlsweep/check.h"
 #include "tlsweep_default_config.h" /* generated from configs/default.yaml */
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -342,6 +343,39 @@ static const char *type_name(const yaml_node_t *n) {
                                            : "a scalar";
 }
 
+/* "range(START, STOP[, STEP])": integers, STOP excluded, STEP != 0 (default
+ * 1), as Python's and Hydra's range. Fills *start, *step and *count (which
+ * may be 0); -1 when the text is not of that form. */
+static int parse_range(const char *s, int64_t *start, int64_t *step, int64_t *count) {
+    if (strncmp(s, "range(", 6)) return -1;
+    size_t len = strlen(s);
+    if (len < 8 || s[len - 1] != ')') return -1;
+    int64_t v[3] = {0, 0, 1};
+    int nv = 0;
+    const char *p = s + 6, *end = s + len - 1;
+    while (p <= end && nv < 3) {
+        const char *q = p;
+        while (q < end && *q != ',') q++;
+        char tok[48];
+        while (p < q && isspace((unsigned char)*p)) p++;
+        const char *e = q;
+        while (e > p && isspace((unsigned char)e[-1])) e--;
+        if (e - p <= 0 || e - p >= (long)sizeof(tok)) return -1;
+        memcpy(tok, p, (size_t)(e - p));
+        tok[e - p] = '\0';
+        if (parse_int64(tok, &v[nv++])) return -1;
+        p = q + 1;
+        if (q == end) break;
+    }
+    if (p <= end || nv < 2 || v[2] == 0) return -1;
+    __int128 span = (__int128)v[1] - v[0], st = v[2];
+    __int128 n =
+        st > 0 ? (span > 0 ? (span + st - 1) / st : 0) : (span < 0 ? (-span - st - 1) / -st : 0);
+    *start = v[0], *step = v[2];
+    *count = n > INT64_MAX ? INT64_MAX : (int64_t)n;
+    return 0;
+}
+
 static int seq_len(const yaml_node_t *n) {
     return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
@@ -674,7 +708,28 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
     char shown[96]; /* the key as written under grid: */
     snprintf(shown, sizeof(shown), "%s%s", is_named_axis(k) ? "" : "grid.", kd->name);
     int count;
-    if (n->type == YAML_SCALAR_NODE)
+    int64_t r_start = 0, r_step = 0, r_count = -1; /* r_count >= 0: a range(...) */
+    if (n->type == YAML_SCALAR_NODE && !strncmp((const char *)n->data.scalar.value, "range(", 6)) {
+        if (parse_range((const char *)n->data.scalar.value, &r_start, &r_step, &r_count))
+            return tls_input_error(err, where, shown,
+                                   "'%s' is not range(START, STOP) or range(START, STOP, STEP) "
+                                   "with integers and STEP != 0; allowed: %s, or such a range",
+                                   (const char *)n->data.scalar.value, kd->allowed);
+        if (kd->type != K_INT && kd->type != K_I64 && kd->type != K_COUNT && kd->type != K_REAL)
+            return tls_input_error(err, where, shown,
+                                   "range(...) makes numbers, and this key is not a number; "
+                                   "allowed: %s",
+                                   kd->allowed);
+        if (r_count == 0)
+            return tls_input_error(err, where, shown,
+                                   "%s is empty; allowed: %s, or a range with values",
+                                   (const char *)n->data.scalar.value, kd->allowed);
+        if (r_count > TLS_MAX_VALUES)
+            return tls_input_error(
+                err, where, shown, "%s has %lld values; allowed: at most %d values per axis",
+                (const char *)n->data.scalar.value, (long long)r_count, TLS_MAX_VALUES);
+        count = (int)r_count;
+    } else if (n->type == YAML_SCALAR_NODE)
         count = 1;
     else if (n->type == YAML_SEQUENCE_NODE)
         count = seq_len(n);
@@ -718,6 +773,16 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
         yaml_node_t *item = n->type == YAML_SCALAR_NODE
                                 ? n
                                 : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+        yaml_node_t one; /* value i of a range, as if written in a list */
+        char num[32];
+        if (r_count >= 0) {
+            snprintf(num, sizeof(num), "%lld", (long long)(r_start + (__int128)i * r_step));
+            memset(&one, 0, sizeof(one));
+            one.type = YAML_SCALAR_NODE;
+            one.data.scalar.value = (yaml_char_t *)num;
+            one.data.scalar.length = strlen(num);
+            item = &one;
+        }
         char w[400];
         snprintf(w, sizeof(w), "%s", where);
         if (item->type != YAML_SCALAR_NODE && kd->type != K_REALS) {
@@ -1336,6 +1401,41 @@ void tls_config_destroy(tls_config **c) {
     TLS_FREE(*c);
 }
 
+/* One axis as "  name: [v, ...]", or, for a long arithmetic progression of
+ * integers, "  name: range(START, STOP, STEP)": the canonical text, and so
+ * the hash, depend on the values only, and a million seeds stay one line. */
+static void sb_axis(sbuf *b, const char *name, const tls_axis *ax) {
+    int as_range = ax->n >= TLS_RANGE_PRINT_MIN && (ax->inum || ax->type == TLS_V_REAL) &&
+                   ax->type != TLS_V_BOOL;
+    int64_t first = 0, step = 0, last = 0;
+    for (int i = 0; as_range && i < ax->n; i++) {
+        double x = ax->num[i];
+        if (!ax->inum && (x != floor(x) || fabs(x) > 9007199254740992.0)) {
+            as_range = 0;
+            break;
+        }
+        int64_t v = ax->inum ? ax->inum[i] : (int64_t)x; /* ascending, so v - first >= 0 */
+        if (i == 0) first = v;
+        if (i == 1) step = v - first;
+        if (i > 0 && ((v - first) % i || (v - first) / i != step)) as_range = 0;
+        last = v;
+    }
+    if (as_range && last <= INT64_MAX - step) {
+        if (step == 1)
+            sb_printf(b, "  %s: range(%lld, %lld)\n", name, (long long)first,
+                      (long long)(last + 1));
+        else
+            sb_printf(b, "  %s: range(%lld, %lld, %lld)\n", name, (long long)first,
+                      (long long)(last + step), (long long)step);
+        return;
+    }
+    char t[40];
+    sb_printf(b, "  %s: [", name);
+    for (int i = 0; i < ax->n; i++)
+        sb_printf(b, "%s%s", i ? ", " : "", tls_axis_text(ax, i, t, sizeof(t)));
+    sb_printf(b, "]\n");
+}
+
 /* Canonical YAML, sections in table order, the grid first. `for_hash`:
  * leave out output.sync_seconds, which changes nothing in the file. */
 static char *yaml_text(const tls_config *c, int for_hash) {
@@ -1351,20 +1451,10 @@ static char *yaml_text(const tls_config *c, int for_hash) {
             sb_printf(&b, "%s:\n", section);
         }
         if (is_named_axis(k)) {
-            const tls_axis *ax = &c->axis[k];
-            sb_printf(&b, "  %s: [", dot + 1);
-            char t[40];
-            for (int i = 0; i < ax->n; i++)
-                sb_printf(&b, "%s%s", i ? ", " : "", tls_axis_text(ax, i, t, sizeof(t)));
-            sb_printf(&b, "]\n");
+            sb_axis(&b, dot + 1, &c->axis[k]);
             if (k == TLS_NAMED_AXES - 1)
-                for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
-                    sb_printf(&b, "  %s: [", c->axis[a].key_name);
-                    for (int i = 0; i < c->axis[a].n; i++)
-                        sb_printf(&b, "%s%s", i ? ", " : "",
-                                  tls_axis_text(&c->axis[a], i, t, sizeof(t)));
-                    sb_printf(&b, "]\n");
-                }
+                for (int a = TLS_NAMED_AXES; a < c->naxes; a++)
+                    sb_axis(&b, c->axis[a].key_name, &c->axis[a]);
             continue;
         }
         if (swept(c, k)) {

@@ -100,3 +100,26 @@ def test_resume_message_names_the_launcher(tmp_path):
     p = mpirun(2, ["run", "-o", str(tmp_path / "b.h5")] + grid, check=False,
                extra_env={"TLSWEEP_RESUME_WITH": "jobs/local.sh"})
     assert p.returncode == 75 and f"continue with: jobs/local.sh -o {tmp_path}/b.h5 --resume" in p.stderr
+
+
+def test_range_is_the_list_it_stands_for(tmp_path):
+    """grid.KEY: range(START, STOP[, STEP]) gives the values of the list it
+    stands for: the same canonical text and hash; an axis of 1000 or more
+    values in arithmetic progression prints as a range either way, so a
+    million seeds stay one line in the stored configuration and parse back."""
+    def config(*sets):
+        return run(["config"] + [a for s in sets for a in ("--set", s)]).stdout.splitlines()[1:]
+
+    assert config("grid.seed=range(0, 10, 3)") == config("grid.seed=[9, 3, 6, 0]")
+    assert config("grid.shift=range(180, -1, -45)") == config("grid.shift=[0, 45, 90, 135, 180]")
+    assert "  seed: [0, 3, 6, 9]" in config("grid.seed=range(0, 10, 3)")
+    listed = "[" + ",".join(str(s) for s in range(5, 2005, 2)) + "]"
+    text = config("grid.seed=" + listed)
+    assert text == config("grid.seed=range(5, 2004, 2)") and "  seed: range(5, 2005, 2)" in text
+    # not a progression: a list
+    assert "  seed: [0, 5, 7," in "\n".join(config("grid.seed=[0," + listed[1:]))
+    f = tmp_path / "eff.yaml"
+    f.write_text("\n".join(text) + "\n")
+    assert run(["config", str(f)]).stdout.splitlines()[1:] == text
+    big = config("grid.seed=range(0, 1000000)", "grid.shift=[0]", "grid.lambda=[0]", "grid.n_target=[10]")
+    assert "  seed: range(0, 1000000)" in big and big[-2].endswith("= 1000000 configurations")

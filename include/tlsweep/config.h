@@ -23,10 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLS_ERRMSG     1024
-#define TLS_MAX_AXES   32        /* axes of a grid, the four named ones included */
-#define TLS_MAX_GRID   100000000 /* configurations in one sweep */
-#define TLS_MAX_VALUES 10000000  /* values of one axis */
+#define TLS_ERRMSG          1024
+#define TLS_MAX_AXES        32        /* axes of a grid, the four named ones included */
+#define TLS_MAX_GRID        100000000 /* configurations in one sweep */
+#define TLS_MAX_VALUES      10000000  /* values of one axis */
+#define TLS_RANGE_PRINT_MIN 1000      /* axes this long print as range(...) when they are one */
 
 /* The settings of one configuration: what the engine runs. */
 typedef struct {

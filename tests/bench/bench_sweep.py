@@ -118,7 +118,8 @@ def scaling(d):
 def grid_file(d, n):
     path = os.path.join(d, f"grid{n}.yaml")
     with open(path, "w") as f:
-        f.write("grid: {shift: [0], lambda: [0], n_target: [2], seed: [" + ",".join(map(str, range(n))) + "]}\n")
+        # a range, not a written-out list: libyaml would take ~200 B per list element while parsing
+        f.write(f"grid: {{shift: [0], lambda: [0], n_target: [2], seed: 'range(0, {n})'}}\n")
     return path
 
 
