@@ -519,16 +519,45 @@ static double key_number(const tls_config *c, int k) {
 }
 
 /* Appends printf output to a growing buffer; on allocation failure the
- * buffer is freed and stays NULL (failed = 1). */
+ * buffer is freed and stays NULL (failed = 1). With `hashing` set, the
+ * output is folded into h (FNV-1a, 64 bits) instead: nothing is kept. */
 typedef struct {
     char *s;
     size_t len, cap;
     int failed;
+    int hashing;
+    uint64_t h;
 } sbuf;
+
+static void sb_hash(sbuf *b, const char *fmt, va_list ap) {
+    char small[256], *t = small;
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, aq);
+    va_end(aq);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof(small)) {
+        t = malloc((size_t)n + 1);
+        if (!t) {
+            b->failed = 1;
+            return;
+        }
+        vsnprintf(t, (size_t)n + 1, fmt, ap);
+    }
+    for (int i = 0; i < n; i++) b->h = (b->h ^ (unsigned char)t[i]) * 1099511628211ULL;
+    if (t != small) free(t);
+}
 
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...) {
     if (b->failed) return;
+    if (b->hashing) {
+        va_list ap;
+        va_start(ap, fmt);
+        sb_hash(b, fmt, ap);
+        va_end(ap);
+        return;
+    }
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -1402,16 +1431,19 @@ void tls_config_destroy(tls_config **c) {
 }
 
 /* One axis as "  name: [v, ...]", or, for a long arithmetic progression of
- * integers, "  name: range(START, STOP, STEP)": the canonical text, and so
- * the hash, depend on the values only, and a million seeds stay one line. */
+ * integers, "  name: range(START, STOP, STEP)": the canonical text depends
+ * on the values only, and a million seeds stay one line. The hash is over
+ * the list written out (b->hashing), as it was before range() existed, so
+ * that a sweep started by an earlier version keeps its hash. */
 static void sb_axis(sbuf *b, const char *name, const tls_axis *ax) {
-    int as_range = ax->n >= TLS_RANGE_PRINT_MIN && (ax->inum || ax->type == TLS_V_REAL) &&
-                   ax->type != TLS_V_BOOL;
+    int as_range = !b->hashing && ax->n >= TLS_RANGE_PRINT_MIN &&
+                   (ax->inum || ax->type == TLS_V_REAL) && ax->type != TLS_V_BOOL;
     int64_t first = 0, step = 0, last = 0;
     for (int i = 0; as_range && i < ax->n; i++) {
         double x = ax->num[i];
-        if (!ax->inum && (x != floor(x) || fabs(x) > 9007199254740992.0)) {
-            as_range = 0;
+        if (!ax->inum &&
+            (x != floor(x) || fabs(x) > 9007199254740992.0 || (x == 0 && signbit(x)))) {
+            as_range = 0; /* -0 is not the 0 a range gives */
             break;
         }
         int64_t v = ax->inum ? ax->inum[i] : (int64_t)x; /* ascending, so v - first >= 0 */
@@ -1438,8 +1470,10 @@ static void sb_axis(sbuf *b, const char *name, const tls_axis *ax) {
 
 /* Canonical YAML, sections in table order, the grid first. `for_hash`:
  * leave out output.sync_seconds, which changes nothing in the file. */
-static char *yaml_text(const tls_config *c, int for_hash) {
+static sbuf yaml_text(const tls_config *c, int for_hash) {
     sbuf b = {0};
+    b.hashing = for_hash;
+    b.h = 1469598103934665603ULL;
     char section[32] = "";
     for (int k = 0; k < NKEYS; k++) {
         const key_def *kd = &KEYS[k];
@@ -1465,17 +1499,13 @@ static char *yaml_text(const tls_config *c, int for_hash) {
         sb_value(&b, kd, c);
         sb_printf(&b, "\n");
     }
-    return b.s;
+    return b;
 }
 
 char *tls_config_yaml(const tls_config *c) {
-    return yaml_text(c, 0);
+    return yaml_text(c, 0).s;
 }
 
 uint64_t tls_config_hash(const tls_config *c) {
-    char *s = yaml_text(c, 1);
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = s ? s : ""; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    free(s);
-    return h;
+    return yaml_text(c, 1).h;
 }

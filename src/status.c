@@ -164,7 +164,7 @@ static int status_of_file(const char *out, const char *dir_note) {
         return TLS_EXIT_BAD_INPUT;
     }
     tls_config *c = NULL;
-    int rc = tls_config_load_text(&c, out, tls_store_attr(rd, "config_yaml"), err);
+    int rc = tls_store_config(rd, out, &c, err);
     tls_part part = {1, 1};
     if (rc == TLS_OK && strcmp(tls_store_attr(rd, "part"), "1/1") &&
         (sscanf(tls_store_attr(rd, "part"), "%d/%d", &part.k, &part.n) != 2 || part.n < 1 ||

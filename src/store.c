@@ -1384,6 +1384,20 @@ const char *tls_store_attr(tls_store_reader *rd, const char *name) {
     return rd->attr_buf[rd->nattr++];
 }
 
+int tls_store_config(tls_store_reader *rd, const char *path, tls_config **c, char *err) {
+    TLS_TRY(tls_config_load_text(c, path, tls_store_attr(rd, "config_yaml"), err));
+    unsigned long long h = 0, mine = (unsigned long long)tls_config_hash(*c);
+    if (sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h) != 1 || h != mine) {
+        tls_config_destroy(c);
+        return tls_input_error(
+            err, path, "config_yaml",
+            "hashes to %016llx, but the file's config_hash is '%.20s': edited or "
+            "damaged; allowed: a file as tlsweep wrote it",
+            mine, tls_store_attr(rd, "config_hash"));
+    }
+    return TLS_OK;
+}
+
 int64_t tls_store_attr_int(tls_store_reader *rd, const char *name, int64_t def) {
     H5E_auto2_t f;
     void *d;

@@ -1270,7 +1270,7 @@ int tls_sweep_merge(const tls_merge_opts *o) {
     }
     /* the configuration, from the first part; the layout from its dimensions */
     if (rc == TLS_OK) {
-        rc = tls_config_load_text(&s.c, o->parts[0], tls_store_attr(rd[0], "config_yaml"), err);
+        rc = tls_store_config(rd[0], o->parts[0], &s.c, err);
         if (rc == TLS_OK) {
             int a, b;
             tls_grid_envelope(s.c, NULL, NULL, &s.env, &a, &b);

@@ -123,3 +123,21 @@ def test_range_is_the_list_it_stands_for(tmp_path):
     assert run(["config", str(f)]).stdout.splitlines()[1:] == text
     big = config("grid.seed=range(0, 1000000)", "grid.shift=[0]", "grid.lambda=[0]", "grid.n_target=[10]")
     assert "  seed: range(0, 1000000)" in big and big[-2].endswith("= 1000000 configurations")
+
+
+def test_range_printing_keeps_earlier_hashes():
+    """The hash is over the axis written out, as before range() existed: a
+    sweep started by an earlier tlsweep (1000 seeds written as a list)
+    resumes, and its stored hash matches. 0ebc863957237551 is what tlsweep
+    printed for this configuration at 58e8878, the commit before range().
+    A list holding -0 is not the range that gives 0: it stays a list, and
+    its hash differs."""
+    def config(*sets):
+        return run(["config"] + [a for s in sets for a in ("--set", s)]).stdout
+    listed = "[" + ",".join(str(s) for s in range(1000)) + "]"
+    for text in (config("grid.seed=range(0, 1000)"), config("grid.seed=" + listed)):
+        assert "# config_hash: 0ebc863957237551" in text and "  seed: range(0, 1000)" in text
+    minus0 = config("grid.shift=[-0.0," + ",".join(str(s) for s in range(1, 1000)) + "]")
+    assert "  shift: [-0," in minus0
+    h = [ln for ln in minus0.splitlines() if ln.startswith("# config_hash")]
+    assert h and h[0] not in config("grid.shift=range(0, 1000)")

@@ -288,6 +288,30 @@ def test_crafted_results_file_is_refused(tmp_path):
         assert p.returncode == 2 and "allowed" in p.stderr, p.stderr
 
 
+def test_edited_configuration_text_is_refused(tmp_path):
+    """A file whose config_yaml was edited into another grid of the same shape
+    (seeds 1, 2 in place of 0, 1) no longer hashes to its config_hash:
+    status and merge refuse it in one line (they used to label the results
+    with the edited seeds, and merge gave the edit a new, valid hash)."""
+    tiny = ["--set", "grid.shift=[0]", "--set", "grid.lambda=[0]", "--set", "grid.n_target=[10]",
+            "--set", "grid.seed=[0,1]", "--set", "train.epochs=0", "--set", "train.finetune_epochs=0"]
+    parts = [str(tmp_path / f"p{k}.h5") for k in (1, 2)]
+    for k, part in enumerate(parts, 1):
+        mpirun(1, ["run", "-o", part, "--part", f"{k}/2"] + tiny)
+    with h5py.File(parts[0], "a") as f:
+        text = f.attrs["config_yaml"]
+        text = text.decode() if isinstance(text, bytes) else text
+        assert "  seed: [0, 1]\n" in text
+        f.attrs["config_yaml"] = text.replace("  seed: [0, 1]\n", "  seed: [1, 2]\n")
+    s = run(["status", parts[0]], check=False)
+    assert s.returncode == 2 and len(s.stderr.strip().splitlines()) == 1, s.stderr
+    assert "config_yaml" in s.stderr and "config_hash" in s.stderr and "allowed" in s.stderr
+    m = mpirun(1, ["merge"] + parts + ["-o", str(tmp_path / "m.h5")], check=False)
+    assert m.returncode == 2 and "config_hash" in m.stderr, m.stderr
+    assert not (tmp_path / "m.h5").exists()
+    assert run(["status", parts[1]], check=False).returncode == 0
+
+
 # 10, 12 ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", ["empty", "directory", "slash", "long-name"])

@@ -105,6 +105,11 @@ void tls_store_close(tls_store_reader **rd);
 const char *tls_store_attr(tls_store_reader *rd, const char *name);
 /* An integer root attribute, or def when absent or not an integer. */
 int64_t tls_store_attr_int(tls_store_reader *rd, const char *name, int64_t def);
+/* The configuration the file was written for (its config_yaml), loaded
+ * and checked against its config_hash: TLS_ERR_INPUT with one line in err
+ * when the text does not load or does not hash to config_hash (edited or
+ * damaged). path names the file in messages. */
+int tls_store_config(tls_store_reader *rd, const char *path, tls_config **c, char *err);
 /* The runs recorded in the file (provenance), appended to runs. */
 int tls_store_runs(tls_store_reader *rd, tls_runs *runs);
 
