@@ -437,6 +437,9 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         if (parse_int64(s, &iv) || iv < -2000000000 || iv > 2000000000)
             return tls_input_error(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
                                    kd->allowed);
+        if (kd->type == K_COUNT && iv < 0) /* -1 is how `all` is kept: not a number to give */
+            return tls_input_error(err, where, kd->name, "%s is out of range; allowed: %s", s,
+                                   kd->allowed);
         *(int *)field = (int)iv;
         break;
     case K_I64:
@@ -823,8 +826,10 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
         if (rc) {
             /* name the element: "element 3 is not a number" */
             char inner[TLS_ERRMSG];
-            const char *what = strstr(err, kd->name);
-            snprintf(inner, sizeof(inner), "%s", what ? what + strlen(kd->name) + 2 : err);
+            char prefix[600]; /* apply's "WHERE: KEY: ", which the element's line replaces */
+            int pl = snprintf(prefix, sizeof(prefix), "%s: %s: ", w, kd->name);
+            int skip = pl > 0 && (size_t)pl < sizeof(prefix) && !strncmp(err, prefix, (size_t)pl);
+            snprintf(inner, sizeof(inner), "%s", skip ? err + pl : err);
             rc = tls_input_error(err, where, shown, "element %d: %s", i + 1, inner);
             goto done;
         }
@@ -1444,6 +1449,10 @@ static void sb_axis(sbuf *b, const char *name, const tls_axis *ax) {
         if (!ax->inum &&
             (x != floor(x) || fabs(x) > 9007199254740992.0 || (x == 0 && signbit(x)))) {
             as_range = 0; /* -0 is not the 0 a range gives */
+            break;
+        }
+        if (ax->inum && ax->inum[i] == -1 && KEYS[ax->key].type == K_COUNT) {
+            as_range = 0; /* `all`, not the number -1 */
             break;
         }
         int64_t v = ax->inum ? ax->inum[i] : (int64_t)x; /* ascending, so v - first >= 0 */

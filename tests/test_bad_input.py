@@ -68,6 +68,10 @@ SET_CASES = [
     (["--set", "grid.output.sync_seconds=[1,2]"], "cannot be swept"),
     (["--set", "grid.seed=[]"], "grid.seed: empty list"),
     (["--set", "grid.lambda=[0,-1]"], "grid.lambda: element 2: -1 is out of range"),
+    (["--set", "align.target_batch=-1"], "align.target_batch: -1 is out of range; allowed: all"),
+    (["--set", "grid.data.n_source=[-1, 10]"], "grid.data.n_source: element 1: -1 is out of range"),
+    (["--set", "grid.seed=[x]"], "--set grid.seed=[x]: grid.seed: element 1: 'x' is not an integer"),
+    (["--set", "grid.train.lr=[0.1,x]"], "grid.train.lr: element 2: 'x' is not a number"),
     (["--set", "svm.gamma=scalee"], "svm.gamma: 'scalee' is not auto, scale or a number"),
     (["--set", "train.lr="], "train.lr: no value given"),
 ]
