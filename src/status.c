@@ -137,8 +137,9 @@ static int status_of_state(const char *out, const char *dir, int running, const 
                    rate, dir);
             rc = TLS_EXIT_RUNNING;
         } else if (pending) {
-            printf("interrupted, resumable with: tlsweep run -o %s --resume%s\n", out,
-                   m.part.n > 1 ? " (and the same --part)" : "");
+            char pt[48] = "";
+            if (m.part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", m.part.k, m.part.n);
+            printf("interrupted, resumable with: tlsweep run -o %s%s --resume\n", out, pt);
             rc = TLS_EXIT_RESUMABLE;
         } else {
             printf("complete in its journals; the results file is written by: tlsweep run -o %s "
@@ -208,9 +209,11 @@ static int status_of_file(const char *out, const char *dir_note) {
             done += status[p] == TLS_STATUS_DONE;
         }
         if (rc == TLS_OK) {
+            char pt[48] = "";
+            if (part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", part.k, part.n);
             if (pending)
-                printf("incomplete%s: resumable with: tlsweep run -o %s --resume%s\n", dir_note,
-                       out, part.n > 1 ? " --part K/N" : "");
+                printf("incomplete%s: resumable with: tlsweep run -o %s%s --resume\n", dir_note,
+                       out, pt);
             else if (done == 0)
                 printf("complete, but every configuration failed\n");
             else

@@ -480,11 +480,18 @@ static int prepare(run_ctx *x, char *err) {
         rc = tls_manifest_read(dir, &m, err);
         if (rc == TLS_OK && !same_sweep(x, &m)) {
             char *stored = tls_state_config(dir);
+            int part_differs = m.part.k != o->part.k || m.part.n != o->part.n;
             rc = m.config_hash != x->man.config_hash
                      ? refuse_other(x, "the interrupted sweep", stored, err)
+                 : part_differs
+                     ? tls_input_error(err, "--resume", o->output,
+                                       "the sweep began as part %d/%d, this run is part %d/%d; "
+                                       "allowed: the same part (--part %d/%d), or --force to "
+                                       "start over (discards the finished configurations)",
+                                       m.part.k, m.part.n, o->part.k, o->part.n, m.part.k, m.part.n)
                      : tls_input_error(err, "--resume", o->output,
-                                       "the data files or --part changed since the sweep began "
-                                       "(see %s/config.yaml); allowed: the same data and part, "
+                                       "the data files changed since the sweep began "
+                                       "(see %s/config.yaml); allowed: the same data, "
                                        "or --force to start over (discards the finished "
                                        "configurations)",
                                        dir);
@@ -836,12 +843,14 @@ static void dry_run(const setup *s, int nranks) {
 /* The command that resumes this sweep. */
 static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks) {
     const char *launcher = getenv("TLSWEEP_RESUME_WITH");
+    char pt[48] = ""; /* a part resumes as that part */
+    if (o->part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", o->part.k, o->part.n);
     if (launcher && *launcher)
-        snprintf(buf, len, "%s -o %s --resume", launcher, o->output);
+        snprintf(buf, len, "%s -o %s%s --resume", launcher, o->output, pt);
     else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)
-        snprintf(buf, len, "mpirun -n %d tlsweep run -o %s --resume", nranks, o->output);
+        snprintf(buf, len, "mpirun -n %d tlsweep run -o %s%s --resume", nranks, o->output, pt);
     else
-        snprintf(buf, len, "tlsweep run -o %s --resume", o->output);
+        snprintf(buf, len, "tlsweep run -o %s%s --resume", o->output, pt);
 }
 
 /* Rank 0: the config text a --resume without CONFIG and --set uses. */
@@ -869,14 +878,35 @@ static char *bcast_text(char *text) {
     return text;
 }
 
+/* Whether this process's parent is an MPI or Slurm launcher (by its name). */
+static int parent_is_launcher(void) {
+    static const char *const names[] = {"mpirun",  "mpiexec", "orterun",         "orted",
+                                        "prterun", "prted",   "hydra_pmi_proxy", "slurmstepd",
+                                        "srun",    NULL};
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    if (!fgets(comm, sizeof(comm), f)) comm[0] = '\0';
+    fclose(f);
+    comm[strcspn(comm, "\n")] = '\0';
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(comm, names[i])) return 1;
+    return 0;
+}
+
 int tls_sweep_run(const tls_run_opts *o) {
-    /* die with the launcher: an orphaned rank must not go on writing journals
-     * that a resumed run is also writing */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1) return TLS_EXIT_FAILURE;
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    /* die with the launcher: an orphaned rank must not go on writing journals
+     * that a resumed run is also writing. Only a launcher's child: a run
+     * started from a shell (nohup, setsid, &) outlives the shell */
+    if (parent_is_launcher()) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if ((nranks > 1 || parent_is_launcher()) && getppid() == 1) {
+        fprintf(stderr, "tlsweep: rank %d: its launcher has ended; nothing done\n", rank);
+        return TLS_EXIT_FAILURE;
+    }
     run_ctx x;
     memset(&x, 0, sizeof(x));
     x.o = o;

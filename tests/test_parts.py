@@ -84,6 +84,12 @@ def test_incomplete_parts_merge_only_when_allowed(sweep, tmp_path):
     # scheduler keeps 5 s for writing the file): the part ends all pending
     p = mpirun(2, ["run", "-o", partial, "--part", "2/3", "--time-limit", "5"] + slow, check=False)
     assert p.returncode == 75, p.stderr
+    # the hints name the part: a resume without it is another sweep
+    assert f"-o {partial} --part 2/3 --resume" in p.stderr, p.stderr
+    st = run(["status", partial], check=False)
+    assert st.returncode == 75 and f"-o {partial} --part 2/3 --resume" in st.stdout, st.stdout
+    q = mpirun(1, ["run", "-o", partial, "--resume"], check=False)
+    assert q.returncode == 2 and "began as part 2/3" in q.stderr and "--part 2/3" in q.stderr, q.stderr
     done = [str(tmp_path / f"part-{k}.h5") for k in (1, 3)]
     for k, path in zip((1, 3), done):
         mpirun(2, ["run", "-o", path, "--part", f"{k}/3"] + slow)

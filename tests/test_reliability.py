@@ -312,6 +312,60 @@ def test_edited_configuration_text_is_refused(tmp_path):
     assert run(["status", parts[1]], check=False).returncode == 0
 
 
+def test_a_run_started_in_the_background_outlives_its_shell(tmp_path):
+    """tlsweep run started from a shell that then ends (setsid -f, nohup ...
+    &) runs to the end: only a launcher's child dies with its parent. It
+    used to end at once without a word (parent already gone) or be killed
+    with the shell."""
+    out, log = tmp_path / "bg.h5", tmp_path / "bg.log"
+    cmd = (f"setsid -f {BIN} run -o {out} --set 'grid.shift=[0]' --set 'grid.lambda=[0]' "
+           f"--set 'grid.seed=[0]' --set train.epochs=2 > {log} 2>&1")
+    subprocess.run(["bash", "-c", cmd], check=True, env=env())
+    for _ in range(600):
+        if out.exists() and "wrote" in log.read_text():
+            break
+        time.sleep(0.1)
+    assert "2 done" in log.read_text(), log.read_text()
+    assert run(["status", str(out)]).returncode == 0
+
+
+def test_ranks_die_with_a_killed_launcher(tmp_path):
+    """SIGKILL of mpirun leaves no rank running on (writing journals that a
+    resumed run would also write). With Open MPI 4.1 the ranks also lose
+    their daemon and end; PR_SET_PDEATHSIG (set for a launcher's children
+    only, see the test above) covers launchers that do not end them."""
+    out = tmp_path / "k.h5"
+    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", str(out),
+                          "--set", "train.epochs=200"], env=env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+
+    def ranks():
+        mine = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"tlsweep") and str(out).encode() in argv:
+                mine.append(pid)
+        return mine
+
+    for _ in range(300):
+        if len(ranks()) == 2:
+            break
+        time.sleep(0.1)
+    assert len(ranks()) == 2
+    time.sleep(1)
+    p.kill()
+    p.wait()
+    for _ in range(100):
+        if not ranks():
+            break
+        time.sleep(0.1)
+    assert not ranks(), "ranks outlived their launcher"
+
+
 # 10, 12 ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", ["empty", "directory", "slash", "long-name"])
