@@ -465,7 +465,8 @@ static int prepare(run_ctx *x, char *err) {
                                      "cannot read its status; allowed: a results file written "
                                      "by tlsweep run, or --force");
             for (int64_t i = 0; rc == TLS_OK && file_complete && i < x->s.L.count; i++)
-                file_complete = st8[i] == TLS_STATUS_DONE || st8[i] == TLS_STATUS_FAILED;
+                file_complete = st8[i] == TLS_STATUS_DONE ||
+                                (st8[i] == TLS_STATUS_FAILED && !o->retry_failed);
             free(st8);
             if (rc) {
                 tls_store_close(&rd);

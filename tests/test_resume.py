@@ -167,8 +167,14 @@ def test_failures_are_contained_and_retried(baseline, tmp_path):
     # a failed configuration is done: --resume alone has nothing to do ...
     p = mpirun(2, ["run", "-o", out, "--resume"] + GRID, check=False)
     assert p.returncode == 0 and "complete" in p.stderr
-    # ... and a complete file's state is gone, so retrying needs the state kept:
-    # rerun with the faults, interrupt nothing, then retry from a fresh interrupted state
+    # ... but --retry-failed recomputes the failed ones from the complete file
+    # (its state is gone: the file's own statuses say which failed)
+    p = mpirun(2, ["run", "-o", out, "--resume", "--retry-failed"] + GRID)
+    assert "2 to compute" in p.stderr, p.stderr
+    with h5py.File(out, "r") as f:
+        assert (f["status"][()] == 1).all()
+    assert result_digest(out) == baseline
+    # and from an interrupted sweep's state
     out2 = str(tmp_path / "r2.h5")
     p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", "-x", "TLSWEEP_FAULT", BIN, "run",
                           "-o", out2, "--time-limit", "6"] + GRID, env=e, stdout=subprocess.PIPE,
