@@ -54,10 +54,11 @@ static const char OUTPUT_FIXED[] = "it describes the results file, not a configu
 static const key_def KEYS[] = {
     /* the four named axes: lists under grid:, values copied into the grid point */
     {"grid.shift", K_REAL, F(base.pt.shift), -1e6, 1e6, 0, 0,
-     "a non-empty list of distinct finite numbers (degrees, or as data.shift_kind says)", NULL,
-     "degree", "rotation of the target domain", 0, NULL},
+     "a non-empty list of distinct numbers from -1000000 to 1000000 (degrees, or as "
+     "data.shift_kind says)",
+     NULL, "degree", "rotation of the target domain", 0, NULL},
     {"grid.lambda", K_REAL, F(base.pt.lambda), 0, 1e6, 0, 0,
-     "a non-empty list of distinct finite numbers >= 0", NULL, "1",
+     "a non-empty list of distinct numbers from 0 to 1000000", NULL, "1",
      "weight of MMD^2 in the source training loss", 0, NULL},
     {"grid.n_target", K_INT, F(base.pt.n_target), 1, 1e6, 0, 0,
      "a non-empty list of distinct integers from data.classes to 1000000", NULL, "1",
@@ -75,13 +76,14 @@ static const key_def KEYS[] = {
      "input dimension", 0, NULL},
     {"data.classes", K_INT, E(classes), 2, 1000, 0, 0, "an integer from 2 to 1000", NULL, "1",
      "classes", 0, NULL},
-    {"data.source_mean", K_REAL, E(source_mean), -1e6, 1e6, 0, 0, "a finite number", NULL, "1",
-     "source class means +-(a, a)", 0, NULL},
-    {"data.source_std", K_REAL, E(source_std), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
+    {"data.source_mean", K_REAL, E(source_mean), -1e6, 1e6, 0, 0,
+     "a number from -1000000 to 1000000", NULL, "1", "source class means +-(a, a)", 0, NULL},
+    {"data.source_std", K_REAL, E(source_std), 0, 1e6, 1, 0, "a number in (0, 1000000]", NULL, "1",
      "per-coordinate std of the source clusters", 0, NULL},
-    {"data.target_mean", K_REAL, E(target_mean), -1e6, 1e6, 0, 0, "a finite number", NULL, "1",
-     "target class means +-(a, a) before rotation", 0, NULL},
-    {"data.target_std", K_REAL, E(target_std), 0, 1e6, 1, 0, "a finite number > 0", NULL, "1",
+    {"data.target_mean", K_REAL, E(target_mean), -1e6, 1e6, 0, 0,
+     "a number from -1000000 to 1000000", NULL, "1", "target class means +-(a, a) before rotation",
+     0, NULL},
+    {"data.target_std", K_REAL, E(target_std), 0, 1e6, 1, 0, "a number in (0, 1000000]", NULL, "1",
      "per-coordinate std of the target clusters", 0, NULL},
     {"data.source", K_STR, F(data_source), 0, 0, 0, 0,
      "a path to an HDF5 file with X (n, dim) and y (n), or \"\" for the synthetic source",
@@ -1063,12 +1065,14 @@ static int apply_set(tls_config *c, const char *set, origins *org, char *err) {
 
 static int check_number(const key_def *kd, double v, const char *where, const char *what,
                         char *err) {
+    char shown[40]; /* the value exactly: 1000.0001 is not shown as 1000 */
+    tls_format_real(shown, sizeof(shown), v);
     if (!isfinite(v))
-        return tls_input_error(err, where, kd->name, "%s%g is not finite; allowed: %s", what, v,
+        return tls_input_error(err, where, kd->name, "%s%s is not finite; allowed: %s", what, shown,
                                kd->allowed);
     if ((kd->lo_open ? v <= kd->lo : v < kd->lo) || (kd->hi_open ? v >= kd->hi : v > kd->hi))
-        return tls_input_error(err, where, kd->name, "%s%g is out of range; allowed: %s", what, v,
-                               kd->allowed);
+        return tls_input_error(err, where, kd->name, "%s%s is out of range; allowed: %s", what,
+                               shown, kd->allowed);
     return TLS_OK;
 }
 

@@ -68,6 +68,8 @@ SET_CASES = [
     (["--set", "grid.output.sync_seconds=[1,2]"], "cannot be swept"),
     (["--set", "grid.seed=[]"], "grid.seed: empty list"),
     (["--set", "grid.lambda=[0,-1]"], "grid.lambda: element 2: -1 is out of range"),
+    (["--set", "train.lr=1000.0001"], "train.lr: 1000.0001 is out of range; allowed: a number in (0, 1000]"),
+    (["--set", "grid.lambda=[0,1000001]"], "element 2: 1000001 is out of range; allowed: a non-empty list of distinct numbers from 0 to 1000000"),
     (["--set", "align.target_batch=-1"], "align.target_batch: -1 is out of range; allowed: all"),
     (["--set", "grid.data.n_source=[-1, 10]"], "grid.data.n_source: element 1: -1 is out of range"),
     (["--set", "grid.seed=[x]"], "--set grid.seed=[x]: grid.seed: element 1: 'x' is not an integer"),
