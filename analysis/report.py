@@ -1212,6 +1212,16 @@ def main(argv=None):
     if not os.path.exists(a.results):
         print(f"analysis.report: {a.results}: no such file", file=sys.stderr)
         return 2
+    if os.path.exists(a.out) and not os.path.isdir(a.out):
+        print(f"analysis.report: -o {a.out}: exists and is not a directory; allowed: a directory "
+              "(made if missing)", file=sys.stderr)
+        return 2
+    try:
+        os.makedirs(a.out, exist_ok=True)
+    except OSError as e:
+        print(f"analysis.report: -o {a.out}: cannot make the directory: {e.strerror}; allowed: a "
+              "directory that can be written", file=sys.stderr)
+        return 2
     t0 = time.time()
     log(f"reading {a.results}")
     try:
@@ -1236,7 +1246,6 @@ def main(argv=None):
     n, done, failed, pending = counts
     log(f"{n} configurations: {done} done, {failed} failed, {pending} pending"
         + (" (partial)" if pending else ""))
-    os.makedirs(a.out, exist_ok=True)
     base, trans = R.roles(ds)
     name_methods(ds)
     shift_meaning(ds)

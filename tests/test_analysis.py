@@ -375,6 +375,10 @@ def test_report_complete(files, tmp_path):
     assert rep["figure_configuration"] == {"shift": 135.0, "lambda": 0.5, "n_target": 10, "seed": 1}
     bad = run_report(files["complete"], tmp_path / "bad", "--config", "shift=7")
     assert bad.returncode == 2 and "not in the grid" in bad.stderr
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    bad = run_report(files["complete"], afile)  # -o a file: one line, exit 2 (was a traceback)
+    assert bad.returncode == 2 and "not a directory" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_report_partial(files, tmp_path):
