@@ -34,7 +34,7 @@ static int take_work(coord *x, int64_t *out, int max) {
         /* do not start what cannot finish: the longest configuration so far,
          * plus a reserve for writing the results file */
         double left = x->o->time_limit - (tls_now() - x->t0);
-        if (left < 1.5 * x->max_seconds + 5.0) x->stop = TLS_STOP_TIME;
+        if (left < 1.5 * x->max_seconds + TLS_SCHED_RESERVE_SECONDS) x->stop = TLS_STOP_TIME;
     }
     while (!x->stop && n < max && x->next < x->o->nwork) out[n++] = x->o->work[x->next++];
     pthread_mutex_unlock(&x->mu);

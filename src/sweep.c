@@ -465,8 +465,8 @@ static int prepare(run_ctx *x, char *err) {
                                      "cannot read its status; allowed: a results file written "
                                      "by tlsweep run, or --force");
             for (int64_t i = 0; rc == TLS_OK && file_complete && i < x->s.L.count; i++)
-                file_complete = st8[i] == TLS_STATUS_DONE ||
-                                (st8[i] == TLS_STATUS_FAILED && !o->retry_failed);
+                file_complete =
+                    st8[i] == TLS_STATUS_DONE || (st8[i] == TLS_STATUS_FAILED && !o->retry_failed);
             free(st8);
             if (rc) {
                 tls_store_close(&rd);
@@ -1130,13 +1130,18 @@ int tls_sweep_run(const tls_run_opts *o) {
                 exit_code = TLS_EXIT_ALL_FAILED;
             else
                 exit_code = TLS_EXIT_OK;
+            char why[200] = "";
+            if (lost_any)
+                snprintf(why, sizeof(why), " (state directory deleted)");
+            else if (sr.stop == TLS_STOP_TIME)
+                snprintf(why, sizeof(why),
+                         " (time limit: nothing starts in its last %g s, kept for writing the "
+                         "file, nor when 1.5 x the longest configuration so far would not fit)",
+                         TLS_SCHED_RESERVE_SECONDS);
+            else if (sr.stop == TLS_STOP_SIGNAL)
+                snprintf(why, sizeof(why), " (signal)");
             if (exit_code == TLS_EXIT_RESUMABLE)
-                fprintf(stderr, "tlsweep: interrupted%s; continue with: %s\n",
-                        lost_any                     ? " (state directory deleted)"
-                        : sr.stop == TLS_STOP_TIME   ? " (time limit)"
-                        : sr.stop == TLS_STOP_SIGNAL ? " (signal)"
-                                                     : "",
-                        hint);
+                fprintf(stderr, "tlsweep: interrupted%s; continue with: %s\n", why, hint);
             if (exit_code == TLS_EXIT_ALL_FAILED)
                 fprintf(stderr,
                         "tlsweep: every configuration failed (exit status 3); see "

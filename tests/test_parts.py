@@ -84,6 +84,7 @@ def test_incomplete_parts_merge_only_when_allowed(sweep, tmp_path):
     # scheduler keeps 5 s for writing the file): the part ends all pending
     p = mpirun(2, ["run", "-o", partial, "--part", "2/3", "--time-limit", "5"] + slow, check=False)
     assert p.returncode == 75, p.stderr
+    assert "time limit: nothing starts in its last 5 s, kept for writing the file" in p.stderr, p.stderr
     # the hints name the part: a resume without it is another sweep
     assert f"-o {partial} --part 2/3 --resume" in p.stderr, p.stderr
     st = run(["status", partial], check=False)

@@ -22,6 +22,9 @@
 #ifndef TLSWEEP_SCHED_H
 #define TLSWEEP_SCHED_H
 
+/* Seconds of a time limit kept for writing the results file. */
+#define TLS_SCHED_RESERVE_SECONDS 5.0
+
 #include "tlsweep/progress.h"
 
 #include <mpi.h>
@@ -74,7 +77,9 @@ typedef struct {
     const int64_t *work; /* rank 0: grid indices to hand out, in order */
     int64_t nwork;
     int batch;               /* indices per message, 1..TLS_WORK_MAX */
-    double time_limit;       /* seconds this run may take; 0: none */
+    double time_limit;       /* seconds this run may take; 0: none. No configuration
+                              * starts unless 1.5 x the longest so far plus
+                              * TLS_SCHED_RESERVE_SECONDS are left */
     double drain_seconds;    /* after a signal, how long work in flight may take */
     tls_progress *progress;  /* rank 0: shown while serving */
     tls_record_fn on_record; /* rank 0: where the records are (may be NULL) */
