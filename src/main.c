@@ -511,12 +511,29 @@ static int cmd_one(cli *cl) {
         tls_config_destroy(&c);
         return TLS_EXIT_BAD_INPUT;
     }
+    /* an extra axis of one value sets its key; more values leave no one
+     * configuration to run */
+    int many = -1;
+    for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
+        if (c->axis[a].n == 1)
+            memcpy((char *)c + c->axis[a].off, c->axis[a].vals, c->axis[a].size);
+        else if (many < 0)
+            many = a;
+    }
     tls_settings st = c->base;
     st.pt = cl->pt;
     tls_data_files_bind(&files, &st.eng);
     int exit_code = TLS_EXIT_FAILURE;
     tls_result *r = NULL;
-    if (cl->pt.n_target < st.eng.classes) {
+    if (many >= 0) {
+        char v[40];
+        fprintf(stderr,
+                "tlsweep one: grid.%s: %d values, and one runs one configuration; allowed: one "
+                "value, e.g. --set 'grid.%s=[%s]'\n",
+                c->axis[many].key_name, c->axis[many].n, c->axis[many].key_name,
+                tls_axis_text(&c->axis[many], 0, v, sizeof(v)));
+        exit_code = TLS_EXIT_BAD_INPUT;
+    } else if (cl->pt.n_target < st.eng.classes) {
         fprintf(stderr,
                 "tlsweep one: --n-target: %d is below data.classes (%d); allowed: an integer "
                 "from data.classes to 1000000\n",

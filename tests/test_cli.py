@@ -19,6 +19,19 @@ def test_one_prints_the_documented_json_and_is_deterministic():
     assert a["negative_transfer"] == (a["acc_mmd"] < a["acc_scratch"])
 
 
+def test_one_takes_an_axis_of_one_value_and_refuses_more():
+    """tlsweep one uses an extra axis's one value (it was silently ignored)
+    and refuses an axis of several: there is no one configuration to run."""
+    def no_time(d):
+        return {k: v for k, v in d.items() if not k.startswith("seconds_")}
+    axis = no_time(one("--set", "grid.train.lr=[0.05]", "--set", "train.epochs=3"))
+    key = no_time(one("--set", "train.lr=0.05", "--set", "train.epochs=3"))
+    assert axis == key and axis != no_time(one("--set", "train.epochs=3"))
+    p = run(["one", "--set", "grid.train.lr=[0.05, 0.1]"], check=False)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert "grid.train.lr: 2 values" in p.stderr and "allowed: one value" in p.stderr
+
+
 def test_common_random_numbers_pair_lambdas():
     """Configurations that differ only in lambda see the same data and init:
     the SVM baselines and the input-space distances are identical."""
