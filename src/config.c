@@ -775,6 +775,16 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
     if (count > TLS_MAX_VALUES)
         return tls_input_error(err, where, shown, "%d values; allowed: at most %d values per axis",
                                count, TLS_MAX_VALUES);
+    int64_t held = count; /* this axis replaces *ax, whose values go */
+    for (int a = 0; a < c->naxes; a++)
+        if (&c->axis[a] != ax) held += c->axis[a].n;
+    if (held > TLS_MAX_HELD_VALUES)
+        return tls_input_error(err, where, shown,
+                               "%d values, with the other axes' %lld: a grid of more than %d "
+                               "configurations; allowed: at most %d configurations (e.g. one "
+                               "axis of %d values and one of %d)",
+                               count, (long long)(held - count), TLS_MAX_GRID, TLS_MAX_GRID,
+                               TLS_MAX_VALUES, TLS_MAX_GRID / TLS_MAX_VALUES);
     axis_free(ax);
     ax->key = k;
     ax->key_name = kd->name;

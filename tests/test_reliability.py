@@ -424,3 +424,25 @@ def test_long_lists_load_in_n_log_n(tmp_path):
     cfg.write_text("grid:\n  seed: [" + ", ".join(str(i % 1_999_999) for i in range(2_000_000)) + "]\n")
     p = subprocess.run([BIN, "config", str(cfg)], capture_output=True, text=True, env=env(), timeout=120)
     assert p.returncode == 2 and "element 2000000 (0) repeats element 1" in p.stderr, p.stderr
+
+
+def test_a_grid_too_large_is_refused_before_its_values_are_built(tmp_path):
+    """Short range(...) texts stand for millions of values: once the axes
+    held at once exceed what any grid of 10^8 configurations holds, the next
+    axis is refused before it is built (six axes of 10^7 took 1.3 GB and 24 s
+    before the grid's size was checked). Here the second axis is refused
+    unbuilt: the peak stays near one axis's memory."""
+    script = ("import resource, subprocess, sys\n"
+              "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+              "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+              "print(p.stderr, end='')\n")
+    p = subprocess.run(["/usr/bin/python3", "-c", script, BIN, "config",
+                        "--set", "grid.seed=range(0, 5000000)",
+                        "--set", "grid.data.n_source=range(2, 5200002)"],
+                       capture_output=True, text=True, env=env(), timeout=300)
+    first, err = p.stdout.split("\n", 1)
+    rc, kib = map(int, first.split())
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "grid.data.n_source: 5200000 values, with the other axes' 5000010" in err, err
+    assert "allowed: at most 100000000 configurations" in err
+    assert kib < 450 * 1024, f"peak {kib / 1024:.0f} MiB: the second axis was built"

@@ -23,11 +23,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLS_ERRMSG          1024
-#define TLS_MAX_AXES        32        /* axes of a grid, the four named ones included */
-#define TLS_MAX_GRID        100000000 /* configurations in one sweep */
-#define TLS_MAX_VALUES      10000000  /* values of one axis */
-#define TLS_RANGE_PRINT_MIN 1000      /* axes this long print as range(...) when they are one */
+#define TLS_ERRMSG     1024
+#define TLS_MAX_AXES   32        /* axes of a grid, the four named ones included */
+#define TLS_MAX_GRID   100000000 /* configurations in one sweep */
+#define TLS_MAX_VALUES 10000000  /* values of one axis */
+/* Values all axes may hold at once while a configuration loads: a grid of
+ * at most TLS_MAX_GRID configurations never holds more than TLS_MAX_VALUES
+ * + 40 (one axis of 10^7, one of 10, the rest single), so more means a grid
+ * too large, refused before its values are built (a few short range(...)
+ * would otherwise take gigabytes before the grid's size is checked). */
+#define TLS_MAX_HELD_VALUES (TLS_MAX_VALUES + 100000)
+#define TLS_RANGE_PRINT_MIN 1000 /* axes this long print as range(...) when they are one */
 
 /* The settings of one configuration: what the engine runs. */
 typedef struct {
