@@ -290,11 +290,13 @@ static int check_output(const char *out, char *err) {
         return tls_input_error(err, "-o", out, "is not a regular file; allowed: a file path");
     char parent[4200], base[4200];
     split_path(out, parent, sizeof(parent), base, sizeof(base));
-    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+    int found = stat(parent, &st) == 0;
+    if (!found || !S_ISDIR(st.st_mode))
         return tls_input_error(err, "-o", out,
-                               "output directory %s does not exist; allowed: a path in an "
-                               "existing, writable directory",
-                               parent);
+                               "output directory %s %s; allowed: a path in an existing, "
+                               "writable directory",
+                               parent,
+                               found || errno == ENOTDIR ? "is not a directory" : "does not exist");
     if (access(parent, W_OK | X_OK) != 0)
         return tls_input_error(err, "-o", out,
                                "output directory %s is not writable; allowed: a path in an "

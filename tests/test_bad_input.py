@@ -109,6 +109,10 @@ def test_missing_output_directory(tmp_path):
     p = mpirun(1, ["run", "-o", str(tmp_path / "no" / "such" / "r.h5")], check=False)
     assert_one_clear_line(p, "does not exist")
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "afile").write_text("")  # a file where the directory should be
+    p = mpirun(1, ["run", "-o", str(tmp_path / "afile" / "r.h5")], check=False)
+    assert_one_clear_line(p, f"output directory {tmp_path / 'afile'} is not a directory")
+    assert [x.name for x in tmp_path.iterdir()] == ["afile"]
 
 
 def test_refuses_a_sweep_larger_than_the_free_disk(tmp_path):
