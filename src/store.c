@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the layout ------------------------------------------------------------ */
@@ -1308,7 +1309,18 @@ int tls_store_open(tls_store_reader **out, const char *path, char *err) {
     H5Eget_auto2(H5E_DEFAULT, &f, &d);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     int rc = TLS_OK;
-    if (H5Fis_hdf5(path) <= 0) {
+    struct stat st;
+    const char *why = NULL; /* what the path is, when not a file to open */
+    if (stat(path, &st) != 0)
+        why = errno == ENOENT ? "no such file" : "cannot be read";
+    else if (S_ISDIR(st.st_mode))
+        why = "is a directory";
+    else if (!S_ISREG(st.st_mode))
+        why = "not a regular file";
+    if (why) {
+        rc = tls_input_error(err, path, "(file)",
+                             "%s; allowed: a results file written by tlsweep run", why);
+    } else if (H5Fis_hdf5(path) <= 0) {
         rc = tls_input_error(err, path, "(file)",
                              "not a tlsweep results file (not an HDF5 file); allowed: a results "
                              "file written by tlsweep run");

@@ -59,6 +59,7 @@ def test_parts_share_the_grid_and_merge_to_the_one_job_result(sweep):
 
 def test_merge_refuses_what_is_not_one_sweep(sweep, tmp_path):
     d, whole, parts = sweep
+    not_hdf5 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_parts.py")
     other = str(tmp_path / "other-1.h5")
     mpirun(1, ["run", "-o", other, "--part", "1/3"] + GRID + ["--set", "train.epochs=3"])
     two = str(tmp_path / "two-1.h5")
@@ -67,7 +68,9 @@ def test_merge_refuses_what_is_not_one_sweep(sweep, tmp_path):
              ([parts[0], parts[1], parts[1]], "given twice"),
              ([other, parts[1], parts[2]], "another configuration"),
              ([two, parts[1], parts[2]], "is part 1 of 2"),
-             ([parts[0], parts[1], str(tmp_path / "missing.h5")], "not a tlsweep results file")]
+             ([parts[0], parts[1], str(tmp_path / "missing.h5")], "missing.h5: (file): no such file"),
+             ([parts[0], parts[1], str(d)], "(file): is a directory"),
+             ([parts[0], parts[1], not_hdf5], "not a tlsweep results file (not an HDF5 file)")]
     for files, part in cases:
         before = tree_snapshot(tmp_path)
         p = mpirun(1, ["merge"] + files + ["-o", str(tmp_path / "m.h5")], check=False)
