@@ -212,6 +212,7 @@ typedef struct {
     const char *args[1024]; /* positional arguments */
     int nargs;
     tls_point pt;
+    int shift_given; /* --shift was on the command line (else pt.shift is the default) */
     int allow_partial;
 } cli;
 
@@ -305,8 +306,11 @@ static int parse(int argc, char **argv, const command *cmd, cli *cl) {
             break;
         case OPT_SHIFT:
             if (parse_double(optarg, &v) || fabs(v) > 1e6)
-                return bad(name, "--shift", optarg, "a finite angle in degrees");
+                return bad(
+                    name, "--shift", optarg,
+                    "a number from -1000000 to 1000000 (degrees, or as data.shift_kind says)");
             cl->pt.shift = v;
+            cl->shift_given = 1;
             break;
         case OPT_LAMBDA:
             if (parse_double(optarg, &v) || v < 0 || v > 1e6)
@@ -502,7 +506,14 @@ static int cmd_one(cli *cl) {
     sets[cl->run.nsets] = shift_set;
     rc = tls_config_load(&c, path, sets, cl->run.nsets + 1, err);
     if (rc != TLS_OK) {
-        fprintf(stderr, "tlsweep one: %s\n", err);
+        /* the shift the user gave as --shift (or its default), not as a --set */
+        char mine[96];
+        snprintf(mine, sizeof(mine), "--set %s: grid.shift: ", shift_set);
+        if (!strncmp(err, mine, strlen(mine)))
+            fprintf(stderr, "tlsweep one: --shift %s%s: %s\n", num,
+                    cl->shift_given ? "" : " (the default)", err + strlen(mine));
+        else
+            fprintf(stderr, "tlsweep one: %s\n", err);
         return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
     }
     tls_data_files files;

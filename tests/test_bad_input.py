@@ -91,6 +91,8 @@ OPTION_CASES = [
     (["one", "--lambda", "-1"], "--lambda: '-1' is not allowed"),
     (["one", "--shift", "nan"], "--shift: 'nan' is not allowed"),
     (["one", "--n-target", "1"], "--n-target: 1 is below data.classes"),
+    (["one", "--set", "data.shift_kind=label"], "tlsweep one: --shift 45 (the default): 45 is not a share in [0, 1]"),
+    (["one", "--set", "data.shift_kind=label", "--shift", "2"], "tlsweep one: --shift 2: 2 is not a share"),
     (["one", "--seed", "x"], "--seed: 'x' is not allowed"),
     (["one", "--bogus"], "unknown option --bogus"),
     (["one", "--shift"], "--shift needs a value"),
