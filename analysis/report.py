@@ -110,8 +110,11 @@ def axis_name(ds, a):
 
 
 def fmt(ds, a, v):
-    """A grid value as text: 45°, 0.5, 10, adam."""
+    """A grid value as text: 45°, 0.5, 10, adam, true."""
     v = R._py(v)
+    meanings = str(ds[a].attrs.get("flag_meanings", "")).split() if a in ds.coords else []
+    if meanings and isinstance(v, int) and 0 <= v < len(meanings):  # a boolean axis: 0 false, 1 true
+        return meanings[v]
     if isinstance(v, float):
         s = f"{v:g}"
     else:

@@ -459,3 +459,16 @@ def test_run_sh_exits_75_when_interrupted_even_if_the_report_fails(tmp_path):
     assert p.returncode == 75, p.stderr
     assert "writing the analysis report" in p.stderr and "the report exited with status 1" in p.stderr
     assert "--resume" in p.stderr
+
+
+def test_boolean_axis_values_read_as_words():
+    """A boolean axis (int8, flag_meanings 'false true') is labelled true and
+    false in the report, not 1 and 0."""
+    import numpy as np
+    import xarray as xr
+    from analysis import report
+    ds = xr.Dataset(coords={"svm_shrinking": ("svm_shrinking", np.array([0, 1], dtype=np.int8),
+                                              {"key": "svm.shrinking", "flag_meanings": "false true"}),
+                            "train_lr": ("train_lr", [0.001, 0.01], {"key": "train.lr"})})
+    assert [report.fmt(ds, "svm_shrinking", v) for v in ds.svm_shrinking.values] == ["false", "true"]
+    assert report.fmt(ds, "train_lr", ds.train_lr.values[1]) == "0.01"
