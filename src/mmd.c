@@ -1,6 +1,7 @@
 #include "tlsweep/mmd.h"
 
 #include "tlsweep/check.h"
+#include "copies.h"
 #include "vec8.h"
 
 #include <math.h>
@@ -37,16 +38,6 @@ static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c)
 #define VFMA8(a, b, c) vfma_lanes((a), (b), (c))
 #define SFMA(a, b, c)  fmaf((a), (b), (c))
 #include "mmd_kernel.inc"
-#undef KFN
-#undef KATTR
-#undef VL
-#undef VF
-#undef VI
-#undef LD
-#undef ST
-#undef VFMA
-#undef VFMA8
-#undef SFMA
 
 #if defined(__x86_64__)
 #define KFN(name)      name##_avx2
@@ -60,16 +51,6 @@ static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c)
 #define VFMA8(a, b, c) VFMA(a, b, c)
 #define SFMA(a, b, c)  __builtin_fmaf((a), (b), (c))
 #include "mmd_kernel.inc"
-#undef KFN
-#undef KATTR
-#undef VL
-#undef VF
-#undef VI
-#undef LD
-#undef ST
-#undef VFMA
-#undef VFMA8
-#undef SFMA
 
 /* AVX-512: 16 kernel columns, or the 16 feature columns of a gradient
  * product, per vector; the same operations on every element as the 8-lane
@@ -87,18 +68,6 @@ static inline __attribute__((always_inline)) v8f vfma_lanes(v8f a, v8f b, v8f c)
 #define LO8(v)         ((v8f)_mm512_castps512_ps256((__m512)(v)))
 #define HI8(v)         ((v8f)_mm512_extractf32x8_ps((__m512)(v), 1))
 #include "mmd_kernel.inc"
-#undef KFN
-#undef KATTR
-#undef VL
-#undef VF
-#undef VI
-#undef LD
-#undef ST
-#undef VFMA
-#undef VFMA8
-#undef SFMA
-#undef LO8
-#undef HI8
 #endif
 
 /* One copy of the kernel: the block, and the passes before and after it. */
@@ -130,39 +99,25 @@ enum { NKERNELS = sizeof(kernels) / sizeof(kernels[0]) };
 
 static int kernel_usable(int i) {
 #if defined(__x86_64__)
-    if (kernels[i].block == block_avx512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512dq");
+    if (kernels[i].block == block_avx512) return tls_cpu_avx512();
     if (kernels[i].block == block_avx2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return 1;
 }
 
-static int selected = -1; /* index into kernels[], -1 until chosen */
+static const char *kernel_name(int i) {
+    return kernels[i].name;
+}
+
+static tls_copies copies = {NKERNELS, kernel_name, kernel_usable, -1};
 
 static int kernel_index(void) {
-    int s = __atomic_load_n(&selected, __ATOMIC_ACQUIRE);
-    if (s >= 0) return s;
-    s = 0;
-    while (!kernel_usable(s)) s++;
-    __atomic_store_n(&selected, s, __ATOMIC_RELEASE);
-    return s;
+    return tls_copies_index(&copies);
 }
 
 int tls_mmd_select(const char *name) {
-    for (int i = 0; i < NKERNELS; i++)
-        if (strcmp(name, kernels[i].name) == 0) {
-            if (!kernel_usable(i)) return TLS_ERR_INPUT;
-            __atomic_store_n(&selected, i, __ATOMIC_RELEASE);
-            return TLS_OK;
-        }
-    if (strcmp(name, "auto") == 0) {
-        __atomic_store_n(&selected, -1, __ATOMIC_RELEASE);
-        kernel_index();
-        return TLS_OK;
-    }
-    return TLS_ERR_INPUT;
+    return tls_copies_select(&copies, name) == 0 ? TLS_OK : TLS_ERR_INPUT;
 }
 
 const char *tls_mmd_kernel(void) {

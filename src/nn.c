@@ -1,5 +1,6 @@
 #include "tlsweep/nn.h"
 
+#include "copies.h"
 #include "vec8.h"
 
 #include <cblas.h>
@@ -402,38 +403,24 @@ enum { NGEMMS = sizeof(gemms) / sizeof(gemms[0]) };
 
 static int gemm_usable(int i) {
 #if defined(__x86_64__)
-    if (gemms[i].fn == gemm_avx512)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512dq");
+    if (gemms[i].fn == gemm_avx512) return tls_cpu_avx512();
     if (gemms[i].fn == gemm_avx2) return __builtin_cpu_supports("avx2");
 #endif
     return 1;
 }
 
-static int gemm_selected = -1; /* index into gemms[], -1 until chosen */
+static const char *gemm_name(int i) {
+    return gemms[i].name;
+}
+
+static tls_copies copies = {NGEMMS, gemm_name, gemm_usable, -1};
 
 static int gemm_index(void) {
-    int s = __atomic_load_n(&gemm_selected, __ATOMIC_ACQUIRE);
-    if (s >= 0) return s;
-    s = 0;
-    while (!gemm_usable(s)) s++;
-    __atomic_store_n(&gemm_selected, s, __ATOMIC_RELEASE);
-    return s;
+    return tls_copies_index(&copies);
 }
 
 int tls_nn_select(const char *name) {
-    for (int i = 0; i < NGEMMS; i++)
-        if (strcmp(name, gemms[i].name) == 0) {
-            if (!gemm_usable(i)) return -1;
-            __atomic_store_n(&gemm_selected, i, __ATOMIC_RELEASE);
-            return 0;
-        }
-    if (strcmp(name, "auto") == 0) {
-        __atomic_store_n(&gemm_selected, -1, __ATOMIC_RELEASE);
-        gemm_index();
-        return 0;
-    }
-    return -1;
+    return tls_copies_select(&copies, name);
 }
 
 const char *tls_nn_kernel(void) {
