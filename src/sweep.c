@@ -905,8 +905,9 @@ int tls_sweep_run(const tls_run_opts *o) {
     /* die with the launcher: an orphaned rank must not go on writing journals
      * that a resumed run is also writing. Only a launcher's child: a run
      * started from a shell (nohup, setsid, &) outlives the shell */
-    if (parent_is_launcher()) prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if ((nranks > 1 || parent_is_launcher()) && getppid() == 1) {
+    int launched = parent_is_launcher();
+    if (launched) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if ((nranks > 1 || launched) && getppid() == 1) { /* the launcher ended before prctl */
         fprintf(stderr, "tlsweep: rank %d: its launcher has ended; nothing done\n", rank);
         return TLS_EXIT_FAILURE;
     }
