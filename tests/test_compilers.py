@@ -2,7 +2,7 @@
 (scripts/test.sh makes it in build-clang/) prints, for configurations across
 the grid, exactly what the GCC build prints, and its numerical tests pass.
 This holds because the kernels fix their operation order and their use of
-fused multiply-adds (README, Performance: same bits)."""
+fused multiply-adds (docs/performance.md: same bits)."""
 import json
 import os
 import subprocess

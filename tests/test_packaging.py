@@ -65,6 +65,12 @@ def check_layout(prefix, docdir="share/doc/tlsweep"):
     assert installed == shipped
     for doc in ("README.md", "LICENSE", "FORMAT.md", "tlsweep-help.txt"):
         assert os.path.isfile(os.path.join(prefix, docdir, doc)), doc
+    # the installed README's links into docs/ find their pages and pictures
+    readme = open(os.path.join(prefix, docdir, "README.md"), encoding="utf-8").read()
+    targets = set(re.findall(r"\]\((docs/[^)#\s]+)", readme))
+    assert "docs/findings/remedies.md" in targets, sorted(targets)
+    for t in sorted(targets):
+        assert os.path.isfile(os.path.join(prefix, docdir, t)), f"README links to {t}, not installed"
     # the help text is the binary's
     main_help = subprocess.run([os.path.join(prefix, "bin", "tlsweep"), "--help"], capture_output=True,
                                text=True).stdout

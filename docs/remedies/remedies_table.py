@@ -1,5 +1,5 @@
-"""Tables of "Which remedy prevents negative transfer?" (README) from a sweep
-over align.loss x finetune.strategy (configs/remedies.yaml,
+"""Tables of "Which remedy prevents negative transfer?" (docs/findings/remedies.md)
+from a sweep over align.loss x finetune.strategy (configs/remedies.yaml,
 configs/digits-remedies.yaml): per (n_target, lambda), rows = methods,
 columns = shifts; each cell the mean target accuracy over seeds +- the
 half-width of its 95% t interval, and the share of seeds in which the method

@@ -1,7 +1,8 @@
 """How many epochs the target-only MLP needs: its training loss (and test
 accuracy) against full-batch epochs at the article's setting (45 deg,
 n_target 10 and 50, seeds 0-9), from `tlsweep one`'s target_mlp_ce.
-Writes docs/img/target_mlp_loss.png and prints the table of the README.
+Writes docs/img/target_mlp_loss.png and prints the table of
+docs/findings/remedies.md.
 
     /usr/bin/python3 docs/remedies/target_mlp_epochs.py [--bin build/tlsweep]
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's selection sweep: configs/selection.yaml once per data.shift_kind, each with the
+# The selection sweep (docs/findings/selection.md): configs/selection.yaml once per data.shift_kind, each with the
 # shifts that mean something for that kind, into DIR/selection-KIND.h5; then the tables.
 # Usage: docs/selection/run.sh DIR [tlsweep run options, e.g. --resume]
 set -euo pipefail

@@ -1,8 +1,9 @@
-"""The README's selection tables and figure from the sweeps of docs/selection/run.sh.
+"""The selection tables and figure (docs/findings/selection.md) from the sweeps of
+docs/selection/run.sh.
 
     /usr/bin/python3 docs/selection/tables.py DIR/selection-*.h5
 
-Prints the README's markdown (the regret of each score per kind, pooled over
+Prints the markdown of docs/findings/selection.md (the regret of each score per kind, pooled over
 shift x n_target; the rules of thumb per kind), writes every cell with its
 95% interval to docs/selection/regret.md and the regret maps to
 docs/img/selection_regret.png. Uses only the analysis package.
@@ -124,8 +125,8 @@ def write_cells(files, kinds, names, sr):
     lines = ["# Regret of choosing λ by each score, every cell",
              "",
              "Written by `docs/selection/tables.py` from the sweeps of `docs/selection/run.sh`",
-             "(`configs/selection.yaml` once per `data.shift_kind`; README, *Could λ have been chosen without",
-             "target labels?*). Each cell: the mean over 10 seeds of the regret (the best target accuracy over",
+             "(`configs/selection.yaml` once per `data.shift_kind`; [*Could λ have been chosen without",
+             "target labels?*](../findings/selection.md)). Each cell: the mean over 10 seeds of the regret (the best target accuracy over",
              "λ ∈ {0, 0.1, 0.5, 2} minus the accuracy at the λ the score picks) ± the half-width of its 95% t",
              "interval over seeds. 0 is the oracle.", ""]
     for k in kinds:
