@@ -1,5 +1,6 @@
 /* main.c - the tlsweep command line: one, run, config, status, merge, snapshot. */
 #include "tlsweep/check.h"
+#include "tlsweep/comm.h"
 #include "tlsweep/config.h"
 #include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
@@ -514,7 +515,7 @@ static int cmd_one(cli *cl) {
                     cl->shift_given ? "" : " (the default)", err + strlen(mine));
         else
             fprintf(stderr, "tlsweep one: %s\n", err);
-        return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
+        return tls_exit_of(rc);
     }
     tls_data_files files;
     if (tls_data_files_open(&files, c, err) != TLS_OK) {
@@ -577,7 +578,7 @@ static int cmd_config(cli *cl) {
     rc = tls_config_load(&c, path, cl->sets, cl->run.nsets, err);
     if (rc != TLS_OK) {
         fprintf(stderr, "tlsweep config: %s\n", err);
-        return rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
+        return tls_exit_of(rc);
     }
     char *y = tls_config_yaml(c);
     printf("# effective configuration from %s\n%s", c->source, y ? y : "");
@@ -599,25 +600,26 @@ static int with_mpi(int (*fn)(cli *), cli *cl) {
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     if (provided < MPI_THREAD_FUNNELED) {
         fprintf(stderr, "tlsweep: the MPI library does not provide MPI_THREAD_FUNNELED\n");
-        MPI_Abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE);
+        tls_comm_abort(MPI_COMM_WORLD, TLS_EXIT_FAILURE, NULL);
     }
+    tls_comm_init(MPI_COMM_WORLD);
     int code = fn(cl);
     MPI_Finalize();
     return code;
 }
 
 static int run_fn(cli *cl) {
-    return tls_sweep_run(&cl->run);
+    return tls_sweep_run(MPI_COMM_WORLD, &cl->run);
 }
 
 static int merge_fn(cli *cl) {
     tls_merge_opts m = {cl->args,          cl->nargs,     cl->run.output,
                         cl->allow_partial, cl->run.force, cl->run.command};
-    return tls_sweep_merge(&m);
+    return tls_sweep_merge(MPI_COMM_WORLD, &m);
 }
 
 static int snapshot_fn(cli *cl) {
-    return tls_sweep_snapshot(cl->args[0], cl->run.output, cl->run.force, cl->run.command);
+    return tls_sweep_snapshot(MPI_COMM_WORLD, cl->args[0], cl->run.output, cl->run.force);
 }
 
 int main(int argc, char **argv) {

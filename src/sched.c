@@ -103,7 +103,7 @@ static int coordinate(MPI_Comm comm, coord *x, int nranks) {
                     "tlsweep: drain bound of %.0f s reached; configurations in flight are "
                     "abandoned; the sweep is resumable with --resume\n",
                     x->o->drain_seconds);
-            MPI_Abort(comm, 75);
+            MPI_Abort(comm, TLS_EXIT_RESUMABLE);
         }
         if (active == 0 && local_done) break;
         int flag = 0;

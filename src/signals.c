@@ -1,17 +1,17 @@
 #include "tlsweep/signals.h"
 
+#include "tlsweep/check.h"
+
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { EXIT_RESUMABLE = 75 };
 
 static volatile sig_atomic_t g_received = 0;
 
 static void on_signal(int sig) {
     (void)sig;
     g_received++;
-    if (g_received >= 2) _exit(EXIT_RESUMABLE);
+    if (g_received >= 2) _exit(TLS_EXIT_RESUMABLE);
 }
 
 void tls_signals_install(void) {

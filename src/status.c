@@ -224,7 +224,7 @@ static int status_of_file(const char *out, const char *dir_note) {
     }
     if (rc == TLS_ERR_INPUT || rc == TLS_ERR_IO || rc == TLS_ERR_NOMEM) {
         fprintf(stderr, "tlsweep: status: %s\n", err);
-        rc = rc == TLS_ERR_INPUT ? TLS_EXIT_BAD_INPUT : TLS_EXIT_FAILURE;
+        rc = tls_exit_of(rc);
     }
     free(status);
     free(reasons);

@@ -22,6 +22,27 @@ enum {
     TLS_ERR_STATE = 8    /* the sweep's state directory was deleted while it ran */
 };
 
+/* The process's exit statuses: the only place they are spelled (README,
+ * --help and the man page describe them). */
+enum {
+    TLS_EXIT_OK = 0,         /* complete (failed configurations, if any, listed) */
+    TLS_EXIT_FAILURE = 1,    /* any other failure, with a message naming the rank and cause */
+    TLS_EXIT_BAD_INPUT = 2,  /* bad input: one line; nothing written */
+    TLS_EXIT_ALL_FAILED = 3, /* complete, but every configuration failed */
+    TLS_EXIT_RUNNING = 4,    /* status: the sweep is running now */
+    TLS_EXIT_RESUMABLE =
+        75 /* interrupted (signal, time limit); resumable with --resume (EX_TEMPFAIL) */
+};
+
+/* The one mapping from an error code to an exit status: bad input 2,
+ * an interruption 75, any other failure 1. */
+static inline int tls_exit_of(int rc) {
+    return rc == TLS_OK           ? TLS_EXIT_OK
+           : rc == TLS_ERR_INPUT  ? TLS_EXIT_BAD_INPUT
+           : rc == TLS_ERR_SIGNAL ? TLS_EXIT_RESUMABLE
+                                  : TLS_EXIT_FAILURE;
+}
+
 /* Evaluates an int-returning call; on failure prints file:line and returns
  * the code from the enclosing function. */
 #define TLS_CALL(call)                                                                             \

@@ -18,12 +18,12 @@
 #define TLSWEEP_CONFIG_H
 
 #include "tlsweep/engine.h"
+#include "tlsweep/input.h"
 
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLS_ERRMSG     1024
 #define TLS_MAX_AXES   32        /* axes of a grid, the four named ones included */
 #define TLS_MAX_GRID   100000000 /* configurations in one sweep */
 #define TLS_MAX_VALUES 10000000  /* values of one axis */
@@ -85,13 +85,6 @@ enum {
     TLS_NAMED_AXES = 4
 };
 
-/* Formats the one-line bad-input message "WHERE: KEY: what" (what from
- * fmt, which should end with "; allowed: ...") into err (TLS_ERRMSG bytes).
- * Returns TLS_ERR_INPUT, so that callers can `return tls_input_error(...)`. */
-int tls_input_error(char *err, const char *where, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-int tls_input_verror(char *err, const char *where, const char *key, const char *fmt, va_list ap);
-
 /* Loads defaults, then `path` (NULL: none), then the nsets "key=value"
  * overrides. Returns 0, or TLS_ERR_INPUT with the one-line message in err
  * (TLS_ERRMSG bytes), or TLS_ERR_NOMEM. On success *out is owned by the
@@ -115,13 +108,6 @@ uint64_t tls_config_hash(const tls_config *c);
 /* Value i of axis ax as YAML text: its text, or the number formatted into
  * buf (len bytes). */
 const char *tls_axis_text(const tls_axis *ax, int i, char *buf, size_t len);
-
-/* Formats a double in the shortest form that strtod reads back exactly. */
-void tls_format_real(char *buf, size_t len, double v);
-
-/* Levenshtein distance of a and b (99 when either is over 63 bytes): the
- * did-you-mean of keys and options. */
-int tls_edit_distance(const char *a, const char *b);
 
 /* The dotted names of all keys, NULL-terminated (for did-you-mean). */
 const char *const *tls_config_key_names(void);

@@ -3,21 +3,15 @@
  * A short orchestrator: configuration -> grid -> scheduler -> engine ->
  * journal/state -> store. Every rank agrees on every setup step (an error
  * on any rank ends every rank, with that rank's message printed once and
- * the documented exit status; nothing hangs). Collective over
- * MPI_COMM_WORLD. Each returns the process exit status (TLS_EXIT_*). */
+ * the documented exit status; nothing hangs). Collective over the
+ * communicator given. Each returns the process exit status (TLS_EXIT_*, check.h). */
 #ifndef TLSWEEP_SWEEP_H
 #define TLSWEEP_SWEEP_H
 
+#include "tlsweep/check.h"
 #include "tlsweep/grid.h"
 
-enum {
-    TLS_EXIT_OK = 0,         /* complete (failed configurations, if any, listed) */
-    TLS_EXIT_FAILURE = 1,    /* any other failure, with a message naming the rank and cause */
-    TLS_EXIT_BAD_INPUT = 2,  /* bad input: one line; nothing written */
-    TLS_EXIT_ALL_FAILED = 3, /* complete, but every configuration failed */
-    TLS_EXIT_RUNNING = 4,    /* status: the sweep is running now */
-    TLS_EXIT_RESUMABLE = 75  /* interrupted (signal, time limit); resumable with --resume */
-};
+#include <mpi.h>
 
 typedef struct {
     const char *config_path; /* YAML file, or NULL: the built-in default (or, with --resume, the
@@ -37,7 +31,7 @@ typedef struct {
     const char *command;     /* this run's command line, for provenance */
 } tls_run_opts;
 
-int tls_sweep_run(const tls_run_opts *o);
+int tls_sweep_run(MPI_Comm comm, const tls_run_opts *o);
 
 typedef struct {
     const char *const *parts; /* part files */
@@ -48,10 +42,10 @@ typedef struct {
     const char *command;
 } tls_merge_opts;
 
-int tls_sweep_merge(const tls_merge_opts *o);
+int tls_sweep_merge(MPI_Comm comm, const tls_merge_opts *o);
 
 /* Writes, from a sweep's journals and without disturbing its run, a file
  * with exactly the final layout (pending entries as fill values). */
-int tls_sweep_snapshot(const char *sweep_output, const char *dest, int force, const char *command);
+int tls_sweep_snapshot(MPI_Comm comm, const char *sweep_output, const char *dest, int force);
 
 #endif

@@ -1,0 +1,287 @@
+/* merge.c - `tlsweep merge` (the files of a sweep's parts into the one file
+ * a one-job run writes) and `tlsweep snapshot` (a running or interrupted
+ * sweep's journals into a file with the final layout). */
+#include "tlsweep/check.h"
+#include "tlsweep/collect.h"
+#include "tlsweep/comm.h"
+#include "tlsweep/progress.h"
+#include "tlsweep/resume.h"
+#include "tlsweep/runrec.h"
+#include "tlsweep/sweep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The record source of a merge: position i of the cube is position i / N
+ * of part i mod N + 1. */
+typedef struct {
+    tls_store_reader **rd;
+    tls_record_source *src;
+    int n;
+} merge_source;
+
+static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
+    merge_source *m = ctx;
+    for (int k = 0; k < m->n; k++) {
+        int64_t plo = lo <= k ? 0 : (lo - k + m->n - 1) / m->n;
+        int64_t phi = hi <= k ? 0 : (hi - k + m->n - 1) / m->n;
+        if (plo < phi) TLS_TRY(m->src[k].prepare(m->src[k].ctx, plo, phi));
+    }
+    return TLS_OK;
+}
+
+static int merge_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *r, int *have) {
+    merge_source *m = ctx;
+    int k = (int)(pos % m->n);
+    return m->src[k].get(m->src[k].ctx, pos / m->n, meta, r, have);
+}
+
+/* The parts given, checked and put in order 1..N. */
+typedef struct {
+    int n, N;               /* files given, parts of the split */
+    tls_store_reader **rd;  /* (n) as given */
+    tls_store_reader **ord; /* (N) part k at k - 1 */
+    tls_record_source *src; /* (N) */
+    tls_layout *pl;         /* (N) each part's layout */
+    int *seen;              /* (N + 1) 1 + the file index of part k, 0 none */
+    tls_runs runs;          /* every part's runs, then this merge */
+    char **hosts;           /* every part's hosts, in order (views into the readers) */
+    int nhosts;
+} parts;
+
+static void parts_free(parts *p) {
+    for (int i = 0; p->rd && i < p->n; i++) tls_store_close(&p->rd[i]);
+    free(p->rd), free(p->src), free(p->seen), free(p->pl), free(p->ord), free(p->hosts);
+    tls_runs_free(&p->runs);
+}
+
+/* Opens part i and checks it is one of N parts of the first part's sweep. */
+static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, char *err) {
+    TLS_TRY(tls_store_open(&p->rd[i], o->parts[i], err));
+    tls_part k = {0, 0};
+    unsigned long long h = 0;
+    tls_store_reader *rd = p->rd[i];
+    if (sscanf(tls_store_attr(rd, "part"), "%d/%d", &k.k, &k.n) != 2 || k.n < 1 || k.k < 1 ||
+        k.k > k.n || sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h) != 1)
+        return tls_input_error(err, o->parts[i], "part",
+                               "'%s' is not K/N; allowed: files "
+                               "written by tlsweep run --part K/N",
+                               tls_store_attr(rd, "part"));
+    if (i == 0) {
+        p->N = k.n, *hash = h;
+        p->seen = calloc((size_t)p->N + 1, sizeof(int));
+        if (!p->seen) return TLS_ERR_NOMEM;
+        if (p->n != p->N)
+            return tls_input_error(err, "merge", "(parts)",
+                                   "%d files given but %s is part %d of %d; allowed: all %d "
+                                   "parts, each once",
+                                   p->n, o->parts[0], k.k, k.n, k.n);
+    } else if (h != *hash) {
+        return tls_input_error(err, o->parts[i], "config_hash",
+                               "%016llx, but %s has %016llx: written for another "
+                               "configuration; allowed: parts of one sweep",
+                               h, o->parts[0], (unsigned long long)*hash);
+    } else if (k.n != p->N) {
+        return tls_input_error(err, o->parts[i], "part",
+                               "%d/%d, but %s is one of %d parts; allowed: parts of one split", k.k,
+                               k.n, o->parts[0], p->N);
+    }
+    if (p->seen[k.k])
+        return tls_input_error(err, o->parts[i], "part",
+                               "%d/%d is given twice (also %s); allowed: each part once", k.k, k.n,
+                               o->parts[p->seen[k.k] - 1]);
+    p->seen[k.k] = i + 1;
+    if (!o->allow_partial && tls_store_attr_int(rd, "n_pending", -1) != 0)
+        return tls_input_error(err, o->parts[i], "n_pending",
+                               "%lld configurations of this part are pending; allowed: complete "
+                               "parts (resume it with tlsweep run ... --part %d/%d --resume), "
+                               "or --allow-partial (pending as fill values)",
+                               (long long)tls_store_attr_int(rd, "n_pending", -1), k.k, k.n);
+    return TLS_OK;
+}
+
+/* Every part, then each checked against its own layout, in order 1..N. */
+static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err) {
+    p->n = o->nparts;
+    p->rd = calloc((size_t)p->n, sizeof(*p->rd));
+    p->src = calloc((size_t)p->n, sizeof(*p->src));
+    if (!p->rd || !p->src) return snprintf(err, TLS_ERRMSG, "out of memory"), TLS_ERR_NOMEM;
+    TLS_TRY(tls_output_check(o->output, err));
+    struct stat st;
+    if (stat(o->output, &st) == 0 && !o->force)
+        return tls_input_error(err, "-o", o->output,
+                               "already exists; allowed: another -o, or --force to replace it");
+    uint64_t hash = 0;
+    for (int i = 0; i < p->n; i++) TLS_TRY(open_part(p, o, i, &hash, err));
+    TLS_TRY(tls_setup_of_file(s, p->rd[0], o->parts[0], err));
+    p->pl = calloc((size_t)p->N, sizeof(tls_layout));
+    p->ord = calloc((size_t)p->N, sizeof(*p->ord));
+    if (!p->pl || !p->ord) return TLS_ERR_NOMEM;
+    for (int k = 1; k <= p->N; k++) {
+        p->ord[k - 1] = p->rd[p->seen[k] - 1];
+        tls_layout_init(&p->pl[k - 1], s->c, &s->env, (tls_part){k, p->N});
+        TLS_TRY(tls_store_check(p->ord[k - 1], &p->pl[k - 1], err));
+        tls_store_source(p->ord[k - 1], &p->src[k - 1]);
+        TLS_TRY(tls_store_runs(p->ord[k - 1], &p->runs));
+    }
+    return TLS_OK;
+}
+
+/* The hosts of every part, each once, in part order. */
+static int merge_hosts(parts *p) {
+    for (int k = 0; k < p->N; k++) {
+        const char *const *ph;
+        int np = tls_store_hosts(p->ord[k], &ph);
+        for (int h = 0; h < np; h++) {
+            int known = 0;
+            for (int j = 0; j < p->nhosts && !known; j++) known = !strcmp(p->hosts[j], ph[h]);
+            if (known) continue;
+            char **g = realloc(p->hosts, sizeof(char *) * (size_t)(p->nhosts + 1));
+            if (!g) return TLS_ERR_NOMEM;
+            p->hosts = g;
+            p->hosts[p->nhosts++] = (char *)ph[h];
+        }
+    }
+    return TLS_OK;
+}
+
+/* Collective: the merged file, from the checked parts. */
+static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_merge_opts *o) {
+    tls_run_rec me;
+    tls_run_rec_init(&me, comm, o->command);
+    snprintf(me.finished, sizeof(me.finished), "%s", me.started);
+    snprintf(me.exit_status, sizeof(me.exit_status), "0");
+    tls_runs_add(&p->runs, &me.run);
+    merge_hosts(p);
+    merge_source ms = {p->ord, p->src, p->N};
+    tls_record_source msrc = {merge_prepare, merge_get, &ms};
+    tls_versions v;
+    tls_store_info info;
+    char *yaml = tls_config_yaml(s->c);
+    tls_collect_info(&info, &v, s, yaml, &p->runs, p->hosts, p->nhosts);
+    tls_store_reader *first = p->ord[0];
+    info.config_source = tls_store_attr(first, "config_source");
+    info.data_mode = tls_store_attr(first, "data_mode");
+    if (tls_store_attr(first, "data_source")[0]) {
+        info.data_source = tls_store_attr(first, "data_source");
+        info.data_target = tls_store_attr(first, "data_target");
+        sscanf(tls_store_attr(first, "data_source_crc32"), "%8x", &info.data_crc[0]);
+        sscanf(tls_store_attr(first, "data_target_crc32"), "%8x", &info.data_crc[1]);
+    }
+    char dir[4200], base[4200], tmp[300];
+    tls_split_path(o->output, dir, sizeof(dir), base, sizeof(base));
+    tls_collect_temp_name(comm, tmp, sizeof(tmp), base);
+    tls_store_counts cnt;
+    double t0 = tls_now();
+    int rc = tls_collect_source(comm, s, dir, tmp, &info, &msrc, &cnt);
+    free(yaml);
+    if (rc == TLS_OK && tls_comm_rank(comm) == 0) {
+        rc = tls_collect_put_in_place(dir, tmp, o->output);
+        if (rc == TLS_OK)
+            fprintf(stderr,
+                    "tlsweep: merged %d parts: %lld configurations: %lld done, %lld failed, "
+                    "%lld pending; wrote %s (file writing %.2f s)\n",
+                    p->N, (long long)s->L.count, (long long)cnt.done, (long long)cnt.failed,
+                    (long long)cnt.pending, o->output, tls_now() - t0);
+    }
+    return tls_agree(comm, rc, "");
+}
+
+int tls_sweep_merge(MPI_Comm comm, const tls_merge_opts *o) {
+    char err[TLS_ERRMSG] = "";
+    parts p;
+    memset(&p, 0, sizeof(p));
+    tls_setup s;
+    memset(&s, 0, sizeof(s));
+    int rc = tls_agree(comm, open_parts(&p, o, &s, err), err);
+    if (rc == TLS_OK) rc = write_merged(comm, &p, &s, o);
+    parts_free(&p);
+    tls_setup_free(&s);
+    return tls_exit_of(rc);
+}
+
+/* Rank 0: the manifest and configuration of the sweep writing sweep_output. */
+static int snapshot_state(const char *sweep_output, const char *dir, tls_manifest *man, char **text,
+                          char *err) {
+    char mpath[4300];
+    struct stat st;
+    snprintf(mpath, sizeof(mpath), "%s/manifest", dir);
+    if (stat(mpath, &st) != 0)
+        return tls_input_error(err, "snapshot", sweep_output,
+                               "no running or interrupted sweep (%s has no manifest); allowed: "
+                               "the -o of a sweep that runs or was interrupted (a finished "
+                               "results file is complete already)",
+                               dir);
+    TLS_TRY(tls_manifest_read(dir, man, err));
+    if (!(*text = tls_state_config(dir)))
+        return tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
+    return TLS_OK;
+}
+
+/* Collective: rank 0's manifest on every rank, field by field. */
+static void bcast_manifest(MPI_Comm comm, tls_manifest *m) {
+    m->version = tls_bcast_int(comm, m->version);
+    m->sweep_id = tls_bcast_u64(comm, m->sweep_id);
+    m->config_hash = tls_bcast_u64(comm, m->config_hash);
+    m->data_crc[0] = (uint32_t)tls_bcast_i64(comm, m->data_crc[0]);
+    m->data_crc[1] = (uint32_t)tls_bcast_i64(comm, m->data_crc[1]);
+    m->grid_size = tls_bcast_i64(comm, m->grid_size);
+    m->part.k = tls_bcast_int(comm, m->part.k);
+    m->part.n = tls_bcast_int(comm, m->part.n);
+    tls_bcast_strings(comm, m->started, 1, (int)sizeof(m->started));
+}
+
+int tls_sweep_snapshot(MPI_Comm comm, const char *sweep_output, const char *dest, int force) {
+    int rank = tls_comm_rank(comm);
+    char err[TLS_ERRMSG] = "", dir[4200];
+    int rc = tls_state_dir(dir, sizeof(dir), sweep_output, err);
+    tls_manifest man;
+    memset(&man, 0, sizeof(man));
+    char *text = NULL;
+    struct stat st;
+    if (rc == TLS_OK) rc = tls_output_check(dest, err);
+    if (rc == TLS_OK && stat(dest, &st) == 0 && !force)
+        rc = tls_input_error(err, "-o", dest,
+                             "already exists; allowed: another -o, or --force to replace it");
+    if (rc == TLS_OK && rank == 0) rc = snapshot_state(sweep_output, dir, &man, &text, err);
+    rc = tls_agree(comm, rc, err);
+    if (rc) {
+        free(text);
+        return tls_exit_of(rc);
+    }
+    bcast_manifest(comm, &man);
+    text = tls_bcast_text(comm, text);
+    tls_setup s;
+    rc = tls_setup_load(&s, "(the sweep's stored configuration)", text, NULL, 0, man.part, rank,
+                        err);
+    free(text);
+    rc = tls_agree(comm, rc, err);
+    tls_runs runs = {0, NULL}, mine = {0, NULL};
+    if (rc == TLS_OK) {
+        if (rank == 0) tls_state_runs_read(dir, &mine);
+        tls_runs_bcast(comm, &mine, &runs);
+        tls_runs_free(&mine);
+        char odir[4200], base[4200], tmp[300];
+        tls_split_path(dest, odir, sizeof(odir), base, sizeof(base));
+        tls_collect_temp_name(comm, tmp, sizeof(tmp), base);
+        tls_store_counts cnt;
+        double tw;
+        rc =
+            tls_collect_journals(comm, &s, dir, odir, tmp, man.sweep_id, NULL, 0, &runs, &cnt, &tw);
+        if (rc == TLS_OK && rank == 0) {
+            rc = tls_collect_put_in_place(odir, tmp, dest);
+            if (rc == TLS_OK)
+                fprintf(stderr,
+                        "tlsweep: snapshot of %s: %lld configurations: %lld done, %lld failed, "
+                        "%lld pending; wrote %s\n",
+                        sweep_output, (long long)s.L.count, (long long)cnt.done,
+                        (long long)cnt.failed, (long long)cnt.pending, dest);
+        }
+        rc = tls_agree(comm, rc, "");
+    }
+    tls_runs_free(&runs);
+    tls_setup_free(&s);
+    return tls_exit_of(rc);
+}
