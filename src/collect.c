@@ -179,7 +179,7 @@ int tls_collect_journals(MPI_Comm comm, const tls_setup *s, const char *dir, con
     tls_hostname(me, sizeof(me));
     tls_gather_string(comm, me, TLS_HOST_LEN, all);
     if (rank == 0) {
-        rc = tls_journal_reader_open(&rd, dir, sweep_id, s->c->grid_size, ab);
+        rc = tls_state_journal_reader(&rd, dir, sweep_id, s->c->grid_size, ab);
         if (rc == TLS_OK) rc = rank0_map(s, rd, known, known_files, all, nranks, &m);
         if (rc) snprintf(msg, sizeof(msg), "rank 0: cannot read the journals in %s", dir);
     }
@@ -191,7 +191,7 @@ int tls_collect_journals(MPI_Comm comm, const tls_setup *s, const char *dir, con
     }
     /* every rank reads the same journal files, in rank 0's order */
     int nfiles = tls_bcast_int(comm, rank == 0 ? tls_journal_reader_nfiles(rd) : 0);
-    if (rank != 0) rc = tls_journal_reader_open(&rd, dir, sweep_id, s->c->grid_size, ab);
+    if (rank != 0) rc = tls_state_journal_reader(&rd, dir, sweep_id, s->c->grid_size, ab);
     if (rc == TLS_OK && tls_journal_reader_nfiles(rd) != nfiles) rc = TLS_ERR_IO;
     if (rc)
         snprintf(msg, sizeof(msg), "rank %d: the journals in %s changed while writing", rank, dir);

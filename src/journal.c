@@ -3,7 +3,6 @@
 
 #include "tlsweep/check.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -200,14 +199,8 @@ struct tls_journal_reader {
     unsigned char *buf; /* one record */
 };
 
-static int is_journal(const struct dirent *e) {
-    size_t n = strlen(e->d_name);
-    return strncmp(e->d_name, "journal-", 8) == 0 && n > 12 &&
-           strcmp(e->d_name + n - 4, ".bin") == 0;
-}
-
-int tls_journal_reader_open(tls_journal_reader **out, const char *dir, uint64_t sweep_id,
-                            int64_t grid_size, size_t array_bytes) {
+int tls_journal_reader_open(tls_journal_reader **out, const char *const *paths, int npaths,
+                            uint64_t sweep_id, int64_t grid_size, size_t array_bytes) {
     *out = NULL;
     tls_journal_reader *rd;
     TLS_ALLOC(rd, 1);
@@ -217,43 +210,25 @@ int tls_journal_reader_open(tls_journal_reader **out, const char *dir, uint64_t 
     *out = rd;
     rd->buf = malloc(sizeof(rec_header) +
                      payload_bytes(array_bytes == TLS_JOURNAL_SCALARS_ONLY ? 0 : array_bytes));
-    TLS_CHECK(rd->buf, TLS_ERR_NOMEM, "out of memory for a journal record");
-    struct dirent **names = NULL;
-    int k = scandir(dir, &names, is_journal, alphasort);
-    if (k < 0) {
-        if (errno == ENOENT) return TLS_OK;
-        TLS_CHECK(0, TLS_ERR_IO, "cannot read the sweep state directory %s: %s", dir,
-                  strerror(errno));
-    }
-    rd->paths = calloc((size_t)k + 1, sizeof(char *));
-    rd->fds = malloc(sizeof(int) * ((size_t)k + 1));
-    int rc = rd->paths && rd->fds ? TLS_OK : TLS_ERR_NOMEM;
-    for (int i = 0; i < k; i++) {
-        if (rc == TLS_OK) {
-            size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
-            char *p = malloc(len);
-            if (!p) {
-                rc = TLS_ERR_NOMEM;
-            } else {
-                snprintf(p, len, "%s/%s", dir, names[i]->d_name);
-                int fd = open(p, O_RDONLY | O_CLOEXEC);
-                struct stat st;
-                if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                    fprintf(stderr, "tlsweep: cannot read journal %s: %s\n", p,
-                            fd < 0 ? strerror(errno) : "not a regular file");
-                    if (fd >= 0) close(fd);
-                    free(p);
-                    rc = TLS_ERR_IO;
-                } else {
-                    rd->paths[rd->nfiles] = p;
-                    rd->fds[rd->nfiles++] = fd;
-                }
-            }
+    rd->paths = calloc((size_t)npaths + 1, sizeof(char *));
+    rd->fds = malloc(sizeof(int) * ((size_t)npaths + 1));
+    TLS_CHECK(rd->buf && rd->paths && rd->fds, TLS_ERR_NOMEM, "out of memory for a journal reader");
+    for (int i = 0; i < npaths; i++) {
+        char *p = strdup(paths[i]);
+        TLS_CHECK(p, TLS_ERR_NOMEM, "out of memory");
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            fprintf(stderr, "tlsweep: cannot read journal %s: %s\n", p,
+                    fd < 0 ? strerror(errno) : "not a regular file");
+            if (fd >= 0) close(fd);
+            free(p);
+            return TLS_ERR_IO;
         }
-        free(names[i]);
+        rd->paths[rd->nfiles] = p;
+        rd->fds[rd->nfiles++] = fd;
     }
-    free(names);
-    return rc;
+    return TLS_OK;
 }
 
 int tls_journal_reader_nfiles(const tls_journal_reader *rd) {

@@ -157,7 +157,7 @@ static int import_file(const plan_ctx *p, tls_store_reader *rd, char *err) {
     const tls_layout *L = &p->s->L;
     TLS_TRY(tls_store_check(rd, L, err));
     char path[4200];
-    tls_state_path(&p->x->state, "journal-000000-import.bin", path, sizeof(path));
+    tls_state_journal_path(p->x->state.dir, 0, -1, path, sizeof(path));
     tls_journal *j = NULL;
     TLS_TRY(tls_journal_open(&j, path, p->x->man.sweep_id,
                              tls_journal_array_bytes(p->s->r, p->s->c->embeddings), 3600));
@@ -375,7 +375,7 @@ static int plan(const plan_ctx *p, char *err) {
     tls_journal_reader *rd = NULL;
     tls_resume_map *m = &x->map;
     size_t ab = tls_journal_array_bytes(p->s->r, p->s->c->embeddings);
-    int rc = tls_journal_reader_open(&rd, x->state.dir, x->man.sweep_id, p->s->c->grid_size, ab);
+    int rc = tls_state_journal_reader(&rd, x->state.dir, x->man.sweep_id, p->s->c->grid_size, ab);
     if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->part, p->s->L.count, p->s->r);
     x->nfiles = rc == TLS_OK ? tls_journal_reader_nfiles(rd) : 0;
     tls_journal_reader_close(&rd);

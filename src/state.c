@@ -64,6 +64,69 @@ void tls_state_path(const tls_state *s, const char *name, char *buf, size_t len)
     snprintf(buf, len, "%s/%s", s->dir, name);
 }
 
+void tls_state_journal_path(const char *dir, int run, int rank, char *buf, size_t len) {
+    if (run == 0)
+        snprintf(buf, len, "%s/journal-000000-import.bin", dir);
+    else
+        snprintf(buf, len, "%s/journal-%06d-%06d.bin", dir, run, rank);
+}
+
+int tls_state_journal_parse(const char *name, int *run, int *rank) {
+    size_t n = strlen(name);
+    if (strncmp(name, "journal-", 8) != 0 || n <= 12 || strcmp(name + n - 4, ".bin") != 0) return 0;
+    *run = atoi(name + 8);
+    *rank = strstr(name, "-import.bin") ? -1 : atoi(name + 15);
+    return 1;
+}
+
+static int is_journal(const struct dirent *e) {
+    int run, rank;
+    return tls_state_journal_parse(e->d_name, &run, &rank);
+}
+
+int tls_state_journals(const char *dir, char ***paths, int *n) {
+    *paths = NULL;
+    *n = 0;
+    struct dirent **names = NULL;
+    int k = scandir(dir, &names, is_journal, alphasort);
+    if (k < 0) {
+        if (errno == ENOENT) return TLS_OK;
+        TLS_CHECK(0, TLS_ERR_IO, "cannot read the sweep state directory %s: %s", dir,
+                  strerror(errno));
+    }
+    char **p = calloc((size_t)k + 1, sizeof(char *));
+    int rc = p ? TLS_OK : TLS_ERR_NOMEM;
+    for (int i = 0; i < k; i++) {
+        size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
+        char *one = rc == TLS_OK ? malloc(len) : NULL;
+        if (one) snprintf(one, len, "%s/%s", dir, names[i]->d_name), p[(*n)++] = one;
+        if (!one) rc = TLS_ERR_NOMEM;
+        free(names[i]);
+    }
+    free(names);
+    *paths = p;
+    if (rc) tls_state_journals_free(p, *n), *paths = NULL, *n = 0;
+    TLS_CHECK(rc == TLS_OK, rc, "out of memory listing the journals of %s", dir);
+    return TLS_OK;
+}
+
+void tls_state_journals_free(char **paths, int n) {
+    for (int i = 0; paths && i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+int tls_state_journal_reader(tls_journal_reader **rd, const char *dir, uint64_t sweep_id,
+                             int64_t grid_size, size_t array_bytes) {
+    char **paths = NULL;
+    int n = 0;
+    *rd = NULL;
+    TLS_TRY(tls_state_journals(dir, &paths, &n));
+    int rc = tls_journal_reader_open(rd, (const char *const *)paths, n, sweep_id, grid_size,
+                                     array_bytes);
+    tls_state_journals_free(paths, n);
+    return rc;
+}
+
 static void read_holder(int fd, char *holder, size_t len) {
     ssize_t n = pread(fd, holder, len - 1, 0);
     holder[n > 0 ? n : 0] = '\0';
@@ -474,12 +537,10 @@ int tls_state_last_run(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     struct dirent *e;
-    int last = 0;
+    int last = 0, run, rank;
     while ((e = readdir(d)))
-        if (!strncmp(e->d_name, "journal-", 8)) {
-            int run = atoi(e->d_name + 8);
-            if (run > last && run < 1000000) last = run;
-        }
+        if (tls_state_journal_parse(e->d_name, &run, &rank) && run > last && run < 1000000)
+            last = run;
     closedir(d);
     return last;
 }

@@ -63,7 +63,9 @@ static int note(void *ctx, int file, int64_t offset, const tls_record_meta *meta
     x->status[p] = (int8_t)r->s.status;
     memcpy(x->reasons + (size_t)p * REASON, r->s.reason, REASON);
     const char *name = strrchr(tls_journal_reader_path(x->rd, file), '/');
-    if (name && atoi(name + 9) == x->last_file_run) x->in_last_run++;
+    int run, rank;
+    if (name && tls_state_journal_parse(name + 1, &run, &rank) && run == x->last_file_run)
+        x->in_last_run++;
     return 0;
 }
 
@@ -106,8 +108,8 @@ static int status_of_state(const char *out, const char *dir, int running, const 
     tls_journal_stats st = {0, 0, 0};
     rc = x.status && x.reasons ? TLS_OK : TLS_ERR_NOMEM;
     if (rc == TLS_OK)
-        rc =
-            tls_journal_reader_open(&x.rd, dir, m.sweep_id, c->grid_size, TLS_JOURNAL_SCALARS_ONLY);
+        rc = tls_state_journal_reader(&x.rd, dir, m.sweep_id, c->grid_size,
+                                      TLS_JOURNAL_SCALARS_ONLY);
     if (rc == TLS_OK) rc = tls_journal_scan(x.rd, &none, note, &x, &st);
     tls_journal_reader_close(&x.rd);
     if (rc) {

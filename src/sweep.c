@@ -183,7 +183,7 @@ static int compute(run_ctx *u, char *err) {
     compute_ctx cx = {&u->s, u->s.r, NULL, u->rank, ""};
     tls_hostname(cx.host, sizeof(cx.host));
     char jpath[4400];
-    snprintf(jpath, sizeof(jpath), "%s/journal-%06d-%06d.bin", u->dir, u->run_no, u->rank);
+    tls_state_journal_path(u->dir, u->run_no, u->rank, jpath, sizeof(jpath));
     int rc =
         tls_journal_open(&cx.journal, jpath, u->sweep_id,
                          tls_journal_array_bytes(u->s.r, u->s.c->embeddings), u->s.c->sync_seconds);

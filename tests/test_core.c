@@ -229,7 +229,7 @@ static collected scan_dir(const char *dir, uint64_t id, int64_t grid, tls_result
                           tls_journal_stats *st, int *rc) {
     collected c = {{0}, 0};
     tls_journal_reader *rd = NULL;
-    *rc = tls_journal_reader_open(&rd, dir, id, grid, ab);
+    *rc = tls_state_journal_reader(&rd, dir, id, grid, ab);
     if (*rc == TLS_OK) *rc = tls_journal_scan(rd, r, collect, &c, st);
     tls_journal_reader_close(&rd);
     return c;

@@ -67,14 +67,16 @@ typedef struct {
 
 typedef struct tls_journal_reader tls_journal_reader;
 
-/* Opens every journal file (journal-*.bin) of dir for reading records of
- * sweep `sweep_id` on a grid of grid_size with array_bytes of arrays
- * (TLS_JOURNAL_SCALARS_ONLY: any, and only meta and scalars are read: what
- * `status` needs without the data files). A missing directory is an empty
- * set. Returns 0 or TLS_ERR_IO with a message on stderr. */
+/* Opens the journal files paths[0 .. npaths) -- in the order in which
+ * their records supersede each other: state.h lists a sweep's -- for
+ * reading records of sweep `sweep_id` on a grid of grid_size with
+ * array_bytes of arrays (TLS_JOURNAL_SCALARS_ONLY: any, and only meta and
+ * scalars are read: what `status` needs without the data files). A file
+ * that cannot be opened, or is not a regular file, is an error. Returns 0
+ * or TLS_ERR_IO / TLS_ERR_NOMEM with a message on stderr. */
 #define TLS_JOURNAL_SCALARS_ONLY ((size_t)-1)
-int tls_journal_reader_open(tls_journal_reader **out, const char *dir, uint64_t sweep_id,
-                            int64_t grid_size, size_t array_bytes);
+int tls_journal_reader_open(tls_journal_reader **out, const char *const *paths, int npaths,
+                            uint64_t sweep_id, int64_t grid_size, size_t array_bytes);
 int tls_journal_reader_nfiles(const tls_journal_reader *rd);
 const char *tls_journal_reader_path(const tls_journal_reader *rd, int file);
 void tls_journal_reader_close(tls_journal_reader **rd);

@@ -98,6 +98,25 @@ int tls_state_runs_read(const char *dir, tls_runs *out);
 /* Path of a file in the state directory. */
 void tls_state_path(const tls_state *s, const char *name, char *buf, size_t len);
 
+/* ---- the journals' names: built and parsed here only ---- */
+
+/* dir/journal-RUN-RANK.bin, the journal of rank `rank` in run `run`; run 0:
+ * dir/journal-000000-import.bin, the results taken over from a results file. */
+void tls_state_journal_path(const char *dir, int run, int rank, char *buf, size_t len);
+/* 1 when name (a file name, no directory) is a journal's, with its run (0:
+ * the import journal) and rank (-1 for the import journal); else 0. */
+int tls_state_journal_parse(const char *name, int *run, int *rank);
+/* The journal files of dir, in the order in which their records supersede
+ * each other (the import journal, then by run, then by rank): *paths is a
+ * malloc'ed array of *n malloc'ed paths (tls_state_journals_free). A missing
+ * directory has none. TLS_ERR_IO with a message on stderr. */
+int tls_state_journals(const char *dir, char ***paths, int *n);
+void tls_state_journals_free(char **paths, int n);
+/* Opens the journals of dir for reading (journal.h's reader on
+ * tls_state_journals). */
+int tls_state_journal_reader(tls_journal_reader **rd, const char *dir, uint64_t sweep_id,
+                             int64_t grid_size, size_t array_bytes);
+
 /* Removes the state directory once the sweep is complete and its results
  * file durable: journals, then the rest, then the lock and the directory. */
 int tls_state_remove(tls_state *s);

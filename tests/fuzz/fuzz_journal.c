@@ -6,6 +6,7 @@
 #include "tlsweep/check.h"
 #include "tlsweep/engine.h"
 #include "tlsweep/journal.h"
+#include "tlsweep/state.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -58,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int mode = 0; mode < 2; mode++) {
         seen s = {NULL, {0}, {0}, 0};
         tls_journal_stats st;
-        if (tls_journal_reader_open(&s.rd, dir, sweep_id, GRID,
-                                    mode ? TLS_JOURNAL_SCALARS_ONLY : ab) == TLS_OK) {
+        if (tls_state_journal_reader(&s.rd, dir, sweep_id, GRID,
+                                     mode ? TLS_JOURNAL_SCALARS_ONLY : ab) == TLS_OK) {
             tls_journal_scan(s.rd, res, visit, &s, &st);
             for (int i = 0; i < s.n && !mode; i++) {
                 tls_record_meta m;
