@@ -383,6 +383,12 @@ static int plan(const plan_ctx *p, char *err) {
         snprintf(err, TLS_ERRMSG, "cannot read the sweep state in %.900s", x->state.dir);
         return rc;
     }
+    char stray[256];
+    int nstray = tls_state_strays(x->state.dir, stray, sizeof(stray));
+    if (nstray)
+        fprintf(stderr, "tlsweep: %s: ignored %d file%s that %s not its own (%s%s)\n", x->state.dir,
+                nstray, nstray > 1 ? "s" : "", nstray > 1 ? "are" : "is", stray,
+                nstray > 1 ? ", ..." : "");
     if (m->stats.foreign)
         fprintf(stderr, "tlsweep: %s: %lld journal records of another sweep refused\n",
                 x->state.dir, (long long)m->stats.foreign);

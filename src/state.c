@@ -71,12 +71,41 @@ void tls_state_journal_path(const char *dir, int run, int rank, char *buf, size_
         snprintf(buf, len, "%s/journal-%06d-%06d.bin", dir, run, rank);
 }
 
-int tls_state_journal_parse(const char *name, int *run, int *rank) {
-    size_t n = strlen(name);
-    if (strncmp(name, "journal-", 8) != 0 || n <= 12 || strcmp(name + n - 4, ".bin") != 0) return 0;
-    *run = atoi(name + 8);
-    *rank = strstr(name, "-import.bin") ? -1 : atoi(name + 15);
+/* n decimal digits at s, as a number. */
+static int digits(const char *s, int n, int *v) {
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
     return 1;
+}
+
+int tls_state_journal_parse(const char *name, int *run, int *rank) {
+    /* exactly the names tls_state_journal_path makes: journal-RRRRRR-KKKKKK.bin, run >= 1 */
+    if (!strcmp(name, "journal-000000-import.bin")) return *run = 0, *rank = -1, 1;
+    return strlen(name) == 25 && !strncmp(name, "journal-", 8) && digits(name + 8, 6, run) &&
+           *run >= 1 && name[14] == '-' && digits(name + 15, 6, rank) && !strcmp(name + 21, ".bin");
+}
+
+int tls_state_strays(const char *dir, char *first, size_t len) {
+    static const char *const own[] = {
+        "lock",         "manifest",        "config.yaml",  "runs.txt", "partial.h5",
+        "manifest.tmp", "config.yaml.tmp", "runs.txt.tmp", NULL};
+    first[0] = '\0';
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0, run, rank;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int ours = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                   tls_state_journal_parse(e->d_name, &run, &rank);
+        for (int i = 0; own[i] && !ours; i++) ours = !strcmp(e->d_name, own[i]);
+        if (ours) continue;
+        if (!n++) snprintf(first, len, "%s", e->d_name);
+    }
+    closedir(d);
+    return n;
 }
 
 static int is_journal(const struct dirent *e) {

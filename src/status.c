@@ -122,6 +122,12 @@ static int status_of_state(const char *out, const char *dir, int running, const 
         print_counts(what, x.count, x.status);
         int64_t pending = 0;
         for (int64_t p = 0; p < x.count; p++) pending += x.status[p] == TLS_STATUS_PENDING;
+        char stray[256];
+        int nstray = tls_state_strays(dir, stray, sizeof(stray));
+        if (nstray)
+            printf("state: ignored %d file%s that %s not its own (%s%s)\n", nstray,
+                   nstray > 1 ? "s" : "", nstray > 1 ? "are" : "is", stray,
+                   nstray > 1 ? ", ..." : "");
         if (st.foreign || st.damaged > 1)
             printf("journals: %lld records of another sweep refused, %lld damaged stretches "
                    "skipped\n",

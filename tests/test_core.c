@@ -349,6 +349,55 @@ static void test_state(void) {
           "an output name whose state directory name exceeds NAME_MAX is bad input");
 }
 
+static void test_state_names(void) {
+    int run = -9, rank = -9;
+    char path[700];
+    tls_state_journal_path("d", 12, 3, path, sizeof(path));
+    CHECK(!strcmp(path, "d/journal-000012-000003.bin"), "journal path %s", path);
+    CHECK(tls_state_journal_parse(path + 2, &run, &rank) && run == 12 && rank == 3,
+          "the name it builds parses back (%d %d)", run, rank);
+    tls_state_journal_path("d", 0, -1, path, sizeof(path));
+    CHECK(tls_state_journal_parse(path + 2, &run, &rank) && run == 0 && rank == -1,
+          "the import journal's name parses back");
+    const char *strays[] = {"journal-zzz.bin",
+                            "journal-1000000-000000.bin",
+                            "journal-000000-000000.bin",
+                            "journal-00001-000000.bin",
+                            "journal-000001-000000.bin.bak",
+                            "journal-nodeB-000001-000000.bin",
+                            "journal-0000x1-000000.bin",
+                            NULL};
+    for (int i = 0; strays[i]; i++)
+        CHECK(!tls_state_journal_parse(strays[i], &run, &rank), "%s is not a journal's name",
+              strays[i]);
+    /* the listing: the state's own journals in superseding order, strays counted apart */
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/names", tmpdir);
+    mkdir(dir, 0755);
+    const char *files[] = {"journal-000002-000001.bin",
+                           "journal-zzz.bin",
+                           "journal-000000-import.bin",
+                           "journal-000002-000000.bin",
+                           "journal-000001-000000.bin",
+                           "notes.txt",
+                           NULL};
+    for (int i = 0; files[i]; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        FILE *f = fopen(path, "w");
+        if (f) fclose(f);
+    }
+    char **paths = NULL;
+    int n = 0;
+    CHECK(tls_state_journals(dir, &paths, &n) == TLS_OK && n == 4, "4 journals listed (%d)", n);
+    const char *order[] = {"journal-000000-import.bin", "journal-000001-000000.bin",
+                           "journal-000002-000000.bin", "journal-000002-000001.bin"};
+    for (int i = 0; i < n && i < 4; i++)
+        CHECK(!strcmp(strrchr(paths[i], '/') + 1, order[i]), "journal %d is %s", i, paths[i]);
+    tls_state_journals_free(paths, n);
+    char first[64];
+    CHECK(tls_state_strays(dir, first, sizeof(first)) == 2, "two strays counted");
+}
+
 static void test_slurm_formats(void) {
     struct {
         const char *s;
@@ -371,6 +420,7 @@ int main(void) {
     test_parts();
     test_config();
     test_journal();
+    test_state_names();
     test_state();
     test_slurm_formats();
     char cmd[300];

@@ -103,8 +103,10 @@ void tls_state_path(const tls_state *s, const char *name, char *buf, size_t len)
 /* dir/journal-RUN-RANK.bin, the journal of rank `rank` in run `run`; run 0:
  * dir/journal-000000-import.bin, the results taken over from a results file. */
 void tls_state_journal_path(const char *dir, int run, int rank, char *buf, size_t len);
-/* 1 when name (a file name, no directory) is a journal's, with its run (0:
- * the import journal) and rank (-1 for the import journal); else 0. */
+/* 1 when name (a file name, no directory) is exactly a journal's name as
+ * tls_state_journal_path makes it, with its run (0: the import journal) and
+ * rank (-1 for the import journal); else 0: any other file is not a
+ * journal, whatever it is called, and is never read or counted. */
 int tls_state_journal_parse(const char *name, int *run, int *rank);
 /* The journal files of dir, in the order in which their records supersede
  * each other (the import journal, then by run, then by rank): *paths is a
@@ -112,6 +114,10 @@ int tls_state_journal_parse(const char *name, int *run, int *rank);
  * directory has none. TLS_ERR_IO with a message on stderr. */
 int tls_state_journals(const char *dir, char ***paths, int *n);
 void tls_state_journals_free(char **paths, int n);
+/* How many entries of dir are none of the state's own names (its lock,
+ * manifest, config.yaml, runs.txt, partial.h5, their temporary names and
+ * its journals), the first of them in first: what the state ignores. */
+int tls_state_strays(const char *dir, char *first, size_t len);
 /* Opens the journals of dir for reading (journal.h's reader on
  * tls_state_journals). */
 int tls_state_journal_reader(tls_journal_reader **rd, const char *dir, uint64_t sweep_id,

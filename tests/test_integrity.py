@@ -1,0 +1,57 @@
+"""Nothing silently wrong: inputs that once gave wrong results with exit status 0 are refused
+with one line or handled by a stated rule, and the results stay what an untouched run gives."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tlstest import BIN, env, mpirun, result_digest
+
+GRID = ["--set", "grid.shift=[0]", "--set", "grid.lambda=[0]", "--set", "grid.n_target=[10]",
+        "--set", "grid.seed=[0,1,2,3,4,5]", "--set", "train.epochs=60", "--set", "train.finetune_epochs=5",
+        "--set", "output.sync_seconds=0.05", "--set", "output.embeddings=false"]
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("base") / "base.h5")
+    mpirun(2, ["run", "-o", path] + GRID)
+    return result_digest(path)
+
+
+def interrupted(out):
+    """A sweep of GRID killed once some records are in its journals: its state stays."""
+    state = out + ".tlsweep.d"
+    cmd = ["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + GRID
+    p = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    t = time.time()
+    while time.time() - t < 120 and p.poll() is None:
+        if os.path.isdir(state) and any(x.startswith("journal-0") and os.path.getsize(os.path.join(state, x)) > 0
+                                        for x in os.listdir(state)):
+            break
+        time.sleep(0.005)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    assert os.path.isdir(state) and not os.path.exists(out), "the run finished before it could be killed"
+    return state
+
+
+@pytest.mark.parametrize("stray", ["journal-zzz.bin", "journal-nodeB-000001-000000.bin",
+                                   "journal-1000000-000000.bin", "journal-000001-000000.bin.bak"])
+def test_stray_journal_names_do_not_move_results(baseline, tmp_path, stray):
+    """A file named like a journal but not one of the state's own names (sorting after the new
+    run's journals) once shifted rank 0's file indices at collection: --resume exited 0 with
+    seeds holding other seeds' results."""
+    out = str(tmp_path / "r.h5")
+    state = interrupted(out)
+    own = sorted(x for x in os.listdir(state) if x.startswith("journal-0"))
+    with open(os.path.join(state, own[0]), "rb") as f:
+        data = f.read()
+    with open(os.path.join(state, stray), "wb") as f:  # a copy of a real journal under a stray name
+        f.write(data)
+    p = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert p.returncode == 0, p.stderr
+    assert result_digest(out) == baseline
+    assert f"ignored 1 file that is not its own ({stray})" in p.stderr, p.stderr
