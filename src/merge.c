@@ -60,15 +60,9 @@ static void parts_free(parts *p) {
 /* Opens part i and checks it is one of N parts of the first part's sweep. */
 static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, char *err) {
     TLS_TRY(tls_store_open(&p->rd[i], o->parts[i], err));
-    tls_part k = {0, 0};
-    unsigned long long h = 0;
-    tls_store_reader *rd = p->rd[i];
-    if (sscanf(tls_store_attr(rd, "part"), "%d/%d", &k.k, &k.n) != 2 || k.n < 1 || k.k < 1 ||
-        k.k > k.n || sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h) != 1)
-        return tls_input_error(err, o->parts[i], "part",
-                               "'%s' is not K/N; allowed: files "
-                               "written by tlsweep run --part K/N",
-                               tls_store_attr(rd, "part"));
+    const tls_store_meta *meta = tls_store_meta_of(p->rd[i]);
+    tls_part k = meta->part;
+    unsigned long long h = meta->config_hash;
     if (i == 0) {
         p->N = k.n, *hash = h;
         p->seen = calloc((size_t)p->N + 1, sizeof(int));
@@ -93,12 +87,12 @@ static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, c
                                "%d/%d is given twice (also %s); allowed: each part once", k.k, k.n,
                                o->parts[p->seen[k.k] - 1]);
     p->seen[k.k] = i + 1;
-    if (!o->allow_partial && tls_store_attr_int(rd, "n_pending", -1) != 0)
+    if (!o->allow_partial && meta->n_pending != 0)
         return tls_input_error(err, o->parts[i], "n_pending",
                                "%lld configurations of this part are pending; allowed: complete "
                                "parts (resume it with tlsweep run ... --part %d/%d --resume), "
                                "or --allow-partial (pending as fill values)",
-                               (long long)tls_store_attr_int(rd, "n_pending", -1), k.k, k.n);
+                               (long long)meta->n_pending, k.k, k.n);
     return TLS_OK;
 }
 
@@ -161,14 +155,14 @@ static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_m
     tls_store_info info;
     char *yaml = tls_config_yaml(s->c);
     tls_collect_info(&info, &v, s, yaml, &p->runs, p->hosts, p->nhosts);
-    tls_store_reader *first = p->ord[0];
-    info.config_source = tls_store_attr(first, "config_source");
-    info.data_mode = tls_store_attr(first, "data_mode");
-    if (tls_store_attr(first, "data_source")[0]) {
-        info.data_source = tls_store_attr(first, "data_source");
-        info.data_target = tls_store_attr(first, "data_target");
-        sscanf(tls_store_attr(first, "data_source_crc32"), "%8x", &info.data_crc[0]);
-        sscanf(tls_store_attr(first, "data_target_crc32"), "%8x", &info.data_crc[1]);
+    const tls_store_meta *first = tls_store_meta_of(p->ord[0]);
+    info.config_source = first->config_source;
+    info.data_mode = first->data_mode;
+    if (first->data_source[0]) {
+        info.data_source = first->data_source;
+        info.data_target = first->data_target;
+        info.data_crc[0] = first->data_crc[0];
+        info.data_crc[1] = first->data_crc[1];
     }
     char dir[4200], base[4200], tmp[300];
     tls_split_path(o->output, dir, sizeof(dir), base, sizeof(base));

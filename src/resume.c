@@ -251,12 +251,10 @@ static int start_fresh(const plan_ctx *p, const char *dir, int out_exists, int h
  * and complete (*complete), its layout and statuses checked. */
 static int read_file(const plan_ctx *p, tls_store_reader *rd, int *ours, int *complete, char *err) {
     const tls_run_opts *o = p->o;
-    unsigned long long h = 0;
-    tls_part fp = {1, 1};
-    sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h);
-    sscanf(tls_store_attr(rd, "part"), "%d/%d", &fp.k, &fp.n);
-    *ours = h == p->x->man.config_hash && fp.k == o->part.k && fp.n == o->part.n;
-    *complete = *ours && tls_store_attr_int(rd, "n_pending", -1) == 0;
+    const tls_store_meta *m = tls_store_meta_of(rd);
+    *ours =
+        m->config_hash == p->x->man.config_hash && m->part.k == o->part.k && m->part.n == o->part.n;
+    *complete = *ours && m->n_pending == 0;
     if (!*ours) return TLS_OK;
     /* nothing read from disk is trusted: the layout, then the statuses */
     int rc = tls_store_check(rd, &p->s->L, err);
@@ -307,7 +305,7 @@ static int take_over(const plan_ctx *p, tls_store_reader *rd, const char *dir, c
     fprintf(stderr, "tlsweep: %s has no sweep state (%s): taking over the results the file holds\n",
             p->o->output, dir);
     int rc = x->state.lock_fd < 0 ? tls_state_lock(&x->state, dir, err) : TLS_OK;
-    const char *started = tls_store_attr(rd, "started");
+    const char *started = tls_store_meta_of(rd)->started;
     if (started[0]) snprintf(x->man.started, sizeof(x->man.started), "%s", started);
     if (rc == TLS_OK) rc = tls_state_reset(&x->state, &x->man, p->yaml);
     if (rc == TLS_OK) rc = import_file(p, rd, err);
@@ -332,13 +330,12 @@ static int refuse_file(const plan_ctx *p, tls_store_reader *rd, const char *dir,
         return tls_input_error(err, "--resume", o->output,
                                "%s; allowed: a results file written by tlsweep run, or --force",
                                strstr(ferr, ": (file): ") ? strstr(ferr, ": (file): ") + 10 : ferr);
-    unsigned long long h = 0;
-    sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h);
-    return h != p->x->man.config_hash
-               ? refuse_other(p, o->output, tls_store_attr(rd, "config_yaml"), err)
+    const tls_store_meta *m = tls_store_meta_of(rd);
+    return m->config_hash != p->x->man.config_hash
+               ? refuse_other(p, o->output, m->config_yaml, err)
                : tls_input_error(err, "--resume", o->output,
-                                 "is part %s of its sweep; allowed: the same --part",
-                                 tls_store_attr(rd, "part"));
+                                 "is part %d/%d of its sweep; allowed: the same --part", m->part.k,
+                                 m->part.n);
 }
 
 /* --resume: the state, or else the results file, says what is done. */
@@ -497,7 +494,7 @@ char *tls_resume_stored_config(const char *out) {
     if (text) return text;
     tls_store_reader *rd = NULL;
     if (tls_store_open(&rd, out, err) != TLS_OK) return NULL;
-    const char *y = tls_store_attr(rd, "config_yaml");
+    const char *y = tls_store_meta_of(rd)->config_yaml;
     text = y[0] ? strdup(y) : NULL;
     tls_store_close(&rd);
     return text;

@@ -174,14 +174,12 @@ static int status_of_file(const char *out, const char *dir_note) {
     }
     tls_config *c = NULL;
     int rc = tls_store_config(rd, out, &c, err);
-    tls_part part = {1, 1};
-    if (rc == TLS_OK && strcmp(tls_store_attr(rd, "part"), "1/1") &&
-        (sscanf(tls_store_attr(rd, "part"), "%d/%d", &part.k, &part.n) != 2 || part.n < 1 ||
-         part.k < 1 || part.k > part.n || part.n > c->grid_size))
+    tls_part part = tls_store_meta_of(rd)->part;
+    if (rc == TLS_OK && part.n > c->grid_size)
         rc = tls_input_error(err, out, "part",
-                             "'%s' is not K/N; allowed: a file written by "
-                             "tlsweep run",
-                             tls_store_attr(rd, "part"));
+                             "%d/%d of a grid of %lld configurations; allowed: a file written "
+                             "by tlsweep run",
+                             part.k, part.n, (long long)c->grid_size);
     tls_engine_params env;
     tls_layout L;
     int8_t *status = NULL;
@@ -256,9 +254,8 @@ int tls_status(const char *out) {
         tls_store_reader *rd = NULL;
         tls_manifest m;
         if (tls_store_open(&rd, out, err) == TLS_OK && tls_manifest_read(dir, &m, err) == TLS_OK) {
-            unsigned long long h = 0;
-            sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h);
-            int complete = tls_store_attr_int(rd, "n_pending", -1) == 0 && h == m.config_hash;
+            const tls_store_meta *fm = tls_store_meta_of(rd);
+            int complete = fm->n_pending == 0 && fm->config_hash == m.config_hash;
             tls_store_close(&rd);
             if (complete) return status_of_file(out, "");
         }

@@ -1279,6 +1279,7 @@ done:
 struct tls_store_reader {
     char path[4096];
     hid_t file;
+    tls_store_meta meta;
     char *attr_buf[32];
     char attr_name[32][48];
     int nattr;
@@ -1296,6 +1297,121 @@ struct tls_store_reader {
     int nhosts;
     int64_t lo, hi, cap;
 };
+
+/* A string attribute of loc, malloc'ed ("" when absent or not a string). */
+static char *read_str_attr(hid_t loc, const char *name) {
+    char *out = NULL;
+    if (H5Aexists(loc, name) > 0) {
+        hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
+        hid_t st = str_vlen();
+        char *s = NULL;
+        if (a >= 0 && t >= 0 && sp >= 0 && st >= 0 && H5Tget_class(t) == H5T_STRING &&
+            H5Tis_variable_str(t) > 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+            H5Aread(a, st, &s) >= 0 && s) {
+            out = strdup(s);
+            H5free_memory(s);
+        }
+        if (st >= 0) H5Tclose(st);
+        if (sp >= 0) H5Sclose(sp);
+        if (t >= 0) H5Tclose(t);
+        if (a >= 0) H5Aclose(a);
+    }
+    return out ? out : strdup("");
+}
+
+/* A string root attribute ("" when absent). */
+static const char *attr(tls_store_reader *rd, const char *name) {
+    for (int i = 0; i < rd->nattr; i++)
+        if (!strcmp(rd->attr_name[i], name)) return rd->attr_buf[i];
+    if (rd->nattr == 32) return "";
+    H5E_auto2_t f;
+    void *d;
+    H5Eget_auto2(H5E_DEFAULT, &f, &d);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char *v = read_str_attr(rd->file, name);
+    H5Eset_auto2(H5E_DEFAULT, f, d);
+    if (!v) return "";
+    snprintf(rd->attr_name[rd->nattr], sizeof(rd->attr_name[0]), "%s", name);
+    rd->attr_buf[rd->nattr] = v;
+    return rd->attr_buf[rd->nattr++];
+}
+
+/* An integer root attribute, or def when absent or not an integer. */
+static int64_t attr_int(tls_store_reader *rd, const char *name, int64_t def) {
+    H5E_auto2_t f;
+    void *d;
+    H5Eget_auto2(H5E_DEFAULT, &f, &d);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int64_t v = def;
+    if (H5Aexists(rd->file, name) > 0) {
+        hid_t a = H5Aopen(rd->file, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
+        hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
+        int64_t x;
+        if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER &&
+            H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_INT64, &x) >= 0)
+            v = x;
+        if (sp >= 0) H5Sclose(sp);
+        if (t >= 0) H5Tclose(t);
+        if (a >= 0) H5Aclose(a);
+    }
+    H5Eset_auto2(H5E_DEFAULT, f, d);
+    return v;
+}
+
+/* Exactly n hex digits. */
+static int hex(const char *s, int n, uint64_t *v) {
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        int c = s[i], d = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
+        if (d < 0) return 0;
+        *v = *v * 16 + (uint64_t)d;
+    }
+    return s[n] == '\0';
+}
+
+/* Reads and checks the root attributes the readers use. */
+static int read_meta(tls_store_reader *rd, char *err) {
+    tls_store_meta *m = &rd->meta;
+    m->config_yaml = attr(rd, "config_yaml");
+    m->config_source = attr(rd, "config_source");
+    m->data_mode = attr(rd, "data_mode");
+    m->data_source = attr(rd, "data_source");
+    m->data_target = attr(rd, "data_target");
+    m->started = attr(rd, "started");
+    m->n_pending = attr_int(rd, "n_pending", -1);
+    const char *part = attr(rd, "part");
+    int k = 0, n = 0, used = 0;
+    if (sscanf(part, "%d/%d%n", &k, &n, &used) != 2 || part[used] || n < 1 || k < 1 || k > n)
+        return tls_input_error(err, rd->path, "part",
+                               "'%.40s' is not K/N with 1 <= K <= N; allowed: a file written by "
+                               "tlsweep run",
+                               part);
+    m->part = (tls_part){k, n};
+    const char *hash = attr(rd, "config_hash");
+    if (!hex(hash, 16, &m->config_hash))
+        return tls_input_error(err, rd->path, "config_hash",
+                               "'%.40s' is not 16 hex digits; allowed: a file written by "
+                               "tlsweep run",
+                               hash);
+    for (int i = 0; i < 2 && m->data_source[0]; i++) {
+        const char *name = i ? "data_target_crc32" : "data_source_crc32";
+        uint64_t crc = 0;
+        if (!hex(attr(rd, name), 8, &crc))
+            return tls_input_error(err, rd->path, name,
+                                   "'%.40s' is not 8 hex digits; allowed: a file written by "
+                                   "tlsweep run",
+                                   attr(rd, name));
+        m->data_crc[i] = (uint32_t)crc;
+    }
+    return TLS_OK;
+}
+
+const tls_store_meta *tls_store_meta_of(const tls_store_reader *rd) {
+    return &rd->meta;
+}
 
 int tls_store_open(tls_store_reader **out, const char *path, char *err) {
     *out = NULL;
@@ -1328,13 +1444,15 @@ int tls_store_open(tls_store_reader **out, const char *path, char *err) {
         rc = tls_input_error(err, path, "(file)",
                              "not a tlsweep results file (HDF5 cannot open it); allowed: a "
                              "results file written by tlsweep run");
-    } else if (strncmp(tls_store_attr(rd, "format"), "tlsweep-results-2", 17) != 0) {
-        const char *fmt = tls_store_attr(rd, "format");
+    } else if (strncmp(attr(rd, "format"), "tlsweep-results-2", 17) != 0) {
+        const char *fmt = attr(rd, "format");
         rc = tls_input_error(err, path, "(file)",
                              "not a tlsweep results file of this version (%s%s); allowed: a "
                              "results file written by tlsweep %s (format tlsweep-results-2)",
                              fmt[0] ? "format " : "an HDF5 file without tlsweep's attributes", fmt,
                              TLSWEEP_VERSION);
+    } else {
+        rc = read_meta(rd, err);
     }
     H5Eset_auto2(H5E_DEFAULT, f, d);
     *out = rd;
@@ -1359,76 +1477,17 @@ void tls_store_close(tls_store_reader **rdp) {
     TLS_FREE(*rdp);
 }
 
-/* A string attribute of loc, malloc'ed ("" when absent or not a string). */
-static char *read_str_attr(hid_t loc, const char *name) {
-    char *out = NULL;
-    if (H5Aexists(loc, name) > 0) {
-        hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
-        hid_t st = str_vlen();
-        char *s = NULL;
-        if (a >= 0 && t >= 0 && sp >= 0 && st >= 0 && H5Tget_class(t) == H5T_STRING &&
-            H5Tis_variable_str(t) > 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
-            H5Aread(a, st, &s) >= 0 && s) {
-            out = strdup(s);
-            H5free_memory(s);
-        }
-        if (st >= 0) H5Tclose(st);
-        if (sp >= 0) H5Sclose(sp);
-        if (t >= 0) H5Tclose(t);
-        if (a >= 0) H5Aclose(a);
-    }
-    return out ? out : strdup("");
-}
-
-const char *tls_store_attr(tls_store_reader *rd, const char *name) {
-    for (int i = 0; i < rd->nattr; i++)
-        if (!strcmp(rd->attr_name[i], name)) return rd->attr_buf[i];
-    if (rd->nattr == 32) return "";
-    H5E_auto2_t f;
-    void *d;
-    H5Eget_auto2(H5E_DEFAULT, &f, &d);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    char *v = read_str_attr(rd->file, name);
-    H5Eset_auto2(H5E_DEFAULT, f, d);
-    if (!v) return "";
-    snprintf(rd->attr_name[rd->nattr], sizeof(rd->attr_name[0]), "%s", name);
-    rd->attr_buf[rd->nattr] = v;
-    return rd->attr_buf[rd->nattr++];
-}
-
 int tls_store_config(tls_store_reader *rd, const char *path, tls_config **c, char *err) {
-    TLS_TRY(tls_config_load_text(c, path, tls_store_attr(rd, "config_yaml"), err));
-    unsigned long long h = 0, mine = (unsigned long long)tls_config_hash(*c);
-    if (sscanf(tls_store_attr(rd, "config_hash"), "%16llx", &h) != 1 || h != mine) {
+    TLS_TRY(tls_config_load_text(c, path, rd->meta.config_yaml, err));
+    unsigned long long mine = (unsigned long long)tls_config_hash(*c);
+    if (rd->meta.config_hash != mine) {
         tls_config_destroy(c);
-        return tls_input_error(
-            err, path, "config_yaml",
-            "hashes to %016llx, but the file's config_hash is '%.20s': edited or "
-            "damaged; allowed: a file as tlsweep wrote it",
-            mine, tls_store_attr(rd, "config_hash"));
+        return tls_input_error(err, path, "config_yaml",
+                               "hashes to %016llx, but the file's config_hash is '%016llx': "
+                               "edited or damaged; allowed: a file as tlsweep wrote it",
+                               mine, (unsigned long long)rd->meta.config_hash);
     }
     return TLS_OK;
-}
-
-int64_t tls_store_attr_int(tls_store_reader *rd, const char *name, int64_t def) {
-    H5E_auto2_t f;
-    void *d;
-    H5Eget_auto2(H5E_DEFAULT, &f, &d);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    int64_t v = def;
-    if (H5Aexists(rd->file, name) > 0) {
-        hid_t a = H5Aopen(rd->file, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
-        hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
-        int64_t x;
-        if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER &&
-            H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_INT64, &x) >= 0)
-            v = x;
-        if (sp >= 0) H5Sclose(sp);
-        if (t >= 0) H5Tclose(t);
-        if (a >= 0) H5Aclose(a);
-    }
-    H5Eset_auto2(H5E_DEFAULT, f, d);
-    return v;
 }
 
 /* A 1-D string attribute array: n strings appended to out (malloc'ed). */

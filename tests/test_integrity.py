@@ -55,3 +55,37 @@ def test_stray_journal_names_do_not_move_results(baseline, tmp_path, stray):
     assert p.returncode == 0, p.stderr
     assert result_digest(out) == baseline
     assert f"ignored 1 file that is not its own ({stray})" in p.stderr, p.stderr
+
+
+def set_attr(path, name, value):
+    import h5py
+    with h5py.File(path, "r+") as f:
+        del f.attrs[name]
+        f.attrs.create(name, value, dtype=h5py.string_dtype())
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("tiny") / "t.h5")
+    mpirun(1, ["run", "-o", path, "--set", "grid.shift=[0]", "--set", "grid.lambda=[0]",
+               "--set", "grid.n_target=[4]", "--set", "grid.seed=[0,1]", "--set", "train.epochs=1",
+               "--set", "train.finetune_epochs=1", "--set", "output.embeddings=false"])
+    return path
+
+
+@pytest.mark.parametrize("name,value", [("part", "1/1junk"), ("part", "2/1"), ("part", "1/"),
+                                        ("config_hash", "zz"), ("config_hash", "0123456789abcdef0")])
+def test_malformed_metadata_is_refused_naming_it(tiny, tmp_path, name, value):
+    """A results file's root attributes are parsed once and checked: '1/1junk' once read as part
+    1/1 (an unchecked "%d/%d"), and merge said "part: '1/1' is not K/N" of a file whose
+    config_hash was garbage."""
+    import shutil
+    from tlstest import run
+    bad = str(tmp_path / "bad.h5")
+    shutil.copy(tiny, bad)
+    set_attr(bad, name, value)
+    for args in (["status", bad], ["run", "-o", bad, "--resume"], ["merge", bad, "-o", str(tmp_path / "m.h5")]):
+        p = run(args, check=False)
+        lines = p.stderr.strip().splitlines()
+        assert p.returncode == 2 and len(lines) == 1, (args, p.stderr)
+        assert f"{bad}: {name}: '{value}' is not" in lines[0] and "allowed" in lines[0], (args, lines[0])

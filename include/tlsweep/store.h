@@ -97,14 +97,28 @@ void tls_store_print_layout(const tls_layout *L, FILE *f);
 
 typedef struct tls_store_reader tls_store_reader;
 
-/* Opens a tlsweep results file. TLS_ERR_INPUT with one line in err when
- * path is not one (not HDF5, no tlsweep attributes, another format). */
+/* The root attributes a results file is read by, parsed and checked once
+ * when it is opened: no other module reads an attribute by name. Strings
+ * are "" when absent; they live as long as the reader. */
+typedef struct {
+    const char *config_yaml;               /* the configuration it was written for */
+    const char *config_source;             /* the YAML file it came from */
+    const char *data_mode;                 /* what the shift does to which data */
+    const char *data_source, *data_target; /* "" without data files */
+    const char *started;                   /* the sweep's first run's start (ISO 8601) */
+    tls_part part;                         /* part K/N of its grid; {1, 1}: the cube */
+    uint64_t config_hash;                  /* 16 hex digits in the file */
+    uint32_t data_crc[2];                  /* CRC-32 of the data files (0 without) */
+    int64_t n_pending;                     /* configurations pending; -1 when not recorded */
+} tls_store_meta;
+
+/* Opens a tlsweep results file and reads its metadata. TLS_ERR_INPUT with
+ * one line in err when path is not one (not HDF5, no tlsweep attributes,
+ * another format) or its metadata is malformed (naming the attribute). */
 int tls_store_open(tls_store_reader **out, const char *path, char *err);
 void tls_store_close(tls_store_reader **rd);
-/* A string root attribute ("" when absent). */
-const char *tls_store_attr(tls_store_reader *rd, const char *name);
-/* An integer root attribute, or def when absent or not an integer. */
-int64_t tls_store_attr_int(tls_store_reader *rd, const char *name, int64_t def);
+/* The file's metadata (valid while rd is open). */
+const tls_store_meta *tls_store_meta_of(const tls_store_reader *rd);
 /* The configuration the file was written for (its config_yaml), loaded
  * and checked against its config_hash: TLS_ERR_INPUT with one line in err
  * when the text does not load or does not hash to config_hash (edited or

@@ -133,7 +133,7 @@ static void read_all(void) {
     tls_store_reader *rd = NULL;
     tls_config *c = NULL;
     if (tls_store_open(&rd, path, err) != TLS_OK) return;
-    if (tls_config_load_text(&c, path, tls_store_attr(rd, "config_yaml"), err) == TLS_OK &&
+    if (tls_config_load_text(&c, path, tls_store_meta_of(rd)->config_yaml, err) == TLS_OK &&
         c->grid_size <= 100000) {
         tls_engine_params env;
         int a, b;
