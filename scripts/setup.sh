@@ -18,6 +18,7 @@ test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format cl
            dpkg-dev python3-setuptools python3-venv shellcheck  # tests/test_packaging.py, test_jobs.py
            netcdf-bin python3-netcdf4  # tests/test_readers.py: netCDF-C's readers
            strace libclang-rt-14-dev  # tests/test_reliability.py (durability), the fuzzers
+           iproute2  # tests/test_multinode.py: the nodes' network namespaces (ip netns)
            chromium python3-nbclient python3-nbformat python3-ipykernel)  # test_report_browser.py, test_notebook.py
 
 pkgs=("${build_pkgs[@]}" "${py_pkgs[@]}")
