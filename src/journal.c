@@ -300,6 +300,7 @@ static int unpack(const tls_journal_reader *rd, const rec_header *h, const unsig
     for (int m = 0; m < TLS_NMETHODS; m++)
         if (r->s.mstatus[m] < TLS_STATUS_PENDING || r->s.mstatus[m] > TLS_STATUS_FAILED) return -1;
     if (r->s.negative_transfer < -1 || r->s.negative_transfer > 1) return -1;
+    if (r->s.negative_transfer_mlp < -1 || r->s.negative_transfer_mlp > 1) return -1;
     return 0;
 }
 

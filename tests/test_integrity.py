@@ -27,10 +27,12 @@ def interrupted(out):
     cmd = ["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + GRID
     p = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     t = time.time()
-    while time.time() - t < 120 and p.poll() is None:
-        if os.path.isdir(state) and any(x.startswith("journal-0") and os.path.getsize(os.path.join(state, x)) > 0
-                                        for x in os.listdir(state)):
-            break
+    def whole_record():
+        from tlstest import journal_records
+        names = os.listdir(state) if os.path.isdir(state) else []
+        return any(x.startswith("journal-0") and any(len(r[2]) == r[1][5] for r in
+                                                     journal_records(os.path.join(state, x))) for x in names)
+    while time.time() - t < 120 and p.poll() is None and not whole_record():
         time.sleep(0.005)
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
@@ -89,3 +91,27 @@ def test_malformed_metadata_is_refused_naming_it(tiny, tmp_path, name, value):
         lines = p.stderr.strip().splitlines()
         assert p.returncode == 2 and len(lines) == 1, (args, p.stderr)
         assert f"{bad}: {name}: '{value}' is not" in lines[0] and "allowed" in lines[0], (args, lines[0])
+
+
+def forged(tmp_path, edit):
+    """An interrupted sweep whose first journal record is edited with its CRC made valid again,
+    then resumed: what the results file holds."""
+    import struct
+    from tlstest import META_BYTES, rewrite_record
+    out = str(tmp_path / "r.h5")
+    state = interrupted(out)
+    from tlstest import journal_records
+    journal = [os.path.join(state, x) for x in sorted(os.listdir(state)) if x.startswith("journal-0")
+               and any(len(r[2]) == r[1][5] for r in journal_records(os.path.join(state, x)))][0]
+    rewrite_record(journal, 0, lambda p: edit(p, META_BYTES, struct))
+    p = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    return out, p
+
+
+def test_journal_negative_transfer_mlp_out_of_range_is_refused(baseline, tmp_path):
+    """The journal's range check once left out negative_transfer_mlp (the store's had it): a
+    record with 7 there reached the results file."""
+    from tlstest import SCALAR
+    out, p = forged(tmp_path, lambda b, m, st: st.pack_into("<i", b, m + SCALAR["negative_transfer_mlp"], 7))
+    assert p.returncode == 0, p.stderr
+    assert result_digest(out) == baseline  # the forged record was refused and computed again

@@ -80,3 +80,40 @@ def tree_snapshot(d):
             st = os.stat(p)
             snap.append((p, st.st_size, st.st_mtime_ns))
     return sorted(snap)
+
+
+# ---- journal records (journal.h: a 40-byte header, then tls_record_meta, tls_scalars, arrays) ----
+JOURNAL_HEADER = "<IHHQqQII"  # magic, version, header bytes, sweep id, index, payload bytes, crc, zero
+META_BYTES = 96  # tls_record_meta: index, rank, reserved, seconds, finished, host[64]
+# offsets inside tls_scalars (include/tlsweep/result.h)
+SCALAR = {"acc": 0, "seconds": 80, "negative_transfer": 120, "negative_transfer_mlp": 124, "status": 128,
+          "mstatus": 132}
+
+
+def journal_records(path):
+    """[(offset, header tuple, payload bytes)] of a journal file."""
+    import struct
+    data = open(path, "rb").read()
+    out, at = [], 0
+    while at + 40 <= len(data):
+        h = struct.unpack_from(JOURNAL_HEADER, data, at)
+        out.append((at, h, data[at + 40:at + 40 + h[5]]))
+        at += 40 + h[5]
+    return out
+
+
+def rewrite_record(path, i, edit):
+    """Rewrites record i of a journal with edit(bytearray payload) applied and a valid CRC: what a
+    journal damaged or forged with intact framing looks like."""
+    import struct
+    import zlib
+    recs = journal_records(path)
+    at, h, payload = recs[i]
+    p = bytearray(payload)
+    edit(p)
+    head = bytearray(struct.pack(JOURNAL_HEADER, h[0], h[1], h[2], h[3], h[4], len(p), 0, 0))
+    crc = zlib.crc32(bytes(p), zlib.crc32(bytes(head)))
+    struct.pack_into(JOURNAL_HEADER, head, 0, h[0], h[1], h[2], h[3], h[4], len(p), crc, 0)
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(bytes(head) + bytes(p))
