@@ -297,10 +297,8 @@ static int unpack(const tls_journal_reader *rd, const rec_header *h, const unsig
     r->s.reason[sizeof(r->s.reason) - 1] = '\0';
     if (meta->index != h->index || meta->rank < 0) return -1;
     if (r->s.status != TLS_STATUS_DONE && r->s.status != TLS_STATUS_FAILED) return -1;
-    for (int m = 0; m < TLS_NMETHODS; m++)
-        if (r->s.mstatus[m] < TLS_STATUS_PENDING || r->s.mstatus[m] > TLS_STATUS_FAILED) return -1;
-    if (r->s.negative_transfer < -1 || r->s.negative_transfer > 1) return -1;
-    if (r->s.negative_transfer_mlp < -1 || r->s.negative_transfer_mlp > 1) return -1;
+    char why[160];
+    if (tls_result_check(r, why, sizeof(why)) != 0) return -1;
     return 0;
 }
 

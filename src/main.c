@@ -373,113 +373,6 @@ static int parse(int argc, char **argv, const command *cmd, cli *cl) {
     return -1;
 }
 
-/* JSON number in the shortest form that reads back exactly, or null for
- * what was not computed; last_digits < 17 rounds (timings). */
-static void json_num(FILE *f, const char *key, double v, int last_digits) {
-    char num[40];
-    if (!isfinite(v)) {
-        fprintf(f, ", \"%s\": null", key);
-        return;
-    }
-    if (last_digits < 17)
-        snprintf(num, sizeof(num), "%.*g", last_digits, v);
-    else
-        tls_format_real(num, sizeof(num), v);
-    fprintf(f, ", \"%s\": %s", key, num);
-}
-
-static const char *status_name(int s) {
-    return s == TLS_STATUS_DONE ? "done" : s == TLS_STATUS_FAILED ? "failed" : "not computed";
-}
-
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void print_json(FILE *f, const tls_result *r, const tls_engine_params *p,
-                       const tls_point *pt) {
-    const tls_scalars *s = &r->s;
-    int C = p->classes;
-    char num[40];
-    char sh[40], la[40];
-    tls_format_real(sh, sizeof(sh), pt->shift);
-    tls_format_real(la, sizeof(la), pt->lambda);
-    fprintf(f, "{\"shift\": %s, \"lambda\": %s, \"n_target\": %d, \"seed\": %lld", sh, la,
-            pt->n_target, (long long)pt->seed);
-    fprintf(f, ", \"status\": \"%s\", \"reason\": ", status_name(s->status));
-    json_string(f, s->reason);
-    for (int m = 0; m < TLS_NMETHODS; m++) {
-        snprintf(num, sizeof(num), "acc_%s", tls_method_names[m]);
-        json_num(f, num, s->acc[m], 17);
-    }
-    json_num(f, "mmd2_input", s->mmd2_input, 17);
-    json_num(f, "mmd2_feat_before", s->mmd2_feat_before, 17);
-    json_num(f, "mmd2_feat_after", s->mmd2_feat_after, 17);
-    json_num(f, "pad_input", s->pad_input, 17);
-    json_num(f, "pad_feat", s->pad_feat, 17);
-    const double *scores[] = {s->score_entropy, s->score_snd, s->score_target_val};
-    const char *score_names[] = {"score_entropy", "score_snd", "score_target_val"};
-    for (int k = 0; k < 3; k++)
-        for (int m = 0; m < TLS_NMETHODS; m++) {
-            snprintf(num, sizeof(num), "%s_%s", score_names[k], tls_method_names[m]);
-            json_num(f, num, scores[k][m], 17);
-        }
-    json_num(f, "score_iwcv", s->score_iwcv, 17);
-    json_num(f, "score_dev", s->score_dev, 17);
-    fprintf(f, ", \"negative_transfer\": %s",
-            s->negative_transfer < 0 ? "null"
-            : s->negative_transfer   ? "true"
-                                     : "false");
-    fprintf(f, ", \"negative_transfer_mlp\": %s",
-            s->negative_transfer_mlp < 0 ? "null"
-            : s->negative_transfer_mlp   ? "true"
-                                         : "false");
-    for (int m = 0; m < TLS_NMETHODS; m++)
-        fprintf(f, ", \"status_%s\": \"%s\"", tls_method_names[m], status_name(s->mstatus[m]));
-    for (int m = 0; m < TLS_NMETHODS; m++) {
-        snprintf(num, sizeof(num), "seconds_%s", tls_method_names[m]);
-        json_num(f, num, s->seconds[m], 6);
-    }
-    for (int m = 0; m < TLS_NMETHODS; m++) {
-        fprintf(f, ", \"confusion_%s\": ", tls_method_names[m]);
-        if (s->mstatus[m] != TLS_STATUS_DONE) {
-            fprintf(f, "null");
-            continue;
-        }
-        fprintf(f, "[");
-        for (int i = 0; i < C; i++) {
-            fprintf(f, "%s[", i ? ", " : "");
-            for (int j = 0; j < C; j++)
-                fprintf(f, "%s%d", j ? ", " : "", r->confusion[((size_t)m * C + i) * C + j]);
-            fprintf(f, "]");
-        }
-        fprintf(f, "]");
-    }
-    const float *curves[] = {r->ce_epoch, r->mmd_epoch, r->ft_epoch, r->target_ce};
-    const char *names[] = {"ce_epoch", "mmd2_epoch", "finetune_ce", "target_mlp_ce"};
-    int lens[] = {p->epochs, p->epochs, p->finetune_epochs, p->target_epochs};
-    for (int k = 0; k < 4; k++) {
-        fprintf(f, ", \"%s\": [", names[k]);
-        for (int e = 0; e < lens[k]; e++) {
-            if (isfinite(curves[k][e]))
-                fprintf(f, "%s%.9g", e ? ", " : "", curves[k][e]);
-            else
-                fprintf(f, "%snull", e ? ", " : "");
-        }
-        fprintf(f, "]");
-    }
-    fprintf(f, "}\n");
-}
-
 static int config_args(const cli *cl, const char *name, const char **path) {
     *path = cl->nargs > 0 ? cl->args[0] : NULL;
     if (cl->nargs > 1) {
@@ -560,7 +453,7 @@ static int cmd_one(cli *cl) {
         exit_code = TLS_EXIT_BAD_INPUT;
     } else if (tls_result_create(&r, &st.eng) == TLS_OK &&
                tls_engine_run(r, &st.eng, &st.pt) == TLS_OK) {
-        print_json(stdout, r, &st.eng, &st.pt);
+        tls_result_json(stdout, r, &st.eng, &st.pt);
         exit_code = r->s.status == TLS_STATUS_DONE ? TLS_EXIT_OK : TLS_EXIT_ALL_FAILED;
     }
     tls_data_files_release(&files);

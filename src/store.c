@@ -36,130 +36,11 @@ void tls_store_block(int64_t count, int rank, int nranks, int64_t *lo, int64_t *
 
 /* ---- the variables --------------------------------------------------------- */
 
-/* Dimensions after the configuration's own. */
-enum {
-    D_APPROACH,
-    D_TRUE,
-    D_PRED,
-    D_EPOCH,
-    D_FTEPOCH,
-    D_TEPOCH,
-    D_SPOINT,
-    D_TPOINT,
-    D_FEATURE,
-    D_INDIM,
-    NTRAIL_DIMS
-};
-static const char *const TRAIL_NAMES[NTRAIL_DIMS] = {
-    "approach",     "true_class",   "pred_class", "epoch",   "finetune_epoch",
-    "target_epoch", "source_point", "test_point", "feature", "input_dim"};
-static const char *const TRAIL_LONG[NTRAIL_DIMS] = {
-    "method: scratch SVM on target labels, direct SVM trained on the source, MLP with MMD "
-    "alignment (or align.loss) then fine-tuned, the same MLP trained on the target labels "
-    "alone, the mean of the two MLPs' softmax outputs",
-    "true class",
-    "predicted class",
-    "source training epoch",
-    "fine-tuning epoch",
-    "epoch of the target-only MLP",
-    "source point",
-    "target test point",
-    "embedding coordinate",
-    "input coordinate"};
-
-typedef enum { T_F64, T_F32, T_I8, T_I32 } etype;
-typedef enum { FROM_SCALARS, FROM_META, FROM_ARRAY, FROM_HOST } source;
-
-typedef struct {
-    const char *name; /* "acc_%s" for one variable per method */
-    int per_method;
-    int embeddings; /* in the group /embeddings, only with output.embeddings */
-    etype type;
-    source from;
-    size_t off;    /* offset in tls_scalars / tls_record_meta; TLS_ARR_* for arrays */
-    int mem_int32; /* the value is an int32 in memory (stored as int8) */
-    int ntrail;
-    int trail[3];
-    const char *units, *long_name;
-    const char *flag_values, *flag_meanings;
-} var_def;
-
-#define SC(f) FROM_SCALARS, offsetof(tls_scalars, f)
-#define MT(f) FROM_META, offsetof(tls_record_meta, f)
-/* clang-format off */
-static const var_def VARS[] = {
-    /* name, per method, in embeddings/, file type, source (offset), int32 in memory,
-     * trailing dims, units, long_name, flag_values, flag_meanings */
-    {"acc_%s", 1, 0, T_F64, SC(acc), 0, 0, {0}, "1",
-     "target test accuracy of method %s", NULL, NULL},
-    {"mmd2_input", 0, 0, T_F64, SC(mmd2_input), 0, 0, {0}, "1",
-     "biased MMD^2 (RBF kernel, mmd.gamma) between source and target test points in input space", NULL, NULL},
-    {"mmd2_feat_before", 0, 0, T_F64, SC(mmd2_feat_before), 0, 0, {0}, "1",
-     "MMD^2 between source and target test features at initialisation", NULL, NULL},
-    {"mmd2_feat_after", 0, 0, T_F64, SC(mmd2_feat_after), 0, 0, {0}, "1",
-     "MMD^2 between source and target test features after fine-tuning", NULL, NULL},
-    {"pad_input", 0, 0, T_F64, SC(pad_input), 0, 0, {0}, "1",
-     "proxy A-distance 2(1-2 err) of a linear SVM domain classifier in input space", NULL, NULL},
-    {"pad_feat", 0, 0, T_F64, SC(pad_feat), 0, 0, {0}, "1",
-     "proxy A-distance in feature space after fine-tuning", NULL, NULL},
-    {"score_entropy_%s", 1, 0, T_F64, SC(score_entropy), 0, 0, {0}, "1",
-     "mean entropy (nats) of the softmax of method %s on the target test points (networks only; lower: more confident)", NULL, NULL},
-    {"score_snd_%s", 1, 0, T_F64, SC(score_snd), 0, 0, {0}, "1",
-     "soft neighbourhood density (nats) of the softmax of method %s on the target test points (Saito et al. 2021, temperature 0.05; networks only; higher: denser)", NULL, NULL},
-    {"score_target_val_%s", 1, 0, T_F64, SC(score_target_val), 0, 0, {0}, "1",
-     "accuracy of method %s on the held-out labelled target points (selection.target_holdout)", NULL, NULL},
-    {"score_iwcv", 0, 0, T_F64, SC(score_iwcv), 0, 0, {0}, "1",
-     "importance-weighted validation error of the transfer network on the held-out source points (Sugiyama et al. 2007; weights from a logistic-regression domain classifier on the inputs)", NULL, NULL},
-    {"score_dev", 0, 0, T_F64, SC(score_dev), 0, 0, {0}, "1",
-     "deep embedded validation error of the transfer network (You et al. 2019; weights from a logistic-regression domain classifier on its features)", NULL, NULL},
-    {"negative_transfer", 0, 0, T_I8, SC(negative_transfer), 1, 0, {0}, "1",
-     "whether acc_mmd < acc_scratch", "0 1", "no yes"},
-    {"negative_transfer_mlp", 0, 0, T_I8, SC(negative_transfer_mlp), 1, 0, {0}, "1",
-     "whether acc_mmd < acc_target_mlp", "0 1", "no yes"},
-    {"status", 0, 0, T_I8, SC(status), 1, 0, {0}, "1",
-     "state of the configuration (failed: a method or distance failed, see reason)", "0 1 2", "pending done failed"},
-    {"approach_status", 0, 0, T_I8, SC(mstatus), 1, 1, {D_APPROACH}, "1",
-     "state of each method", "0 1 2", "pending done failed"},
-    {"seconds_%s", 1, 0, T_F64, SC(seconds), 0, 0, {0}, "s",
-     "wall time of method %s", NULL, NULL},
-    {"seconds_total", 0, 0, T_F64, MT(seconds), 0, 0, {0}, "s",
-     "wall time of the whole configuration", NULL, NULL},
-    {"rank", 0, 0, T_I32, MT(rank), 0, 0, {0}, "1",
-     "MPI rank that computed the configuration", NULL, NULL},
-    {"host", 0, 0, T_I32, FROM_HOST, 0, 0, 0, {0},
-     "1", "host that computed the configuration: index into the hosts coordinate", NULL, NULL},
-    {"confusion", 0, 0, T_I32, FROM_ARRAY, TLS_ARR_CONFUSION, 0, 3, {D_APPROACH, D_TRUE, D_PRED},
-     "1", "confusion matrix counts on the target test set [method, true, predicted]", NULL, NULL},
-    {"ce_epoch", 0, 0, T_F32, FROM_ARRAY, TLS_ARR_CE_EPOCH, 0, 1, {D_EPOCH},
-     "1", "mean source cross-entropy per epoch (nats)", NULL, NULL},
-    {"mmd2_epoch", 0, 0, T_F32, FROM_ARRAY, TLS_ARR_MMD_EPOCH, 0, 1, {D_EPOCH},
-     "1", "mean alignment loss per epoch between source batches and target features (MMD^2; " "align.loss coral: CORAL; dann: the discriminator's BCE; none: NaN)", NULL, NULL},
-    {"finetune_ce", 0, 0, T_F32, FROM_ARRAY, TLS_ARR_FT_EPOCH, 0, 1, {D_FTEPOCH},
-     "1", "cross-entropy on the labelled target points per fine-tuning epoch (nats)", NULL, NULL},
-    {"target_mlp_ce", 0, 0, T_F32, FROM_ARRAY, TLS_ARR_TARGET_CE, 0, 1, {D_TEPOCH},
-     "1", "cross-entropy of the target-only MLP on the labelled target points per epoch (nats)", NULL, NULL},
-    {"source_features", 0, 1, T_F32, FROM_ARRAY, TLS_ARR_EMB_SOURCE, 0, 2, {D_SPOINT, D_FEATURE},
-     "1", "source embeddings after training", NULL, NULL},
-    {"target_features", 0, 1, T_F32, FROM_ARRAY, TLS_ARR_EMB_TARGET, 0, 2, {D_TPOINT, D_FEATURE},
-     "1", "target test embeddings after training", NULL, NULL},
-    {"source_x", 0, 1, T_F32, FROM_ARRAY, TLS_ARR_X_SOURCE, 0, 2, {D_SPOINT, D_INDIM},
-     "1", "source inputs", NULL, NULL},
-    {"target_x", 0, 1, T_F32, FROM_ARRAY, TLS_ARR_X_TARGET, 0, 2, {D_TPOINT, D_INDIM},
-     "1", "target test inputs", NULL, NULL},
-    {"source_y", 0, 1, T_I32, FROM_ARRAY, TLS_ARR_Y_SOURCE, 0, 1, {D_SPOINT},
-     "1", "source labels", NULL, NULL},
-    {"target_y", 0, 1, T_I32, FROM_ARRAY, TLS_ARR_Y_TARGET, 0, 1, {D_TPOINT},
-     "1", "target test labels", NULL, NULL},
-};
-/* clang-format on */
-#undef SC
-#undef MT
-/* at most: every definition once per method */
-enum { NVAR_DEFS = sizeof(VARS) / sizeof(VARS[0]), MAX_VARS = NVAR_DEFS * TLS_NMETHODS };
+enum { MAX_VARS = TLS_MAX_VARS };
 
 /* One variable of a file: a definition, for one method where per_method. */
 typedef struct {
-    const var_def *d;
+    const tls_field *d;
     int method;
     char name[64];
     char long_name[256];
@@ -167,40 +48,19 @@ typedef struct {
     size_t esize;  /* bytes per value in the file */
 } var;
 
-static size_t esize_of(etype t) {
-    return t == T_F64 ? 8 : t == T_I8 ? 1 : 4;
+static size_t esize_of(tls_ftype t) {
+    return t == TLS_T_F64 ? 8 : t == TLS_T_I8 ? 1 : 4;
 }
 
 static int64_t trail_len(const tls_layout *L, int d) {
-    const tls_engine_params *e = &L->env;
-    switch (d) {
-    case D_APPROACH:
-        return TLS_NMETHODS;
-    case D_TRUE:
-    case D_PRED:
-        return e->classes;
-    case D_EPOCH:
-        return e->epochs;
-    case D_FTEPOCH:
-        return e->finetune_epochs;
-    case D_TEPOCH:
-        return e->target_epochs;
-    case D_SPOINT:
-        return e->n_source;
-    case D_TPOINT:
-        return e->n_test;
-    case D_FEATURE:
-        return e->features;
-    default:
-        return e->dim;
-    }
+    return tls_dim_len(&L->env, d);
 }
 
 /* The variables of layout L, in file order. */
 static int vars_of(const tls_layout *L, var *v) {
     int n = 0;
-    for (int k = 0; k < NVAR_DEFS; k++) {
-        const var_def *d = &VARS[k];
+    for (int k = 0; k < tls_nfields; k++) {
+        const tls_field *d = &tls_fields[k];
         if (d->embeddings && !L->c->embeddings) continue;
         for (int m = 0; m < (d->per_method ? TLS_NMETHODS : 1); m++) {
             var *x = &v[n++];
@@ -220,17 +80,17 @@ static int vars_of(const tls_layout *L, var *v) {
 /* Where var x's values of one configuration are in a record, and their
  * element size in memory. */
 static void *record_field(const var *x, tls_record_meta *meta, tls_result *r, size_t *msize) {
-    const var_def *d = x->d;
+    const tls_field *d = x->d;
     *msize = d->mem_int32 ? 4 : x->esize;
     switch (d->from) {
-    case FROM_SCALARS:
+    case TLS_SRC_SCALARS:
         return (char *)&r->s + d->off + (x->method >= 0 ? (size_t)x->method * *msize : 0);
-    case FROM_META:
+    case TLS_SRC_META:
         return (char *)meta + d->off;
-    case FROM_ARRAY:
+    case TLS_SRC_ARRAY:
         return tls_result_array(r, (int)d->off);
     default:
-        return NULL; /* FROM_HOST */
+        return NULL; /* TLS_SRC_HOST */
     }
 }
 
@@ -258,7 +118,7 @@ void tls_store_print_layout(const tls_layout *L, FILE *f) {
         char dims[160] = "";
         for (int t = 0; t < v[k].d->ntrail; t++)
             snprintf(dims + strlen(dims), sizeof(dims) - strlen(dims), ", %s=%lld",
-                     TRAIL_NAMES[v[k].d->trail[t]], (long long)trail_len(L, v[k].d->trail[t]));
+                     tls_dim_names[v[k].d->trail[t]], (long long)trail_len(L, v[k].d->trail[t]));
         fprintf(f, "  %s%-20s (...%s)\n", v[k].d->embeddings ? "embeddings/" : "", v[k].name, dims);
     }
     fprintf(f, "  %-20s (...)  string\n", "reason");
@@ -329,30 +189,30 @@ static hid_t str_vlen(void) {
     return t;
 }
 
-static hid_t file_type(etype t) {
-    return t == T_F64   ? H5T_IEEE_F64LE
-           : t == T_F32 ? H5T_IEEE_F32LE
-           : t == T_I8  ? H5T_STD_I8LE
-                        : H5T_STD_I32LE;
+static hid_t file_type(tls_ftype t) {
+    return t == TLS_T_F64   ? H5T_IEEE_F64LE
+           : t == TLS_T_F32 ? H5T_IEEE_F32LE
+           : t == TLS_T_I8  ? H5T_STD_I8LE
+                            : H5T_STD_I32LE;
 }
 
-static hid_t mem_type(etype t) {
-    return t == T_F64   ? H5T_NATIVE_DOUBLE
-           : t == T_F32 ? H5T_NATIVE_FLOAT
-           : t == T_I8  ? H5T_NATIVE_INT8
-                        : H5T_NATIVE_INT32;
+static hid_t mem_type(tls_ftype t) {
+    return t == TLS_T_F64   ? H5T_NATIVE_DOUBLE
+           : t == TLS_T_F32 ? H5T_NATIVE_FLOAT
+           : t == TLS_T_I8  ? H5T_NATIVE_INT8
+                            : H5T_NATIVE_INT32;
 }
 
 /* The fill value of a type, as bytes. */
-static const void *fill_of(etype t) {
+static const void *fill_of(tls_ftype t) {
     static const double f64 = NAN;
     static const float f32 = NAN;
     static const int8_t i8 = -1;
     static const int32_t i32 = -1;
-    return t == T_F64   ? (const void *)&f64
-           : t == T_F32 ? (const void *)&f32
-           : t == T_I8  ? (const void *)&i8
-                        : (const void *)&i32;
+    return t == TLS_T_F64   ? (const void *)&f64
+           : t == TLS_T_F32 ? (const void *)&f32
+           : t == TLS_T_I8  ? (const void *)&i8
+                            : (const void *)&i32;
 }
 
 static int attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
@@ -442,7 +302,7 @@ typedef struct {
     int nconf; /* configuration dims: naxes (cube) or 1 (list) */
     hsize_t conf_dims[TLS_MAX_AXES];
     hid_t conf_scale[TLS_MAX_AXES];
-    hid_t trail_scale[NTRAIL_DIMS];
+    hid_t trail_scale[TLS_NDIMS];
     hid_t hosts_scale;
     int nvars;
     var v[MAX_VARS];
@@ -571,8 +431,8 @@ static int index_scale(writer *w, int which, int first) {
     int32_t *v = malloc(sizeof(int32_t) * (n ? n : 1));
     TLS_CHECK(v, TLS_ERR_NOMEM, "out of memory");
     for (hsize_t i = 0; i < n; i++) v[i] = (int32_t)i + first;
-    int rc = make_scale(w, &w->trail_scale[which], TRAIL_NAMES[which], H5T_STD_I32LE,
-                        H5T_NATIVE_INT32, n, v, "1", TRAIL_LONG[which]);
+    int rc = make_scale(w, &w->trail_scale[which], tls_dim_names[which], H5T_STD_I32LE,
+                        H5T_NATIVE_INT32, n, v, "1", tls_dim_long_names[which]);
     free(v);
     return rc;
 }
@@ -628,24 +488,24 @@ static int create_scales(writer *w) {
     }
     hid_t st = str_vlen();
     if (st < 0) return TLS_ERR_IO;
-    int rc = make_scale(w, &w->trail_scale[D_APPROACH], "approach", st, st, TLS_NMETHODS, NULL,
-                        NULL, TRAIL_LONG[D_APPROACH]);
+    int rc = make_scale(w, &w->trail_scale[TLS_DIM_APPROACH], "approach", st, st, TLS_NMETHODS,
+                        NULL, NULL, tls_dim_long_names[TLS_DIM_APPROACH]);
     if (rc == TLS_OK)
         rc = make_scale(w, &w->hosts_scale, "hosts", st, st,
                         (hsize_t)(w->info->nhosts > 0 ? w->info->nhosts : 1), NULL, NULL,
                         "hosts that computed configurations");
     H5Tclose(st);
     TLS_TRY(rc);
-    TLS_TRY(index_scale(w, D_TRUE, 0));
-    TLS_TRY(index_scale(w, D_PRED, 0));
-    TLS_TRY(index_scale(w, D_EPOCH, 1));
-    TLS_TRY(index_scale(w, D_FTEPOCH, 1));
-    TLS_TRY(index_scale(w, D_TEPOCH, 1));
+    TLS_TRY(index_scale(w, TLS_DIM_TRUE, 0));
+    TLS_TRY(index_scale(w, TLS_DIM_PRED, 0));
+    TLS_TRY(index_scale(w, TLS_DIM_EPOCH, 1));
+    TLS_TRY(index_scale(w, TLS_DIM_FTEPOCH, 1));
+    TLS_TRY(index_scale(w, TLS_DIM_TEPOCH, 1));
     if (w->L->c->embeddings) {
-        TLS_TRY(index_scale(w, D_SPOINT, 0));
-        TLS_TRY(index_scale(w, D_TPOINT, 0));
-        TLS_TRY(index_scale(w, D_FEATURE, 0));
-        TLS_TRY(index_scale(w, D_INDIM, 0));
+        TLS_TRY(index_scale(w, TLS_DIM_SPOINT, 0));
+        TLS_TRY(index_scale(w, TLS_DIM_TPOINT, 0));
+        TLS_TRY(index_scale(w, TLS_DIM_FEATURE, 0));
+        TLS_TRY(index_scale(w, TLS_DIM_INDIM, 0));
     }
     return TLS_OK;
 }
@@ -666,7 +526,7 @@ static int create_vars(writer *w) {
     }
     for (int k = 0; k < w->nvars; k++) {
         const var *x = &w->v[k];
-        const var_def *d = x->d;
+        const tls_field *d = x->d;
         TLS_TRY(make_var(w, d->embeddings ? w->group : w->file, &w->dset[k], x->name,
                          file_type(d->type), fill_of(d->type), d->ntrail, d->trail, d->units,
                          x->long_name, d->flag_values, d->flag_meanings));
@@ -679,7 +539,9 @@ static int create_vars(writer *w) {
         for (int a = 0; a < w->L->c->naxes; a++) {
             const tls_axis *ax = &w->L->c->axis[a];
             if (ax->type == TLS_V_STR) continue;
-            etype t = ax->type == TLS_V_REAL ? T_F64 : ax->type == TLS_V_BOOL ? T_I8 : T_F64;
+            tls_ftype t = ax->type == TLS_V_REAL   ? TLS_T_F64
+                          : ax->type == TLS_V_BOOL ? TLS_T_I8
+                                                   : TLS_T_F64;
             hid_t ft = ax->type == TLS_V_INT ? H5T_STD_I64LE : file_type(t);
             static const int64_t fill64 = -1;
             TLS_TRY(make_var(w, w->file, &w->aux[a], ax->dim, ft,
@@ -745,7 +607,7 @@ static herr_t var_io(hid_t d, int writing, hid_t mtype, hid_t dxpl, const tls_la
     return rc;
 }
 
-static void trail_dims(const tls_layout *L, const var_def *d, hsize_t *trail) {
+static void trail_dims(const tls_layout *L, const tls_field *d, hsize_t *trail) {
     for (int t = 0; t < d->ntrail; t++) trail[t] = (hsize_t)trail_len(L, d->trail[t]);
 }
 
@@ -756,7 +618,7 @@ static void frame_copy(const var *v, int nvars, unsigned char *const *buf, int64
     for (int k = 0; k < nvars; k++) {
         const var *x = &v[k];
         unsigned char *row = buf[k] + (size_t)i * (size_t)x->elems * x->esize;
-        if (x->d->from == FROM_HOST) {
+        if (x->d->from == TLS_SRC_HOST) {
             if (pack)
                 memcpy(row, &host, 4);
             else
@@ -1004,7 +866,7 @@ static int writer_close(writer *w, int ok) {
         if (w->conf_scale[a] >= 0) H5Dclose(w->conf_scale[a]);
         if (w->aux[a] >= 0) H5Dclose(w->aux[a]);
     }
-    for (int t = 0; t < NTRAIL_DIMS; t++)
+    for (int t = 0; t < TLS_NDIMS; t++)
         if (w->trail_scale[t] >= 0) H5Dclose(w->trail_scale[t]);
     if (w->hosts_scale >= 0) H5Dclose(w->hosts_scale);
     if (w->group >= 0) H5Gclose(w->group);
@@ -1054,7 +916,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     w->file = w->group = w->dxpl = w->hosts_scale = H5I_INVALID_HID;
     w->config_var = H5I_INVALID_HID;
     for (int a = 0; a < TLS_MAX_AXES; a++) w->conf_scale[a] = w->aux[a] = H5I_INVALID_HID;
-    for (int t = 0; t < NTRAIL_DIMS; t++) w->trail_scale[t] = H5I_INVALID_HID;
+    for (int t = 0; t < TLS_NDIMS; t++) w->trail_scale[t] = H5I_INVALID_HID;
     for (int k = 0; k < MAX_VARS; k++) w->dset[k] = H5I_INVALID_HID;
     H5E_auto2_t efunc;
     void *edata;
@@ -1631,7 +1493,8 @@ int tls_store_check(tls_store_reader *rd, const tls_layout *L, char *err) {
         for (int a = 0; a < rd->nconf; a++) dims[nd++] = rd->conf_dims[a];
         for (int t = 0; t < x->d->ntrail; t++) dims[nd++] = (hsize_t)trail_len(L, x->d->trail[t]);
         rc = check_dataset(rd, rd->dset[k], full,
-                           x->d->type == T_F64 || x->d->type == T_F32 ? H5T_FLOAT : H5T_INTEGER,
+                           x->d->type == TLS_T_F64 || x->d->type == TLS_T_F32 ? H5T_FLOAT
+                                                                              : H5T_INTEGER,
                            x->esize, nd, dims, err);
     }
     if (rc == TLS_OK) {
@@ -1751,13 +1614,8 @@ static int reader_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result 
     *have = r->s.status == TLS_STATUS_DONE || r->s.status == TLS_STATUS_FAILED;
     if (!*have) return TLS_OK;
     /* nothing read from disk is trusted */
-    for (int m = 0; m < TLS_NMETHODS; m++)
-        TLS_CHECK(r->s.mstatus[m] >= 0 && r->s.mstatus[m] <= 2, TLS_ERR_IO,
-                  "%s: approach_status out of range", rd->path);
-    TLS_CHECK(r->s.negative_transfer >= -1 && r->s.negative_transfer <= 1, TLS_ERR_IO,
-              "%s: negative_transfer out of range", rd->path);
-    TLS_CHECK(r->s.negative_transfer_mlp >= -1 && r->s.negative_transfer_mlp <= 1, TLS_ERR_IO,
-              "%s: negative_transfer_mlp out of range", rd->path);
+    char why[160];
+    TLS_CHECK(tls_result_check(r, why, sizeof(why)) == 0, TLS_ERR_IO, "%s: %s", rd->path, why);
     meta->index = tls_layout_index(rd->L, pos);
     if (host >= 0 && host < rd->nhosts)
         snprintf(meta->host, sizeof(meta->host), "%s", rd->hosts[host]);

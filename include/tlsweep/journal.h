@@ -23,17 +23,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { TLS_HOST_LEN = 64, TLS_JOURNAL_VERSION = 3 }; /* 3: the selection scores */
-
-/* Who computed a record, when, and how long it took. */
-typedef struct {
-    int64_t index; /* linear grid index */
-    int32_t rank;  /* MPI rank that computed it */
-    int32_t reserved;
-    double seconds;          /* wall time of the whole configuration, s */
-    double finished;         /* when it finished, seconds since 1970 (UTC) */
-    char host[TLS_HOST_LEN]; /* host name of that rank */
-} tls_record_meta;
+/* A record's format: the layout of tls_record_meta, tls_scalars and the
+ * arrays (result.h), whose size is checked at compile time there. */
+enum { TLS_JOURNAL_VERSION = TLS_RESULT_LAYOUT };
 
 /* The bytes of a result's arrays that a journal keeps: all of them, or,
  * without embeddings, the ones before the embeddings (confusion and curves). */
