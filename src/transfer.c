@@ -30,8 +30,9 @@ const tls_ts_info tls_ts_table[TLS_TS_NSCORES] = {
     {"transrate", "1", "TransRate (Huang et al. 2022): coding rate R(f, 1e-4) - R(f|y, 1e-4) of "
      "the features of the labelled target points before fine-tuning, nats (higher: better "
      "transfer)", 1},
-    {"knn", "1", "leave-one-out k-NN accuracy (cosine, k = 20, votes exp(sim/0.07)) on the "
-     "features of the labelled target points before fine-tuning (higher: better transfer)", 1},
+    {"knn", "1", "leave-one-out k-NN accuracy (cosine similarity; the k most similar other "
+     "points, 20 by default, vote exp(sim/0.07)) on the features of the labelled target points "
+     "before fine-tuning (higher: better transfer)", 1},
     {"ft_loss_rise", "1", "fine-tuning cross-entropy at the last epoch minus at the first "
      "(before any step), nats (> 0: the loss rose, the article's sign of negative transfer; "
      "higher: worse transfer)", 0},
