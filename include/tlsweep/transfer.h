@@ -76,9 +76,9 @@
  *               mean, Z_k its rows of class k, R(Z) = 1/2 log det(I + Z^T Z /
  *               (rows(Z) eps)), eps = 1e-4 (the paper's code).
  *   knn         leave-one-out k-NN accuracy, in [0, 1], higher: better. The
- *               k-NN of self-supervised feature evaluation (Wu et al. 2018,
- *               DINO) that Sorkhei et al. 2025 found the best predictor:
- *               cosine similarity (rows scaled to unit length; a zero row has
+ *               k-NN of self-supervised feature evaluation (Wu et al. 2018;
+ *               DINO's k = 20 and temperature 0.07), the kind Sorkhei et al.
+ *               2025 found the best predictor: cosine similarity (rows scaled to unit length; a zero row has
  *               similarity 0 to all), the k = min(knn_k, m - 1) most similar
  *               other points (ties: lower index) vote exp(sim / 0.07) for
  *               their class; wrong when the largest vote (ties: the lower

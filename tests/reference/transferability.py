@@ -7,8 +7,8 @@ the source softmax p (n, C) or the labels y (n) in 0..C-1 -- and returns
 include/tlsweep/transfer.h's tls_ts_reason_names.
 
     leep            Nguyen et al. 2020, "LEEP: a new measure to evaluate
-                    transferability of learned representations", eq. (1)-(2)
-    nleep           Li et al. 2021, "Ranking neural checkpoints", sec. 3.3
+                    transferability of learned representations"
+    nleep           Li et al. 2021, "Ranking neural checkpoints"
                     (PCA, then a Gaussian mixture of 5 components per class);
                     EM by scikit-learn's GaussianMixture, started from a
                     deterministic k-means (farthest-point seeds, Lloyd)
@@ -16,18 +16,19 @@ include/tlsweep/transfer.h's tls_ts_reason_names.
                     pre-trained models for transfer learning", Algorithm 1
                     (with the constants of the released each_evidence)
     hscore          Bao et al. 2019, "An information-theoretic approach to
-                    transferability in task transfer learning", Definition 2
-    hscore_shrink   Ibrahim et al. 2022, "Newer is not always better", sec. 4:
+                    transferability in task transfer learning"
+    hscore_shrink   Ibrahim et al. 2022, "Newer is not always better":
                     scikit-learn's LedoitWolf covariance in the H-score
     nce             Tran et al. 2019, "Transferability and hardness of
-                    supervised classification tasks", eq. (2)
+                    supervised classification tasks"
     gbc             Pandy et al. 2022, "Transferability estimation using
-                    Bhattacharyya class separability", eq. (3)-(5), diagonal
+                    Bhattacharyya class separability", diagonal
     transrate       Huang et al. 2022, "Frustratingly easy transferability
-                    estimation", eq. (4)-(6) and its code's eps = 1e-4
+                    estimation", with its code's eps = 1e-4
     knn             leave-one-out weighted k-NN accuracy on cosine similarity
-                    (Wu et al. 2018; Caron et al. 2021, DINO), as used by
-                    Sorkhei et al. 2025
+                    as in self-supervised feature evaluation (Wu et al. 2018;
+                    Caron et al. 2021, DINO: k = 20, T = 0.07), the kind of
+                    k-NN Sorkhei et al. 2025 found the best predictor
     ft_loss_rise, ft_loss_rebound   the article's FAQ Q4, on the fine-tuning
                     cross-entropy curve
 """
