@@ -78,11 +78,12 @@
  *   knn         leave-one-out k-NN accuracy, in [0, 1], higher: better. The
  *               k-NN of self-supervised feature evaluation (Wu et al. 2018;
  *               DINO's k = 20 and temperature 0.07), the kind Sorkhei et al.
- *               2025 found the best predictor: cosine similarity (rows scaled to unit length; a zero row has
- *               similarity 0 to all), the k = min(knn_k, m - 1) most similar
- *               other points (ties: lower index) vote exp(sim / 0.07) for
- *               their class; wrong when the largest vote (ties: the lower
- *               class) is not the point's class. On all n points, or on
+ *               2025 found the best predictor: cosine similarity (rows
+ *               scaled to unit length; a zero row has similarity 0 to all),
+ *               the k = min(knn_k, m - 1) most similar other points (ties:
+ *               lower index) vote exp(sim / 0.07) for their class; wrong when
+ *               the largest vote (ties: the lower class) is not the point's
+ *               class. On all n points, or on
  *               m = knn_max_points of them drawn without replacement (Knuth's
  *               selection sampling, in index order) when n > knn_max_points:
  *               O(m^2 F).
