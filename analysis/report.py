@@ -388,8 +388,8 @@ def fig_heatmap(ds, cube, lay, column, title, cbar, cmap, lim=None, hatch_ci=Non
                     ax.add_patch(Rectangle((xi - 0.5, yi - 0.5), 1, 1, fill=False, hatch="///",
                                            edgecolor="#444444", linewidth=0))
                 if small:
-                    r, g, b, _ = im.cmap(im.norm(v))
-                    dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                    red, green, blue, _ = im.cmap(im.norm(v))  # not r: the row index of the panel title below
+                    dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
                     ax.text(xi, yi, fmtv.format(v + 0.0 if abs(v) >= 0.005 else 0.0).replace("+0.00", "0.00"), ha="center", va="center", fontsize=8,
                             color="white" if dark and not unsure else "black",
                             bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.6) if unsure else None)
