@@ -60,6 +60,7 @@ SHIFT_TITLES = {"rotation": ("shift: target rotation (°)", "°"),
                 "conditional": ("shift: share of target labels swapped", ""),
                 "mixed": ("shift (its meaning per data.shift_kind)", "")}
 SHIFT = {"title": SHIFT_TITLES["rotation"][0], "unit": "°"}
+METHOD_NAMES = (dict(LABELS), dict(SHORT), dict(LEGEND))  # before name_methods() renames mmd for a file
 
 
 def shift_meaning(ds):
@@ -75,6 +76,9 @@ def name_methods(ds):
     """The mmd method is the transfer network whatever align.loss aligns it
     with: call it MMD transfer only when the alignment is MMD throughout."""
     import re
+    for names, defaults in zip((LABELS, SHORT, LEGEND), METHOD_NAMES):  # nothing left from the previous file
+        names.clear()
+        names.update(defaults)
     loss = re.search(r"^align:\s*\n(?:\s+.*\n)*?\s+loss:\s*(\S+)", str(ds.attrs.get("config_yaml", "")) + "\n", re.M)
     if "align_loss" in ds.dims or (loss and loss.group(1) != "mmd"):
         what = loss.group(1).upper() if loss and "align_loss" not in ds.dims else "aligned"

@@ -491,3 +491,18 @@ def test_boolean_axis_values_read_as_words():
                             "train_lr": ("train_lr", [0.001, 0.01], {"key": "train.lr"})})
     assert [report.fmt(ds, "svm_shrinking", v) for v in ds.svm_shrinking.values] == ["false", "true"]
     assert report.fmt(ds, "train_lr", ds.train_lr.values[1]) == "0.01"
+
+
+def test_report_names_the_methods_of_its_own_file(files, tmp_path):
+    """Two reports in one process (tlsweep-report's main, as a notebook or
+    these tests call it): the second file's transfer method is named by its
+    own alignment, not by the first file's (CORAL stayed for an MMD file)."""
+    coral = str(tmp_path / "coral.h5")
+    mpirun(1, ["run", "-o", coral, "--set", "grid.shift=[0]", "--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[10]",
+               "--set", "grid.seed=[0,1]", "--set", "align.loss=coral", "--set", "train.epochs=2",
+               "--set", "output.embeddings=false"] + SMALL)
+    assert report_main(coral, tmp_path / "coral") == 0
+    assert "CORAL transfer" in (tmp_path / "coral" / "index.html").read_text()
+    assert report_main(files["complete"], tmp_path / "mmd") == 0
+    page = (tmp_path / "mmd" / "index.html").read_text()
+    assert "CORAL" not in page and "MMD transfer (MLP, CE + λ·MMD², fine-tuned)" in page
