@@ -439,8 +439,26 @@ int tls_resume_prepare(tls_resume *x, const tls_run_opts *o, const tls_setup *s,
     return TLS_OK;
 }
 
-void tls_resume_on_record(void *ctx, int rank, const tls_msg_rec *rec) {
+static int list_next(void *ctx, int64_t *out, int max, int *more) {
     tls_resume *x = ctx;
+    int n = 0;
+    while (n < max && x->next < x->nwork) out[n++] = x->work[x->next++];
+    *more = x->next < x->nwork;
+    return n;
+}
+
+static void list_record(void *ctx, int rank, const tls_msg_rec *rec) {
+    tls_resume_note(ctx, rank, rec);
+}
+
+void tls_resume_plan(tls_resume *x, tls_plan *plan) {
+    x->next = 0;
+    plan->next = list_next;
+    plan->record = list_record;
+    plan->ctx = x;
+}
+
+void tls_resume_note(tls_resume *x, int rank, const tls_msg_rec *rec) {
     tls_resume_map *m = &x->map;
     if (rec->index < 0 || !tls_part_has(x->part, rec->index)) return;
     int64_t pos = rec->index / x->part.n;

@@ -104,7 +104,7 @@ static int injected_fault(int64_t idx) {
     return 0;
 }
 
-static int compute_one(void *arg, int64_t idx, int *status, double *seconds, int64_t *offset) {
+static int compute_one(void *arg, int64_t idx, tls_msg_rec *rec, double *seconds) {
     compute_ctx *x = arg;
     tls_settings st;
     tls_grid_settings(x->s->c, idx, &st);
@@ -126,9 +126,10 @@ static int compute_one(void *arg, int64_t idx, int *status, double *seconds, int
     meta.seconds = tls_now() - t;
     meta.finished = (double)time(NULL);
     memcpy(meta.host, x->host, sizeof(meta.host));
-    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, offset));
+    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, &rec->offset));
     if (tls_journal_check(x->journal) != TLS_OK) return TLS_ERR_STATE;
-    *status = x->r->s.status;
+    rec->status = x->r->s.status;
+    memcpy(rec->acc, x->r->s.acc, sizeof(rec->acc));
     *seconds = meta.seconds;
     return TLS_OK;
 }
@@ -191,14 +192,12 @@ static int compute(run_ctx *u, char *err) {
     TLS_TRY(tls_agree(u->comm, rc, err));
     double time_limit = u->rank == 0 ? announce(u) : u->o->time_limit;
     tls_signals_install(); /* again: MPI_Init may have replaced them */
-    tls_sched_opts so = {u->x.work,
-                         u->x.nwork,
+    tls_sched_opts so = {{NULL, NULL, NULL},
                          u->o->batch,
                          time_limit,
                          u->o->drain_seconds,
-                         u->rank == 0 ? &u->prog : NULL,
-                         tls_resume_on_record,
-                         &u->x};
+                         u->rank == 0 ? &u->prog : NULL};
+    if (u->rank == 0) tls_resume_plan(&u->x, &so.plan);
     int crc = tls_sched_run(u->comm, &so, compute_one, &cx, &u->sr);
     u->mem_after_compute = tls_peak_rss_mib();
     u->lost = !tls_all_ok(u->comm, crc != TLS_ERR_STATE);
