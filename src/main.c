@@ -547,7 +547,7 @@ int main(int argc, char **argv) {
     cli cl;
     memset(&cl, 0, sizeof(cl));
     cl.run.output = "results.h5";
-    cl.run.part = (tls_part){1, 1};
+    cl.run.part = (tls_part){.k = 1, .n = 1};
     cl.run.drain_seconds = 25;
     cl.run.progress_seconds = 10;
     cl.run.batch = 1;

@@ -416,7 +416,7 @@ int tls_resume_prepare(tls_resume *x, const tls_run_opts *o, const tls_setup *s,
                        char *err) {
     memset(x, 0, sizeof(*x));
     x->state.lock_fd = -1;
-    x->part = o->part;
+    x->part = s->L.part;
     plan_ctx p = {x, o, s, yaml};
     char dir[4200];
     struct stat st;
@@ -461,7 +461,7 @@ void tls_resume_plan(tls_resume *x, tls_plan *plan) {
 void tls_resume_note(tls_resume *x, int rank, const tls_msg_rec *rec) {
     tls_resume_map *m = &x->map;
     if (rec->index < 0 || !tls_part_has(x->part, rec->index)) return;
-    int64_t pos = rec->index / x->part.n;
+    int64_t pos = tls_part_pos(x->part, rec->index);
     if (pos >= m->count) return;
     if (m->file[pos] >= 0) {
         if (m->status[pos] == TLS_STATUS_DONE)

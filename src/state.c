@@ -503,7 +503,7 @@ static int note_record(void *ctx, int file, int64_t offset, const tls_record_met
     map_ctx *x = ctx;
     tls_resume_map *m = x->m;
     if (!tls_part_has(x->part, meta->index)) return 0; /* another part's: not ours */
-    int64_t pos = meta->index / x->part.n;
+    int64_t pos = tls_part_pos(x->part, meta->index);
     if (pos >= m->count) return 0;
     if (m->file[pos] >= 0) {
         if (m->status[pos] == TLS_STATUS_DONE)

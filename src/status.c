@@ -58,7 +58,7 @@ static int note(void *ctx, int file, int64_t offset, const tls_record_meta *meta
     scan_ctx *x = ctx;
     (void)offset;
     if (!tls_part_has(x->part, meta->index)) return 0;
-    int64_t p = meta->index / x->part.n;
+    int64_t p = tls_part_pos(x->part, meta->index);
     if (p >= x->count) return 0;
     x->status[p] = (int8_t)r->s.status;
     memcpy(x->reasons + (size_t)p * REASON, r->s.reason, REASON);
@@ -98,8 +98,8 @@ static int status_of_state(const char *out, const char *dir, int running, const 
     }
     scan_ctx x;
     memset(&x, 0, sizeof(x));
-    x.part = m.part;
-    x.count = tls_part_count(c->grid_size, m.part);
+    x.part = tls_grid_part(c, m.part.k, m.part.n);
+    x.count = tls_part_count(c->grid_size, x.part);
     x.status = calloc((size_t)x.count, 1);
     x.reasons = calloc((size_t)x.count, REASON);
     x.last_file_run = tls_state_last_run(dir);
@@ -155,7 +155,7 @@ static int status_of_state(const char *out, const char *dir, int running, const 
                    out);
             rc = TLS_EXIT_RESUMABLE;
         }
-        print_failed(c, m.part, x.count, x.status, x.reasons);
+        print_failed(c, x.part, x.count, x.status, x.reasons);
     }
     free(x.status);
     free(x.reasons);
@@ -175,6 +175,7 @@ static int status_of_file(const char *out, const char *dir_note) {
     tls_config *c = NULL;
     int rc = tls_store_config(rd, out, &c, err);
     tls_part part = tls_store_meta_of(rd)->part;
+    if (rc == TLS_OK) part = tls_grid_part(c, part.k, part.n);
     if (rc == TLS_OK && part.n > c->grid_size)
         rc = tls_input_error(err, out, "part",
                              "%d/%d of a grid of %lld configurations; allowed: a file written "

@@ -99,7 +99,7 @@ static int read_meta(tls_store_reader *rd, char *err) {
                                "'%.40s' is not K/N with 1 <= K <= N; allowed: a file written by "
                                "tlsweep run",
                                part);
-    m->part = (tls_part){k, n};
+    m->part = (tls_part){.k = k, .n = n};
     const char *hash = attr(rd, "config_hash");
     if (!hex(hash, 16, &m->config_hash))
         return tls_input_error(err, rd->path, "config_hash",

@@ -8,8 +8,8 @@ void tls_layout_init(tls_layout *L, const tls_config *c, const tls_engine_params
                      tls_part part) {
     L->c = c;
     L->env = *env;
-    L->part = part;
-    L->count = tls_part_count(c->grid_size, part);
+    L->part = tls_grid_part(c, part.k, part.n);
+    L->count = tls_part_count(c->grid_size, L->part);
 }
 
 int tls_layout_is_cube(const tls_layout *L) {

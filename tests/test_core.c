@@ -85,7 +85,7 @@ static void test_parts(void) {
         for (int n = 1; n <= 7 && n <= size; n++) {
             int64_t seen = 0, lo = size, hi = 0;
             for (int k = 1; k <= n; k++) {
-                tls_part p = {k, n};
+                tls_part p = {.k = k, .n = n};
                 int64_t c = tls_part_count(size, p);
                 if (c < lo) lo = c;
                 if (c > hi) hi = c;
@@ -100,6 +100,43 @@ static void test_parts(void) {
             CHECK(hi - lo <= 1, "parts balanced within one (%lld..%lld)", (long long)lo,
                   (long long)hi);
         }
+    /* parts by cells (the decide modes): a grid of pre x seeds x stride indices, the
+     * cells being (pre, post); every cell in one part with all its seeds, positions
+     * the part's indices in ascending order */
+    for (int pre = 1; pre <= 5; pre++)
+        for (int seeds = 1; seeds <= 4; seeds++)
+            for (int stride = 1; stride <= 6; stride++)
+                for (int n = 1; n <= 5 && n <= pre * stride; n++) {
+                    int64_t size = (int64_t)pre * seeds * stride, seen = 0;
+                    for (int k = 1; k <= n; k++) {
+                        tls_part p = {k, n, seeds, stride};
+                        int64_t c = tls_part_count(size, p), prev = -1, mine = 0;
+                        for (int64_t idx = 0; idx < size; idx++) {
+                            int64_t cell = (idx / (seeds * stride)) * stride + idx % stride;
+                            int has = tls_part_has(p, idx);
+                            CHECK(has == (cell % n == k - 1) &&
+                                      tls_part_which(p, idx) == cell % n + 1,
+                                  "cell %lld is in part %lld of %d", (long long)cell,
+                                  (long long)(cell % n + 1), n);
+                            CHECK(tls_part_pos(p, idx) == mine,
+                                  "the position of %lld is the count "
+                                  "below it",
+                                  (long long)idx);
+                            mine += has;
+                        }
+                        CHECK(mine == c, "count of part %d/%d: %lld", k, n, (long long)c);
+                        for (int64_t pos = 0; pos < c; pos++) {
+                            int64_t idx = tls_part_index(p, pos);
+                            CHECK(idx > prev && idx < size && tls_part_has(p, idx) &&
+                                      tls_part_pos(p, idx) == pos,
+                                  "position %lld of part %d/%d (%d x %d x %d) is index %lld",
+                                  (long long)pos, k, n, pre, seeds, stride, (long long)idx);
+                            prev = idx;
+                            seen += idx + 1;
+                        }
+                    }
+                    CHECK(seen == size * (size + 1) / 2, "every index in one part by cells");
+                }
 }
 
 /* ---- config ----------------------------------------------------------------------- */
@@ -310,7 +347,7 @@ static void test_state(void) {
     CHECK(tls_state_lock(&s, dir, err) == TLS_OK, "the first run takes the lock");
     CHECK(tls_state_lock(&t, dir, err) == TLS_ERR_INPUT && strstr(err, "another tlsweep run"),
           "a second run is refused");
-    tls_manifest m = {TLS_STATE_VERSION,     0x1234, 0xabcd, {1, 2}, 120, {2, 3},
+    tls_manifest m = {TLS_STATE_VERSION,     0x1234, 0xabcd, {1, 2}, 120, {.k = 2, .n = 3},
                       "2026-01-01T00:00:00Z"};
     CHECK(tls_state_reset(&s, &m, "grid: {}\n") == TLS_OK, "reset writes a manifest");
     CHECK(tls_state_lock(&t, dir, err) == TLS_ERR_INPUT,

@@ -64,6 +64,24 @@ typedef struct {
     const char *units, *long_name;
 } tls_axis;
 
+/* The run modes of decide.mode, and the comparisons of decide.compare. */
+enum { TLS_MODE_GRID = 0, TLS_MODE_SEQUENTIAL = 1, TLS_MODE_BOUNDARY = 2 };
+enum { TLS_MAX_COMPARE = 8 };
+
+/* decide.*: per-cell decisions on pairs of approaches (cells.h) and the run
+ * modes that spend seeds and cells by them. */
+typedef struct {
+    int mode;                        /* TLS_MODE_* (grid: every configuration of the grid) */
+    int ncompare;                    /* comparisons */
+    int compare[TLS_MAX_COMPARE][2]; /* each (A, B): method indices (result.h) */
+    double alpha;                    /* error level per cell and comparison */
+    double delta;                    /* equivalence margin on the accuracy scale */
+    int round;                       /* seeds per round: decisions are checked after each */
+    int max_seeds;                   /* the seeds a cell may take (the seed axis's length) */
+    int64_t max_trainings;           /* boundary: configurations the map may take */
+    int ebh;                         /* control across cells with e-BH */
+} tls_decide_keys;
+
 typedef struct {
     tls_settings base; /* every key's value where not swept (the grid's named axes: first values) */
     char data_source[512]; /* data.source: HDF5 file of source points, "" = synthetic */
@@ -73,8 +91,9 @@ typedef struct {
     double sync_seconds;   /* output.sync_seconds: journal fsync interval, s */
     int naxes;             /* >= 4: shift, lambda, n_target, seed, then the extra axes */
     tls_axis axis[TLS_MAX_AXES];
-    int64_t grid_size; /* product of the axes' lengths, <= TLS_MAX_GRID */
-    char source[512];  /* the YAML file read, or "(built-in default)" */
+    int64_t grid_size;      /* product of the axes' lengths, <= TLS_MAX_GRID */
+    char source[512];       /* the YAML file read, or "(built-in default)" */
+    tls_decide_keys decide; /* decide.* */
 } tls_config;
 
 enum {

@@ -141,7 +141,7 @@ static void read_all(void) {
         tls_store_envelope(rd, &env);
         if (env.n_source < 0) env.n_source = 0;
         if (env.n_test < 0) env.n_test = 0;
-        tls_part part = {1, 1};
+        tls_part part = {.k = 1, .n = 1};
         tls_layout L;
         tls_layout_init(&L, c, &env, part);
         tls_result *r = NULL;
