@@ -373,7 +373,8 @@ static int plan(const plan_ctx *p, char *err) {
     tls_resume_map *m = &x->map;
     size_t ab = tls_journal_array_bytes(p->s->r, p->s->c->embeddings);
     int rc = tls_state_journal_reader(&rd, x->state.dir, x->man.sweep_id, p->s->c->grid_size, ab);
-    if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->part, p->s->L.count, p->s->r);
+    int decide = p->s->c->decide.mode != TLS_MODE_GRID;
+    if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->part, p->s->L.count, decide, p->s->r);
     x->nfiles = rc == TLS_OK ? tls_journal_reader_nfiles(rd) : 0;
     tls_journal_reader_close(&rd);
     if (rc) {
@@ -472,6 +473,7 @@ void tls_resume_note(tls_resume *x, int rank, const tls_msg_rec *rec) {
     m->file[pos] = x->nfiles + rank;
     m->offset[pos] = rec->offset;
     m->status[pos] = (int8_t)rec->status;
+    if (m->acc) memcpy(m->acc + pos * TLS_NMETHODS, rec->acc, sizeof(rec->acc));
     if (rec->status == TLS_STATUS_DONE)
         m->ndone++;
     else
