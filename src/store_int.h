@@ -44,4 +44,34 @@ void tls_store_frame_copy(const tls_svar *v, int nvars, unsigned char *const *bu
                           tls_record_meta *meta, tls_result *r, int32_t host, int32_t *host_out,
                           int pack);
 
+/* ---- the decide modes' cells (store_cells.c) ---- */
+
+#include "tlsweep/cells.h"
+#include "h5util.h"
+
+typedef struct {
+    int on;        /* a decide mode: the file has cells */
+    double *acc;   /* (n, TLS_NMETHODS) this rank's positions' accuracies */
+    int8_t *have;  /* (n) whether each has a record */
+    int64_t lo, n; /* this rank's block of positions */
+    /* rank 0, after tls_store_cells_decide */
+    int64_t ncells;         /* the part's cells */
+    tls_cell_decision *out; /* (ncells, ncompare) */
+    int8_t *stop;           /* (ncells) TLS_CELL_* */
+    int8_t *not_needed;     /* (count) 1: no record and not needed */
+    int64_t unneeded;       /* every rank: how many */
+} tls_store_cells;
+
+/* Prepares the notes of this rank's block [lo, hi) (nothing outside the decide modes). */
+int tls_store_cells_init(tls_store_cells *x, const tls_layout *L, int64_t lo, int64_t hi);
+/* Notes position pos's record r (have: it has one). */
+void tls_store_cells_note(tls_store_cells *x, int64_t pos, const tls_result *r, int have);
+/* Collective: the notes to rank 0, which replays every cell; every rank
+ * learns how many positions are not needed. */
+int tls_store_cells_decide(tls_store_cells *x, MPI_Comm comm, const tls_layout *L);
+/* Rank 0, in the file it reopened alone: the cell variables, and the status
+ * of the positions not needed. */
+int tls_store_cells_write(const tls_store_cells *x, hid_t f, const tls_layout *L, tls_h5ctx *e);
+void tls_store_cells_free(tls_store_cells *x);
+
 #endif

@@ -39,6 +39,7 @@ typedef struct {
     int64_t nfail, capfail;           /* this rank's failed configurations: */
     int64_t *fpos;                    /* (nfail) positions */
     char (*freason)[112];             /* (nfail) reasons */
+    tls_store_cells cells;            /* the decide modes' cells */
 } writer;
 
 /* Creates dataset `name` in loc with nd dims: attribute creation order
@@ -342,6 +343,11 @@ static int write_attrs(writer *w, const tls_store_counts *cnt) {
     rc |= tls_h5_attr_i64(f, "n_failed", cnt->failed);
     rc |= tls_h5_attr_i64(f, "n_pending", cnt->pending);
     rc |= tls_h5_attr_i64(f, "complete", cnt->pending == 0);
+    if (c->decide.mode != TLS_MODE_GRID) {
+        static const char *const modes[] = {"grid", "sequential", "boundary"};
+        rc |= tls_h5_attr_i64(f, "n_not_needed", cnt->not_needed);
+        rc |= tls_h5_attr_str(f, "decide_mode", modes[c->decide.mode]);
+    }
     for (int fld = 0; fld < TLS_RUN_FIELDS && nr > 0; fld++) {
         const char **col = malloc(sizeof(char *) * (size_t)nr);
         TLS_CHECK(col, TLS_ERR_NOMEM, "out of memory");
@@ -404,6 +410,7 @@ static int write_strings(writer *w, const int64_t *fpos, char (*freason)[112], i
     for (int a = 0; a < nsc; a++) H5Dclose(scales[a]);
     if (made != TLS_OK) goto fail;
     H5Dclose(reason);
+    if (tls_store_cells_write(&w->cells, f, w->L, &w->e) != TLS_OK) goto fail;
     if (nfail > 0) {
         /* the failed configurations' reasons: a point selection */
         int nd = w->nconf;
@@ -603,7 +610,7 @@ static int alloc_rounds(writer *w) {
     }
     w->idx = malloc(sizeof(int64_t) * n);
     w->auxbuf = malloc(sizeof(int64_t) * n);
-    ok = ok && w->idx && w->auxbuf;
+    ok = ok && w->idx && w->auxbuf && tls_store_cells_init(&w->cells, w->L, w->lo, w->hi) == TLS_OK;
     if (!ok) snprintf(w->e.msg, sizeof(w->e.msg), "out of memory for the write buffers");
     return ok;
 }
@@ -655,6 +662,7 @@ static int pack_round(writer *w, const tls_record_source *src, int64_t a, int64_
             w->cnt.failed++;
             if (!note_failure(w, p)) return 0;
         }
+        tls_store_cells_note(&w->cells, p, w->r, have);
         w->idx[p - a] = tls_layout_index(w->L, p);
         tls_store_frame_copy(w->v, w->nvars, w->buf, p - a, &meta, w->r,
                              host_index(w->info, meta.host), NULL, 1);
@@ -724,6 +732,9 @@ static int write_records(writer *w, const tls_record_source *src) {
     int64_t local[3] = {w->cnt.done, w->cnt.failed, w->cnt.pending}, total[3];
     TLS_MPI(w->comm, MPI_Allreduce(local, total, 3, MPI_INT64_T, MPI_SUM, w->comm));
     w->cnt.done = total[0], w->cnt.failed = total[1], w->cnt.pending = total[2];
+    tls_store_cells_decide(&w->cells, w->comm, w->L);
+    w->cnt.not_needed = w->cells.unneeded;
+    w->cnt.pending -= w->cells.unneeded;
     return tls_all_ok(w->comm, write_attrs(w, &w->cnt) == TLS_OK);
 }
 
@@ -800,6 +811,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     if (counts) *counts = w->cnt;
     tls_result_destroy(&w->r);
     free(w->fpos), free(w->freason), free(w->idx), free(w->auxbuf), free(gpos), free(greason);
+    tls_store_cells_free(&w->cells);
     free(w);
     return ok ? TLS_OK : TLS_ERR_IO;
 }

@@ -15,6 +15,7 @@
 
 #include "tlsweep/config.h"
 #include "tlsweep/decide.h"
+#include "tlsweep/grid.h"
 #include "tlsweep/result.h"
 
 #include <stdint.h>
@@ -75,5 +76,50 @@ int tls_cell_run_seeds(const tls_cell_run *cr);
 int tls_cell_run_stop(const tls_cell_run *cr);
 /* The decisions so far, one per comparison (c->decide.ncompare). */
 void tls_cell_run_get(const tls_cell_run *cr, tls_cell_decision *out);
+
+/* ---- every cell of a part, from what a results file holds ---- */
+
+/* Cells of part p (p.seeds set: a part by cells; else the whole grid). */
+int64_t tls_cells_in(const tls_cell_grid *g, tls_part p);
+/* The j-th cell of part p, ascending. */
+int64_t tls_cells_id(tls_part p, int64_t j);
+
+/* Replays every cell of part p from its positions' accuracies (count x
+ * TLS_NMETHODS, count = the part's positions; NaN where a method failed)
+ * and whether each position has a record (have): a cell takes its seeds in
+ * order up to its first missing one or until it stops. Fills, for the j-th
+ * cell and comparison k, out[j * ncompare + k] and stop[j] (TLS_CELL_*),
+ * and sets not_needed[pos] to 1 for the positions without a record after a
+ * stopped cell's last seed (else 0); returns how many, or -1 when out of
+ * memory. */
+int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const double *acc,
+                         const int8_t *have, tls_cell_decision *out, int8_t *stop,
+                         int8_t *not_needed);
+
+/* The table of per-cell variables of a results file in the decide modes:
+ * dims (the grid's axes but seed, comparison), or (cell, comparison) in a
+ * part's file. */
+typedef enum {
+    TLS_CELL_DECISION,
+    TLS_CELL_LOW,
+    TLS_CELL_HIGH,
+    TLS_CELL_MEAN,
+    TLS_CELL_EVALUE,
+    TLS_CELL_SEEDS,
+    TLS_CELL_ROUND,
+    TLS_CELL_STOP
+} tls_cell_value;
+typedef struct {
+    const char *name;
+    tls_ftype type; /* in the file (result.h) */
+    tls_cell_value value;
+    const char *units, *long_name;
+    const char *flag_values, *flag_meanings;
+} tls_cell_field;
+extern const tls_cell_field tls_cell_fields[];
+extern const int tls_ncell_fields;
+/* The value of field f for decision d (cell stop `stop`, rounds of `round` seeds). */
+double tls_cell_field_value(const tls_cell_field *f, const tls_cell_decision *d, int stop,
+                            int round);
 
 #endif

@@ -73,6 +73,7 @@ typedef struct {
 
 typedef struct {
     int64_t done, failed, pending; /* configurations, over all ranks */
+    int64_t not_needed;            /* decide modes: pending, but their cells stopped before */
 } tls_store_counts;
 
 /* MPI-IO hints from "key=value,key=value" (TLSWEEP_MPIIO_HINTS). *info is
