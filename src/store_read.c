@@ -3,6 +3,7 @@
 #include "tlsweep/check.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -374,6 +375,25 @@ int tls_store_read_status(tls_store_reader *rd, int8_t *status, char *reasons, s
     if (sp >= 0) H5Sclose(sp);
     if (st >= 0) H5Tclose(st);
     TLS_CHECK(ok, TLS_ERR_IO, "%s: cannot read reason", rd->path);
+    return TLS_OK;
+}
+
+int tls_store_read_acc(tls_store_reader *rd, double *acc) {
+    int64_t n = rd->L->count;
+    double *one = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    TLS_CHECK(one, TLS_ERR_NOMEM, "out of memory reading %s", rd->path);
+    int rc = TLS_OK;
+    for (int k = 0; k < rd->nvars && rc == TLS_OK; k++) {
+        const tls_svar *x = &rd->v[k];
+        if (x->d->from != TLS_SRC_SCALARS || x->d->off != offsetof(tls_scalars, acc)) continue;
+        if (H5Dread(rd->dset[k], H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, one) < 0) {
+            rc = TLS_ERR_IO;
+            break;
+        }
+        for (int64_t i = 0; i < n; i++) acc[i * TLS_NMETHODS + x->method] = one[i];
+    }
+    free(one);
+    TLS_CHECK(rc == TLS_OK, rc, "%s: cannot read the accuracies", rd->path);
     return TLS_OK;
 }
 

@@ -141,6 +141,9 @@ int tls_store_check(tls_store_reader *rd, const tls_layout *L, char *err);
 /* Reads the statuses (count) and, for failed ones, the reasons into
  * caller-allocated arrays (reasons: count x reason_len bytes, may be NULL). */
 int tls_store_read_status(tls_store_reader *rd, int8_t *status, char *reasons, size_t reason_len);
+/* Reads acc_<method> of every configuration of a checked file into acc
+ * (count x TLS_NMETHODS, caller-allocated). */
+int tls_store_read_acc(tls_store_reader *rd, double *acc);
 /* The `hosts` coordinate of a checked file; returns its length. */
 int tls_store_hosts(tls_store_reader *rd, const char *const **hosts);
 /* A record source reading the checked file: positions are the file's. */
