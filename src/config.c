@@ -1314,7 +1314,7 @@ static void base_point(tls_config *c) {
         memcpy((char *)c + c->axis[a].off, c->axis[a].vals, c->axis[a].size);
 }
 
-static int load(tls_config **out, const char *path, const char *text, const char *const *sets,
+static int load(const tls_config **out, const char *path, const char *text, const char *const *sets,
                 int nsets, char *err) {
     *out = NULL;
     err[0] = '\0';
@@ -1364,26 +1364,29 @@ done:
     free(org);
     if (rc) {
         if (rc == TLS_ERR_NOMEM && !err[0]) snprintf(err, TLS_ERRMSG, "out of memory");
-        tls_config_destroy(&c);
+        const tls_config *dead = c;
+        tls_config_destroy(&dead);
         return rc;
     }
     *out = c;
     return TLS_OK;
 }
 
-int tls_config_load(tls_config **out, const char *path, const char *const *sets, int nsets,
+int tls_config_load(const tls_config **out, const char *path, const char *const *sets, int nsets,
                     char *err) {
     return load(out, path, NULL, sets, nsets, err);
 }
 
-int tls_config_load_text(tls_config **out, const char *name, const char *text, char *err) {
+int tls_config_load_text(const tls_config **out, const char *name, const char *text, char *err) {
     return load(out, name, text, NULL, 0, err);
 }
 
-void tls_config_destroy(tls_config **c) {
+void tls_config_destroy(const tls_config **c) {
     if (!*c) return;
-    for (int a = 0; a < (*c)->naxes; a++) axis_free(&(*c)->axis[a]);
-    TLS_FREE(*c);
+    tls_config *owned = (tls_config *)*c; /* the loader's allocation, now given back */
+    for (int a = 0; a < owned->naxes; a++) axis_free(&owned->axis[a]);
+    free(owned);
+    *c = NULL;
 }
 
 /* One axis as "  name: [v, ...]", or, for a long arithmetic progression of

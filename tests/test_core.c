@@ -141,15 +141,15 @@ static void test_parts(void) {
 
 /* ---- config ----------------------------------------------------------------------- */
 
-static tls_config *load(const char *text, char *err) {
-    tls_config *c = NULL;
+static const tls_config *load(const char *text, char *err) {
+    const tls_config *c = NULL;
     if (tls_config_load_text(&c, "t.yaml", text, err) != TLS_OK) return NULL;
     return c;
 }
 
 static void expect_error(const char *text, const char *part) {
     char err[TLS_ERRMSG];
-    tls_config *c = load(text, err);
+    const tls_config *c = load(text, err);
     CHECK(!c && strstr(err, part) && strstr(err, "allowed"), "'%s' is refused with '%s' (got: %s)",
           text, part, c ? "accepted" : err);
     tls_config_destroy(&c);
@@ -157,9 +157,9 @@ static void expect_error(const char *text, const char *part) {
 
 static void test_config(void) {
     char err[TLS_ERRMSG];
-    tls_config *c = load("grid: {shift: [90, 0, 45], seed: [2, 1], train.lr: [0.01, 0.001], "
-                         "svm.gamma: [scale, auto]}\n",
-                         err);
+    const tls_config *c = load("grid: {shift: [90, 0, 45], seed: [2, 1], train.lr: [0.01, 0.001], "
+                               "svm.gamma: [scale, auto]}\n",
+                               err);
     CHECK(c != NULL, "a grid with extra axes loads (%s)", c ? "" : err);
     if (!c) return;
     const tls_axis *sh = &c->axis[TLS_AXIS_SHIFT];
@@ -189,7 +189,7 @@ static void test_config(void) {
     CHECK(ok, "index <-> coordinates <-> settings agree for every point");
     /* the canonical text reads back as the same configuration */
     char *y = tls_config_yaml(c);
-    tls_config *d = load(y, err);
+    const tls_config *d = load(y, err);
     CHECK(d && tls_config_hash(d) == tls_config_hash(c), "canonical YAML round-trips (%s)",
           d ? "" : err);
     CHECK(y && strstr(y, "lr: 0.001") == NULL && strstr(y, "train.lr: [0.001, 0.01]"),
