@@ -2,12 +2,12 @@
 #include "tlsweep/config.h"
 
 #include "tlsweep/check.h"
+#include "tlsweep/sbuf.h"
+#include "tlsweep/scalar.h"
 #include "tlsweep_default_config.h" /* generated from configs/default.yaml */
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -232,87 +232,10 @@ static int unknown_key(char *err, const char *where, const char *name) {
 
 /* ---- scalar parsing ---------------------------------------------------- */
 
-static int parse_real(const char *s, double *v) {
-    if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) return *v = NAN, 0;
-    if (!strcmp(s, ".inf") || !strcmp(s, "+.inf") || !strcmp(s, ".Inf")) return *v = INFINITY, 0;
-    if (!strcmp(s, "-.inf") || !strcmp(s, "-.Inf")) return *v = -INFINITY, 0;
-    if (!*s) return -1;
-    /* strtod also reads "nan"/"inf"/hex, which YAML would not call numbers */
-    for (const char *p = s; *p; p++)
-        if (strchr("0123456789+-.eE", *p) == NULL) return -1;
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    if (*end || errno == ERANGE) return -1;
-    return 0;
-}
-
-/* An integer, exactly: decimal digits are read as int64, anything else as a
- * number that must be integral and below 2^53 (where doubles are exact). */
-static int parse_int64(const char *s, int64_t *v) {
-    const char *p = s + (*s == '+' || *s == '-');
-    if (*p && strspn(p, "0123456789") == strlen(p)) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(s, &end, 10);
-        if (*end || errno == ERANGE) return -1;
-        *v = x;
-        return 0;
-    }
-    double d;
-    if (parse_real(s, &d) || !isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
-        return -1;
-    *v = (int64_t)d;
-    return 0;
-}
-
-static int parse_bool(const char *s, int *v) {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off"};
-    for (int i = 0; i < 6; i++) {
-        if (!strcmp(s, yes[i])) return *v = 1, 0;
-        if (!strcmp(s, no[i])) return *v = 0, 0;
-    }
-    return -1;
-}
-
 static const char *type_name(const yaml_node_t *n) {
     return n->type == YAML_MAPPING_NODE    ? "a mapping"
            : n->type == YAML_SEQUENCE_NODE ? "a list"
                                            : "a scalar";
-}
-
-/* "range(START, STOP[, STEP])": integers, STOP excluded, STEP != 0 (default
- * 1), as Python's and Hydra's range. Fills *start, *step and *count (which
- * may be 0); -1 when the text is not of that form. */
-static int parse_range(const char *s, int64_t *start, int64_t *step, int64_t *count) {
-    if (strncmp(s, "range(", 6)) return -1;
-    size_t len = strlen(s);
-    if (len < 8 || s[len - 1] != ')') return -1;
-    int64_t v[3] = {0, 0, 1};
-    int nv = 0;
-    const char *p = s + 6, *end = s + len - 1;
-    while (p <= end && nv < 3) {
-        const char *q = p;
-        while (q < end && *q != ',') q++;
-        char tok[48];
-        while (p < q && isspace((unsigned char)*p)) p++;
-        const char *e = q;
-        while (e > p && isspace((unsigned char)e[-1])) e--;
-        if (e - p <= 0 || e - p >= (long)sizeof(tok)) return -1;
-        memcpy(tok, p, (size_t)(e - p));
-        tok[e - p] = '\0';
-        if (parse_int64(tok, &v[nv++])) return -1;
-        p = q + 1;
-        if (q == end) break;
-    }
-    if (p <= end || nv < 2 || v[2] == 0) return -1;
-    __int128 span = (__int128)v[1] - v[0], st = v[2];
-    __int128 n =
-        st > 0 ? (span > 0 ? (span + st - 1) / st : 0) : (span < 0 ? (-span - st - 1) / -st : 0);
-    *start = v[0], *step = v[2];
-    *count = n > INT64_MAX ? INT64_MAX : (int64_t)n;
-    return 0;
 }
 
 static int seq_len(const yaml_node_t *n) {
@@ -340,7 +263,7 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
                                     ? n
                                     : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
             if (item->type != YAML_SCALAR_NODE ||
-                parse_real((const char *)item->data.scalar.value, &r->v[i]))
+                tls_scalar_real((const char *)item->data.scalar.value, &r->v[i]))
                 return tls_input_error(
                     err, where, kd->name, "element %d is not a number (%s); allowed: %s", i + 1,
                     item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value
@@ -373,7 +296,7 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
     switch (kd->type) {
     case K_INT:
     case K_COUNT:
-        if (parse_int64(s, &iv) || iv < -2000000000 || iv > 2000000000)
+        if (tls_scalar_int64(s, &iv) || iv < -2000000000 || iv > 2000000000)
             return tls_input_error(err, where, kd->name, "'%s' is not an integer; allowed: %s", s,
                                    kd->allowed);
         if (kd->type == K_COUNT && iv < 0) /* -1 is how `all` is kept: not a number to give */
@@ -382,20 +305,20 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
         *(int *)field = (int)iv;
         break;
     case K_I64:
-        if (parse_int64(s, &iv))
+        if (tls_scalar_int64(s, &iv))
             return tls_input_error(err, where, kd->name,
                                    "'%s' is not an integer that fits in 64 bits; allowed: %s", s,
                                    kd->allowed);
         *(int64_t *)field = iv;
         break;
     case K_REAL:
-        if (parse_real(s, &v))
+        if (tls_scalar_real(s, &v))
             return tls_input_error(err, where, kd->name, "'%s' is not a number; allowed: %s", s,
                                    kd->allowed);
         *(double *)field = v;
         break;
     case K_BOOL:
-        if (parse_bool(s, &b))
+        if (tls_scalar_bool(s, &b))
             return tls_input_error(err, where, kd->name, "'%s' is not true or false; allowed: %s",
                                    s, kd->allowed);
         *(int *)field = b;
@@ -407,7 +330,7 @@ static int apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, con
             sp->gamma_mode = TLS_GAMMA_AUTO;
         } else if (!strcmp(s, "scale")) {
             sp->gamma_mode = TLS_GAMMA_SCALE;
-        } else if (!parse_real(s, &v)) {
+        } else if (!tls_scalar_real(s, &v)) {
             sp->gamma_mode = TLS_GAMMA_VALUE;
             sp->gamma = v;
         } else {
@@ -460,132 +383,68 @@ static double key_number(const tls_config *c, int k) {
     }
 }
 
-/* Appends printf output to a growing buffer; on allocation failure the
- * buffer is freed and stays NULL (failed = 1). With `hashing` set, the
- * output is folded into h (FNV-1a, 64 bits) instead: nothing is kept. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-    int hashing;
-    uint64_t h;
-} sbuf;
-
-static void sb_hash(sbuf *b, const char *fmt, va_list ap) {
-    char small[256], *t = small;
-    va_list aq;
-    va_copy(aq, ap);
-    int n = vsnprintf(small, sizeof(small), fmt, aq);
-    va_end(aq);
-    if (n < 0) return;
-    if ((size_t)n >= sizeof(small)) {
-        t = malloc((size_t)n + 1);
-        if (!t) {
-            b->failed = 1;
-            return;
-        }
-        vsnprintf(t, (size_t)n + 1, fmt, ap);
-    }
-    for (int i = 0; i < n; i++) b->h = (b->h ^ (unsigned char)t[i]) * 1099511628211ULL;
-    if (t != small) free(t);
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    if (b->hashing) {
-        va_list ap;
-        va_start(ap, fmt);
-        sb_hash(b, fmt, ap);
-        va_end(ap);
-        return;
-    }
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->s && (size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            free(b->s);
-            b->s = NULL;
-            b->failed = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
 /* Writes key k's value in c as YAML text. */
-static void sb_value(sbuf *b, const key_def *kd, const tls_config *c) {
+static void sb_value(tls_sbuf *b, const key_def *kd, const tls_config *c) {
     const void *field = (const char *)c + kd->off;
     char num[40];
     switch (kd->type) {
     case K_INT:
-        sb_printf(b, "%d", *(const int *)field);
+        tls_sbuf_printf(b, "%d", *(const int *)field);
         break;
     case K_I64:
-        sb_printf(b, "%lld", (long long)*(const int64_t *)field);
+        tls_sbuf_printf(b, "%lld", (long long)*(const int64_t *)field);
         break;
     case K_COUNT:
         if (*(const int *)field == -1)
-            sb_printf(b, "all");
+            tls_sbuf_printf(b, "all");
         else
-            sb_printf(b, "%d", *(const int *)field);
+            tls_sbuf_printf(b, "%d", *(const int *)field);
         break;
     case K_STR: {
         /* a double-quoted YAML string: escape what YAML would read otherwise */
-        sb_printf(b, "\"");
+        tls_sbuf_printf(b, "\"");
         for (const unsigned char *p = field; *p; p++) {
             if (*p == '"' || *p == '\\')
-                sb_printf(b, "\\%c", *p);
+                tls_sbuf_printf(b, "\\%c", *p);
             else if (*p < 0x20)
-                sb_printf(b, "\\x%02x", *p);
+                tls_sbuf_printf(b, "\\x%02x", *p);
             else
-                sb_printf(b, "%c", *p);
+                tls_sbuf_printf(b, "%c", *p);
         }
-        sb_printf(b, "\"");
+        tls_sbuf_printf(b, "\"");
         break;
     }
     case K_REAL:
         tls_format_real(num, sizeof(num), *(const double *)field);
-        sb_printf(b, "%s", num);
+        tls_sbuf_printf(b, "%s", num);
         break;
     case K_BOOL:
-        sb_printf(b, "%s", *(const int *)field ? "true" : "false");
+        tls_sbuf_printf(b, "%s", *(const int *)field ? "true" : "false");
         break;
     case K_GAMMA: {
         const tls_svc_params *sp =
             (const tls_svc_params *)((const char *)field - offsetof(tls_svc_params, gamma_mode));
         if (sp->gamma_mode == TLS_GAMMA_AUTO)
-            sb_printf(b, "auto");
+            tls_sbuf_printf(b, "auto");
         else if (sp->gamma_mode == TLS_GAMMA_SCALE)
-            sb_printf(b, "scale");
+            tls_sbuf_printf(b, "scale");
         else {
             tls_format_real(num, sizeof(num), sp->gamma);
-            sb_printf(b, "%s", num);
+            tls_sbuf_printf(b, "%s", num);
         }
         break;
     }
     case K_ENUM:
-        sb_printf(b, "%s", kd->names[*(const int *)field]);
+        tls_sbuf_printf(b, "%s", kd->names[*(const int *)field]);
         break;
     case K_REALS: {
         const tls_reals *r = field;
-        sb_printf(b, "[");
+        tls_sbuf_printf(b, "[");
         for (int i = 0; i < r->n; i++) {
             tls_format_real(num, sizeof(num), r->v[i]);
-            sb_printf(b, "%s%s", i ? ", " : "", num);
+            tls_sbuf_printf(b, "%s%s", i ? ", " : "", num);
         }
-        sb_printf(b, "]");
+        tls_sbuf_printf(b, "]");
         break;
     }
     }
@@ -681,7 +540,7 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
     int count;
     int64_t r_start = 0, r_step = 0, r_count = -1; /* r_count >= 0: a range(...) */
     if (n->type == YAML_SCALAR_NODE && !strncmp((const char *)n->data.scalar.value, "range(", 6)) {
-        if (parse_range((const char *)n->data.scalar.value, &r_start, &r_step, &r_count))
+        if (tls_scalar_range((const char *)n->data.scalar.value, &r_start, &r_step, &r_count))
             return tls_input_error(err, where, shown,
                                    "'%s' is not range(START, STOP) or range(START, STOP, STEP) "
                                    "with integers and STEP != 0; allowed: %s, or such a range",
@@ -788,7 +647,7 @@ static int axis_build(tls_axis *ax, const tls_config *c, int k, yaml_document_t 
         if (rc) goto done;
         memcpy(ax->vals + (size_t)i * kd->size, (char *)tmp + kd->off, kd->size);
         if (ax->text) {
-            sbuf b = {0};
+            tls_sbuf b = {0};
             sb_value(&b, kd, tmp);
             if (b.failed) {
                 rc = TLS_ERR_NOMEM;
@@ -1394,7 +1253,7 @@ void tls_config_destroy(const tls_config **c) {
  * on the values only, and a million seeds stay one line. The hash is over
  * the list written out (b->hashing), as it was before range() existed, so
  * that a sweep started by an earlier version keeps its hash. */
-static void sb_axis(sbuf *b, const char *name, const tls_axis *ax) {
+static void sb_axis(tls_sbuf *b, const char *name, const tls_axis *ax) {
     int as_range = !b->hashing && ax->n >= TLS_RANGE_PRINT_MIN &&
                    (ax->inum || ax->type == TLS_V_REAL) && ax->type != TLS_V_BOOL;
     int64_t first = 0, step = 0, last = 0;
@@ -1417,26 +1276,24 @@ static void sb_axis(sbuf *b, const char *name, const tls_axis *ax) {
     }
     if (as_range && last <= INT64_MAX - step) {
         if (step == 1)
-            sb_printf(b, "  %s: range(%lld, %lld)\n", name, (long long)first,
-                      (long long)(last + 1));
+            tls_sbuf_printf(b, "  %s: range(%lld, %lld)\n", name, (long long)first,
+                            (long long)(last + 1));
         else
-            sb_printf(b, "  %s: range(%lld, %lld, %lld)\n", name, (long long)first,
-                      (long long)(last + step), (long long)step);
+            tls_sbuf_printf(b, "  %s: range(%lld, %lld, %lld)\n", name, (long long)first,
+                            (long long)(last + step), (long long)step);
         return;
     }
     char t[40];
-    sb_printf(b, "  %s: [", name);
+    tls_sbuf_printf(b, "  %s: [", name);
     for (int i = 0; i < ax->n; i++)
-        sb_printf(b, "%s%s", i ? ", " : "", tls_axis_text(ax, i, t, sizeof(t)));
-    sb_printf(b, "]\n");
+        tls_sbuf_printf(b, "%s%s", i ? ", " : "", tls_axis_text(ax, i, t, sizeof(t)));
+    tls_sbuf_printf(b, "]\n");
 }
 
 /* Canonical YAML, sections in table order, the grid first. `for_hash`:
  * leave out output.sync_seconds, which changes nothing in the file. */
-static sbuf yaml_text(const tls_config *c, int for_hash) {
-    sbuf b = {0};
-    b.hashing = for_hash;
-    b.h = 1469598103934665603ULL;
+static tls_sbuf yaml_text(const tls_config *c, int for_hash) {
+    tls_sbuf b = for_hash ? tls_sbuf_hasher() : (tls_sbuf){0};
     char section[32] = "";
     for (int k = 0; k < NKEYS; k++) {
         const key_def *kd = &KEYS[k];
@@ -1445,7 +1302,7 @@ static sbuf yaml_text(const tls_config *c, int for_hash) {
         int sl = (int)(dot - kd->name);
         if (strncmp(section, kd->name, (size_t)sl) || section[sl]) {
             snprintf(section, sizeof(section), "%.*s", sl, kd->name);
-            sb_printf(&b, "%s:\n", section);
+            tls_sbuf_printf(&b, "%s:\n", section);
         }
         if (is_named_axis(k)) {
             sb_axis(&b, dot + 1, &c->axis[k]);
@@ -1455,12 +1312,12 @@ static sbuf yaml_text(const tls_config *c, int for_hash) {
             continue;
         }
         if (swept(c, k)) {
-            sb_printf(&b, "  # %s: swept (grid.%s)\n", dot + 1, kd->name);
+            tls_sbuf_printf(&b, "  # %s: swept (grid.%s)\n", dot + 1, kd->name);
             continue;
         }
-        sb_printf(&b, "  %s: ", dot + 1);
+        tls_sbuf_printf(&b, "  %s: ", dot + 1);
         sb_value(&b, kd, c);
-        sb_printf(&b, "\n");
+        tls_sbuf_printf(&b, "\n");
     }
     return b;
 }
