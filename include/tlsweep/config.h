@@ -130,7 +130,4 @@ uint64_t tls_config_hash(const tls_config *c);
  * buf (len bytes). */
 const char *tls_axis_text(const tls_axis *ax, int i, char *buf, size_t len);
 
-/* The dotted names of all keys, NULL-terminated (for did-you-mean). */
-const char *const *tls_config_key_names(void);
-
 #endif
