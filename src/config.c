@@ -32,10 +32,11 @@ static int unknown_key(char *err, const char *where, const char *name) {
                                "unknown key; did you mean %s%s? allowed: the keys listed in "
                                "configs/README.md",
                                prefix, tls_keys[best].name);
+    char sections[TLS_KEY_ALLOWED];
     return tls_input_error(err, where, name,
                            "unknown key; allowed: sections %s with the keys listed in "
                            "configs/README.md",
-                           TLS_KEY_SECTIONS);
+                           tls_key_sections(sections));
 }
 
 /* ---- documents ---------------------------------------------------------- */
@@ -184,12 +185,13 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, tls_
                      int from_user, char *err) {
     yaml_node_t *root = yaml_document_get_root_node(doc);
     if (!root) return TLS_OK; /* an empty file: defaults */
-    char where[400];
+    char where[400], sections[TLS_KEY_ALLOWED];
+    tls_key_sections(sections);
     snprintf(where, sizeof(where), "%s:%zu", name, root->start_mark.line + 1);
     if (root->type != YAML_MAPPING_NODE)
         return tls_input_error(err, where, "(top level)",
                                "expected a mapping of sections, got %s; allowed: %s",
-                               node_kind(root), TLS_KEY_SECTIONS);
+                               node_kind(root), sections);
     char seen_sec[16][32];
     int nsec = 0;
     seen_keys seen = {.cap = tls_nkeys + TLS_MAX_AXES};
@@ -203,8 +205,7 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, tls_
         snprintf(where, sizeof(where), "%s:%zu", name, kn->start_mark.line + 1);
         if (kn->type != YAML_SCALAR_NODE) {
             rc = tls_input_error(err, where, "(top level)",
-                                 "a section name must be a plain word; allowed: %s",
-                                 TLS_KEY_SECTIONS);
+                                 "a section name must be a plain word; allowed: %s", sections);
             break;
         }
         const char *sec = (const char *)kn->data.scalar.value;

@@ -195,6 +195,20 @@ int tls_key_closest(const char *name) {
     return best >= 0 && bestd <= 3 ? best : -1;
 }
 
+const char *tls_key_sections(char *buf) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < tls_nkeys && used < TLS_KEY_ALLOWED; i++) {
+        const char *name = tls_keys[i].name;
+        int len = (int)(strchr(name, '.') - name);
+        if (i > 0 && !strncmp(tls_keys[i - 1].name, name, (size_t)len + 1)) continue;
+        int n = snprintf(buf + used, TLS_KEY_ALLOWED - used, "%s%.*s", i ? ", " : "", len, name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
 const char *tls_key_word(const tls_key *k, int i) {
     return k->names ? k->names[i] : k->name_of(i);
 }

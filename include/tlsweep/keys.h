@@ -74,9 +74,7 @@ extern const tls_key tls_keys[]; /* in canonical order: sections grouped, grid f
 extern const int tls_nkeys;      /* rows of tls_keys */
 extern const tls_key_type tls_key_types[TLS_K_NTYPES];
 
-#define TLS_KEY_SECTIONS                                                                           \
-    "grid, data, model, train, mmd, align, finetune, baselines, selection, svm, output"
-#define TLS_KEY_ALLOWED 512 /* bytes of the buffer tls_key_allowed may write into */
+#define TLS_KEY_ALLOWED 512 /* bytes of the buffers tls_key_allowed and _sections write into */
 
 /* The index of the key named `name`, or -1. */
 int tls_key_find(const char *name);
@@ -84,6 +82,10 @@ int tls_key_find(const char *name);
 /* The key closest to `name` (itself, or without its section) within 3
  * edits, or -1: the did-you-mean of an unknown key. */
 int tls_key_closest(const char *name);
+
+/* The sections, in table order ("grid, data, ..."), written into buf
+ * (TLS_KEY_ALLOWED bytes). */
+const char *tls_key_sections(char *buf);
 
 /* Word i of enum key k, or NULL past the last. */
 const char *tls_key_word(const tls_key *k, int i);
