@@ -45,12 +45,6 @@ static int is_named_axis(int k) {
     return k < TLS_NAMED_AXES;
 }
 
-static const char *node_kind(const yaml_node_t *n) {
-    return n->type == YAML_MAPPING_NODE    ? "a mapping"
-           : n->type == YAML_SEQUENCE_NODE ? "a list"
-                                           : "a scalar";
-}
-
 static int seq_len(const yaml_node_t *n) {
     return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
@@ -93,7 +87,7 @@ static int count_values(const tls_key *kd, yaml_node_t *n, const char *shown, co
         *count = seq_len(n);
     else
         return tls_input_error(err, where, shown, "expected a list, got %s; allowed: %s",
-                               node_kind(n), allowed);
+                               tls_key_node_kind(n), allowed);
     if (*count == 0) return tls_input_error(err, where, shown, "empty list; allowed: %s", allowed);
     if (*count > TLS_MAX_VALUES)
         return tls_input_error(err, where, shown, "%d values; allowed: at most %d values per axis",
@@ -153,7 +147,7 @@ static int axis_value(tls_axis *ax, int i, tls_config *tmp, int k, yaml_document
     snprintf(w, sizeof(w), "%s", where);
     if (item->type != YAML_SCALAR_NODE && !tls_key_types[kd->type].parse_node)
         return tls_input_error(err, where, shown, "element %d is %s, not a value; allowed: %s",
-                               i + 1, node_kind(item), tls_key_allowed(kd, al));
+                               i + 1, tls_key_node_kind(item), tls_key_allowed(kd, al));
     if (tls_key_apply(tmp, k, doc, item, w, err)) {
         /* name the element: "element 3 is not a number" */
         char inner[TLS_ERRMSG];

@@ -16,12 +16,6 @@ static int is_named_axis(int k) {
     return k < TLS_NAMED_AXES;
 }
 
-static const char *node_kind(const yaml_node_t *n) {
-    return n->type == YAML_MAPPING_NODE    ? "a mapping"
-           : n->type == YAML_SEQUENCE_NODE ? "a list"
-                                           : "a scalar";
-}
-
 static int unknown_key(char *err, const char *where, const char *name) {
     /* grid.train.lrr: the key after grid. is what is misspelt */
     const char *key = name, *prefix = "";
@@ -191,7 +185,7 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, tls_
     if (root->type != YAML_MAPPING_NODE)
         return tls_input_error(err, where, "(top level)",
                                "expected a mapping of sections, got %s; allowed: %s",
-                               node_kind(root), sections);
+                               tls_key_node_kind(root), sections);
     char seen_sec[16][32];
     int nsec = 0;
     seen_keys seen = {.cap = tls_nkeys + TLS_MAX_AXES};
@@ -221,7 +215,7 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, tls_
             rc = tls_input_error(err, where, sec,
                                  "expected a mapping of keys, got %s; allowed: e.g. %s: "
                                  "{key: value}",
-                                 node_kind(vn), sec);
+                                 tls_key_node_kind(vn), sec);
         else
             rc = apply_section(c, doc, name, sec, vn, &seen, org, from_user, err);
     }

@@ -451,7 +451,7 @@ static void str_print(tls_sbuf *b, const tls_key *k, const void *field) {
 
 /* reals: a list of up to TLS_MAX_REALS numbers */
 
-static const char *node_kind(const yaml_node_t *n) {
+const char *tls_key_node_kind(const yaml_node_t *n) {
     return n->type == YAML_MAPPING_NODE    ? "a mapping"
            : n->type == YAML_SEQUENCE_NODE ? "a list"
                                            : "a scalar";
@@ -466,7 +466,7 @@ static int reals_parse(const tls_key *k, void *field, yaml_document_t *doc, yaml
                     : -1;
     if (count < 0)
         return tls_input_error(err, where, k->name, "expected a list, got %s; allowed: %s",
-                               node_kind(n), k->allowed);
+                               tls_key_node_kind(n), k->allowed);
     if (count > TLS_MAX_REALS)
         return tls_input_error(err, where, k->name, "%d values; allowed: %s", count, k->allowed);
     for (int i = 0; i < count; i++) {
@@ -475,10 +475,11 @@ static int reals_parse(const tls_key *k, void *field, yaml_document_t *doc, yaml
                                 : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
         if (item->type != YAML_SCALAR_NODE ||
             tls_scalar_real((const char *)item->data.scalar.value, &r->v[i]))
-            return tls_input_error(
-                err, where, k->name, "element %d is not a number (%s); allowed: %s", i + 1,
-                item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value : node_kind(item),
-                k->allowed);
+            return tls_input_error(err, where, k->name,
+                                   "element %d is not a number (%s); allowed: %s", i + 1,
+                                   item->type == YAML_SCALAR_NODE ? (char *)item->data.scalar.value
+                                                                  : tls_key_node_kind(item),
+                                   k->allowed);
     }
     r->n = count;
     return TLS_OK;
@@ -593,9 +594,10 @@ int tls_key_apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, co
     char al[TLS_KEY_ALLOWED];
     if (n->type != YAML_SCALAR_NODE)
         return tls_input_error(err, where, kd->name,
-                               "expected a single value, got %s; allowed: %s%s%s%s", node_kind(n),
-                               tls_key_allowed(kd, al), kd->fixed ? "" : " (to sweep it: grid: {",
-                               kd->fixed ? "" : kd->name, kd->fixed ? "" : ": [a, b, ...]})");
+                               "expected a single value, got %s; allowed: %s%s%s%s",
+                               tls_key_node_kind(n), tls_key_allowed(kd, al),
+                               kd->fixed ? "" : " (to sweep it: grid: {", kd->fixed ? "" : kd->name,
+                               kd->fixed ? "" : ": [a, b, ...]})");
     return type_of(k)->parse(kd, field, (const char *)n->data.scalar.value, where, err);
 }
 

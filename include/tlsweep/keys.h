@@ -94,6 +94,9 @@ const char *tls_key_word(const tls_key *k, int i);
  * words as "a, b or c", written into buf (TLS_KEY_ALLOWED bytes). */
 const char *tls_key_allowed(const tls_key *k, char *buf);
 
+/* What a message calls YAML node n: "a mapping", "a list" or "a scalar". */
+const char *tls_key_node_kind(const yaml_node_t *n);
+
 /* Reads node n (a scalar, or a list for list types) into key k of c. */
 int tls_key_apply(tls_config *c, int k, yaml_document_t *doc, yaml_node_t *n, const char *where,
                   char *err);
