@@ -213,7 +213,7 @@ static int refuse_other(const plan_ctx *p, const char *what, const char *stored_
                                "sweep's CONFIG and --set options, or --force to start over");
     /* compare canonical texts: the stored one loaded and printed again */
     char diff[600], lerr[TLS_ERRMSG];
-    tls_config *old = NULL;
+    const tls_config *old = NULL;
     char *canon = stored_yaml && tls_config_load_text(&old, "stored", stored_yaml, lerr) == TLS_OK
                       ? tls_config_yaml(old)
                       : NULL;

@@ -129,7 +129,7 @@ static int status_of_state(const char *out, const char *dir, int running, const 
         return TLS_EXIT_BAD_INPUT;
     }
     char *text = tls_state_config(dir);
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     int rc = text ? tls_config_load_text(&c, dir, text, err)
                   : tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
     free(text);
@@ -244,7 +244,7 @@ static int status_of_file(const char *out, const char *dir_note) {
         fprintf(stderr, "tlsweep: status: %s\n", err);
         return TLS_EXIT_BAD_INPUT;
     }
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     int rc = tls_store_config(rd, out, &c, err);
     tls_part part = tls_store_meta_of(rd)->part;
     if (rc == TLS_OK) part = tls_grid_part(c, part.k, part.n);

@@ -188,7 +188,7 @@ void tls_store_close(tls_store_reader **rdp) {
     TLS_FREE(*rdp);
 }
 
-int tls_store_config(tls_store_reader *rd, const char *path, tls_config **c, char *err) {
+int tls_store_config(tls_store_reader *rd, const char *path, const tls_config **c, char *err) {
     TLS_TRY(tls_config_load_text(c, path, rd->meta.config_yaml, err));
     unsigned long long mine = (unsigned long long)tls_config_hash(*c);
     if (rd->meta.config_hash != mine) {

@@ -107,13 +107,15 @@ enum {
 /* Loads defaults, then `path` (NULL: none), then the nsets "key=value"
  * overrides. Returns 0, or TLS_ERR_INPUT with the one-line message in err
  * (TLS_ERRMSG bytes), or TLS_ERR_NOMEM. On success *out is owned by the
- * caller and must not be modified. */
-int tls_config_load(tls_config **out, const char *path, const char *const *sets, int nsets,
+ * caller, who reads it and destroys it: a loaded configuration is a value,
+ * never written to (settings that differ from it are copies: grid.h). */
+int tls_config_load(const tls_config **out, const char *path, const char *const *sets, int nsets,
                     char *err);
 /* Loads a configuration from YAML text (a manifest's copy): as tls_config_load
  * with the text in place of the file; `name` is used in messages. */
-int tls_config_load_text(tls_config **out, const char *name, const char *text, char *err);
-void tls_config_destroy(tls_config **c);
+int tls_config_load_text(const tls_config **out, const char *name, const char *text, char *err);
+/* Frees a loaded configuration and sets *c to NULL (NULL: nothing). */
+void tls_config_destroy(const tls_config **c);
 
 /* The effective configuration as canonical YAML text (malloc'ed, caller
  * frees; NULL when out of memory): every key, numbers in the shortest form
@@ -127,8 +129,5 @@ uint64_t tls_config_hash(const tls_config *c);
 /* Value i of axis ax as YAML text: its text, or the number formatted into
  * buf (len bytes). */
 const char *tls_axis_text(const tls_axis *ax, int i, char *buf, size_t len);
-
-/* The dotted names of all keys, NULL-terminated (for did-you-mean). */
-const char *const *tls_config_key_names(void);
 
 #endif

@@ -124,7 +124,7 @@ const tls_store_meta *tls_store_meta_of(const tls_store_reader *rd);
  * and checked against its config_hash: TLS_ERR_INPUT with one line in err
  * when the text does not load or does not hash to config_hash (edited or
  * damaged). path names the file in messages. */
-int tls_store_config(tls_store_reader *rd, const char *path, tls_config **c, char *err);
+int tls_store_config(tls_store_reader *rd, const char *path, const tls_config **c, char *err);
 /* The runs recorded in the file (provenance), appended to runs. */
 int tls_store_runs(tls_store_reader *rd, tls_runs *runs);
 

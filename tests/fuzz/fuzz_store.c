@@ -131,7 +131,7 @@ static int edit(const uint8_t *d, size_t n) {
 static void read_all(void) {
     char err[TLS_ERRMSG];
     tls_store_reader *rd = NULL;
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     if (tls_store_open(&rd, path, err) != TLS_OK) return;
     if (tls_config_load_text(&c, path, tls_store_meta_of(rd)->config_yaml, err) == TLS_OK &&
         c->grid_size <= 100000) {
