@@ -196,8 +196,9 @@ static int write_cell_vars(const tls_store_cells *x, hid_t f, const tls_layout *
                     tls_cell_field_value(cf, &x->out[j * K + k], x->stop[j], c->decide.round);
         hid_t d = H5I_INVALID_HID;
         TLS_TRY(make_cell_var(f, cf, nd, dims, scales, e, &d));
-        herr_t w =
-            x->ncells * K > 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
+        herr_t w = x->ncells * K > 0
+                       ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)
+                       : 0;
         H5Dclose(d);
         TLS_H5TRY(e, w);
     }
