@@ -135,3 +135,28 @@ def test_swept_shape_keys_size_the_file_by_their_largest_value(tmp_path):
         assert f["ce_epoch"].shape[-1] == 5 and f["embeddings/source_features"].shape[-2:] == (80, 8)
         ce = f["ce_epoch"][()]  # epochs [2, 5]: the 2-epoch configurations hold 3 fill values
         assert np.isnan(ce[..., 0, :, :, 2:]).all() and np.isfinite(ce[..., 1, :, :, :]).all()
+
+
+def write_data(path, n=60, dim=2, classes=3, seed=0):
+    import h5py
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    X = (rng.normal(size=(n, dim)) + 3 * np.eye(dim)[y % dim]).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f["X"] = X
+        f["y"] = y.astype(np.int32)
+
+
+def test_every_grid_point_sees_all_the_labels(tmp_path):
+    """grid.data.classes [2, 3] with 3-class files once exited 0: the classes = 2 configurations
+    trained and scored on label 2 and their confusion matrices counted 18 of 30 test points."""
+    from tlstest import run
+    src, tgt = str(tmp_path / "s.h5"), str(tmp_path / "t.h5")
+    write_data(src), write_data(tgt, seed=1)
+    files = ["--set", f"data.source={src}", "--set", f"data.target={tgt}", "--set", "grid.n_target=[6]"]
+    p = run(["run", "-o", str(tmp_path / "r.h5"), "--set", "grid.data.classes=[2,3]"] + files, check=False)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert "labels go up to 2, but grid.data.classes includes 2" in lines[0] and "allowed" in lines[0]
+    assert not os.path.exists(tmp_path / "r.h5")
+    run(["run", "--dry-run", "-o", str(tmp_path / "r.h5"), "--set", "grid.data.classes=[3,4]"] + files)
