@@ -160,3 +160,30 @@ def test_every_grid_point_sees_all_the_labels(tmp_path):
     assert "labels go up to 2, but grid.data.classes includes 2" in lines[0] and "allowed" in lines[0]
     assert not os.path.exists(tmp_path / "r.h5")
     run(["run", "--dry-run", "-o", str(tmp_path / "r.h5"), "--set", "grid.data.classes=[3]"] + files)
+
+
+def test_different_data_on_different_ranks_is_refused(tmp_path):
+    """A stale node-local copy at the same path: 7 of 16 configurations were once computed on
+    other data, and the file's data_source_crc32 was rank 1's. Here the two ranks run in
+    different directories (mpirun's MPMD form) and read the relative path data/t.h5 there."""
+    for d, seed in (("a", 1), ("b", 2)):
+        (tmp_path / d / "data").mkdir(parents=True)
+        write_data(str(tmp_path / d / "data" / "s.h5"))
+        write_data(str(tmp_path / d / "data" / "t.h5"), seed=1 if d == "a" else seed)
+    out = str(tmp_path / "r.h5")
+    args = ["run", "-o", out, "--set", "data.source=data/s.h5", "--set", "data.target=data/t.h5",
+            "--set", "data.classes=3", "--set", "grid.n_target=[6]", "--set", "grid.shift=[0]",
+            "--set", "grid.lambda=[0]", "--set", "train.epochs=1", "--set", "train.finetune_epochs=1"]
+    cmd = ["mpirun", "-q", "--oversubscribe", "-n", "1", "-wdir", str(tmp_path / "a"), BIN] + args + \
+          [":", "-n", "1", "-wdir", str(tmp_path / "b"), BIN] + args
+    p = subprocess.run(cmd, env=env(OMPI_MCA_mpi_yield_when_idle="1"), capture_output=True, text=True,
+                       timeout=300)
+    lines = [x for x in p.stderr.splitlines() if x.startswith("tlsweep")]
+    assert p.returncode != 0 and len(lines) == 1, p.stderr
+    assert "data/t.h5: data.target: rank 1 on " in lines[0] and "differs between ranks" in lines[0], lines[0]
+    assert not os.path.exists(out) and not os.path.exists(out + ".tlsweep.d")
+    # the same data everywhere runs
+    write_data(str(tmp_path / "b" / "data" / "t.h5"), seed=1)
+    p = subprocess.run(cmd, env=env(OMPI_MCA_mpi_yield_when_idle="1"), capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
