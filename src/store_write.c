@@ -40,6 +40,7 @@ typedef struct {
     int64_t *fpos;                    /* (nfail) positions */
     char (*freason)[112];             /* (nfail) reasons */
     tls_store_cells cells;            /* the decide modes' cells */
+    int input;                        /* a record read was out of range (bad input) */
 } writer;
 
 /* Creates dataset `name` in loc with nd dims: attribute creation order
@@ -645,7 +646,13 @@ static int pack_round(writer *w, const tls_record_source *src, int64_t a, int64_
     for (int64_t p = a; p < b; p++) {
         int have = 0;
         memset(&meta, 0, sizeof(meta));
-        if (src->get(src->ctx, p, &meta, w->r, &have) != TLS_OK) {
+        int rc = src->get(src->ctx, p, &meta, w->r, &have);
+        if (rc == TLS_ERR_INPUT && src->why) { /* a record out of range: one line, bad input */
+            snprintf(w->e.msg, sizeof(w->e.msg), "%s", src->why(src->ctx));
+            w->input = 1;
+            return 0;
+        }
+        if (rc != TLS_OK) {
             snprintf(w->e.msg, sizeof(w->e.msg), "cannot read the result of configuration %lld",
                      (long long)tls_layout_index(w->L, p));
             return 0;
@@ -770,14 +777,23 @@ static void gather_failures(writer *w, int64_t **gpos, char (**greason)[112], in
 }
 
 /* Collective: one line for a failed write, from the lowest rank that knows
- * a cause, else the lowest that failed. */
-static void report_failure(writer *w, const char *path) {
+ * a cause, else the lowest that failed; TLS_ERR_INPUT when a record read was
+ * out of range (its line says so), else TLS_ERR_IO. */
+static int report_failure(writer *w, const char *path) {
+    int input = !tls_all_ok(w->comm, !w->input);
+    if (input) { /* the lowest rank that refused a record says why */
+        int mine = w->input ? w->rank : w->nranks, first;
+        TLS_MPI(w->comm, MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, w->comm));
+        if (w->rank == first) fprintf(stderr, "tlsweep: %s\n", w->e.msg);
+        return TLS_ERR_INPUT;
+    }
     int rank_known = w->e.msg[0] && !strstr(w->e.msg, "no cause") ? w->rank : w->nranks;
     int rank_any = w->e.msg[0] ? w->rank : w->nranks, first_known, first_any;
     TLS_MPI(w->comm, MPI_Allreduce(&rank_known, &first_known, 1, MPI_INT, MPI_MIN, w->comm));
     TLS_MPI(w->comm, MPI_Allreduce(&rank_any, &first_any, 1, MPI_INT, MPI_MIN, w->comm));
     if (w->rank == (first_known < w->nranks ? first_known : first_any))
         fprintf(stderr, "tlsweep: rank %d: cannot write %s: %s\n", w->rank, path, w->e.msg);
+    return TLS_ERR_IO;
 }
 
 int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
@@ -806,12 +822,12 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     if (ok && w->rank == 0) ok = write_strings(w, gpos, greason, gfail) == TLS_OK;
     ok = tls_all_ok(comm, ok);
     tls_h5_capture_end(&cap);
-    if (!ok) report_failure(w, path);
+    int rc = ok ? TLS_OK : report_failure(w, path);
     H5Eset_auto2(H5E_DEFAULT, efunc, edata);
     if (counts) *counts = w->cnt;
     tls_result_destroy(&w->r);
     free(w->fpos), free(w->freason), free(w->idx), free(w->auxbuf), free(gpos), free(greason);
     tls_store_cells_free(&w->cells);
     free(w);
-    return ok ? TLS_OK : TLS_ERR_IO;
+    return rc;
 }

@@ -187,3 +187,49 @@ def test_different_data_on_different_ranks_is_refused(tmp_path):
     p = subprocess.run(cmd, env=env(OMPI_MCA_mpi_yield_when_idle="1"), capture_output=True, text=True,
                        timeout=300)
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("what", ["acc 5.0", "acc NaN though done", "negative confusion count"])
+def test_journal_values_out_of_range_are_refused(baseline, tmp_path, what):
+    """Journal records with a valid CRC once carried acc 5.0, NaN with status done and negative
+    confusion counts into the results file. One range check per field (result.h's table), used
+    wherever results are read: such a record is refused and computed again."""
+    from tlstest import SCALAR
+    scalars = 96
+    arrays = scalars + 400
+    edits = {"acc 5.0": lambda b, m, st: st.pack_into("<d", b, m + SCALAR["acc"] + 16, 5.0),
+             "acc NaN though done": lambda b, m, st: st.pack_into("<d", b, m + SCALAR["acc"] + 16, float("nan")),
+             "negative confusion count": lambda b, m, st: st.pack_into("<i", b, arrays, -5)}
+    out, p = forged(tmp_path, edits[what])
+    assert p.returncode == 0, p.stderr
+    assert result_digest(out) == baseline
+
+
+def set_value(path, name, index, value):
+    import h5py
+    with h5py.File(path, "r+") as f:
+        d = f[name][()]
+        d.flat[index] = value
+        f[name][...] = d
+
+
+@pytest.mark.parametrize("name,value", [("acc_mmd", 7.5), ("status", 9), ("acc_scratch", -0.5)])
+def test_results_file_values_out_of_range_are_refused(tiny, tmp_path, name, value):
+    """merge once took a part with acc_mmd 7.5 or status 9, and --resume took over a results file
+    with acc_mmd 7.5, with exit status 0; out-of-range values gave exit 1 and source lines."""
+    import shutil
+    from tlstest import run
+    bad = str(tmp_path / "bad.h5")
+    shutil.copy(tiny, bad)
+    set_value(bad, name, 1, value)
+    set_value(bad, "status", 0, 0)  # one configuration pending: --resume takes over the others
+    import h5py
+    with h5py.File(bad, "r+") as f:
+        f.attrs["n_pending"], f.attrs["complete"] = np.int64(1), np.int64(0)
+    for args in (["merge", "--allow-partial", bad, "-o", str(tmp_path / "m.h5")], ["run", "-o", bad, "--resume"]):
+        p = run(args, check=False)
+        lines = [x for x in p.stderr.strip().splitlines()]
+        assert p.returncode == 2 and len(lines) == 1, (args, p.stderr)
+        assert f"{bad}: (values): " in lines[0] and "out of range" in lines[0] and "seed=1" in lines[0], lines[0]
+        assert ".c:" not in lines[0] and not os.path.exists(bad + ".tlsweep.d")
+        assert not os.path.exists(tmp_path / "m.h5")

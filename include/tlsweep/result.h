@@ -122,6 +122,7 @@ typedef struct {
     int32_t *y_target;  /* (n_test) */
     void *mem;          /* the single allocation behind the views */
     size_t mem_bytes;
+    int classes; /* of the parameters it was created for (the confusion's size) */
 } tls_result;
 
 /* Creates a result sized for p (every array holding its fill value); *out
