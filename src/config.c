@@ -135,7 +135,7 @@ static const key_def KEYS[] = {
      0, tls_bandwidth_names},
     {"mmd.estimator", K_ENUM, E(mmd_estimator), 0, 0, 0, 0, "biased or unbiased", NULL, "",
      "estimator of the MMD^2 loss", 0, tls_estimator_names},
-    {"align.loss", K_ENUM, E(align_loss), 0, 0, 0, 0, "mmd, coral, dann or none", NULL, "",
+    {"align.loss", K_ENUM, E(align_loss), 0, 0, 0, 0, tls_align_allowed, NULL, "",
      "alignment loss of the source phase, weighted by lambda", 0, tls_align_names},
     {"align.target_batch", K_COUNT, E(align_target_batch), 1, 1e8, 0, 0,
      "all (every target test point, the article) or an integer from 1 to 100000000 (points "

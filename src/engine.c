@@ -30,46 +30,38 @@ static double accuracy(int32_t *confusion, const int *pred, const int *y, int n,
 
 /* Working memory of one run; every buffer sized once up front. */
 typedef struct {
-    float *xs;         /* (n_source, dim) */
-    int *ys;           /* (n_source) */
-    float *xt;         /* (n_test, dim) */
-    int *yt;           /* (n_test) */
-    float *xl;         /* (n_target, dim) labelled target */
-    int *yl;           /* (n_target) */
-    float *xb;         /* (batch, dim) gathered source batch */
-    int *yb;           /* (batch) */
-    int *order;        /* (n_source) batch order */
-    int *pred;         /* (max(n_test, n_source)) */
-    float *feat_s;     /* (n_source, features) */
-    float *feat_t;     /* (n_test, features) */
-    float *pad_x;      /* (2*min(n_source,n_test), max(dim, features)) */
-    int *pad_pick;     /* (n_source) random order of the source points */
-    int *pad_pool;     /* (2k) shuffled pooled points, k = min(n_source, n_test) */
-    int *pad_label;    /* (2k) domain labels, 0 source, 1 target */
-    int *pad_pred;     /* (k) predictions on the held-out half */
-    int *pick;         /* (n_target) file rows of the labelled target points */
-    int *file_idx;     /* (max(source rows, target rows)) row orders, with data files */
-    int *file_chosen;  /* (target rows) 1 where a target row is labelled, with data files */
-    int *dist_idx;     /* (max(n_source, n_test)) row order for distance subsets */
-    float *dist_x;     /* (distance_points, max(dim, features)) */
-    float *dist_y;     /* (distance_points, max(dim, features)) */
-    float *mmd_work;   /* tls_mmd_work_floats */
-    int mt;            /* unlabelled target points per step: min(target_batch, n_test), or n_test */
-    float *xtb;        /* (mt, dim) the step's target points when mt < n_test */
-    int *tb_idx;       /* (n_test) permutation from which each step's mt points are drawn */
-    float *probs_mmd;  /* (n_test, classes) the transfer network's softmax on the test set */
-    float *probs_tgt;  /* (n_test, classes) the target-only network's */
-    float *w_src;      /* (n_extractor) feature extractor after source training (L2-SP) */
-    float *coral_work; /* tls_coral_work_floats */
-    float *median_work; /* tls_median_work_floats */
-    float *dfeat_pool;  /* (batch + mt, features) pooled features for the discriminator */
-    float *dgrad_pool;  /* (batch + mt, features) their gradient */
-    float *disc_h;      /* (batch + mt, disc_hidden) */
-    float *disc_dh;     /* (batch + mt, disc_hidden) */
-    float *disc_logit;  /* (batch + mt) */
-    float *disc_dlogit; /* (batch + mt) */
-    float *disc_prob;   /* (batch + mt) */
-    int *disc_label;    /* (batch + mt) 0 source, 1 target */
+    float *xs;        /* (n_source, dim) */
+    int *ys;          /* (n_source) */
+    float *xt;        /* (n_test, dim) */
+    int *yt;          /* (n_test) */
+    float *xl;        /* (n_target, dim) labelled target */
+    int *yl;          /* (n_target) */
+    float *xb;        /* (batch, dim) gathered source batch */
+    int *yb;          /* (batch) */
+    int *order;       /* (n_source) batch order */
+    int *pred;        /* (max(n_test, n_source)) */
+    float *feat_s;    /* (n_source, features) */
+    float *feat_t;    /* (n_test, features) */
+    float *pad_x;     /* (2*min(n_source,n_test), max(dim, features)) */
+    int *pad_pick;    /* (n_source) random order of the source points */
+    int *pad_pool;    /* (2k) shuffled pooled points, k = min(n_source, n_test) */
+    int *pad_label;   /* (2k) domain labels, 0 source, 1 target */
+    int *pad_pred;    /* (k) predictions on the held-out half */
+    int *pick;        /* (n_target) file rows of the labelled target points */
+    int *file_idx;    /* (max(source rows, target rows)) row orders, with data files */
+    int *file_chosen; /* (target rows) 1 where a target row is labelled, with data files */
+    int *dist_idx;    /* (max(n_source, n_test)) row order for distance subsets */
+    float *dist_x;    /* (distance_points, max(dim, features)) */
+    float *dist_y;    /* (distance_points, max(dim, features)) */
+    float *mmd_work;  /* tls_mmd_work_floats of the distances */
+    int mt;           /* unlabelled target points per step: min(target_batch, n_test), or n_test */
+    float *xtb;       /* (mt, dim) the step's target points when mt < n_test */
+    int *tb_idx;      /* (n_test) permutation from which each step's mt points are drawn */
+    float *probs_mmd; /* (n_test, classes) the transfer network's softmax on the test set */
+    float *probs_tgt; /* (n_test, classes) the target-only network's */
+    float *w_src;     /* (n_extractor) feature extractor after source training (L2-SP) */
+    const tls_align_method *align; /* align.loss's row of the table */
+    float *align_work;             /* align->work_floats(batch, mt, features) */
     /* the training and held-out parts (selection.*_holdout): rows [0, ns) of xs and [0, nl)
      * of xl train, the nsv and nlv rows after them only validate */
     int ns, nsv;      /* source points that train, held out */
@@ -100,9 +92,7 @@ static void ws_destroy(run_ws *w) {
     free(w->mmd_work), free(w->pick), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
     free(w->file_idx), free(w->file_chosen);
     free(w->xtb), free(w->tb_idx), free(w->probs_mmd), free(w->probs_tgt), free(w->w_src);
-    free(w->coral_work), free(w->median_work), free(w->dfeat_pool), free(w->dgrad_pool);
-    free(w->disc_h), free(w->disc_dh), free(w->disc_logit), free(w->disc_dlogit);
-    free(w->disc_prob), free(w->disc_label);
+    free(w->align_work);
     free(w->cls), free(w->split_idx), free(w->split_x), free(w->split_y), free(w->xtv);
     free(w->pred_tv), free(w->pv_mmd), free(w->pv_tgt), free(w->snd_work), free(w->lr_work);
     free(w->lr_coef), free(w->iw_input), free(w->iw_feat), free(w->wrong);
@@ -149,7 +139,7 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
         TLS_ALLOC(w->dist_x, (size_t)k * imax(D, F));
         TLS_ALLOC(w->dist_y, (size_t)k * imax(D, F));
     }
-    TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
+    TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(ns, nt, imax(D, F)));
     int C = p->classes, B = p->batch_size;
     w->mt = p->align_target_batch > 0 && p->align_target_batch < nt ? p->align_target_batch : nt;
     if (w->mt < nt) {
@@ -158,21 +148,8 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     }
     TLS_ALLOC(w->probs_mmd, (size_t)nt * C);
     TLS_ALLOC(w->probs_tgt, (size_t)nt * C);
-    if (p->align_loss == TLS_ALIGN_CORAL)
-        TLS_ALLOC(w->coral_work, tls_coral_work_floats(B, w->mt, F));
-    if (p->align_loss == TLS_ALIGN_MMD && p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN)
-        TLS_ALLOC(w->median_work, tls_median_work_floats(B, w->mt, F));
-    int dann = p->align_loss == TLS_ALIGN_DANN, Hd = p->disc_hidden, np = B + w->mt;
-    if (dann) {
-        TLS_ALLOC(w->dfeat_pool, (size_t)np * F);
-        TLS_ALLOC(w->dgrad_pool, (size_t)np * F);
-        TLS_ALLOC(w->disc_h, (size_t)np * Hd);
-        TLS_ALLOC(w->disc_dh, (size_t)np * Hd);
-        TLS_ALLOC(w->disc_logit, np);
-        TLS_ALLOC(w->disc_dlogit, np);
-        TLS_ALLOC(w->disc_prob, np);
-        TLS_ALLOC(w->disc_label, np);
-    }
+    w->align = &tls_align_methods[p->align_loss];
+    if (w->align->work_floats) TLS_ALLOC(w->align_work, w->align->work_floats(B, w->mt, F, p));
     w->ns = ns, w->nl = nl;
     TLS_ALLOC(w->cls, 2 * C);
     TLS_ALLOC(w->split_idx, imax(big, nl));
@@ -194,7 +171,8 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
         TLS_ALLOC(w->iw_feat, ns);
         TLS_ALLOC(w->wrong, ns);
     }
-    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, C, dann ? Hd : 0));
+    TLS_CALL(
+        tls_model_create(&w->model, D, p->hidden, F, C, w->align->has_params ? p->disc_hidden : 0));
     if (p->finetune_strategy == TLS_FINETUNE_L2SP) TLS_ALLOC(w->w_src, w->model->n_extractor);
     TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
     TLS_CALL(tls_acts_create(&w->at, w->model, big));
@@ -276,49 +254,6 @@ static void fail(tls_result *r, int method, const char *what, const char *why) {
     r->s.status = TLS_STATUS_FAILED;
 }
 
-/* The MMD loss of one step with the configured kernels and estimator;
- * adds lambda * its gradients into dx, dy (NULL: none). The article's
- * setting (one fixed gamma, biased) is tls_mmd2_forward_backward's call. */
-static double mmd_loss(float *dx, float *dy, float lambda, run_ws *w, const tls_engine_params *p,
-                       const float *x, const float *y, int n, int m, int F) {
-    float g[TLS_MMD_MAX_KERNELS];
-    int ng = p->mmd_gammas.n > 0 ? p->mmd_gammas.n : 1;
-    for (int q = 0; q < ng; q++)
-        g[q] = (float)(p->mmd_gammas.n > 0 ? p->mmd_gammas.v[q] : p->mmd_gamma);
-    if (p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN) {
-        /* gamma_q = gammas_q / median squared distance (not differentiated) */
-        float med = tls_median_sqdist(x, n, y, m, F, w->median_work);
-        if (med > 0.0f && isfinite(med))
-            for (int q = 0; q < ng; q++) g[q] /= med;
-    }
-    return tls_mmd2_multi_forward_backward(dx, dy, lambda, x, y, n, m, F, g, ng,
-                                           p->mmd_estimator == TLS_MMD_UNBIASED, w->mmd_work);
-}
-
-/* DANN's loss of one step: the discriminator's binary cross-entropy on the
- * pooled features (source label 0, target label 1), averaged over the
- * n + m points; with grad, lambda * its gradient goes into the
- * discriminator's parameters and, reversed, into dx (n, F) and dy (m, F). */
-static double dann_loss(float *dx, float *dy, float lambda, run_ws *w, const float *x,
-                        const float *y, int n, int m, int F, int grad) {
-    tls_model *md = w->model;
-    int np = n + m;
-    memcpy(w->dfeat_pool, x, sizeof(float) * (size_t)n * F);
-    memcpy(w->dfeat_pool + (size_t)n * F, y, sizeof(float) * (size_t)m * F);
-    for (int i = 0; i < np; i++) w->disc_label[i] = i >= n;
-    tls_model_disc_forward(w->disc_h, w->disc_logit, md, w->dfeat_pool, np);
-    double bce = tls_bce_forward(w->disc_prob, w->disc_logit, w->disc_label, np);
-    if (!grad) return bce;
-    memset(w->disc_dlogit, 0, sizeof(float) * (size_t)np);
-    tls_bce_backward(w->disc_dlogit, w->disc_prob, w->disc_label, lambda, np);
-    memset(w->dgrad_pool, 0, sizeof(float) * (size_t)np * F);
-    tls_model_disc_backward(md, w->dgrad_pool, 1, w->disc_dh, w->disc_dlogit, w->disc_h,
-                            w->dfeat_pool, np);
-    for (size_t i = 0; i < (size_t)n * F; i++) dx[i] += w->dgrad_pool[i];
-    for (size_t i = 0; i < (size_t)m * F; i++) dy[i] += w->dgrad_pool[(size_t)n * F + i];
-    return bce;
-}
-
 /* The step's unlabelled target points: all of them, or mt drawn without
  * replacement by a partial shuffle of the persistent permutation tb_idx. */
 static const float *target_batch(run_ws *w, const tls_engine_params *p, tls_rng *rng) {
@@ -333,14 +268,15 @@ static const float *target_batch(run_ws *w, const tls_engine_params *p, tls_rng 
     return w->xtb;
 }
 
-/* Source phase: epochs of CE + lambda * the alignment loss (align.loss)
+/* Source phase: epochs of CE + lambda * the alignment loss (align.loss's method)
  * between the batch's and the target points' features. Returns
  * TLS_ERR_NUMERIC with `why` filled when a loss turns non-finite. */
 static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt,
                         char *why, size_t whylen) {
     tls_model *m = w->model;
     int D = p->dim, F = p->features, C = p->classes, ns = w->ns, nt = p->n_test;
-    int mt = w->mt, align = p->align_loss;
+    int mt = w->mt;
+    const tls_align_method *al = w->align;
     tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
     float lambda = (float)pt->lambda;
     tls_rng shuf, tbr;
@@ -369,35 +305,30 @@ static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, co
             memset(as->dlogits, 0, sizeof(float) * (size_t)nb * C);
             tls_crossentropy_backward(as->dlogits, as->probs, w->yb, 1.0f, nb, C);
             tls_model_classifier_backward(m, as, nb);
-            int grad = lambda != 0.0f && align != TLS_ALIGN_NONE;
-            double al = 0.0;
+            int grad = lambda != 0.0f && al->step;
+            double loss = 0.0;
             const float *xt = w->xt;
-            if (align != TLS_ALIGN_NONE) {
+            if (al->step) {
                 xt = target_batch(w, p, &tbr);
                 tls_model_features_forward(at, m, xt, mt);
                 if (grad) memset(at->dfeat, 0, sizeof(float) * (size_t)mt * F);
                 float *dxs = grad ? as->dfeat : NULL, *dxt = grad ? at->dfeat : NULL;
-                if (align == TLS_ALIGN_MMD)
-                    al = mmd_loss(dxs, dxt, lambda, w, p, as->feat, at->feat, nb, mt, F);
-                else if (align == TLS_ALIGN_CORAL)
-                    al = tls_coral_forward_backward(dxs, dxt, lambda, as->feat, at->feat, nb, mt, F,
-                                                    w->coral_work);
-                else
-                    al = dann_loss(dxs, dxt, lambda, w, as->feat, at->feat, nb, mt, F, grad);
+                loss =
+                    al->step(dxs, dxt, lambda, m, as->feat, at->feat, nb, mt, F, p, w->align_work);
             }
-            if (!isfinite(ce) || !isfinite(al)) {
+            if (!isfinite(ce) || !isfinite(loss)) {
                 snprintf(why, whylen, "non-finite loss in epoch %d batch %d (ce %g, %s %g)", e + 1,
-                         b + 1, ce, align == TLS_ALIGN_MMD ? "mmd2" : tls_align_names[align], al);
+                         b + 1, ce, al->loss, loss);
                 return TLS_ERR_NUMERIC;
             }
             tls_model_features_backward(m, as, w->xb, nb);
             if (grad) tls_model_features_backward(m, at, xt, mt);
             tls_model_adam_step(m, &opt);
             ce_sum += ce;
-            align_sum += al;
+            align_sum += loss;
         }
         r->ce_epoch[e] = (float)(ce_sum / nbatches);
-        r->mmd_epoch[e] = align == TLS_ALIGN_NONE ? NAN : (float)(align_sum / nbatches);
+        r->mmd_epoch[e] = al->step ? (float)(align_sum / nbatches) : NAN;
     }
     return TLS_OK;
 }

@@ -822,6 +822,123 @@ static void test_network_remedies(tls_rng *rng) {
     }
 }
 
+/* ---- the table of alignment methods (align.h) --------------------------- */
+
+/* lambda * row's loss of x (n, F), y (m, F) in double, from its float step without gradients. */
+static double align_loss_of(const tls_align_method *al, tls_model *md, const float *x,
+                            const float *y, int n, int m, int F, const tls_engine_params *p,
+                            float *work) {
+    return al->step(NULL, NULL, 1.0f, md, x, y, n, m, F, p, work);
+}
+
+/* One row's step against its contract, at n <= N source and m <= M target
+ * points: the same loss with and without gradients; gradients ADDED into dx
+ * and dy (which start at 0.5) equal to lambda * its finite differences,
+ * reversed for a method with parameters, whose own gradient goes into md's;
+ * no write past work_floats(N, M, F, p) floats. */
+static void check_align_method(const tls_align_method *al, const tls_engine_params *p, int N, int M,
+                               int n, int m, tls_rng *rng) {
+    enum { D = 3, H = 5, F = 4, C = 2, GUARD = 64 };
+    char what[160];
+    tls_model *md;
+    tls_model_create(&md, D, H, F, C, al->has_params ? p->disc_hidden : 0);
+    tls_model_init(md, rng);
+    float *x = randv(rng, n * F, 0.8), *y = randv(rng, m * F, 1.1);
+    for (int i = 0; i < m * F; i++) y[i] += 0.3f;
+    size_t wf = al->work_floats ? al->work_floats(N, M, F, p) : 0;
+    float *work = malloc(sizeof(float) * (wf + GUARD)), *dx = malloc(sizeof(float) * n * F);
+    float *dy = malloc(sizeof(float) * m * F);
+    for (int i = 0; i < GUARD; i++) work[wf + i] = -7.0f;
+    for (int i = 0; i < n * F; i++) dx[i] = 0.5f;
+    for (int i = 0; i < m * F; i++) dy[i] = 0.5f;
+    const float lambda = 0.7f;
+    tls_model_zero_grad(md);
+    double v = al->step(dx, dy, lambda, md, x, y, n, m, F, p, work);
+    snprintf(what, sizeof(what), "align %s (%d, %d): loss with and without gradients", al->name, n,
+             m);
+    expect_close(what, align_loss_of(al, md, x, y, n, m, F, p, work), v, 0, 0);
+    int guard_ok = 1;
+    for (int i = 0; i < GUARD; i++) guard_ok &= work[wf + i] == -7.0f;
+    snprintf(what, sizeof(what), "align %s (%d, %d): within work_floats", al->name, n, m);
+    expect_close(what, guard_ok, 1, 0, 0);
+    double sign = al->has_params ? -1.0 : 1.0;
+    float *vars[] = {x, y}, *grads[] = {dx, dy};
+    int sizes[] = {n * F, m * F};
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < sizes[t]; i++) {
+            float keep = vars[t][i], h = 1e-2f;
+            vars[t][i] = keep + h;
+            double lp = align_loss_of(al, md, x, y, n, m, F, p, work);
+            vars[t][i] = keep - h;
+            double lm = align_loss_of(al, md, x, y, n, m, F, p, work);
+            vars[t][i] = keep;
+            snprintf(what, sizeof(what), "align %s (%d, %d): %s added", al->name, n, m,
+                     t ? "dy" : "dx");
+            expect_close(what, grads[t][i] - 0.5f, sign * lambda * (lp - lm) / (2 * h), 1e-2, 1e-4);
+        }
+    for (size_t i = 0; i < md->nparams; i++) { /* the method's own parameters, if any */
+        float keep = md->params_mem[i], h = 1e-3f; /* small: the ReLU's kinks */
+        md->params_mem[i] = keep + h;
+        double lp = align_loss_of(al, md, x, y, n, m, F, p, work);
+        md->params_mem[i] = keep - h;
+        double lm = align_loss_of(al, md, x, y, n, m, F, p, work);
+        md->params_mem[i] = keep;
+        snprintf(what, sizeof(what), "align %s (%d, %d): parameter gradient", al->name, n, m);
+        expect_close(what, md->grads_mem[i], lambda * (lp - lm) / (2 * h), 2e-2, 2e-3);
+    }
+    free(x), free(y), free(work), free(dx), free(dy);
+    tls_model_destroy(&md);
+}
+
+/* Every row of the table: its contract, in the settings that change its
+ * step (the MMD's kernels and estimators; the median bandwidth, which is not
+ * differentiated, only for its workspace); the names the configuration
+ * reads, and lists in errors, are the rows' names in order. */
+static void test_align_methods(tls_rng *rng) {
+    char allowed[256] = "";
+    printf("test_numerics: alignment methods:");
+    for (int i = 0; i < tls_align_count; i++) {
+        const tls_align_method *al = &tls_align_methods[i];
+        printf(" %s", al->name);
+        expect_close("align: tls_align_names[i] is row i's name",
+                     tls_align_names[i] && strcmp(tls_align_names[i], al->name) == 0, 1, 0, 0);
+        snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%s",
+                 i == 0                    ? ""
+                 : i + 1 < tls_align_count ? ", "
+                                           : " or ",
+                 al->name);
+        if (!al->step) continue;
+        tls_engine_params p = tls_engine_defaults();
+        p.disc_hidden = 3;
+        check_align_method(al, &p, 7, 6, 7, 6, rng);
+        check_align_method(al, &p, 7, 6, 3, 6, rng); /* a last, partial batch */
+        p.mmd_gammas = (tls_reals){3, {0.3, 1.0, 2.5}};
+        p.mmd_estimator = TLS_MMD_UNBIASED;
+        check_align_method(al, &p, 5, 4, 5, 4, rng);
+        p.mmd_bandwidth = TLS_BANDWIDTH_MEDIAN;
+        tls_model *md;
+        tls_model_create(&md, 3, 5, 4, 2, al->has_params ? p.disc_hidden : 0);
+        tls_model_init(md, rng);
+        size_t wf = al->work_floats ? al->work_floats(9, 8, 4, &p) : 0;
+        float *x = randv(rng, 9 * 4, 1), *y = randv(rng, 8 * 4, 1), *dx = calloc(9 * 4, 4);
+        float *dy = calloc(8 * 4, 4), *work = malloc(sizeof(float) * (wf + 64));
+        for (int k = 0; k < 64; k++) work[wf + k] = -7.0f;
+        double v = al->step(dx, dy, 0.5f, md, x, y, 9, 8, 4, &p, work);
+        int guard_ok = isfinite(v);
+        for (int k = 0; k < 64; k++) guard_ok &= work[wf + k] == -7.0f;
+        expect_close("align: finite, within work_floats, median bandwidth", guard_ok, 1, 0, 0);
+        free(x), free(y), free(dx), free(dy), free(work);
+        tls_model_destroy(&md);
+    }
+    printf("\n");
+    expect_close("align: tls_align_names ends after the rows",
+                 tls_align_names[tls_align_count] == NULL, 1, 0, 0);
+    expect_close("align: tls_align_allowed lists the rows' names",
+                 strcmp(tls_align_allowed, allowed) == 0, 1, 0, 0);
+    if (strcmp(tls_align_allowed, allowed) != 0)
+        fprintf(stderr, "  tls_align_allowed '%s', the rows '%s'\n", tls_align_allowed, allowed);
+}
+
 /* Adam over a range leaves the rest alone and matches the full step there. */
 static void test_adam_range(tls_rng *rng) {
     tls_model *a, *b;
@@ -933,6 +1050,7 @@ int main(void) {
     test_bce_l2sp(&rng);
     test_median(&rng);
     test_network_remedies(&rng);
+    test_align_methods(&rng);
     test_adam_range(&rng);
     test_adam(&rng);
     test_init(&rng);
