@@ -1,0 +1,41 @@
+"""Writes src/align.c with the toy alignment loss of tests/align_toy.c added, as docs/HACKING.md
+says a loss is added: its functions before the table of methods, its row at the table's end, its
+name at the end of tls_align_names and of tls_align_allowed. Nothing else changes.
+
+    align_toy.py SRC_ALIGN_C TOY_C OUT_C
+
+Exits 1 naming what it cannot find when align.c no longer has the shape HACKING.md describes."""
+import re
+import sys
+
+
+def splice(align, toy):
+    functions, row = toy.split("/* the row */\n")
+    name = re.match(r'\s*\{"(\w+)"', row).group(1)
+    lines = align.split("\n")
+
+    def find(pred, what, start=0):
+        for i in range(start, len(lines)):
+            if pred(lines[i]):
+                return i
+        sys.exit(f"align_toy.py: src/align.c has no {what}; update tests/align_toy.py and docs/HACKING.md")
+
+    table = find(lambda s: s.startswith("const tls_align_method tls_align_methods[] = {"), "table of methods")
+    end = find(lambda s: s == "};", "end of the table of methods", table)
+    names = find(lambda s: s.startswith("const char *const tls_align_names[] = {") and s.endswith("NULL};"),
+                 "one-line tls_align_names ending in NULL")
+    allowed = find(lambda s: re.fullmatch(r'const char tls_align_allowed\[\] = ".* or \w+";', s) is not None,
+                   'one-line tls_align_allowed "... or LAST"')
+    lines[names] = lines[names][:-len("NULL};")] + f'"{name}", NULL}};'
+    lines[allowed] = re.sub(r' or (\w+)";$', rf', \1 or {name}";', lines[allowed])
+    lines.insert(end, row.rstrip("\n"))
+    lines.insert(table, functions.rstrip("\n") + "\n")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    src, toy, out = sys.argv[1:4]
+    with open(src) as f, open(toy) as g:
+        text = splice(f.read(), g.read())
+    with open(out, "w") as f:
+        f.write(text)
