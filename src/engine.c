@@ -47,9 +47,7 @@ typedef struct {
     int *pad_pool;    /* (2k) shuffled pooled points, k = min(n_source, n_test) */
     int *pad_label;   /* (2k) domain labels, 0 source, 1 target */
     int *pad_pred;    /* (k) predictions on the held-out half */
-    int *pick;        /* (n_target) file rows of the labelled target points */
-    int *file_idx;    /* (max(source rows, target rows)) row orders, with data files */
-    int *file_chosen; /* (target rows) 1 where a target row is labelled, with data files */
+    int *data_work;   /* tls_data_draw_ints */
     int *dist_idx;    /* (max(n_source, n_test)) row order for distance subsets */
     float *dist_x;    /* (distance_points, max(dim, features)) */
     float *dist_y;    /* (distance_points, max(dim, features)) */
@@ -66,7 +64,7 @@ typedef struct {
      * of xl train, the nsv and nlv rows after them only validate */
     int ns, nsv;      /* source points that train, held out */
     int nl, nlv;      /* labelled target points that train, held out */
-    int *cls;         /* (2 * classes) per-class counts and quotas */
+    int *cls;         /* (2 * classes) per-class counts and quotas of the holdouts */
     int *split_idx;   /* (max(n_source, n_target)) a random order, then held-out flags */
     float *split_x;   /* (max(n_source, n_target), dim) rows being partitioned */
     int *split_y;     /* (max(n_source, n_target)) */
@@ -89,8 +87,7 @@ static void ws_destroy(run_ws *w) {
     free(w->xs), free(w->ys), free(w->xt), free(w->yt), free(w->xl), free(w->yl);
     free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
     free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
-    free(w->mmd_work), free(w->pick), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
-    free(w->file_idx), free(w->file_chosen);
+    free(w->mmd_work), free(w->data_work), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
     free(w->xtb), free(w->tb_idx), free(w->probs_mmd), free(w->probs_tgt), free(w->w_src);
     free(w->align_work);
     free(w->cls), free(w->split_idx), free(w->split_x), free(w->split_y), free(w->xtv);
@@ -127,11 +124,7 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     TLS_ALLOC(w->pad_pool, npad);
     TLS_ALLOC(w->pad_label, npad);
     TLS_ALLOC(w->pad_pred, npad);
-    TLS_ALLOC(w->pick, nl);
-    if (p->source_data) {
-        TLS_ALLOC(w->file_idx, imax(p->source_data->n, p->target_data->n));
-        TLS_ALLOC(w->file_chosen, p->target_data->n);
-    }
+    TLS_ALLOC(w->data_work, tls_data_draw_ints(p, pt));
     if (p->distance_points > 0) {
         /* sized by the points a distance uses, not by the setting */
         int k = p->distance_points < imax(ns, nt) ? p->distance_points : imax(ns, nt);
@@ -152,7 +145,7 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
     if (w->align->work_floats) TLS_ALLOC(w->align_work, w->align->work_floats(B, w->mt, F, p));
     w->ns = ns, w->nl = nl;
     TLS_ALLOC(w->cls, 2 * C);
-    TLS_ALLOC(w->split_idx, imax(big, nl));
+    TLS_ALLOC(w->split_idx, imax(ns, nl));
     if (p->source_holdout > 0.0 || p->target_holdout > 0.0) {
         TLS_ALLOC(w->split_x, (size_t)imax(ns, nl) * D);
         TLS_ALLOC(w->split_y, imax(ns, nl));
@@ -387,81 +380,6 @@ static void network_method(tls_result *r, run_ws *w, const tls_engine_params *p,
     r->s.mstatus[method] = TLS_STATUS_DONE;
 }
 
-/* Copies rows idx[0..n) of pts into X/y; rotates them by theta if asked. */
-static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, int n,
-                      const tls_engine_params *p, double theta) {
-    int D = pts->dim;
-    double c = cos(theta), s = sin(theta);
-    for (int i = 0; i < n; i++) {
-        const float *row = pts->X + (size_t)idx[i] * D;
-        float *dst = X + (size_t)i * D;
-        if (theta != 0.0 && p->image_h > 0) {
-            tls_data_rotate_image(dst, row, p->image_h, p->image_w, theta);
-        } else {
-            memcpy(dst, row, sizeof(float) * D);
-            if (theta != 0.0) {
-                double x0 = c * row[0] - s * row[1], x1 = s * row[0] + c * row[1];
-                dst[0] = (float)x0, dst[1] = (float)x1;
-            }
-        }
-        y[i] = pts->y[idx[i]];
-    }
-}
-
-/* Draws the source, labelled target and test sets from the data files. With
- * the label shift, the labelled and test sets take their class counts from
- * tls_data_label_counts (the same shuffled orders: stratified resampling). */
-static void sample_files(run_ws *w, const tls_engine_params *p, const tls_point *pt, double theta) {
-    const tls_points *S = p->source_data, *T = p->target_data;
-    int C = p->classes, nl = pt->n_target, *idx = w->file_idx, *chosen = w->file_chosen;
-    tls_rng rng;
-    memset(chosen, 0, sizeof(int) * (size_t)T->n);
-    for (int i = 0; i < S->n; i++) idx[i] = i;
-    if (p->n_source < S->n) {
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
-        tls_rng_shuffle(&rng, idx, S->n);
-    }
-    take_rows(w->xs, w->ys, S, idx, p->n_source, p, 0.0);
-    /* labelled: class by class, the first c_k of each class in a shuffled order */
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
-    for (int i = 0; i < T->n; i++) idx[i] = i;
-    tls_rng_shuffle(&rng, idx, T->n);
-    int label = p->shift_kind == TLS_SHIFT_LABEL, *quota = w->cls;
-    if (label) tls_data_label_counts(quota, nl, C, pt->shift, 1);
-    int got = 0;
-    for (int k = 0; k < C; k++) {
-        int want = label ? quota[k] : nl / C + (k < nl % C), have = 0;
-        for (int i = 0; i < T->n && have < want; i++)
-            if (T->y[idx[i]] == k && !chosen[idx[i]]) {
-                chosen[idx[i]] = 1;
-                w->pick[got++] = idx[i];
-                have++;
-            }
-    }
-    take_rows(w->xl, w->yl, T, w->pick, got, p, theta);
-    /* test: the rest, in a shuffled order of its own */
-    int rest = 0;
-    for (int i = 0; i < T->n; i++)
-        if (!chosen[i]) idx[rest++] = i;
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, (uint64_t)nl);
-    tls_rng_shuffle(&rng, idx, rest);
-    if (label) { /* the first rows of each class in that order, up to its count, order kept */
-        tls_data_label_counts(quota, p->n_test, C, pt->shift, 0);
-        int q = 0;
-        for (int i = 0; i < rest && q < p->n_test; i++)
-            if (quota[T->y[idx[i]]] > 0) quota[T->y[idx[i]]]--, idx[q++] = idx[i];
-    }
-    take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta);
-}
-
-static void standardize(float *X, int n, const tls_engine_params *p) {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < p->dim; j++) {
-            float *v = X + (size_t)i * p->dim + j;
-            *v = (*v - p->std_mean[j]) / p->std_scale[j];
-        }
-}
-
 /* An SVM method: trains on X (n, D), tests on the target test set and, when
  * labelled target points are held out, on them too (score_target_val). Returns
  * TLS_OK (the method's failure, if any, recorded in r) or a hard error. */
@@ -528,57 +446,6 @@ static int hold_out(float *X, int *y, int n, int D, int C, double share, tls_rng
     return held;
 }
 
-/* The conditional shift: the labels of round(share * n) points of y, the
- * first of a random order from rng, become (y + 1) mod C (idx: n ints). */
-static void swap_labels(int *y, int n, int C, double share, tls_rng *rng, int *idx) {
-    int k = (int)floor(share * n + 0.5);
-    for (int i = 0; i < n; i++) idx[i] = i;
-    tls_rng_shuffle(rng, idx, n);
-    for (int i = 0; i < k && i < n; i++) y[idx[i]] = (y[idx[i]] + 1) % C;
-}
-
-/* The translation shift: every point moved by dist along (1, -1)/sqrt(2). */
-static void translate(float *X, int n, int D, double dist) {
-    double d0 = dist * M_SQRT1_2;
-    for (int i = 0; i < n; i++) {
-        float *row = X + (size_t)i * D;
-        row[0] = (float)(row[0] + d0);
-        row[1] = (float)(row[1] - d0);
-    }
-}
-
-/* Draws the synthetic source, test and labelled target sets, the target
- * shifted as data.shift_kind says (rotation by theta, set by the caller). */
-static void sample_synthetic(run_ws *w, const tls_engine_params *p, const tls_point *pt,
-                             double theta) {
-    int D = p->dim, C = p->classes, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
-    int kind = p->shift_kind;
-    tls_rng rng;
-    tls_domain src = {p->source_mean, p->source_std, 0.0};
-    tls_domain tgt = {p->target_mean, p->target_std, theta};
-    if (kind == TLS_SHIFT_SCALE) tgt.std = p->target_std * pt->shift;
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
-    tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
-    if (kind == TLS_SHIFT_LABEL) {
-        tls_data_label_counts(w->cls, nt, C, pt->shift, 0);
-        tls_data_sample_counts(w->xt, w->yt, w->cls, D, C, &tgt, &rng);
-    } else {
-        tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
-    }
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
-    if (kind == TLS_SHIFT_LABEL) {
-        tls_data_label_counts(w->cls, nl, C, pt->shift, 1);
-        tls_data_sample_counts(w->xl, w->yl, w->cls, D, C, &tgt, &rng);
-    } else {
-        tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
-    }
-    if (kind == TLS_SHIFT_TRANSLATION) {
-        translate(w->xt, nt, D, pt->shift * p->source_std);
-        translate(w->xl, nl, D, pt->shift * p->source_std);
-    }
-}
-
 static double finite_or_nan(double v) {
     return isfinite(v) ? v : NAN;
 }
@@ -638,22 +505,8 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     int nl = pt->n_target;
     char why[sizeof(r->s.reason)] = "";
     tls_rng rng;
-    double theta = p->shift_kind == TLS_SHIFT_ROTATION ? pt->shift * M_PI / 180.0 : 0.0;
-    if (p->source_data)
-        sample_files(w, p, pt, theta);
-    else
-        sample_synthetic(w, p, pt, theta);
-    if (p->shift_kind == TLS_SHIFT_CONDITIONAL) {
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_LABEL_SWAP, 0);
-        swap_labels(w->yt, nt, C, pt->shift, &rng, w->split_idx);
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_LABEL_SWAP, (uint64_t)nl);
-        swap_labels(w->yl, nl, C, pt->shift, &rng, w->split_idx);
-    }
-    if (p->std_mean) {
-        standardize(w->xs, ns, p);
-        standardize(w->xt, nt, p);
-        standardize(w->xl, nl, p);
-    }
+    tls_data_sets sets = {w->xs, w->ys, w->xl, w->yl, w->xt, w->yt};
+    tls_data_draw(&sets, p, pt, w->data_work);
     /* the held-out parts go last: rows [ns, n_source) and [nl, n_target) */
     if (p->source_holdout > 0.0) {
         tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE_HOLDOUT, 0);

@@ -4,6 +4,7 @@
  * steps, and the PyTorch initialisation bounds. Exits non-zero on any
  * failure. */
 #include "tlsweep/align.h"
+#include "tlsweep/data.h"
 #include "tlsweep/mmd.h"
 #include "tlsweep/model.h"
 #include "tlsweep/nn.h"
@@ -876,7 +877,7 @@ static void check_align_method(const tls_align_method *al, const tls_engine_para
                      t ? "dy" : "dx");
             expect_close(what, grads[t][i] - 0.5f, sign * lambda * (lp - lm) / (2 * h), 1e-2, 1e-4);
         }
-    for (size_t i = 0; i < md->nparams; i++) { /* the method's own parameters, if any */
+    for (size_t i = 0; i < md->nparams; i++) {     /* the method's own parameters, if any */
         float keep = md->params_mem[i], h = 1e-3f; /* small: the ReLU's kinks */
         md->params_mem[i] = keep + h;
         double lp = align_loss_of(al, md, x, y, n, m, F, p, work);
@@ -937,6 +938,74 @@ static void test_align_methods(tls_rng *rng) {
                  strcmp(tls_align_allowed, allowed) == 0, 1, 0, 0);
     if (strcmp(tls_align_allowed, allowed) != 0)
         fprintf(stderr, "  tls_align_allowed '%s', the rows '%s'\n", tls_align_allowed, allowed);
+}
+
+/* ---- a configuration's sets (data.h) ------------------------------------ */
+
+/* tls_data_draw from files: the label shift's class counts, labelled and test
+ * rows disjoint, distinct source rows, no write past tls_data_draw_ints; and
+ * the conditional shift: the rotation kind's draws at 0 with round(share * n)
+ * labels of each target set moved to the next class. */
+static void test_data_draw(void) {
+    enum { NF = 40, DIM = 4, C = 3, GUARD = 16 };
+    float X[NF * DIM];
+    int y[NF];
+    for (int i = 0; i < NF; i++) {
+        y[i] = (i * 7) % C;
+        for (int j = 0; j < DIM; j++) X[i * DIM + j] = (float)i + 0.25f * (float)j;
+    }
+    tls_points S = {X, y, NF, DIM}, T = {X, y, NF, DIM};
+    tls_engine_params p = tls_engine_defaults();
+    p.dim = DIM, p.classes = C, p.n_source = 25, p.n_test = 12;
+    p.source_data = &S, p.target_data = &T, p.shift_kind = TLS_SHIFT_LABEL;
+    tls_point pt = {0.5, 0.0, 9, 7};
+    size_t nw = tls_data_draw_ints(&p, &pt);
+    int *work = malloc(sizeof(int) * (nw + GUARD));
+    for (int i = 0; i < GUARD; i++) work[nw + i] = -7;
+    float xs[25 * DIM], xl[9 * DIM], xt[12 * DIM];
+    int ys[25], yl[9], yt[12], used[NF] = {0}, want[C], got[C] = {0}, ok = 1;
+    tls_data_sets sets = {xs, ys, xl, yl, xt, yt};
+    tls_data_draw(&sets, &p, &pt, work);
+    for (int i = 0; i < GUARD; i++) ok &= work[nw + i] == -7;
+    expect_close("data: draw within tls_data_draw_ints", ok, 1, 0, 0);
+    for (int i = 0; i < 25; i++) ok &= used[(int)xs[i * DIM]]++ == 0;
+    expect_close("data: distinct source rows", ok, 1, 0, 0);
+    memset(used, 0, sizeof(used));
+    for (int i = 0; i < 9; i++) used[(int)xl[i * DIM]]++, got[yl[i]]++;
+    for (int i = 0; i < 12; i++) ok &= used[(int)xt[i * DIM]]++ == 0;
+    expect_close("data: labelled and test rows disjoint", ok, 1, 0, 0);
+    tls_data_label_counts(want, 9, C, 0.5, 1);
+    for (int k = 0; k < C; k++)
+        expect_close("data: labelled counts, label shift", got[k], want[k], 0, 0);
+    tls_data_label_counts(want, 12, C, 0.5, 0);
+    memset(got, 0, sizeof(got));
+    for (int i = 0; i < 12; i++) got[yt[i]]++;
+    for (int k = 0; k < C; k++)
+        expect_close("data: test counts, label shift", got[k], want[k], 0, 0);
+    free(work);
+
+    tls_engine_params q = tls_engine_defaults();
+    q.n_source = 10, q.n_test = 20, q.classes = C;
+    tls_point at0 = {0.0, 0.0, 10, 3}, swapped = {0.3, 0.0, 10, 3};
+    work = malloc(sizeof(int) * tls_data_draw_ints(&q, &at0));
+    float a[2][10 * 2], b[2][10 * 2], c[2][20 * 2];
+    int ya[2][10], yb[2][10], yc[2][20];
+    for (int t = 0; t < 2; t++) {
+        q.shift_kind = t ? TLS_SHIFT_CONDITIONAL : TLS_SHIFT_ROTATION;
+        tls_data_sets st = {a[t], ya[t], b[t], yb[t], c[t], yc[t]};
+        tls_data_draw(&st, &q, t ? &swapped : &at0, work);
+    }
+    int moved_t = 0, moved_l = 0;
+    ok = memcmp(a[0], a[1], sizeof(a[0])) == 0 && memcmp(b[0], b[1], sizeof(b[0])) == 0 &&
+         memcmp(c[0], c[1], sizeof(c[0])) == 0 && memcmp(ya[0], ya[1], sizeof(ya[0])) == 0;
+    for (int i = 0; i < 20; i++)
+        if (yc[1][i] != yc[0][i]) moved_t++, ok &= yc[1][i] == (yc[0][i] + 1) % C;
+    for (int i = 0; i < 10; i++)
+        if (yb[1][i] != yb[0][i]) moved_l++, ok &= yb[1][i] == (yb[0][i] + 1) % C;
+    expect_close("data: conditional shift keeps the points, moves labels by one", ok, 1, 0, 0);
+    expect_close("data: conditional shift, test labels moved", moved_t, 6, 0, 0);
+    expect_close("data: conditional shift, labelled labels moved", moved_l, 3, 0, 0);
+    free(work);
 }
 
 /* Adam over a range leaves the rest alone and matches the full step there. */
@@ -1051,6 +1120,7 @@ int main(void) {
     test_median(&rng);
     test_network_remedies(&rng);
     test_align_methods(&rng);
+    test_data_draw();
     test_adam_range(&rng);
     test_adam(&rng);
     test_init(&rng);

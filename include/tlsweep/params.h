@@ -5,7 +5,6 @@
 #ifndef TLSWEEP_PARAMS_H
 #define TLSWEEP_PARAMS_H
 
-#include "tlsweep/data.h"
 #include "tlsweep/svc.h"
 
 #include <stddef.h>
@@ -50,6 +49,14 @@ enum {
     TLS_SHIFT_CONDITIONAL = 4
 };
 extern const char *const tls_shift_kind_names[];
+
+/* A data set read from a file (see dataset.h): plain arrays the engine
+ * samples from (data.h). The engine never owns or frees it. */
+typedef struct {
+    const float *X; /* (n, dim) */
+    const int *y;   /* (n) labels in [0, classes) */
+    int n, dim;
+} tls_points;
 
 #define TLS_MAX_REALS 8
 
