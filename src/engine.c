@@ -28,71 +28,93 @@ static double accuracy(int32_t *confusion, const int *pred, const int *y, int n,
     return (double)right / n;
 }
 
-/* Working memory of one run; every buffer sized once up front. */
+/* Working memory of one run: the views below live in ONE allocation, carved
+ * by the size table of ws_create (a view of no elements is NULL). */
 typedef struct {
-    float *xs;        /* (n_source, dim) */
-    int *ys;          /* (n_source) */
-    float *xt;        /* (n_test, dim) */
-    int *yt;          /* (n_test) */
-    float *xl;        /* (n_target, dim) labelled target */
-    int *yl;          /* (n_target) */
-    float *xb;        /* (batch, dim) gathered source batch */
-    int *yb;          /* (batch) */
-    int *order;       /* (n_source) batch order */
-    int *pred;        /* (max(n_test, n_source)) */
-    float *feat_s;    /* (n_source, features) */
-    float *feat_t;    /* (n_test, features) */
-    float *pad_x;     /* (2*min(n_source,n_test), max(dim, features)) */
-    int *pad_pick;    /* (n_source) random order of the source points */
-    int *pad_pool;    /* (2k) shuffled pooled points, k = min(n_source, n_test) */
-    int *pad_label;   /* (2k) domain labels, 0 source, 1 target */
-    int *pad_pred;    /* (k) predictions on the held-out half */
-    int *data_work;   /* tls_data_draw_ints */
-    int *dist_idx;    /* (max(n_source, n_test)) row order for distance subsets */
-    float *dist_x;    /* (distance_points, max(dim, features)) */
-    float *dist_y;    /* (distance_points, max(dim, features)) */
-    float *mmd_work;  /* tls_mmd_work_floats of the distances */
-    int mt;           /* unlabelled target points per step: min(target_batch, n_test), or n_test */
-    float *xtb;       /* (mt, dim) the step's target points when mt < n_test */
-    int *tb_idx;      /* (n_test) permutation from which each step's mt points are drawn */
-    float *probs_mmd; /* (n_test, classes) the transfer network's softmax on the test set */
-    float *probs_tgt; /* (n_test, classes) the target-only network's */
-    float *w_src;     /* (n_extractor) feature extractor after source training (L2-SP) */
+    float *xs;         /* (n_source, dim) */
+    int *ys;           /* (n_source) */
+    float *xt;         /* (n_test, dim) */
+    int *yt;           /* (n_test) */
+    float *xl;         /* (n_target, dim) labelled target */
+    int *yl;           /* (n_target) */
+    float *xb;         /* (batch, dim) gathered source batch */
+    int *yb;           /* (batch) */
+    int *order;        /* (n_source) batch order */
+    int *pred;         /* (max(n_source, n_test, n_target)) */
+    float *feat_s;     /* (n_source, features) */
+    float *feat_t;     /* (n_test, features) */
+    float *pad_x;      /* (2k, max(dim, features)), k = min(n_source, n_test) */
+    int *pad_pick;     /* (n_source) random order of the source points */
+    int *pad_pool;     /* (2k) shuffled pooled points */
+    int *pad_label;    /* (2k) domain labels, 0 source, 1 target */
+    int *pad_pred;     /* (k) predictions on the held-out half */
+    int *data_work;    /* (tls_data_draw_ints) */
+    int *dist_idx;     /* (max(n_source, n_test)) row order for distance subsets; distance_points */
+    float *dist_x;     /* (min(distance_points, max(n_source, n_test)), max(dim, features)) */
+    float *dist_y;     /* (min(distance_points, max(n_source, n_test)), max(dim, features)) */
+    float *mmd_work;   /* (tls_mmd_work_floats(n_source, n_test, max(dim, features))) distances */
+    float *xtb;        /* (mt, dim) the step's target points; mt < n_test only */
+    int *tb_idx;       /* (n_test) permutation each step's mt points are drawn from; mt < n_test */
+    float *probs_mmd;  /* (n_test, classes) the transfer network's softmax on the test set */
+    float *probs_tgt;  /* (n_test, classes) the target-only network's */
+    float *align_work; /* (align->work_floats(batch, mt, features)) */
+    int *cls;          /* (2 * classes) per-class counts and quotas of the holdouts */
+    int *split_idx;    /* (max(n_source, n_target)) a random order, then held-out flags */
+    float *split_x;    /* (max(n_source, n_target), dim) rows being partitioned; holdouts */
+    int *split_y;      /* (max(n_source, n_target)); holdouts */
+    float *xtv;        /* (n_test + n_target, dim) test then held-out labelled points: the SVMs */
+    int *pred_tv;      /* (n_test + n_target) */
+    float *pv_mmd; /* (n_target, classes) the transfer network's softmax on the held-out points */
+    float *pv_tgt; /* (n_target, classes) the target-only network's */
+    double *snd_work; /* (tls_snd_work_doubles(n_test, classes)) */
+    double *lr_work;  /* (tls_logreg_work_doubles(n_source + n_test, max(dim, features))) */
+    double *lr_coef;  /* (2 max(dim, features) + 1) the domain classifier on (x, x^2) */
+    double *iw_input; /* (n_source) IWCV's importance weights, from the inputs */
+    double *iw_feat;  /* (n_source) DEV's, from the transfer network's features */
+    int *wrong;   /* (n_source) 0-1 loss of the transfer network on the held-out source points */
+    float *w_src; /* (n_extractor) feature extractor after source training; L2-SP */
+    void *mem;    /* the allocation */
+    int mt;       /* unlabelled target points per step: min(target_batch, n_test), or n_test */
     const tls_align_method *align; /* align.loss's row of the table */
-    float *align_work;             /* align->work_floats(batch, mt, features) */
     /* the training and held-out parts (selection.*_holdout): rows [0, ns) of xs and [0, nl)
      * of xl train, the nsv and nlv rows after them only validate */
-    int ns, nsv;      /* source points that train, held out */
-    int nl, nlv;      /* labelled target points that train, held out */
-    int *cls;         /* (2 * classes) per-class counts and quotas of the holdouts */
-    int *split_idx;   /* (max(n_source, n_target)) a random order, then held-out flags */
-    float *split_x;   /* (max(n_source, n_target), dim) rows being partitioned */
-    int *split_y;     /* (max(n_source, n_target)) */
-    float *xtv;       /* (n_test + nlv, dim) test then held-out labelled points: the SVMs */
-    int *pred_tv;     /* (n_test + nlv) */
-    float *pv_mmd;    /* (nlv, classes) the transfer network's softmax on the held-out points */
-    float *pv_tgt;    /* (nlv, classes) the target-only network's */
-    double *snd_work; /* tls_snd_work_doubles(n_test, classes) */
-    double *lr_work;  /* tls_logreg_work_doubles(ns + n_test, max(dim, features)) */
-    double *lr_coef;  /* (max(dim, features) + 1) */
-    double *iw_input; /* (nsv) IWCV's importance weights, from the inputs */
-    double *iw_feat;  /* (nsv) DEV's, from the transfer network's features */
-    int *wrong;       /* (nsv) 0-1 loss of the transfer network on the held-out source points */
+    int ns, nsv; /* source points that train, held out */
+    int nl, nlv; /* labelled target points that train, held out */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
     tls_acts *at; /* target test and whole-set activations */
 } run_ws;
 
+/* A row of the size table: the address of a view (a pointer of run_ws), its
+ * element size and its count. */
+typedef struct {
+    void *view;
+    size_t size, count;
+} ws_view;
+
+/* Each view starts on a cache line; under AddressSanitizer a poisoned line
+ * follows it, so that running off a view is caught as between allocations. */
+#if defined(__SANITIZE_ADDRESS__) /* GCC */
+#define WS_ASAN 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer)
+#define WS_ASAN 1
+#endif
+#endif
+#ifdef WS_ASAN
+#include <sanitizer/asan_interface.h>
+enum { WS_ALIGN = 64, WS_REDZONE = 64 };
+#else
+enum { WS_ALIGN = 64, WS_REDZONE = 0 };
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
+static size_t ws_bytes(const ws_view *v) {
+    return (v->size * v->count + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN + WS_REDZONE;
+}
+
 static void ws_destroy(run_ws *w) {
-    free(w->xs), free(w->ys), free(w->xt), free(w->yt), free(w->xl), free(w->yl);
-    free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
-    free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
-    free(w->mmd_work), free(w->data_work), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
-    free(w->xtb), free(w->tb_idx), free(w->probs_mmd), free(w->probs_tgt), free(w->w_src);
-    free(w->align_work);
-    free(w->cls), free(w->split_idx), free(w->split_x), free(w->split_y), free(w->xtv);
-    free(w->pred_tv), free(w->pv_mmd), free(w->pv_tgt), free(w->snd_work), free(w->lr_work);
-    free(w->lr_coef), free(w->iw_input), free(w->iw_feat), free(w->wrong);
+    free(w->mem);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -104,71 +126,77 @@ static int imax(int a, int b) {
 
 static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt) {
     memset(w, 0, sizeof(*w));
-    int D = p->dim, F = p->features, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
-    int npad = 2 * (ns < nt ? ns : nt);
-    int big = imax(imax(ns, nt), nl);
-    TLS_ALLOC(w->xs, (size_t)ns * D);
-    TLS_ALLOC(w->ys, ns);
-    TLS_ALLOC(w->xt, (size_t)nt * D);
-    TLS_ALLOC(w->yt, nt);
-    TLS_ALLOC(w->xl, (size_t)nl * D);
-    TLS_ALLOC(w->yl, nl);
-    TLS_ALLOC(w->xb, (size_t)p->batch_size * D);
-    TLS_ALLOC(w->yb, p->batch_size);
-    TLS_ALLOC(w->order, ns);
-    TLS_ALLOC(w->pred, big);
-    TLS_ALLOC(w->feat_s, (size_t)ns * F);
-    TLS_ALLOC(w->feat_t, (size_t)nt * F);
-    TLS_ALLOC(w->pad_x, (size_t)npad * imax(D, F));
-    TLS_ALLOC(w->pad_pick, ns);
-    TLS_ALLOC(w->pad_pool, npad);
-    TLS_ALLOC(w->pad_label, npad);
-    TLS_ALLOC(w->pad_pred, npad);
-    TLS_ALLOC(w->data_work, tls_data_draw_ints(p, pt));
-    if (p->distance_points > 0) {
-        /* sized by the points a distance uses, not by the setting */
-        int k = p->distance_points < imax(ns, nt) ? p->distance_points : imax(ns, nt);
-        TLS_ALLOC(w->dist_idx, imax(ns, nt));
-        TLS_ALLOC(w->dist_x, (size_t)k * imax(D, F));
-        TLS_ALLOC(w->dist_y, (size_t)k * imax(D, F));
-    }
-    TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(ns, nt, imax(D, F)));
-    int C = p->classes, B = p->batch_size;
-    w->mt = p->align_target_batch > 0 && p->align_target_batch < nt ? p->align_target_batch : nt;
-    if (w->mt < nt) {
-        TLS_ALLOC(w->xtb, (size_t)w->mt * D);
-        TLS_ALLOC(w->tb_idx, nt);
-    }
-    TLS_ALLOC(w->probs_mmd, (size_t)nt * C);
-    TLS_ALLOC(w->probs_tgt, (size_t)nt * C);
-    w->align = &tls_align_methods[p->align_loss];
-    if (w->align->work_floats) TLS_ALLOC(w->align_work, w->align->work_floats(B, w->mt, F, p));
+    int D = p->dim, F = p->features, C = p->classes, B = p->batch_size, ns = p->n_source;
+    int nt = p->n_test, nl = pt->n_target, DF = imax(D, F), k = ns < nt ? ns : nt;
+    int big = imax(imax(ns, nt), nl), held = p->source_holdout > 0.0, tgt = p->target_holdout > 0.0;
+    int dist = p->distance_points < imax(ns, nt) ? p->distance_points : imax(ns, nt);
     w->ns = ns, w->nl = nl;
-    TLS_ALLOC(w->cls, 2 * C);
-    TLS_ALLOC(w->split_idx, imax(ns, nl));
-    if (p->source_holdout > 0.0 || p->target_holdout > 0.0) {
-        TLS_ALLOC(w->split_x, (size_t)imax(ns, nl) * D);
-        TLS_ALLOC(w->split_y, imax(ns, nl));
-    }
-    if (p->target_holdout > 0.0) {
-        TLS_ALLOC(w->xtv, (size_t)(nt + nl) * D);
-        TLS_ALLOC(w->pred_tv, nt + nl);
-        TLS_ALLOC(w->pv_mmd, (size_t)nl * C);
-        TLS_ALLOC(w->pv_tgt, (size_t)nl * C);
-    }
-    TLS_ALLOC(w->snd_work, tls_snd_work_doubles(nt, C));
-    if (p->source_holdout > 0.0) {
-        TLS_ALLOC(w->lr_work, tls_logreg_work_doubles(ns + nt, imax(D, F), TLS_DOMAIN_QUADRATIC));
-        TLS_ALLOC(w->lr_coef, (1 + TLS_DOMAIN_QUADRATIC) * imax(D, F) + 1);
-        TLS_ALLOC(w->iw_input, ns);
-        TLS_ALLOC(w->iw_feat, ns);
-        TLS_ALLOC(w->wrong, ns);
-    }
-    TLS_CALL(
-        tls_model_create(&w->model, D, p->hidden, F, C, w->align->has_params ? p->disc_hidden : 0));
-    if (p->finetune_strategy == TLS_FINETUNE_L2SP) TLS_ALLOC(w->w_src, w->model->n_extractor);
-    TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
+    w->mt = p->align_target_batch > 0 && p->align_target_batch < nt ? p->align_target_batch : nt;
+    w->align = &tls_align_methods[p->align_loss];
+    int Hd = w->align->has_params ? p->disc_hidden : 0, mtb = w->mt < nt;
+    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, C, Hd));
+    TLS_CALL(tls_acts_create(&w->as, w->model, imax(B, nl)));
     TLS_CALL(tls_acts_create(&w->at, w->model, big));
+#define VIEW(name, n)                                                                              \
+    { &w->name, sizeof(*w->name), (size_t)(n) }
+    const ws_view views[] = {
+        VIEW(xs, (size_t)ns * D),
+        VIEW(ys, ns),
+        VIEW(xt, (size_t)nt * D),
+        VIEW(yt, nt),
+        VIEW(xl, (size_t)nl * D),
+        VIEW(yl, nl),
+        VIEW(xb, (size_t)B * D),
+        VIEW(yb, B),
+        VIEW(order, ns),
+        VIEW(pred, big),
+        VIEW(feat_s, (size_t)ns * F),
+        VIEW(feat_t, (size_t)nt * F),
+        VIEW(pad_x, (size_t)2 * k * DF),
+        VIEW(pad_pick, ns),
+        VIEW(pad_pool, 2 * k),
+        VIEW(pad_label, 2 * k),
+        VIEW(pad_pred, k),
+        VIEW(data_work, tls_data_draw_ints(p, pt)),
+        VIEW(dist_idx, dist > 0 ? imax(ns, nt) : 0),
+        VIEW(dist_x, dist > 0 ? (size_t)dist * DF : 0),
+        VIEW(dist_y, dist > 0 ? (size_t)dist * DF : 0),
+        VIEW(mmd_work, tls_mmd_work_floats(ns, nt, DF)),
+        VIEW(xtb, mtb ? (size_t)w->mt * D : 0),
+        VIEW(tb_idx, mtb ? nt : 0),
+        VIEW(probs_mmd, (size_t)nt * C),
+        VIEW(probs_tgt, (size_t)nt * C),
+        VIEW(align_work, w->align->work_floats ? w->align->work_floats(B, w->mt, F, p) : 0),
+        VIEW(cls, 2 * C),
+        VIEW(split_idx, imax(ns, nl)),
+        VIEW(split_x, held || tgt ? (size_t)imax(ns, nl) * D : 0),
+        VIEW(split_y, held || tgt ? imax(ns, nl) : 0),
+        VIEW(xtv, tgt ? (size_t)(nt + nl) * D : 0),
+        VIEW(pred_tv, tgt ? nt + nl : 0),
+        VIEW(pv_mmd, tgt ? (size_t)nl * C : 0),
+        VIEW(pv_tgt, tgt ? (size_t)nl * C : 0),
+        VIEW(snd_work, tls_snd_work_doubles(nt, C)),
+        VIEW(lr_work, held ? tls_logreg_work_doubles(ns + nt, DF, TLS_DOMAIN_QUADRATIC) : 0),
+        VIEW(lr_coef, held ? (1 + TLS_DOMAIN_QUADRATIC) * DF + 1 : 0),
+        VIEW(iw_input, held ? ns : 0),
+        VIEW(iw_feat, held ? ns : 0),
+        VIEW(wrong, held ? ns : 0),
+        VIEW(w_src, p->finetune_strategy == TLS_FINETUNE_L2SP ? w->model->n_extractor : 0),
+    };
+#undef VIEW
+    size_t nviews = sizeof(views) / sizeof(views[0]), bytes = 0;
+    for (size_t i = 0; i < nviews; i++) bytes += ws_bytes(&views[i]);
+    w->mem = aligned_alloc(WS_ALIGN, bytes > 0 ? bytes : WS_ALIGN);
+    TLS_CHECK(w->mem, TLS_ERR_NOMEM, "out of memory allocating %zu bytes of workspace", bytes);
+    memset(w->mem, 0, bytes);
+    char *at = w->mem;
+    for (size_t i = 0; i < nviews; i++) {
+        void *v = views[i].count > 0 ? at : NULL;
+        memcpy(views[i].view, &v, sizeof(v)); /* every view is a data pointer, as void * is */
+        ASAN_POISON_MEMORY_REGION(at + views[i].size * views[i].count,
+                                  ws_bytes(&views[i]) - views[i].size * views[i].count);
+        at += ws_bytes(&views[i]);
+    }
     return TLS_OK;
 }
 
