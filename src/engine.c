@@ -528,14 +528,13 @@ static void source_scores(tls_result *r, run_ws *w, const tls_engine_params *p) 
     r->s.score_dev = finite_or_nan(tls_score_dev(w->iw_feat, w->wrong, nv));
 }
 
-static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
-    int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
-    int nl = pt->n_target;
-    char why[sizeof(r->s.reason)] = "";
+/* The configuration's sets (data.h), the held-out parts moved last (rows
+ * [ns, n_source) and [nl, n_target)), and the points recorded in r. */
+static void sample(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
+    int D = p->dim, C = p->classes, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
     tls_rng rng;
     tls_data_sets sets = {w->xs, w->ys, w->xl, w->yl, w->xt, w->yt};
     tls_data_draw(&sets, p, pt, w->data_work);
-    /* the held-out parts go last: rows [ns, n_source) and [nl, n_target) */
     if (p->source_holdout > 0.0) {
         tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE_HOLDOUT, 0);
         w->nsv = hold_out(w->xs, w->ys, ns, D, C, p->source_holdout, &rng, w);
@@ -550,83 +549,99 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     memcpy(r->x_target, w->xt, sizeof(float) * (size_t)nt * D);
     for (int i = 0; i < ns; i++) r->y_source[i] = w->ys[i];
     for (int i = 0; i < nt; i++) r->y_target[i] = w->yt[i];
-    r->s.status = TLS_STATUS_DONE;
+}
 
-    /* 1. scratch: SVM on the labelled target points; 2. direct: SVM on the source */
-    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, w->nl));
-    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, w->ns));
+/* MMD^2 and the proxy A-distance between the training source points and the
+ * target test points, in input space (x: xs, y: xt, d = dim) or in feature
+ * space (feat_s, feat_t, d = features) as `what` says ("input", "feat"). A
+ * refusal of the PAD's SVM is the configuration's failure, recorded in r. */
+static int distances(double *mmd2, double *pad, tls_result *r, run_ws *w,
+                     const tls_engine_params *p, const tls_point *pt, const float *x,
+                     const float *y, int d, const char *what) {
+    char why[sizeof(r->s.reason)] = "", name[16];
+    *mmd2 = distance_mmd2(w, p, pt, x, w->ns, y, p->n_test, d);
+    int rc = proxy_a_distance(pad, w, p, pt, x, y, d, why, sizeof(why));
+    if (rc != TLS_ERR_SVM) return rc;
+    snprintf(name, sizeof(name), "pad_%s", what);
+    fail(r, -1, name, why);
+    return TLS_OK;
+}
 
-    /* distances in input space: they do not depend on training */
-    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, w->ns, w->xt, nt, D);
-    int rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
-    if (rc == TLS_ERR_SVM)
-        fail(r, -1, "pad_input", why);
-    else
-        TLS_CALL(rc);
-    if (w->nsv > 0) input_weights(w, p);
-
-    /* 3. feature transfer (align.loss), then fine-tuning (finetune.strategy) */
-    double t2 = now_seconds();
+/* 3. The transfer network: source training with the alignment loss
+ * (align.loss), fine-tuning (finetune.strategy); its test metrics, the
+ * feature-space distances before and after, the embeddings (of every source
+ * point, the held-out ones too), negative transfer and its selection scores. */
+static int transfer_network(tls_result *r, run_ws *w, const tls_engine_params *p,
+                            const tls_point *pt) {
+    int F = p->features, ns = p->n_source, nt = p->n_test;
+    char why[sizeof(r->s.reason)] = "";
+    double t0 = now_seconds();
+    tls_rng rng;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
     features_of(w->feat_s, w, w->xs, w->ns);
     features_of(w->feat_t, w, w->xt, nt);
     r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
-    rc = train_source(r, w, p, pt, why, sizeof(why));
+    int rc = train_source(r, w, p, pt, why, sizeof(why));
     if (rc == TLS_OK)
         rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p,
                           "fine-tuning", why, sizeof(why));
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_MMD, tls_method_names[TLS_METHOD_MMD], why);
-    } else {
-        TLS_CALL(rc);
-        network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
-        r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
-
-        /* distances in feature space after training, and the embeddings (of every source
-         * point, the held-out ones too) */
-        features_of(w->feat_s, w, w->xs, ns);
-        features_of(w->feat_t, w, w->xt, nt);
-        r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
-        rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
-        if (rc == TLS_ERR_SVM)
-            fail(r, -1, "pad_feat", why);
-        else
-            TLS_CALL(rc);
-        memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
-        memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
-        if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
-            r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
-        /* the selection scores, after every metric above */
-        network_scores(r, w, p, TLS_METHOD_MMD, w->probs_mmd, w->pv_mmd);
-        if (w->nsv > 0) source_scores(r, w, p);
+        return TLS_OK;
     }
+    TLS_CALL(rc);
+    network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
+    r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t0;
+    features_of(w->feat_s, w, w->xs, ns);
+    features_of(w->feat_t, w, w->xt, nt);
+    TLS_CALL(distances(&r->s.mmd2_feat_after, &r->s.pad_feat, r, w, p, pt, w->feat_s, w->feat_t, F,
+                       "feat"));
+    memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
+    memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
+    if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
+        r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
+    /* the selection scores, after every metric above */
+    network_scores(r, w, p, TLS_METHOD_MMD, w->probs_mmd, w->pv_mmd);
+    if (w->nsv > 0) source_scores(r, w, p);
+    return TLS_OK;
+}
 
-    /* 4. the target-only network: the same initialisation, a fresh Adam */
-    double t3 = now_seconds();
+/* 4. The target-only network: the same initialisation, a fresh Adam, on the
+ * labelled target points alone. */
+static int target_network(tls_result *r, run_ws *w, const tls_engine_params *p,
+                          const tls_point *pt) {
+    char why[sizeof(r->s.reason)] = "";
+    double t0 = now_seconds();
+    tls_rng rng;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
-    rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, "training", why,
-                      sizeof(why));
+    int rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, "training", why,
+                          sizeof(why));
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_TARGET_MLP, tls_method_names[TLS_METHOD_TARGET_MLP], why);
-    } else {
-        TLS_CALL(rc);
-        network_method(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt);
-        r->s.seconds[TLS_METHOD_TARGET_MLP] = now_seconds() - t3;
-        if (r->s.mstatus[TLS_METHOD_MMD] == TLS_STATUS_DONE)
-            r->s.negative_transfer_mlp = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_TARGET_MLP];
-        network_scores(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt, w->pv_tgt);
+        return TLS_OK;
     }
+    TLS_CALL(rc);
+    network_method(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt);
+    r->s.seconds[TLS_METHOD_TARGET_MLP] = now_seconds() - t0;
+    if (r->s.mstatus[TLS_METHOD_MMD] == TLS_STATUS_DONE)
+        r->s.negative_transfer_mlp = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_TARGET_MLP];
+    network_scores(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt, w->pv_tgt);
+    return TLS_OK;
+}
 
-    /* 5. the ensemble: mean of the two networks' softmax outputs */
+/* 5. The ensemble: the mean of the two networks' softmax outputs (which it
+ * overwrites probs_mmd and pv_mmd with); failed unless both are done. */
+static void ensemble(tls_result *r, run_ws *w, const tls_engine_params *p) {
+    int C = p->classes, nt = p->n_test;
     if (r->s.mstatus[TLS_METHOD_MMD] != TLS_STATUS_DONE ||
         r->s.mstatus[TLS_METHOD_TARGET_MLP] != TLS_STATUS_DONE) {
         fail(r, TLS_METHOD_ENSEMBLE, tls_method_names[TLS_METHOD_ENSEMBLE],
              "needs both the mmd and the target_mlp networks");
-        return TLS_OK;
+        return;
     }
-    double t4 = now_seconds();
+    double t0 = now_seconds();
     for (size_t i = 0; i < (size_t)nt * C; i++)
         w->probs_mmd[i] = 0.5f * (w->probs_mmd[i] + w->probs_tgt[i]);
     tls_argmax_rows(w->pred, w->probs_mmd, nt, C);
@@ -635,7 +650,7 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     r->s.acc[TLS_METHOD_ENSEMBLE] = accuracy(cm, w->pred, w->yt, nt, C);
     /* both networks' training, and the averaging */
     r->s.seconds[TLS_METHOD_ENSEMBLE] =
-        r->s.seconds[TLS_METHOD_MMD] + r->s.seconds[TLS_METHOD_TARGET_MLP] + now_seconds() - t4;
+        r->s.seconds[TLS_METHOD_MMD] + r->s.seconds[TLS_METHOD_TARGET_MLP] + now_seconds() - t0;
     r->s.mstatus[TLS_METHOD_ENSEMBLE] = TLS_STATUS_DONE;
     r->s.score_entropy[TLS_METHOD_ENSEMBLE] = tls_score_entropy(w->probs_mmd, nt, C);
     r->s.score_snd[TLS_METHOD_ENSEMBLE] =
@@ -647,6 +662,23 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
         r->s.score_target_val[TLS_METHOD_ENSEMBLE] =
             tls_score_accuracy(w->pred, w->yl + w->nl, w->nlv);
     }
+}
+
+/* The phases of one configuration, in an order that fixes every stream's
+ * use: a method's failure is recorded in r and the others go on. */
+static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
+    sample(r, w, p, pt);
+    r->s.status = TLS_STATUS_DONE;
+    /* 1. scratch: SVM on the labelled target points; 2. direct: SVM on the source */
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, w->nl));
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, w->ns));
+    /* distances in input space: they do not depend on training */
+    TLS_CALL(
+        distances(&r->s.mmd2_input, &r->s.pad_input, r, w, p, pt, w->xs, w->xt, p->dim, "input"));
+    if (w->nsv > 0) input_weights(w, p);
+    TLS_CALL(transfer_network(r, w, p, pt));
+    TLS_CALL(target_network(r, w, p, pt));
+    ensemble(r, w, p);
     return TLS_OK;
 }
 
