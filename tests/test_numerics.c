@@ -26,6 +26,21 @@ static void expect_close(const char *what, double got, double want, double rtol,
     }
 }
 
+/* A gradient entry against finite differences of its loss at +h (lp), 0 (l0)
+ * and -h (lm): the central difference or, as a ReLU's kink within h of the
+ * point makes the analytic value one side's, either one-sided difference. */
+static void expect_grad(const char *what, double got, double lp, double l0, double lm, double h,
+                        double rtol, double atol) {
+    double central = (lp - lm) / (2 * h), right = (lp - l0) / h, left = (l0 - lm) / h;
+    double want[3] = {central, right, left};
+    int ok = 0;
+    for (int i = 0; i < 3; i++) ok |= fabs(got - want[i]) <= atol + rtol * fabs(want[i]);
+    if (ok)
+        checks++;
+    else
+        expect_close(what, got, central, rtol, atol);
+}
+
 static float *randv(tls_rng *r, int n, double scale) {
     float *v = malloc(sizeof(float) * (size_t)n);
     for (int i = 0; i < n; i++) v[i] = (float)(tls_rng_normal(r) * scale);
@@ -698,16 +713,12 @@ static void test_median(tls_rng *rng) {
     }
 }
 
-/* The whole network with each remedy's loss, end to end against finite
- * differences: CE on labelled points plus lambda times CORAL, a
- * 3-kernel unbiased MMD, the DANN discriminator's BCE through a gradient
- * reversal, or the L2-SP penalty on the feature extractor. */
-enum { R_CORAL, R_MMD_VARIANT, R_DANN, R_L2SP, NREMEDIES };
-static const char *const REMEDY_NAMES[NREMEDIES] = {
-    "network gradient (CE + lambda CORAL)",
-    "network gradient (CE + lambda 3-kernel unbiased MMD^2)",
-    "network gradient (CE + lambda BCE through reversal)", "network gradient (CE + L2-SP)"};
-
+/* The whole network with each alignment method's step (every row of the
+ * table with one, and the MMD with 3 kernels, unbiased) or the L2-SP penalty
+ * on the feature extractor, end to end against finite differences: CE on
+ * labelled points plus lambda times the loss; for a method with parameters
+ * (DANN) through the reversal, the network descending CE - lambda loss and
+ * the discriminator CE + lambda loss. */
 typedef struct {
     tls_model *m;
     tls_acts *a, *b;
@@ -715,16 +726,16 @@ typedef struct {
     const int *ys;
     int ns, nt;
     float lambda;
-    float *work, *pool, *h, *dh, *lg, *dlg, *pr, *dpool;
-    int *lab;
+    const tls_align_method *al; /* NULL: L2-SP */
+    const tls_engine_params *p;
+    float *work;
 } remedy_net;
 
 /* Returns CE + sign * lambda * remedy (sign -1: what a reversal gives the
  * network); with backward, the engine's gradients into m->g. */
-static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
+static double remedy_loss(remedy_net *r, double sign, int backward) {
     tls_model *m = r->m;
     int F = m->F, ns = r->ns, nt = r->nt;
-    const float g3[3] = {0.5f, 1.0f, 2.0f};
     if (backward) tls_model_zero_grad(m);
     tls_model_features_forward(r->a, m, r->xs, ns);
     tls_model_classifier_forward(r->a, m, ns);
@@ -738,34 +749,15 @@ static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
     }
     float *dxs = backward ? r->a->dfeat : NULL, *dxt = backward ? r->b->dfeat : NULL;
     double extra = 0.0;
-    if (kind == R_CORAL) {
-        extra = r->lambda * tls_coral_forward_backward(dxs, dxt, r->lambda, r->a->feat, r->b->feat,
-                                                       ns, nt, F, r->work);
-    } else if (kind == R_MMD_VARIANT) {
+    if (r->al)
         extra =
-            r->lambda * tls_mmd2_multi_forward_backward(dxs, dxt, r->lambda, r->a->feat, r->b->feat,
-                                                        ns, nt, F, g3, 3, 1, r->work);
-    } else if (kind == R_DANN) {
-        int np = ns + nt;
-        memcpy(r->pool, r->a->feat, sizeof(float) * (size_t)ns * F);
-        memcpy(r->pool + (size_t)ns * F, r->b->feat, sizeof(float) * (size_t)nt * F);
-        for (int i = 0; i < np; i++) r->lab[i] = i >= ns;
-        tls_model_disc_forward(r->h, r->lg, m, r->pool, np);
-        extra = sign * r->lambda * tls_bce_forward(r->pr, r->lg, r->lab, np);
-        if (backward) {
-            memset(r->dlg, 0, sizeof(float) * (size_t)np);
-            tls_bce_backward(r->dlg, r->pr, r->lab, r->lambda, np);
-            memset(r->dpool, 0, sizeof(float) * (size_t)np * F);
-            tls_model_disc_backward(m, r->dpool, 1, r->dh, r->dlg, r->h, r->pool, np);
-            for (int i = 0; i < ns * F; i++) dxs[i] += r->dpool[i];
-            for (int i = 0; i < nt * F; i++) dxt[i] += r->dpool[ns * F + i];
-        }
-    }
+            sign * r->lambda *
+            r->al->step(dxs, dxt, r->lambda, m, r->a->feat, r->b->feat, ns, nt, F, r->p, r->work);
     if (backward) {
         tls_model_features_backward(m, r->a, r->xs, ns);
         tls_model_features_backward(m, r->b, r->xt, nt);
     }
-    if (kind == R_L2SP) {
+    if (!r->al) {
         float *tmp = malloc(sizeof(float) * m->n_extractor);
         extra = tls_l2sp_forward_backward(backward ? m->grads_mem : tmp, r->lambda, m->params_mem,
                                           r->w0, m->n_extractor);
@@ -774,53 +766,55 @@ static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
     return ce + extra;
 }
 
-static void test_network_remedies(tls_rng *rng) {
-    enum { D = 3, H = 8, F = 5, C = 3, HD = 6, NS = 9, NT = 7 };
-    for (int kind = 0; kind < NREMEDIES; kind++) {
-        remedy_net r = {0};
-        tls_model_create(&r.m, D, H, F, C, kind == R_DANN ? HD : 0);
-        tls_acts_create(&r.a, r.m, NS);
-        tls_acts_create(&r.b, r.m, NT);
-        tls_model_init(r.m, rng);
-        float *xs = randv(rng, NS * D, 1), *xt = randv(rng, NT * D, 1);
-        float *w0 = randv(rng, (int)r.m->n_extractor, 0.2);
-        for (size_t i = 0; i < r.m->n_extractor; i++) w0[i] += r.m->params_mem[i];
-        int ys[NS] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
-        r.xs = xs, r.xt = xt, r.ys = ys, r.ns = NS, r.nt = NT, r.w0 = w0;
-        r.lambda = kind == R_MMD_VARIANT ? 0.7f : kind == R_L2SP ? 0.4f : 1.3f;
-        size_t wf = tls_mmd_work_floats(NS, NT, F) + tls_coral_work_floats(NS, NT, F);
-        r.work = malloc(sizeof(float) * wf);
-        r.pool = malloc(sizeof(float) * (NS + NT) * F);
-        r.dpool = malloc(sizeof(float) * (NS + NT) * F);
-        r.h = malloc(sizeof(float) * (NS + NT) * HD);
-        r.dh = malloc(sizeof(float) * (NS + NT) * HD);
-        r.lg = malloc(sizeof(float) * (NS + NT));
-        r.dlg = malloc(sizeof(float) * (NS + NT));
-        r.pr = malloc(sizeof(float) * (NS + NT));
-        r.lab = malloc(sizeof(int) * (NS + NT));
-        remedy_loss(&r, kind, 1.0, 1);
-        int checked = 0;
-        for (size_t i = 0; i < r.m->nparams; i++) {
-            /* the reversal: the network descends CE - lambda BCE, the discriminator CE + lambda BCE
-             */
-            double sign = kind == R_DANN && i < r.m->n_net ? -1.0 : 1.0;
-            float keep = r.m->params_mem[i], h = 1e-3f;
-            r.m->params_mem[i] = keep + h;
-            double lp = remedy_loss(&r, kind, sign, 0);
-            r.m->params_mem[i] = keep - h;
-            double lm = remedy_loss(&r, kind, sign, 0);
-            r.m->params_mem[i] = keep;
-            expect_close(REMEDY_NAMES[kind], r.m->grads_mem[i], (lp - lm) / (2 * h), 2e-2, 2e-3);
-            checked++;
-        }
-        expect_close("remedy network: every parameter checked", checked, (double)r.m->nparams, 0,
-                     0);
-        free(xs), free(xt), free(w0), free(r.work), free(r.pool), free(r.dpool), free(r.h);
-        free(r.dh), free(r.lg), free(r.dlg), free(r.pr), free(r.lab);
-        tls_acts_destroy(&r.a);
-        tls_acts_destroy(&r.b);
-        tls_model_destroy(&r.m);
+static void check_network_remedy(const char *what, const tls_align_method *al,
+                                 const tls_engine_params *p, float lambda, tls_rng *rng) {
+    enum { D = 3, H = 8, F = 5, C = 3, NS = 9, NT = 7 };
+    char name[128];
+    snprintf(name, sizeof(name), "network gradient (CE + lambda %s)", what);
+    remedy_net r = {0};
+    tls_model_create(&r.m, D, H, F, C, al && al->has_params ? p->disc_hidden : 0);
+    tls_acts_create(&r.a, r.m, NS);
+    tls_acts_create(&r.b, r.m, NT);
+    tls_model_init(r.m, rng);
+    float *xs = randv(rng, NS * D, 1), *xt = randv(rng, NT * D, 1);
+    float *w0 = randv(rng, (int)r.m->n_extractor, 0.2);
+    for (size_t i = 0; i < r.m->n_extractor; i++) w0[i] += r.m->params_mem[i];
+    int ys[NS] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+    r.xs = xs, r.xt = xt, r.ys = ys, r.ns = NS, r.nt = NT, r.w0 = w0;
+    r.lambda = lambda, r.al = al, r.p = p;
+    r.work = malloc(sizeof(float) * (al && al->work_floats ? al->work_floats(NS, NT, F, p) : 1));
+    remedy_loss(&r, 1.0, 1);
+    int checked = 0;
+    for (size_t i = 0; i < r.m->nparams; i++) {
+        double sign = al && al->has_params && i < r.m->n_net ? -1.0 : 1.0;
+        float keep = r.m->params_mem[i], h = 1e-3f;
+        double l0 = remedy_loss(&r, sign, 0);
+        r.m->params_mem[i] = keep + h;
+        double lp = remedy_loss(&r, sign, 0);
+        r.m->params_mem[i] = keep - h;
+        double lm = remedy_loss(&r, sign, 0);
+        r.m->params_mem[i] = keep;
+        expect_grad(name, r.m->grads_mem[i], lp, l0, lm, h, 2e-2, 2e-3);
+        checked++;
     }
+    expect_close("remedy network: every parameter checked", checked, (double)r.m->nparams, 0, 0);
+    free(xs), free(xt), free(w0), free(r.work);
+    tls_acts_destroy(&r.a);
+    tls_acts_destroy(&r.b);
+    tls_model_destroy(&r.m);
+}
+
+static void test_network_remedies(tls_rng *rng) {
+    tls_engine_params p = tls_engine_defaults();
+    p.disc_hidden = 6;
+    for (int i = 0; i < tls_align_count; i++)
+        if (tls_align_methods[i].step)
+            check_network_remedy(tls_align_methods[i].loss, &tls_align_methods[i], &p, 1.3f, rng);
+    p.mmd_gammas = (tls_reals){3, {0.5, 1.0, 2.0}};
+    p.mmd_estimator = TLS_MMD_UNBIASED;
+    check_network_remedy("3-kernel unbiased MMD^2", &tls_align_methods[TLS_ALIGN_MMD], &p, 0.7f,
+                         rng);
+    check_network_remedy("L2-SP", NULL, &p, 0.4f, rng);
 }
 
 /* ---- the table of alignment methods (align.h) --------------------------- */
@@ -865,27 +859,29 @@ static void check_align_method(const tls_align_method *al, const tls_engine_para
     double sign = al->has_params ? -1.0 : 1.0;
     float *vars[] = {x, y}, *grads[] = {dx, dy};
     int sizes[] = {n * F, m * F};
+    double l0 = sign * lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < sizes[t]; i++) {
             float keep = vars[t][i], h = 1e-2f;
             vars[t][i] = keep + h;
-            double lp = align_loss_of(al, md, x, y, n, m, F, p, work);
+            double lp = sign * lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
             vars[t][i] = keep - h;
-            double lm = align_loss_of(al, md, x, y, n, m, F, p, work);
+            double lm = sign * lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
             vars[t][i] = keep;
             snprintf(what, sizeof(what), "align %s (%d, %d): %s added", al->name, n, m,
                      t ? "dy" : "dx");
-            expect_close(what, grads[t][i] - 0.5f, sign * lambda * (lp - lm) / (2 * h), 1e-2, 1e-4);
+            expect_grad(what, grads[t][i] - 0.5f, lp, l0, lm, h, 1e-2, 1e-4);
         }
-    for (size_t i = 0; i < md->nparams; i++) {     /* the method's own parameters, if any */
-        float keep = md->params_mem[i], h = 1e-3f; /* small: the ReLU's kinks */
+    l0 = lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+    for (size_t i = 0; i < md->nparams; i++) { /* the method's own parameters, if any */
+        float keep = md->params_mem[i], h = 1e-2f;
         md->params_mem[i] = keep + h;
-        double lp = align_loss_of(al, md, x, y, n, m, F, p, work);
+        double lp = lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
         md->params_mem[i] = keep - h;
-        double lm = align_loss_of(al, md, x, y, n, m, F, p, work);
+        double lm = lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
         md->params_mem[i] = keep;
         snprintf(what, sizeof(what), "align %s (%d, %d): parameter gradient", al->name, n, m);
-        expect_close(what, md->grads_mem[i], lambda * (lp - lm) / (2 * h), 2e-2, 2e-3);
+        expect_grad(what, md->grads_mem[i], lp, l0, lm, h, 1e-2, 1e-4);
     }
     free(x), free(y), free(work), free(dx), free(dy);
     tls_model_destroy(&md);
