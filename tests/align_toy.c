@@ -32,4 +32,4 @@ static double toy_step(float *dx, float *dy, float lambda, tls_model *md, const 
 }
 
 /* the row */
-    {"toy", "toy", toy_work_floats, 0, toy_step},
+{"toy", "toy", toy_work_floats, 0, toy_step},

@@ -28,7 +28,7 @@ def splice(align, toy):
                    'one-line tls_align_allowed "... or LAST"')
     lines[names] = lines[names][:-len("NULL};")] + f'"{name}", NULL}};'
     lines[allowed] = re.sub(r' or (\w+)";$', rf', \1 or {name}";', lines[allowed])
-    lines.insert(end, row.rstrip("\n"))
+    lines.insert(end, "    " + row.strip())
     lines.insert(table, functions.rstrip("\n") + "\n")
     return "\n".join(lines)
 
