@@ -116,7 +116,7 @@ static int rank0_map(const tls_setup *s, tls_journal_reader *rd, tls_resume_map 
         memset(known, 0, sizeof(*known)); /* taken over */
     } else {
         known = NULL;
-        rc = tls_resume_map_build(m, rd, s->L.part, s->L.count, s->r);
+        rc = tls_resume_map_build(m, rd, s->L.part, s->L.count, 0, s->r);
     }
     for (int i = 0; rc == TLS_OK && known && all && i < nranks; i++)
         rc = tls_resume_map_add_host(m, all + (size_t)i * TLS_HOST_LEN);

@@ -69,8 +69,60 @@ void tls_grid_envelope(const tls_config *c, void (*resolve)(const void *ctx, tls
     }
 }
 
+tls_part tls_grid_part(const tls_config *c, int k, int n) {
+    tls_part p = {k, n, 0, 1};
+    if (c->decide.mode == TLS_MODE_GRID) return p;
+    p.seeds = c->axis[TLS_AXIS_SEED].n;
+    for (int a = TLS_AXIS_SEED + 1; a < c->naxes; a++) p.stride *= c->axis[a].n;
+    return p;
+}
+
+/* Cells c in [0, x) with c mod n == k - 1. */
+static int64_t cells_below(const tls_part *p, int64_t x) {
+    return (x + p->n - p->k) / p->n;
+}
+
+int64_t tls_part_pos(tls_part p, int64_t idx) {
+    if (!p.seeds) return (idx + p.n - p.k) / p.n;
+    int64_t block = (int64_t)p.seeds * p.stride, pre = idx / block, rest = idx % block;
+    int64_t seed = rest / p.stride, post = rest % p.stride, first = pre * p.stride;
+    int64_t before = cells_below(&p, first), here = cells_below(&p, first + p.stride) - before;
+    return before * p.seeds + seed * here + cells_below(&p, first + post) - before;
+}
+
 int64_t tls_part_count(int64_t size, tls_part p) {
-    return size / p.n + (size % p.n > p.k - 1);
+    if (!p.seeds) return size / p.n + (size % p.n > p.k - 1);
+    return cells_below(&p, size / p.seeds) * p.seeds;
+}
+
+int64_t tls_part_index(tls_part p, int64_t position) {
+    if (!p.seeds) return position * p.n + (p.k - 1);
+    /* the block of cells (pre) that holds the position: the last one whose
+     * first position is at most it */
+    int64_t block = (int64_t)p.seeds * p.stride, lo = 0;
+    int64_t hi = (position / p.seeds + 1) * p.n / p.stride + 2; /* beyond the answer */
+    while (lo < hi) { /* the first pre whose first position exceeds position */
+        int64_t mid = lo + (hi - lo) / 2;
+        if (cells_below(&p, mid * p.stride) * p.seeds <= position)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t pre = lo - 1, first = pre * p.stride, before = cells_below(&p, first);
+    int64_t here = cells_below(&p, first + p.stride) - before;
+    int64_t rest = position - before * p.seeds, seed = rest / here, j = rest % here;
+    int64_t c0 = first + ((p.k - 1 - first) % p.n + p.n) % p.n; /* the block's first cell of p */
+    return pre * block + seed * p.stride + (c0 + j * p.n - first);
+}
+
+int tls_part_has(tls_part p, int64_t idx) {
+    return tls_part_which(p, idx) == p.k;
+}
+
+int tls_part_which(tls_part p, int64_t idx) {
+    if (!p.seeds) return (int)(idx % p.n) + 1;
+    int64_t block = (int64_t)p.seeds * p.stride;
+    return (int)(((idx / block) * p.stride + idx % p.stride) % p.n) + 1;
 }
 
 int tls_grid_boxes(int nd, const int64_t *dims, int64_t lo, int64_t hi, tls_box_fn fn, void *ctx) {

@@ -390,7 +390,7 @@ static int cmd_one(cli *cl) {
     int rc = config_args(cl, "one", &path);
     if (rc >= 0) return rc;
     char err[TLS_ERRMSG];
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     /* the grid is ignored, but for the one shift that runs: it is checked against the kind */
     const char *sets[257];
     char shift_set[64], num[40];
@@ -416,16 +416,14 @@ static int cmd_one(cli *cl) {
         tls_config_destroy(&c);
         return TLS_EXIT_BAD_INPUT;
     }
-    /* an extra axis of one value sets its key; more values leave no one
+    /* the settings of the grid's first configuration, with the point given:
+     * an extra axis of one value sets its key; more values leave no one
      * configuration to run */
     int many = -1;
-    for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
-        if (c->axis[a].n == 1)
-            memcpy((char *)c + c->axis[a].off, c->axis[a].vals, c->axis[a].size);
-        else if (many < 0)
-            many = a;
-    }
-    tls_settings st = c->base;
+    for (int a = TLS_NAMED_AXES; a < c->naxes && many < 0; a++)
+        if (c->axis[a].n > 1) many = a;
+    tls_settings st;
+    tls_grid_settings(c, 0, &st);
     st.pt = cl->pt;
     tls_data_files_bind(&files, &st.eng);
     int exit_code = TLS_EXIT_FAILURE;
@@ -467,7 +465,7 @@ static int cmd_config(cli *cl) {
     int rc = config_args(cl, "config", &path);
     if (rc >= 0) return rc;
     char err[TLS_ERRMSG];
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     rc = tls_config_load(&c, path, cl->sets, cl->run.nsets, err);
     if (rc != TLS_OK) {
         fprintf(stderr, "tlsweep config: %s\n", err);
@@ -547,7 +545,7 @@ int main(int argc, char **argv) {
     cli cl;
     memset(&cl, 0, sizeof(cl));
     cl.run.output = "results.h5";
-    cl.run.part = (tls_part){1, 1};
+    cl.run.part = (tls_part){.k = 1, .n = 1};
     cl.run.drain_seconds = 25;
     cl.run.progress_seconds = 10;
     cl.run.batch = 1;

@@ -14,19 +14,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The record source of a merge: position i of the cube is position i / N
- * of part i mod N + 1. */
+/* The record source of a merge: position i of the cube (grid index i) is
+ * in the part that holds index i, at its position there. */
 typedef struct {
     tls_store_reader **rd;
     tls_record_source *src;
+    const tls_layout *pl; /* (n) each part's layout */
     int n;
 } merge_source;
 
 static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
     merge_source *m = ctx;
     for (int k = 0; k < m->n; k++) {
-        int64_t plo = lo <= k ? 0 : (lo - k + m->n - 1) / m->n;
-        int64_t phi = hi <= k ? 0 : (hi - k + m->n - 1) / m->n;
+        int64_t plo = tls_part_pos(m->pl[k].part, lo), phi = tls_part_pos(m->pl[k].part, hi);
         if (plo < phi) TLS_TRY(m->src[k].prepare(m->src[k].ctx, plo, phi));
     }
     return TLS_OK;
@@ -34,8 +34,8 @@ static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
 
 static int merge_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *r, int *have) {
     merge_source *m = ctx;
-    int k = (int)(pos % m->n);
-    return m->src[k].get(m->src[k].ctx, pos / m->n, meta, r, have);
+    int k = tls_part_which(m->pl[0].part, pos) - 1;
+    return m->src[k].get(m->src[k].ctx, tls_part_pos(m->pl[k].part, pos), meta, r, have);
 }
 
 /* The parts given, checked and put in order 1..N. */
@@ -115,7 +115,7 @@ static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err
     if (!p->pl || !p->ord) return TLS_ERR_NOMEM;
     for (int k = 1; k <= p->N; k++) {
         p->ord[k - 1] = p->rd[p->seen[k] - 1];
-        tls_layout_init(&p->pl[k - 1], s->c, &s->env, (tls_part){k, p->N});
+        tls_layout_init(&p->pl[k - 1], s->c, &s->env, (tls_part){.k = k, .n = p->N});
         TLS_TRY(tls_store_check(p->ord[k - 1], &p->pl[k - 1], err));
         tls_store_source(p->ord[k - 1], &p->src[k - 1]);
         TLS_TRY(tls_store_runs(p->ord[k - 1], &p->runs));
@@ -149,7 +149,7 @@ static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_m
     snprintf(me.exit_status, sizeof(me.exit_status), "0");
     tls_runs_add(&p->runs, &me.run);
     merge_hosts(p);
-    merge_source ms = {p->ord, p->src, p->N};
+    merge_source ms = {p->ord, p->src, p->pl, p->N};
     tls_record_source msrc = {merge_prepare, merge_get, &ms};
     tls_versions v;
     tls_store_info info;

@@ -35,10 +35,37 @@ void tls_progress_init(tls_progress *p, double interval, int64_t total, int64_t 
     p->already = already;
 }
 
+/* The decide modes: configurations run (of at most total) and cells stopped. */
+static void update_cells(tls_progress *p, int64_t done, int64_t failed, int final, double t) {
+    int64_t n = 0, stopped = 0;
+    p->cells(p->cells_ctx, &n, &stopped);
+    double el = t - p->t0, rate = el > 0 ? done / el : 0;
+    char se[32];
+    tls_format_duration(se, sizeof(se), el);
+    if (p->bar) {
+        fprintf(stderr,
+                "\r%lld/%lld cells decided or spent, %lld configurations (at most %lld) "
+                "%.2f cfg/s elapsed %s%s%s",
+                (long long)stopped, (long long)n, (long long)(done + p->already),
+                (long long)p->total, rate, se, failed ? " (failures)" : "", final ? "\n" : "");
+        p->printed_bar = !final;
+    } else {
+        fprintf(stderr,
+                "tlsweep: %lld/%lld cells decided or spent; %lld configurations (at most %lld), "
+                "%lld failed, %.2f cfg/s, elapsed %s\n",
+                (long long)stopped, (long long)n, (long long)(done + p->already),
+                (long long)p->total, (long long)failed, rate, se);
+    }
+}
+
 void tls_progress_update(tls_progress *p, int64_t done, int64_t failed, int final) {
     double t = tls_now();
     if (!final && t - p->last < p->interval) return;
     p->last = t;
+    if (p->cells) {
+        update_cells(p, done, failed, final, t);
+        return;
+    }
     int64_t todo = p->total - p->already;
     double el = t - p->t0, rate = el > 0 ? done / el : 0;
     double eta = rate > 0 ? (todo - done) / rate : NAN;

@@ -213,7 +213,7 @@ static int refuse_other(const plan_ctx *p, const char *what, const char *stored_
                                "sweep's CONFIG and --set options, or --force to start over");
     /* compare canonical texts: the stored one loaded and printed again */
     char diff[600], lerr[TLS_ERRMSG];
-    tls_config *old = NULL;
+    const tls_config *old = NULL;
     char *canon = stored_yaml && tls_config_load_text(&old, "stored", stored_yaml, lerr) == TLS_OK
                       ? tls_config_yaml(old)
                       : NULL;
@@ -373,7 +373,8 @@ static int plan(const plan_ctx *p, char *err) {
     tls_resume_map *m = &x->map;
     size_t ab = tls_journal_array_bytes(p->s->r, p->s->c->embeddings);
     int rc = tls_state_journal_reader(&rd, x->state.dir, x->man.sweep_id, p->s->c->grid_size, ab);
-    if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->part, p->s->L.count, p->s->r);
+    int decide = p->s->c->decide.mode != TLS_MODE_GRID;
+    if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->part, p->s->L.count, decide, p->s->r);
     x->nfiles = rc == TLS_OK ? tls_journal_reader_nfiles(rd) : 0;
     tls_journal_reader_close(&rd);
     if (rc) {
@@ -416,7 +417,7 @@ int tls_resume_prepare(tls_resume *x, const tls_run_opts *o, const tls_setup *s,
                        char *err) {
     memset(x, 0, sizeof(*x));
     x->state.lock_fd = -1;
-    x->part = o->part;
+    x->part = s->L.part;
     plan_ctx p = {x, o, s, yaml};
     char dir[4200];
     struct stat st;
@@ -439,11 +440,29 @@ int tls_resume_prepare(tls_resume *x, const tls_run_opts *o, const tls_setup *s,
     return TLS_OK;
 }
 
-void tls_resume_on_record(void *ctx, int rank, const tls_msg_rec *rec) {
+static int list_next(void *ctx, int64_t *out, int max, int *more) {
     tls_resume *x = ctx;
+    int n = 0;
+    while (n < max && x->next < x->nwork) out[n++] = x->work[x->next++];
+    *more = x->next < x->nwork;
+    return n;
+}
+
+static void list_record(void *ctx, int rank, const tls_msg_rec *rec) {
+    tls_resume_note(ctx, rank, rec);
+}
+
+void tls_resume_plan(tls_resume *x, tls_plan *plan) {
+    x->next = 0;
+    plan->next = list_next;
+    plan->record = list_record;
+    plan->ctx = x;
+}
+
+void tls_resume_note(tls_resume *x, int rank, const tls_msg_rec *rec) {
     tls_resume_map *m = &x->map;
     if (rec->index < 0 || !tls_part_has(x->part, rec->index)) return;
-    int64_t pos = rec->index / x->part.n;
+    int64_t pos = tls_part_pos(x->part, rec->index);
     if (pos >= m->count) return;
     if (m->file[pos] >= 0) {
         if (m->status[pos] == TLS_STATUS_DONE)
@@ -454,6 +473,7 @@ void tls_resume_on_record(void *ctx, int rank, const tls_msg_rec *rec) {
     m->file[pos] = x->nfiles + rank;
     m->offset[pos] = rec->offset;
     m->status[pos] = (int8_t)rec->status;
+    if (m->acc) memcpy(m->acc + pos * TLS_NMETHODS, rec->acc, sizeof(rec->acc));
     if (rec->status == TLS_STATUS_DONE)
         m->ndone++;
     else

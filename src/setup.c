@@ -13,11 +13,13 @@ int tls_setup_load(tls_setup *s, const char *path, const char *text, const char 
     int rc = text ? tls_config_load_text(&s->c, path, text, err)
                   : tls_config_load(&s->c, path, sets, nsets, err);
     if (rc) return rc;
-    if (part.n > s->c->grid_size)
+    tls_part full = tls_grid_part(s->c, part.k, part.n);
+    int64_t units = full.seeds ? s->c->grid_size / full.seeds : s->c->grid_size;
+    if (part.n > units)
         return tls_input_error(err, "--part", "(option)",
-                               "%d parts of a grid of %lld configurations; allowed: at most one "
-                               "part per configuration",
-                               part.n, (long long)s->c->grid_size);
+                               "%d parts of a grid of %lld %s; allowed: at most one part per %s",
+                               part.n, (long long)units, full.seeds ? "cells" : "configurations",
+                               full.seeds ? "cell (decide.mode splits by cells)" : "configuration");
     TLS_TRY(tls_data_files_open(&s->files, s->c, err));
     int min_nt, max_nt;
     tls_grid_envelope(s->c, tls_data_files_bind, &s->files, &s->env, &min_nt, &max_nt);
@@ -35,7 +37,7 @@ int tls_setup_of_file(tls_setup *s, tls_store_reader *rd, const char *path, char
     tls_store_envelope(rd, &s->env);
     if (s->env.n_source < 0) s->env.n_source = 0; /* not stored: no embeddings */
     if (s->env.n_test < 0) s->env.n_test = 0;
-    tls_layout_init(&s->L, s->c, &s->env, (tls_part){1, 1});
+    tls_layout_init(&s->L, s->c, &s->env, (tls_part){.k = 1, .n = 1});
     return tls_result_create(&s->r, &s->env);
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,7 +504,7 @@ static int note_record(void *ctx, int file, int64_t offset, const tls_record_met
     map_ctx *x = ctx;
     tls_resume_map *m = x->m;
     if (!tls_part_has(x->part, meta->index)) return 0; /* another part's: not ours */
-    int64_t pos = meta->index / x->part.n;
+    int64_t pos = tls_part_pos(x->part, meta->index);
     if (pos >= m->count) return 0;
     if (m->file[pos] >= 0) {
         if (m->status[pos] == TLS_STATUS_DONE)
@@ -514,6 +515,7 @@ static int note_record(void *ctx, int file, int64_t offset, const tls_record_met
     m->file[pos] = file;
     m->offset[pos] = offset;
     m->status[pos] = (int8_t)r->s.status;
+    if (m->acc) memcpy(m->acc + pos * TLS_NMETHODS, r->s.acc, sizeof(r->s.acc));
     if (r->s.status == TLS_STATUS_DONE)
         m->ndone++;
     else
@@ -535,7 +537,7 @@ int tls_resume_map_add_host(tls_resume_map *m, const char *host) {
 }
 
 int tls_resume_map_build(tls_resume_map *m, tls_journal_reader *rd, tls_part part, int64_t count,
-                         tls_result *r) {
+                         int with_acc, tls_result *r) {
     memset(m, 0, sizeof(*m));
     m->count = count;
     m->file = malloc(sizeof(int32_t) * (size_t)(count ? count : 1));
@@ -547,6 +549,15 @@ int tls_resume_map_build(tls_resume_map *m, tls_journal_reader *rd, tls_part par
                   (long long)count);
     }
     for (int64_t i = 0; i < count; i++) m->file[i] = -1;
+    if (with_acc) {
+        m->acc = malloc(sizeof(double) * TLS_NMETHODS * (size_t)(count ? count : 1));
+        if (!m->acc) {
+            tls_resume_map_free(m);
+            TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory for the accuracies of %lld configurations",
+                      (long long)count);
+        }
+        for (int64_t i = 0; i < count * TLS_NMETHODS; i++) m->acc[i] = NAN;
+    }
     map_ctx x = {m, part};
     int rc = tls_journal_scan(rd, r, note_record, &x, &m->stats);
     if (rc) tls_resume_map_free(m);
@@ -557,6 +568,7 @@ void tls_resume_map_free(tls_resume_map *m) {
     free(m->file);
     free(m->offset);
     free(m->status);
+    free(m->acc);
     for (int h = 0; h < m->nhosts; h++) free(m->hosts[h]);
     free(m->hosts);
     memset(m, 0, sizeof(*m));

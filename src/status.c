@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* timegm */
 #include "tlsweep/status.h"
 
+#include "tlsweep/cells.h"
 #include "tlsweep/check.h"
 #include "tlsweep/grid.h"
 #include "tlsweep/journal.h"
@@ -35,10 +36,52 @@ static void print_failed(const tls_config *c, tls_part part, int64_t count, cons
 }
 
 static void print_counts(const char *what, int64_t count, const int8_t *status) {
-    int64_t c[3] = {0, 0, 0};
-    for (int64_t p = 0; p < count; p++) c[status[p] >= 0 && status[p] <= 2 ? status[p] : 0]++;
-    printf("%s: %lld configurations: %lld done, %lld failed, %lld pending\n", what,
-           (long long)count, (long long)c[1], (long long)c[2], (long long)c[0]);
+    int64_t c[4] = {0, 0, 0, 0};
+    for (int64_t p = 0; p < count; p++) c[status[p] >= 0 && status[p] <= 3 ? status[p] : 0]++;
+    printf("%s: %lld configurations: %lld done, %lld failed, %lld pending", what, (long long)count,
+           (long long)c[1], (long long)c[2], (long long)c[0]);
+    if (c[3]) printf(", %lld not needed", (long long)c[3]);
+    printf("\n");
+}
+
+/* The decide modes: every cell replayed from the accuracies (count x
+ * TLS_NMETHODS) of the positions with a record (status done or failed); the
+ * positions not needed get status NOT_NEEDED; what the cells are is printed
+ * to f. */
+static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t count,
+                        const double *acc, int8_t *status) {
+    tls_cell_grid g;
+    tls_cell_grid_init(&g, c);
+    int64_t n = tls_cells_in(&g, part);
+    int K = c->decide.ncompare;
+    int8_t *have = malloc((size_t)count + 1), *stop = malloc((size_t)n + 1);
+    int8_t *unneeded = malloc((size_t)count + 1);
+    tls_cell_decision *out = calloc((size_t)(n * K + 1), sizeof(*out));
+    int rc = have && stop && unneeded && out ? TLS_OK : TLS_ERR_NOMEM;
+    for (int64_t p = 0; rc == TLS_OK && p < count; p++)
+        have[p] = status[p] == TLS_STATUS_DONE || status[p] == TLS_STATUS_FAILED;
+    if (rc == TLS_OK && tls_cells_replay(c, part, count, acc, have, out, stop, unneeded) < 0)
+        rc = TLS_ERR_NOMEM;
+    if (rc == TLS_OK) {
+        int64_t by[3] = {0, 0, 0};
+        for (int64_t j = 0; j < n; j++) by[stop[j]]++;
+        fprintf(f, "cells: %lld: %lld decided, %lld with the seed budget spent, %lld open\n",
+                (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_BUDGET],
+                (long long)by[TLS_CELL_OPEN]);
+        for (int k = 0; k < K; k++) {
+            int64_t d[4] = {0, 0, 0, 0};
+            for (int64_t j = 0; j < n; j++) d[out[j * K + k].decision]++;
+            fprintf(f, "  %s:%s: %lld helps, %lld hurts, %lld equivalent, %lld undecided\n",
+                    tls_method_names[c->decide.compare[k][0]],
+                    tls_method_names[c->decide.compare[k][1]], (long long)d[TLS_DECIDE_HELPS],
+                    (long long)d[TLS_DECIDE_HURTS], (long long)d[TLS_DECIDE_EQUIVALENT],
+                    (long long)d[TLS_DECIDE_UNDECIDED]);
+        }
+        for (int64_t p = 0; p < count; p++)
+            if (unneeded[p]) status[p] = TLS_STATUS_NOT_NEEDED;
+    }
+    free(have), free(stop), free(unneeded), free(out);
+    return rc;
 }
 
 /* ---- a sweep's state: the journals ------------------------------------------------ */
@@ -46,6 +89,7 @@ static void print_counts(const char *what, int64_t count, const int8_t *status) 
 typedef struct {
     int8_t *status;
     char *reasons;
+    double *acc; /* (count, TLS_NMETHODS) in the decide modes, else NULL */
     tls_part part;
     int64_t count;
     int last_file_run;   /* the run number of the newest journal files */
@@ -58,10 +102,11 @@ static int note(void *ctx, int file, int64_t offset, const tls_record_meta *meta
     scan_ctx *x = ctx;
     (void)offset;
     if (!tls_part_has(x->part, meta->index)) return 0;
-    int64_t p = meta->index / x->part.n;
+    int64_t p = tls_part_pos(x->part, meta->index);
     if (p >= x->count) return 0;
     x->status[p] = (int8_t)r->s.status;
     memcpy(x->reasons + (size_t)p * REASON, r->s.reason, REASON);
+    if (x->acc) memcpy(x->acc + p * TLS_NMETHODS, r->s.acc, sizeof(r->s.acc));
     const char *name = strrchr(tls_journal_reader_path(x->rd, file), '/');
     int run, rank;
     if (name && tls_state_journal_parse(name + 1, &run, &rank) && run == x->last_file_run)
@@ -84,7 +129,7 @@ static int status_of_state(const char *out, const char *dir, int running, const 
         return TLS_EXIT_BAD_INPUT;
     }
     char *text = tls_state_config(dir);
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     int rc = text ? tls_config_load_text(&c, dir, text, err)
                   : tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
     free(text);
@@ -98,15 +143,18 @@ static int status_of_state(const char *out, const char *dir, int running, const 
     }
     scan_ctx x;
     memset(&x, 0, sizeof(x));
-    x.part = m.part;
-    x.count = tls_part_count(c->grid_size, m.part);
+    x.part = tls_grid_part(c, m.part.k, m.part.n);
+    x.count = tls_part_count(c->grid_size, x.part);
     x.status = calloc((size_t)x.count, 1);
     x.reasons = calloc((size_t)x.count, REASON);
     x.last_file_run = tls_state_last_run(dir);
     tls_result none;
     memset(&none, 0, sizeof(none));
     tls_journal_stats st = {0, 0, 0};
-    rc = x.status && x.reasons ? TLS_OK : TLS_ERR_NOMEM;
+    if (c->decide.mode != TLS_MODE_GRID)
+        x.acc = malloc(sizeof(double) * TLS_NMETHODS * (size_t)(x.count ? x.count : 1));
+    rc = x.status && x.reasons && (x.acc || c->decide.mode == TLS_MODE_GRID) ? TLS_OK
+                                                                             : TLS_ERR_NOMEM;
     if (rc == TLS_OK)
         rc = tls_state_journal_reader(&x.rd, dir, m.sweep_id, c->grid_size,
                                       TLS_JOURNAL_SCALARS_ONLY);
@@ -119,7 +167,17 @@ static int status_of_state(const char *out, const char *dir, int running, const 
         snprintf(what, sizeof(what), "%s%s%d/%d", out, m.part.n > 1 ? " part " : "",
                  m.part.n > 1 ? m.part.k : 0, m.part.n);
         if (m.part.n == 1) snprintf(what, sizeof(what), "%s", out);
+        char *cells = NULL;
+        size_t clen = 0;
+        FILE *cf = x.acc ? open_memstream(&cells, &clen) : NULL;
+        if (cf) {
+            if (replay_cells(cf, c, x.part, x.count, x.acc, x.status) != TLS_OK)
+                fprintf(stderr, "tlsweep: status %s: out of memory for the cells\n", out);
+            fclose(cf);
+        }
         print_counts(what, x.count, x.status);
+        if (cells) fputs(cells, stdout);
+        free(cells);
         int64_t pending = 0;
         for (int64_t p = 0; p < x.count; p++) pending += x.status[p] == TLS_STATUS_PENDING;
         char stray[256];
@@ -155,15 +213,29 @@ static int status_of_state(const char *out, const char *dir, int running, const 
                    out);
             rc = TLS_EXIT_RESUMABLE;
         }
-        print_failed(c, m.part, x.count, x.status, x.reasons);
+        print_failed(c, x.part, x.count, x.status, x.reasons);
     }
     free(x.status);
+    free(x.acc);
     free(x.reasons);
     tls_config_destroy(&c);
     return rc == TLS_OK ? TLS_EXIT_OK : rc;
 }
 
 /* ---- a results file ---------------------------------------------------------------- */
+
+/* The decide modes: the cells of a results file, replayed from its accuracies. */
+static void print_file_cells(tls_store_reader *rd, const tls_config *c, const tls_layout *L,
+                             const int8_t *status) {
+    double *acc = malloc(sizeof(double) * TLS_NMETHODS * (size_t)(L->count ? L->count : 1));
+    int8_t *st = malloc((size_t)L->count + 1);
+    if (acc && st && tls_store_read_acc(rd, acc) == TLS_OK) {
+        memcpy(st, status, (size_t)L->count);
+        replay_cells(stdout, c, L->part, L->count, acc, st);
+    }
+    free(acc);
+    free(st);
+}
 
 static int status_of_file(const char *out, const char *dir_note) {
     char err[TLS_ERRMSG];
@@ -172,9 +244,10 @@ static int status_of_file(const char *out, const char *dir_note) {
         fprintf(stderr, "tlsweep: status: %s\n", err);
         return TLS_EXIT_BAD_INPUT;
     }
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     int rc = tls_store_config(rd, out, &c, err);
     tls_part part = tls_store_meta_of(rd)->part;
+    if (rc == TLS_OK) part = tls_grid_part(c, part.k, part.n);
     if (rc == TLS_OK && part.n > c->grid_size)
         rc = tls_input_error(err, out, "part",
                              "%d/%d of a grid of %lld configurations; allowed: a file written "
@@ -204,10 +277,11 @@ static int status_of_file(const char *out, const char *dir_note) {
         else
             snprintf(what, sizeof(what), "%s", out);
         print_counts(what, L.count, status);
+        if (c->decide.mode != TLS_MODE_GRID) print_file_cells(rd, c, &L, status);
         int64_t pending = 0, done = 0;
         for (int64_t p = 0; p < L.count; p++) {
-            if (status[p] < TLS_STATUS_PENDING || status[p] > TLS_STATUS_FAILED) {
-                rc = tls_input_error(err, out, "status", "value %d out of range; allowed: 0 1 2",
+            if (status[p] < TLS_STATUS_PENDING || status[p] > TLS_STATUS_NOT_NEEDED) {
+                rc = tls_input_error(err, out, "status", "value %d out of range; allowed: 0 1 2 3",
                                      status[p]);
                 break;
             }

@@ -11,6 +11,7 @@
 #include "tlsweep/check.h"
 #include "tlsweep/collect.h"
 #include "tlsweep/comm.h"
+#include "tlsweep/plan.h"
 #include "tlsweep/progress.h"
 #include "tlsweep/provenance.h"
 #include "tlsweep/resume.h"
@@ -33,6 +34,7 @@ typedef struct {
     tls_setup s;
     char *yaml;        /* the effective configuration */
     tls_resume x;      /* rank 0's plan */
+    tls_seqplan *seq;  /* rank 0, in the decide modes: the cells' plan */
     uint64_t sweep_id; /* every rank: the sweep's identity */
     int run_no;        /* ... this run's number */
     char *dir;         /* ... the state directory */
@@ -69,6 +71,9 @@ static int setup(run_ctx *u, char *err) {
  * and the sweep's identity, run number and state directory. */
 static int prepare(run_ctx *u, char *err) {
     int rc = u->rank == 0 ? tls_resume_prepare(&u->x, u->o, &u->s, u->yaml, err) : TLS_OK;
+    if (rc == TLS_OK && u->rank == 0 && !u->x.nothing_to_do &&
+        u->s.c->decide.mode != TLS_MODE_GRID && tls_seqplan_create(&u->seq, &u->s, &u->x) != TLS_OK)
+        rc = TLS_ERR_NOMEM, snprintf(err, TLS_ERRMSG, "rank 0: out of memory for the cells' plan");
     TLS_TRY(tls_agree(u->comm, rc, err));
     if (tls_bcast_int(u->comm, u->x.nothing_to_do)) return TLS_OK;
     u->sweep_id = tls_bcast_u64(u->comm, u->x.man.sweep_id);
@@ -104,7 +109,7 @@ static int injected_fault(int64_t idx) {
     return 0;
 }
 
-static int compute_one(void *arg, int64_t idx, int *status, double *seconds, int64_t *offset) {
+static int compute_one(void *arg, int64_t idx, tls_msg_rec *rec, double *seconds) {
     compute_ctx *x = arg;
     tls_settings st;
     tls_grid_settings(x->s->c, idx, &st);
@@ -126,11 +131,16 @@ static int compute_one(void *arg, int64_t idx, int *status, double *seconds, int
     meta.seconds = tls_now() - t;
     meta.finished = (double)time(NULL);
     memcpy(meta.host, x->host, sizeof(meta.host));
-    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, offset));
+    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, &rec->offset));
     if (tls_journal_check(x->journal) != TLS_OK) return TLS_ERR_STATE;
-    *status = x->r->s.status;
+    rec->status = x->r->s.status;
+    memcpy(rec->acc, x->r->s.acc, sizeof(rec->acc));
     *seconds = meta.seconds;
     return TLS_OK;
+}
+
+static void seq_counts(const void *ctx, int64_t *n, int64_t *stopped) {
+    tls_seqplan_counts(ctx, n, stopped);
 }
 
 /* Rank 0: what the run says before it computes; the time it may take. */
@@ -147,7 +157,16 @@ static double announce(run_ctx *u) {
                 u->me.slurm, left);
         time_limit = slurm_left;
     }
-    if (o->resume)
+    if (u->seq) {
+        int64_t n, stopped;
+        tls_seqplan_counts(u->seq, &n, &stopped);
+        fprintf(stderr,
+                "tlsweep: %s%s: %lld cells, %lld of them decided or spent; %lld configurations "
+                "recorded, at most %lld%s on %d rank%s\n",
+                o->resume ? "resuming " : "decisions cell by cell -> ", o->output, (long long)n,
+                (long long)stopped, (long long)u->x.already, (long long)u->s.L.count,
+                o->part.n > 1 ? " (this part)" : "", u->nranks, u->nranks > 1 ? "s" : "");
+    } else if (o->resume)
         fprintf(stderr,
                 "tlsweep: resuming %s: %lld of %lld configurations already recorded, %lld to "
                 "compute\n",
@@ -157,6 +176,7 @@ static double announce(run_ctx *u) {
                 (long long)u->s.L.count, o->part.n > 1 ? " (this part)" : "", u->nranks,
                 u->nranks > 1 ? "s" : "", o->output);
     tls_progress_init(&u->prog, o->progress_seconds, u->s.L.count, u->x.already);
+    if (u->seq) u->prog.cells = seq_counts, u->prog.cells_ctx = u->seq;
     return time_limit;
 }
 
@@ -191,14 +211,15 @@ static int compute(run_ctx *u, char *err) {
     TLS_TRY(tls_agree(u->comm, rc, err));
     double time_limit = u->rank == 0 ? announce(u) : u->o->time_limit;
     tls_signals_install(); /* again: MPI_Init may have replaced them */
-    tls_sched_opts so = {u->x.work,
-                         u->x.nwork,
+    tls_sched_opts so = {{NULL, NULL, NULL},
                          u->o->batch,
                          time_limit,
                          u->o->drain_seconds,
-                         u->rank == 0 ? &u->prog : NULL,
-                         tls_resume_on_record,
-                         &u->x};
+                         u->rank == 0 ? &u->prog : NULL};
+    if (u->rank == 0 && u->seq)
+        tls_seqplan_plan(u->seq, &so.plan);
+    else if (u->rank == 0)
+        tls_resume_plan(&u->x, &so.plan);
     int crc = tls_sched_run(u->comm, &so, compute_one, &cx, &u->sr);
     u->mem_after_compute = tls_peak_rss_mib();
     u->lost = !tls_all_ok(u->comm, crc != TLS_ERR_STATE);
@@ -339,6 +360,7 @@ int tls_sweep_run(MPI_Comm comm, const tls_run_opts *o) {
                     tls_peak_rss_mib(), u.mem_after_compute);
     }
     if (rc) u.exit_code = tls_exit_of(rc);
+    tls_seqplan_destroy(&u.seq);
     tls_resume_free(&u.x);
     free(u.dir);
     free(u.yaml);

@@ -445,6 +445,25 @@ def test_report_over_n_target_at_one_shift(tmp_path):
     assert "n_target = 30" in page and "6 of 6 done" in page
 
 
+def test_report_heatmaps_with_a_row_of_panels(tmp_path):
+    """n_target in the columns and an extra axis in the rows: the heatmaps
+    are drawn, each panel titled with its row and column (the panel's row
+    index was overwritten by a cell's colour: IndexError, exit 1)."""
+    from analysis.report import Layout
+    path = str(tmp_path / "rows.h5")
+    mpirun(2, ["run", "-o", path, "--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]",
+               "--set", "grid.n_target=[4,10]", "--set", "grid.seed=[0,1]", "--set", "grid.train.lr=[0.001,0.01]",
+               "--set", "train.epochs=3", "--set", "output.embeddings=false"] + SMALL, extra_env=YIELD)
+    lay = Layout(load(path))
+    assert (lay.x, lay.line, lay.col, lay.row) == ("shift", "lambda", "n_target", "train_lr")
+    out = tmp_path / "report"
+    assert report_main(path, out) == 0
+    page, imgs = check_page(out)
+    assert "gain_heatmap.png" in imgs and "negative_transfer.png" in imgs
+    assert "could not be drawn" not in page
+    assert strict_json((out / "report.json").read_text())["errors"] == []
+
+
 # ---------------------------------------------------------------- scripts/run.sh
 
 
@@ -472,3 +491,18 @@ def test_boolean_axis_values_read_as_words():
                             "train_lr": ("train_lr", [0.001, 0.01], {"key": "train.lr"})})
     assert [report.fmt(ds, "svm_shrinking", v) for v in ds.svm_shrinking.values] == ["false", "true"]
     assert report.fmt(ds, "train_lr", ds.train_lr.values[1]) == "0.01"
+
+
+def test_report_names_the_methods_of_its_own_file(files, tmp_path):
+    """Two reports in one process (tlsweep-report's main, as a notebook or
+    these tests call it): the second file's transfer method is named by its
+    own alignment, not by the first file's (CORAL stayed for an MMD file)."""
+    coral = str(tmp_path / "coral.h5")
+    mpirun(1, ["run", "-o", coral, "--set", "grid.shift=[0]", "--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[10]",
+               "--set", "grid.seed=[0,1]", "--set", "align.loss=coral", "--set", "train.epochs=2",
+               "--set", "output.embeddings=false"] + SMALL)
+    assert report_main(coral, tmp_path / "coral") == 0
+    assert "CORAL transfer" in (tmp_path / "coral" / "index.html").read_text()
+    assert report_main(files["complete"], tmp_path / "mmd") == 0
+    page = (tmp_path / "mmd" / "index.html").read_text()
+    assert "CORAL" not in page and "MMD transfer (MLP, CE + λ·MMD², fine-tuned)" in page

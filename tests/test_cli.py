@@ -1,6 +1,7 @@
 """The command line: tlsweep one, config and --help, and the shipped configs."""
 import glob
 import os
+import re
 
 from tlstest import ROOT, one, run
 
@@ -63,6 +64,33 @@ def test_builtin_default_is_configs_default_yaml():
     shipped = run(["config", os.path.join(ROOT, "configs", "default.yaml")]).stdout.splitlines()[1:]
     assert builtin == shipped
     assert "= 120 configurations" in run(["config"]).stdout
+
+
+def keys_of_config_text(text):
+    """The dotted keys of `tlsweep config`'s canonical YAML (its key table, in order)."""
+    keys, section = [], None
+    for line in text.splitlines():
+        m = re.match(r"^(\w+):$", line)
+        if m:
+            section = m.group(1)
+        m = re.match(r"^  (?:# )?(\w+):", line)
+        if m and section:
+            keys.append(section + "." + m.group(1))
+    return keys
+
+
+def test_configs_readme_lists_every_key():
+    """configs/README.md's key table names exactly the configuration's keys
+    (src/keys.c): a new key is documented there, a removed one leaves it."""
+    keys = keys_of_config_text(run(["config"]).stdout)
+    assert len(keys) >= 40 and "grid.seed" in keys and "output.sync_seconds" in keys
+    with open(os.path.join(ROOT, "configs", "README.md"), encoding="utf-8") as f:
+        table = f.read().split("\n## Keys\n", 1)[1].split("\n## ", 1)[0]
+    documented = []
+    for row in table.splitlines():
+        if row.startswith("| `"):
+            documented += re.findall(r"`([\w.]+)`", row.split("|")[1])
+    assert sorted(documented) == sorted(keys)
 
 
 def test_every_shipped_config_is_valid():

@@ -5,6 +5,7 @@
 #include "tlsweep/config.h"
 #include "tlsweep/grid.h"
 #include "tlsweep/journal.h"
+#include "tlsweep/keys.h"
 #include "tlsweep/slurm.h"
 #include "tlsweep/state.h"
 
@@ -85,7 +86,7 @@ static void test_parts(void) {
         for (int n = 1; n <= 7 && n <= size; n++) {
             int64_t seen = 0, lo = size, hi = 0;
             for (int k = 1; k <= n; k++) {
-                tls_part p = {k, n};
+                tls_part p = {.k = k, .n = n};
                 int64_t c = tls_part_count(size, p);
                 if (c < lo) lo = c;
                 if (c > hi) hi = c;
@@ -100,19 +101,56 @@ static void test_parts(void) {
             CHECK(hi - lo <= 1, "parts balanced within one (%lld..%lld)", (long long)lo,
                   (long long)hi);
         }
+    /* parts by cells (the decide modes): a grid of pre x seeds x stride indices, the
+     * cells being (pre, post); every cell in one part with all its seeds, positions
+     * the part's indices in ascending order */
+    for (int pre = 1; pre <= 5; pre++)
+        for (int seeds = 1; seeds <= 4; seeds++)
+            for (int stride = 1; stride <= 6; stride++)
+                for (int n = 1; n <= 5 && n <= pre * stride; n++) {
+                    int64_t size = (int64_t)pre * seeds * stride, seen = 0;
+                    for (int k = 1; k <= n; k++) {
+                        tls_part p = {k, n, seeds, stride};
+                        int64_t c = tls_part_count(size, p), prev = -1, mine = 0;
+                        for (int64_t idx = 0; idx < size; idx++) {
+                            int64_t cell = (idx / (seeds * stride)) * stride + idx % stride;
+                            int has = tls_part_has(p, idx);
+                            CHECK(has == (cell % n == k - 1) &&
+                                      tls_part_which(p, idx) == cell % n + 1,
+                                  "cell %lld is in part %lld of %d", (long long)cell,
+                                  (long long)(cell % n + 1), n);
+                            CHECK(tls_part_pos(p, idx) == mine,
+                                  "the position of %lld is the count "
+                                  "below it",
+                                  (long long)idx);
+                            mine += has;
+                        }
+                        CHECK(mine == c, "count of part %d/%d: %lld", k, n, (long long)c);
+                        for (int64_t pos = 0; pos < c; pos++) {
+                            int64_t idx = tls_part_index(p, pos);
+                            CHECK(idx > prev && idx < size && tls_part_has(p, idx) &&
+                                      tls_part_pos(p, idx) == pos,
+                                  "position %lld of part %d/%d (%d x %d x %d) is index %lld",
+                                  (long long)pos, k, n, pre, seeds, stride, (long long)idx);
+                            prev = idx;
+                            seen += idx + 1;
+                        }
+                    }
+                    CHECK(seen == size * (size + 1) / 2, "every index in one part by cells");
+                }
 }
 
 /* ---- config ----------------------------------------------------------------------- */
 
-static tls_config *load(const char *text, char *err) {
-    tls_config *c = NULL;
+static const tls_config *load(const char *text, char *err) {
+    const tls_config *c = NULL;
     if (tls_config_load_text(&c, "t.yaml", text, err) != TLS_OK) return NULL;
     return c;
 }
 
 static void expect_error(const char *text, const char *part) {
     char err[TLS_ERRMSG];
-    tls_config *c = load(text, err);
+    const tls_config *c = load(text, err);
     CHECK(!c && strstr(err, part) && strstr(err, "allowed"), "'%s' is refused with '%s' (got: %s)",
           text, part, c ? "accepted" : err);
     tls_config_destroy(&c);
@@ -120,9 +158,9 @@ static void expect_error(const char *text, const char *part) {
 
 static void test_config(void) {
     char err[TLS_ERRMSG];
-    tls_config *c = load("grid: {shift: [90, 0, 45], seed: [2, 1], train.lr: [0.01, 0.001], "
-                         "svm.gamma: [scale, auto]}\n",
-                         err);
+    const tls_config *c = load("grid: {shift: [90, 0, 45], seed: [2, 1], train.lr: [0.01, 0.001], "
+                               "svm.gamma: [scale, auto]}\n",
+                               err);
     CHECK(c != NULL, "a grid with extra axes loads (%s)", c ? "" : err);
     if (!c) return;
     const tls_axis *sh = &c->axis[TLS_AXIS_SHIFT];
@@ -152,7 +190,7 @@ static void test_config(void) {
     CHECK(ok, "index <-> coordinates <-> settings agree for every point");
     /* the canonical text reads back as the same configuration */
     char *y = tls_config_yaml(c);
-    tls_config *d = load(y, err);
+    const tls_config *d = load(y, err);
     CHECK(d && tls_config_hash(d) == tls_config_hash(c), "canonical YAML round-trips (%s)",
           d ? "" : err);
     CHECK(y && strstr(y, "lr: 0.001") == NULL && strstr(y, "train.lr: [0.001, 0.01]"),
@@ -191,6 +229,69 @@ static void test_config(void) {
     }
     expect_error(big, "more than one sweep handles");
     free(big);
+}
+
+/* ---- keys ------------------------------------------------------------------------- */
+
+static const char *const fruit_words[] = {"apple", "pear", "plum", NULL};
+static const char *fruit(int i) {
+    return i >= 0 && i < 3 ? fruit_words[i] : NULL;
+}
+
+/* Every key row is complete for its type, and the rows of a section are adjacent (the
+ * canonical YAML writes sections in table order). */
+static void test_key_table(void) {
+    for (int k = 0; k < tls_nkeys; k++) {
+        const tls_key *kd = &tls_keys[k];
+        const tls_key_type *t = &tls_key_types[kd->type];
+        int exact = t->vtype == TLS_V_INT || t->vtype == TLS_V_BOOL;
+        CHECK(kd->type >= 0 && kd->type < TLS_K_NTYPES && !t->parse != !t->parse_node && t->print &&
+                  exact == (t->exact != NULL) && (!t->ranges || t->number),
+              "%s: its type's row is complete", kd->name);
+        CHECK(kd->type == TLS_K_ENUM ? !kd->allowed && !kd->names != !kd->name_of
+                                     : kd->allowed && !kd->names && !kd->name_of,
+              "%s: an enum has its words (an array or a function) and no allowed text; other "
+              "keys have allowed text",
+              kd->name);
+        CHECK(kd->off + kd->size <= sizeof(tls_config) && kd->size > 0,
+              "%s: its field is inside tls_config", kd->name);
+        CHECK(tls_key_find(kd->name) == k && strchr(kd->name, '.'), "%s: one dotted name",
+              kd->name);
+        CHECK((k < TLS_NAMED_AXES) == !strncmp(kd->name, "grid.", 5),
+              "%s: the named axes are the first rows, in axis order", kd->name);
+        CHECK(kd->fixed || (kd->units && kd->long_name),
+              "%s: a sweepable key has units and meaning", kd->name);
+        size_t sl = (size_t)(strchr(kd->name, '.') - kd->name) + 1; /* "section." */
+        int before = 0;
+        for (int j = 0; j + 1 < k; j++) before |= !strncmp(tls_keys[j].name, kd->name, sl);
+        CHECK(!before || !strncmp(tls_keys[k - 1].name, kd->name, sl),
+              "%s: its section's rows are adjacent", kd->name);
+    }
+}
+
+static void test_keys(void) {
+    test_key_table();
+    /* an enum's words where they are declared: a NULL-terminated array or a function */
+    tls_key a = {.name = "t.fruit", .type = TLS_K_ENUM, .names = fruit_words};
+    tls_key f = {.name = "t.fruit", .type = TLS_K_ENUM, .name_of = fruit};
+    char buf[TLS_KEY_ALLOWED], err[TLS_ERRMSG];
+    CHECK(!strcmp(tls_key_allowed(&a, buf), "apple, pear or plum") &&
+              !strcmp(tls_key_allowed(&f, buf), "apple, pear or plum"),
+          "an enum's allowed text lists its words (got '%s')", buf);
+    int v = -1;
+    CHECK(tls_key_types[TLS_K_ENUM].parse(&f, &v, "plum", "t.yaml:1", err) == TLS_OK && v == 2,
+          "an enum reads a word from a function as its index (%d)", v);
+    CHECK(tls_key_types[TLS_K_ENUM].parse(&a, &v, "fig", "t.yaml:1", err) == TLS_ERR_INPUT &&
+              !strcmp(err, "t.yaml:1: t.fruit: 'fig' is not one of its words; allowed: apple, "
+                           "pear or plum"),
+          "an unknown word is refused with the words (%s)", err);
+    tls_sbuf b = {0};
+    tls_key_types[TLS_K_ENUM].print(&b, &f, &v);
+    CHECK(b.s && !strcmp(b.s, "plum"), "an enum prints its word");
+    free(b.s);
+    expect_error("align: {loss: mmdd}\n", "allowed: mmd, coral, dann or none");
+    expect_error("grid: {finetune.strategy: [all, al]}\n",
+                 "element 2: 'al' is not one of its words; allowed: all, classifier or l2sp");
 }
 
 /* ---- journal ---------------------------------------------------------------------- */
@@ -310,7 +411,7 @@ static void test_state(void) {
     CHECK(tls_state_lock(&s, dir, err) == TLS_OK, "the first run takes the lock");
     CHECK(tls_state_lock(&t, dir, err) == TLS_ERR_INPUT && strstr(err, "another tlsweep run"),
           "a second run is refused");
-    tls_manifest m = {TLS_STATE_VERSION,     0x1234, 0xabcd, {1, 2}, 120, {2, 3},
+    tls_manifest m = {TLS_STATE_VERSION,     0x1234, 0xabcd, {1, 2}, 120, {.k = 2, .n = 3},
                       "2026-01-01T00:00:00Z"};
     CHECK(tls_state_reset(&s, &m, "grid: {}\n") == TLS_OK, "reset writes a manifest");
     CHECK(tls_state_lock(&t, dir, err) == TLS_ERR_INPUT,
@@ -419,6 +520,7 @@ int main(void) {
     test_grid_boxes();
     test_parts();
     test_config();
+    test_keys();
     test_journal();
     test_state_names();
     test_state();

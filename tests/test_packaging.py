@@ -51,6 +51,15 @@ def tiny_sweep(binary, workdir, out="tiny.h5"):
     return os.path.join(workdir, out)
 
 
+def python_files(top):
+    """Every file under top (the analysis package and its subpackages), relative to it, without bytecode."""
+    found = []
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        found += [os.path.relpath(os.path.join(root, f), top) for f in files if not f.endswith(".pyc")]
+    return sorted(found)
+
+
 def check_layout(prefix, docdir="share/doc/tlsweep"):
     """What the install rules put under prefix (a cmake --install prefix or the unpacked /usr)."""
     for rel in ["bin/tlsweep", "bin/tlsweep-report"] + [f"share/tlsweep/jobs/{j}" for j in JOB_SCRIPTS]:
@@ -59,10 +68,9 @@ def check_layout(prefix, docdir="share/doc/tlsweep"):
     shipped = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "configs", "*")))
     installed = sorted(os.listdir(os.path.join(prefix, "share", "tlsweep", "configs")))
     assert installed == shipped
-    shipped = sorted(f for f in os.listdir(os.path.join(ROOT, "analysis")) if f != "__pycache__" and
-                     not f.endswith(".pyc"))
-    installed = sorted(os.listdir(os.path.join(prefix, "share", "tlsweep", "python", "analysis")))
-    assert installed == shipped
+    shipped = python_files(os.path.join(ROOT, "analysis"))
+    installed = python_files(os.path.join(prefix, "share", "tlsweep", "python", "analysis"))
+    assert installed == shipped and "report/figures/accuracy.py" in shipped
     for doc in ("README.md", "LICENSE", "FORMAT.md", "tlsweep-help.txt"):
         assert os.path.isfile(os.path.join(prefix, docdir, doc)), doc
     # the installed README's links into docs/ find their pages and pictures
@@ -171,7 +179,7 @@ def test_deb_control(deb):
         assert pkg in depends, f"{pkg} not in Depends: {depends}"
     assert "python3-xarray" in fields.get("Recommends", "")
     files = subprocess.run(["dpkg-deb", "-c", str(path)], capture_output=True, text=True, check=True).stdout
-    assert "./usr/bin/tlsweep\n" in files and "./usr/share/tlsweep/python/analysis/report.py" in files
+    assert "./usr/bin/tlsweep\n" in files and "./usr/share/tlsweep/python/analysis/report/figures/tsne.py" in files
     assert "/usr/lib/python3" not in files  # no top-level "analysis" module in Python's own path
     if shutil.which("apt-get"):  # its dependencies resolve (a simulation: nothing is installed)
         p = subprocess.run(["apt-get", "-s", "install", str(path)], capture_output=True, text=True)
@@ -203,7 +211,10 @@ def test_pyproject_matches_cmake():
     meta = tomllib.load(open(os.path.join(ROOT, "pyproject.toml"), "rb"))
     assert meta["project"]["version"] == project_version()
     assert meta["project"]["scripts"]["tlsweep-report"] == "analysis.report:main"
-    assert meta["tool"]["setuptools"]["packages"] == ["analysis"]
+    # every package under analysis/ (setuptools installs only those listed)
+    packages = sorted(os.path.relpath(r, ROOT).replace(os.sep, ".")
+                      for r, _, fs in os.walk(os.path.join(ROOT, "analysis")) if "__init__.py" in fs)
+    assert sorted(meta["tool"]["setuptools"]["packages"]) == packages and "analysis.report.figures" in packages
 
 
 def test_venv_install_and_report(tmp_path):
@@ -225,6 +236,9 @@ def test_venv_install_and_report(tmp_path):
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import analysis; print(analysis.__file__)"],
                            capture_output=True, text=True, cwd=work, env=e)
     assert where.stdout.startswith(str(venv)), where.stdout + where.stderr
+    modules = {f for f in python_files(os.path.join(ROOT, "analysis")) if f.endswith(".py")}
+    missing = modules - set(python_files(os.path.dirname(where.stdout.strip())))
+    assert not missing, missing  # e.g. a subpackage not in pyproject's packages
     results = tiny_sweep(BIN, str(work))
     p = subprocess.run([str(venv / "bin" / "tlsweep-report"), results, "-o", "report"], capture_output=True,
                        text=True, cwd=work, env=e, timeout=300)

@@ -23,6 +23,8 @@ import pytest
 
 from tlstest import ROOT, mpirun
 
+sys.path.insert(0, ROOT)
+
 CHROMIUM = shutil.which("chromium")
 # the README's screenshot: a sweep that shows every kind of figure, small enough for 2 busy cores
 GRID = ["--set", "grid.shift=[0,45,90,135,180]", "--set", "grid.lambda=[0,0.5,2]", "--set", "grid.n_target=[10,50]",
@@ -143,11 +145,21 @@ def report(tmp_path_factory):
     p = subprocess.run([sys.executable, "-m", "analysis.report", results, "-o", str(out)], capture_output=True,
                        text=True, cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stderr
-    return out
+    return out, expected_figures(results)
+
+
+def expected_figures(results):
+    """The images the page must show: the report's table of figures (analysis/report/contents.py) for this file."""
+    from analysis import load
+    from analysis.report import Context, figure_files
+    ds = load(results).load()
+    ds.close()
+    return figure_files(Context(results, ds))
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh test installs it)")
 def test_report_in_chromium(report, tmp_path):
+    report, expected = report
     b = Browser(str(tmp_path))
     try:
         b.open((report / "index.html").as_uri())
@@ -187,7 +199,7 @@ def test_report_in_chromium(report, tmp_path):
     assert requested and all(u.startswith("file://") or u.startswith("data:") for u in requested), requested
     status = {m["params"]["response"]["url"]: m["params"]["response"]["status"] for m in events
               if m.get("method") == "Network.responseReceived"}
-    assert len(images) >= 9, images
+    assert [src for src, _, _ in images] == expected and len(expected) >= 11, (images, expected)
     for src, complete, width in images:
         assert complete and width > 0, f"image {src} did not load"
         assert status.get((report / src).as_uri()) == 200, src

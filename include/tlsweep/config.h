@@ -64,6 +64,24 @@ typedef struct {
     const char *units, *long_name;
 } tls_axis;
 
+/* The run modes of decide.mode, and the comparisons of decide.compare. */
+enum { TLS_MODE_GRID = 0, TLS_MODE_SEQUENTIAL = 1, TLS_MODE_BOUNDARY = 2 };
+enum { TLS_MAX_COMPARE = 8 };
+
+/* decide.*: per-cell decisions on pairs of approaches (cells.h) and the run
+ * modes that spend seeds and cells by them. */
+typedef struct {
+    int mode;                        /* TLS_MODE_* (grid: every configuration of the grid) */
+    int ncompare;                    /* comparisons */
+    int compare[TLS_MAX_COMPARE][2]; /* each (A, B): method indices (result.h) */
+    double alpha;                    /* error level per cell and comparison */
+    double delta;                    /* equivalence margin on the accuracy scale */
+    int round;                       /* seeds per round: decisions are checked after each */
+    int max_seeds;                   /* the seeds a cell may take (the seed axis's length) */
+    int64_t max_trainings;           /* boundary: configurations the map may take */
+    int ebh;                         /* control across cells with e-BH */
+} tls_decide_keys;
+
 typedef struct {
     tls_settings base; /* every key's value where not swept (the grid's named axes: first values) */
     char data_source[512]; /* data.source: HDF5 file of source points, "" = synthetic */
@@ -73,8 +91,9 @@ typedef struct {
     double sync_seconds;   /* output.sync_seconds: journal fsync interval, s */
     int naxes;             /* >= 4: shift, lambda, n_target, seed, then the extra axes */
     tls_axis axis[TLS_MAX_AXES];
-    int64_t grid_size; /* product of the axes' lengths, <= TLS_MAX_GRID */
-    char source[512];  /* the YAML file read, or "(built-in default)" */
+    int64_t grid_size;      /* product of the axes' lengths, <= TLS_MAX_GRID */
+    char source[512];       /* the YAML file read, or "(built-in default)" */
+    tls_decide_keys decide; /* decide.* */
 } tls_config;
 
 enum {
@@ -88,13 +107,15 @@ enum {
 /* Loads defaults, then `path` (NULL: none), then the nsets "key=value"
  * overrides. Returns 0, or TLS_ERR_INPUT with the one-line message in err
  * (TLS_ERRMSG bytes), or TLS_ERR_NOMEM. On success *out is owned by the
- * caller and must not be modified. */
-int tls_config_load(tls_config **out, const char *path, const char *const *sets, int nsets,
+ * caller, who reads it and destroys it: a loaded configuration is a value,
+ * never written to (settings that differ from it are copies: grid.h). */
+int tls_config_load(const tls_config **out, const char *path, const char *const *sets, int nsets,
                     char *err);
 /* Loads a configuration from YAML text (a manifest's copy): as tls_config_load
  * with the text in place of the file; `name` is used in messages. */
-int tls_config_load_text(tls_config **out, const char *name, const char *text, char *err);
-void tls_config_destroy(tls_config **c);
+int tls_config_load_text(const tls_config **out, const char *name, const char *text, char *err);
+/* Frees a loaded configuration and sets *c to NULL (NULL: nothing). */
+void tls_config_destroy(const tls_config **c);
 
 /* The effective configuration as canonical YAML text (malloc'ed, caller
  * frees; NULL when out of memory): every key, numbers in the shortest form
@@ -108,8 +129,5 @@ uint64_t tls_config_hash(const tls_config *c);
 /* Value i of axis ax as YAML text: its text, or the number formatted into
  * buf (len bytes). */
 const char *tls_axis_text(const tls_axis *ax, int i, char *buf, size_t len);
-
-/* The dotted names of all keys, NULL-terminated (for did-you-mean). */
-const char *const *tls_config_key_names(void);
 
 #endif

@@ -35,21 +35,33 @@ void tls_grid_envelope(const tls_config *c, void (*resolve)(const void *ctx, tls
                        const void *ctx, tls_engine_params *env, int *min_n_target,
                        int *max_n_target);
 
-/* A share of the grid: part k of n (1 <= k <= n), or the whole grid (n = 1). */
+/* A share of the grid: part k of n (1 <= k <= n), or the whole grid (n = 1).
+ * A plain part (seeds = 0) holds the indices i with i mod n == k - 1: every
+ * index in exactly one part, parts within one index of each other in size,
+ * every axis spread over all parts. In the decide modes a part holds whole
+ * cells (cells.h): cell c with c mod n == k - 1, with all its seeds, so that
+ * a part decides its cells alone (seeds: the seed axis's length, stride:
+ * indices per step of it). Either way a part's positions are its indices
+ * in ascending order. */
 typedef struct {
     int k, n;
+    int seeds;      /* 0: a plain part */
+    int64_t stride; /* by cells: grid indices per step of the seed axis */
 } tls_part;
 
+/* Part k of n of configuration c's grid: by cells in the decide modes. */
+tls_part tls_grid_part(const tls_config *c, int k, int n);
 /* Number of indices in part p of a grid of `size` configurations. */
 int64_t tls_part_count(int64_t size, tls_part p);
+/* How many of part p's indices are below idx: the position of idx when it
+ * is one of them. */
+int64_t tls_part_pos(tls_part p, int64_t idx);
 /* The position-th index of part p (position in 0 .. count-1). */
-static inline int64_t tls_part_index(tls_part p, int64_t position) {
-    return position * p.n + (p.k - 1);
-}
+int64_t tls_part_index(tls_part p, int64_t position);
 /* Whether idx belongs to part p. */
-static inline int tls_part_has(tls_part p, int64_t idx) {
-    return idx % p.n == p.k - 1;
-}
+int tls_part_has(tls_part p, int64_t idx);
+/* The part (1 .. p.n) of p's split that holds idx. */
+int tls_part_which(tls_part p, int64_t idx);
 
 /* Splits the run of linear indices [lo, hi) of a grid with dims (nd
  * lengths) into row-major boxes: calls fn(ctx, start, count) for each box,

@@ -36,7 +36,14 @@ enum {
 };
 extern const char *const tls_method_names[TLS_NMETHODS];
 
-enum { TLS_STATUS_PENDING = 0, TLS_STATUS_DONE = 1, TLS_STATUS_FAILED = 2 };
+/* A configuration's state; NOT_NEEDED: in the decide modes, a seed its
+ * cell stopped before (never run). */
+enum {
+    TLS_STATUS_PENDING = 0,
+    TLS_STATUS_DONE = 1,
+    TLS_STATUS_FAILED = 2,
+    TLS_STATUS_NOT_NEEDED = 3
+};
 
 /* Scalar results. Plain data: the sweep stores it verbatim in its journal.
  * A method's metrics stand on their own: a failed method leaves NaN in its

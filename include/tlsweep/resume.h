@@ -22,6 +22,7 @@ typedef struct {
     int run_no;         /* this run's number (journal-RUN-RANK.bin) */
     int64_t *work;      /* grid indices to compute, ascending */
     int64_t nwork;      /* ... how many */
+    int64_t next;       /* the next of work to hand out */
     int64_t already;    /* positions recorded before this run */
     tls_runs runs;      /* every run of the sweep so far */
     int nothing_to_do;  /* the sweep is complete already */
@@ -37,10 +38,12 @@ typedef struct {
  * line in err. */
 int tls_resume_prepare(tls_resume *x, const tls_run_opts *o, const tls_setup *s, const char *yaml,
                        char *err);
-/* A tls_record_fn (sched.h): the record of this run's rank `rank`, whose
- * journal sorts after every earlier file (file nfiles + rank). ctx: the
- * tls_resume. */
-void tls_resume_on_record(void *ctx, int rank, const tls_msg_rec *rec);
+/* The plan of a run that computes its work list in order (sched.h); every
+ * record of this run's rank r -- whose journal sorts after every earlier
+ * file, as file nfiles + r -- kept in x->map. */
+void tls_resume_plan(tls_resume *x, tls_plan *plan);
+/* Notes a record of this run's rank `rank` in x->map. */
+void tls_resume_note(tls_resume *x, int rank, const tls_msg_rec *rec);
 /* The state directory was deleted while the run went on: a new state with
  * the results of o's results file and the runs so far, this run `me` as run
  * number run_no. */

@@ -9,7 +9,10 @@
  *                               each record is in its journal) and flags
  *                               (signalled, error); asks for work
  *   0 -> worker   TLS_TAG_WORK  tls_msg_work: up to `batch` grid indices;
- *                               n = 0 means no more: the worker leaves
+ *                               n = 0 means no more: the worker leaves.
+ *                               While the plan has nothing now but may have
+ *                               more later, the answer waits (the worker
+ *                               blocks in its receive).
  *
  * Every worker's last message is an ASK answered with n = 0, so nothing is
  * left in flight. The coordinator stops handing out work on a signal
@@ -26,6 +29,7 @@
 #define TLS_SCHED_RESERVE_SECONDS 5.0
 
 #include "tlsweep/progress.h"
+#include "tlsweep/result.h"
 
 #include <mpi.h>
 #include <stdint.h>
@@ -35,12 +39,13 @@ enum { TLS_ASK_SIGNALLED = 1, TLS_ASK_ERROR = 2 };
 
 enum { TLS_WORK_MAX = 4096 };
 
-/* Where a finished configuration's record is. */
+/* A finished configuration: where its record is, and what a plan decides by. */
 typedef struct {
     int64_t index;  /* grid index */
     int64_t offset; /* in the rank's journal of this run */
     int32_t status; /* TLS_STATUS_DONE or FAILED */
     int32_t reserved;
+    double acc[TLS_NMETHODS]; /* its accuracies (NaN: not computed) */
 } tls_msg_rec;
 
 typedef struct {
@@ -60,30 +65,38 @@ typedef struct {
     int64_t idx[TLS_WORK_MAX];
 } tls_msg_work;
 
-/* Computes configuration idx and records it; returns 0 (with the
- * configuration's status, TLS_STATUS_DONE or FAILED, its seconds and its
- * record's offset in the rank's journal) or an error code that stops this
- * rank. Called on rank 0's compute thread and on the other ranks' main
- * threads. */
-typedef int (*tls_compute_fn)(void *ctx, int64_t idx, int *status, double *seconds,
-                              int64_t *offset);
-/* Rank 0: told of every record of the run, rank 0's own included, one call
- * at a time. */
-typedef void (*tls_record_fn)(void *ctx, int rank, const tls_msg_rec *rec);
+/* Computes configuration idx and records it; returns 0 (with rec filled:
+ * the configuration's status, TLS_STATUS_DONE or FAILED, its accuracies,
+ * its record's offset in the rank's journal, and its seconds) or an error
+ * code that stops this rank. Called on rank 0's compute thread and on the
+ * other ranks' main threads. */
+typedef int (*tls_compute_fn)(void *ctx, int64_t idx, tls_msg_rec *rec, double *seconds);
+
+/* What to compute (rank 0): a plan hands out grid indices and is told of
+ * every finished record of the run, rank 0's own included. Its functions
+ * are called one at a time (under the coordinator's lock). A plan whose
+ * next work depends on results (sequential decisions, boundary maps)
+ * returns 0 with *more = 1 while records in flight may bring more: the
+ * asking rank then waits, and asks again when a record arrives. */
+typedef struct {
+    /* Up to max grid indices into out; how many. 0 and *more = 0: done.
+     * With max = 0 only *more is set: 1 while the plan is not done. */
+    int (*next)(void *ctx, int64_t *out, int max, int *more);
+    /* A finished record of rank `rank` (may be NULL). */
+    void (*record)(void *ctx, int rank, const tls_msg_rec *rec);
+    void *ctx;
+} tls_plan;
 
 enum { TLS_STOP_NONE = 0, TLS_STOP_SIGNAL = 1, TLS_STOP_TIME = 2, TLS_STOP_ERROR = 3 };
 
 typedef struct {
-    const int64_t *work; /* rank 0: grid indices to hand out, in order */
-    int64_t nwork;
-    int batch;               /* indices per message, 1..TLS_WORK_MAX */
-    double time_limit;       /* seconds this run may take; 0: none. No configuration
-                              * starts unless 1.5 x the longest so far plus
-                              * TLS_SCHED_RESERVE_SECONDS are left */
-    double drain_seconds;    /* after a signal, how long work in flight may take */
-    tls_progress *progress;  /* rank 0: shown while serving */
-    tls_record_fn on_record; /* rank 0: where the records are (may be NULL) */
-    void *record_ctx;
+    tls_plan plan;          /* rank 0: what to compute */
+    int batch;              /* indices per message, 1..TLS_WORK_MAX */
+    double time_limit;      /* seconds this run may take; 0: none. No configuration
+                             * starts unless 1.5 x the longest so far plus
+                             * TLS_SCHED_RESERVE_SECONDS are left */
+    double drain_seconds;   /* after a signal, how long work in flight may take */
+    tls_progress *progress; /* rank 0: shown while serving */
 } tls_sched_opts;
 
 typedef struct {

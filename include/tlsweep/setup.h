@@ -10,7 +10,7 @@
 #include "tlsweep/store.h"
 
 typedef struct {
-    tls_config *c;
+    const tls_config *c;
     tls_data_files files;
     tls_engine_params env; /* the grid's envelope: the arrays' shapes */
     tls_layout L;

@@ -134,6 +134,7 @@ typedef struct {
     int32_t *file;   /* (count) journal file of the latest record, -1: none (pending) */
     int64_t *offset; /* (count) its offset in that file */
     int8_t *status;  /* (count) its TLS_STATUS_* */
+    double *acc;     /* (count, TLS_NMETHODS) its accuracies, when asked for (else NULL) */
     char **hosts;    /* the hosts that computed the records */
     int nhosts;
     int64_t ndone, nfailed;
@@ -141,9 +142,11 @@ typedef struct {
 } tls_resume_map;
 
 /* Scans every journal of rd (a sweep on part `part`, `count` positions)
- * into m. r: a result created for the sweep's envelope, used as scratch. */
+ * into m; with_acc: also each position's accuracies (what the decide modes
+ * plan by), NaN where pending. r: a result created for the sweep's
+ * envelope, used as scratch. */
 int tls_resume_map_build(tls_resume_map *m, tls_journal_reader *rd, tls_part part, int64_t count,
-                         tls_result *r);
+                         int with_acc, tls_result *r);
 void tls_resume_map_free(tls_resume_map *m);
 /* Adds host to m's hosts unless it is there. */
 int tls_resume_map_add_host(tls_resume_map *m, const char *host);

@@ -73,6 +73,7 @@ typedef struct {
 
 typedef struct {
     int64_t done, failed, pending; /* configurations, over all ranks */
+    int64_t not_needed;            /* decide modes: pending, but their cells stopped before */
 } tls_store_counts;
 
 /* MPI-IO hints from "key=value,key=value" (TLSWEEP_MPIIO_HINTS). *info is
@@ -123,7 +124,7 @@ const tls_store_meta *tls_store_meta_of(const tls_store_reader *rd);
  * and checked against its config_hash: TLS_ERR_INPUT with one line in err
  * when the text does not load or does not hash to config_hash (edited or
  * damaged). path names the file in messages. */
-int tls_store_config(tls_store_reader *rd, const char *path, tls_config **c, char *err);
+int tls_store_config(tls_store_reader *rd, const char *path, const tls_config **c, char *err);
 /* The runs recorded in the file (provenance), appended to runs. */
 int tls_store_runs(tls_store_reader *rd, tls_runs *runs);
 
@@ -140,6 +141,9 @@ int tls_store_check(tls_store_reader *rd, const tls_layout *L, char *err);
 /* Reads the statuses (count) and, for failed ones, the reasons into
  * caller-allocated arrays (reasons: count x reason_len bytes, may be NULL). */
 int tls_store_read_status(tls_store_reader *rd, int8_t *status, char *reasons, size_t reason_len);
+/* Reads acc_<method> of every configuration of a checked file into acc
+ * (count x TLS_NMETHODS, caller-allocated). */
+int tls_store_read_acc(tls_store_reader *rd, double *acc);
 /* The `hosts` coordinate of a checked file; returns its length. */
 int tls_store_hosts(tls_store_reader *rd, const char *const **hosts);
 /* A record source reading the checked file: positions are the file's. */

@@ -21,7 +21,7 @@ static void check_refusal(const char *err) {
 
 static void check_roundtrip(const tls_config *c) {
     char *y = tls_config_yaml(c), err[TLS_ERRMSG];
-    tls_config *d = NULL;
+    const tls_config *d = NULL;
     if (!y || tls_config_load_text(&d, "roundtrip", y, err) != TLS_OK ||
         tls_config_hash(d) != tls_config_hash(c) || d->grid_size != c->grid_size) {
         fprintf(stderr, "canonical YAML does not load back the same: %s\n%s\n", err, y ? y : "");
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
     char err[TLS_ERRMSG] = "";
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     int rc;
     if (data[0] % 2 == 0) {
         rc = tls_config_load_text(&c, "fuzz.yaml", text, err);

@@ -131,7 +131,7 @@ static int edit(const uint8_t *d, size_t n) {
 static void read_all(void) {
     char err[TLS_ERRMSG];
     tls_store_reader *rd = NULL;
-    tls_config *c = NULL;
+    const tls_config *c = NULL;
     if (tls_store_open(&rd, path, err) != TLS_OK) return;
     if (tls_config_load_text(&c, path, tls_store_meta_of(rd)->config_yaml, err) == TLS_OK &&
         c->grid_size <= 100000) {
@@ -141,7 +141,7 @@ static void read_all(void) {
         tls_store_envelope(rd, &env);
         if (env.n_source < 0) env.n_source = 0;
         if (env.n_test < 0) env.n_test = 0;
-        tls_part part = {1, 1};
+        tls_part part = {.k = 1, .n = 1};
         tls_layout L;
         tls_layout_init(&L, c, &env, part);
         tls_result *r = NULL;

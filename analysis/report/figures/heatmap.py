@@ -1,0 +1,75 @@
+"""What the two heatmaps (gain_heatmap, negative_transfer) share: a value
+per cell over (y: lambda, x: the layout's x), a panel per facet value,
+cells whose 95% CI includes 0 hatched, cells without data grey."""
+import itertools
+
+import numpy as np
+
+from ..layout import figure_grid, heat_axes, partial_note, save
+
+
+def draw_heatmap(ctx, column, title, cbar, cmap, lim=None, hatch_ci=None, fmtv="{:+.2f}", path=None, plt=None):
+    """column: the cube's variable shown; hatch_ci: its CI half-width variable (None: no hatching);
+    lim: the colour range (None: symmetric around 0); fmtv: the format of a cell's number."""
+    ds, cube, lay = ctx.ds, ctx.cube, ctx.lay
+    yax, pcol = heat_axes(lay)
+    nrows, ncols = lay.facet_shape(col=pcol)
+    xv = ds[lay.x].values
+    yv = ds[yax].values if yax else [None]
+    fig, axes = figure_grid(plt, nrows, ncols, w=max(4.4, 0.75 * len(xv) + 1.6),
+                            h=max(2.6, 0.5 * len(yv) + 1.6), sharey=False)
+    vals = cube[column].values
+    if lim is None:
+        m = np.nanmax(np.abs(vals)) if np.isfinite(vals).any() else 0.0
+        lim = (-max(m, 0.01), max(m, 0.01))
+    im = None
+    for p in lay.facets(col=pcol):
+        ax = axes[p.row][p.col]
+        sub = p.pick(cube)
+        dims = ([yax] if yax else []) + [lay.x]
+        M = sub[column].transpose(*dims).values.astype(float).reshape(len(yv), len(xv))
+        H = (sub[hatch_ci].transpose(*dims).values.astype(float).reshape(len(yv), len(xv))
+             if hatch_ci else None)
+        ax.set_facecolor("#dddddd")
+        im = ax.imshow(np.ma.masked_invalid(M), cmap=cmap, vmin=lim[0], vmax=lim[1], aspect="auto",
+                       origin="lower", interpolation="nearest")
+        cells(ax, im, M, H, fmtv, small=len(xv) * len(yv) <= 200)
+        ticks(ax, ctx, yax, xv, yv, first_col=p.col == 0)
+        if p.title:
+            ax.set_title(p.title, fontsize=11)
+    fig.colorbar(im, ax=axes.ravel().tolist(), label=cbar, shrink=0.9)
+    sup = title + partial_note(ds) + lay.figure_note()
+    fig.suptitle(sup, fontsize=12)
+    save(fig, path)
+
+
+def cells(ax, im, M, H, fmtv, small):
+    """Each cell's mark: a dash without data, hatching where the CI includes 0, its number when few cells."""
+    from matplotlib.patches import Rectangle
+    for yi, xi in itertools.product(range(M.shape[0]), range(M.shape[1])):
+        v = M[yi, xi]
+        if not np.isfinite(v):
+            ax.text(xi, yi, "–", ha="center", va="center", fontsize=8, color="#555555")
+            continue
+        unsure = H is not None and not (np.isfinite(H[yi, xi]) and abs(v) > H[yi, xi])
+        if unsure:
+            ax.add_patch(Rectangle((xi - 0.5, yi - 0.5), 1, 1, fill=False, hatch="///",
+                                   edgecolor="#444444", linewidth=0))
+        if small:
+            red, green, blue, _ = im.cmap(im.norm(v))
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+            ax.text(xi, yi, fmtv.format(v + 0.0 if abs(v) >= 0.005 else 0.0).replace("+0.00", "0.00"), ha="center",
+                    va="center", fontsize=8, color="white" if dark and not unsure else "black",
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.6) if unsure else None)
+
+
+def ticks(ax, ctx, yax, xv, yv, first_col):
+    lay, n = ctx.lay, ctx.names
+    ax.set_xticks(range(len(xv)), [n.fmt(lay.x, v) for v in xv], rotation=45 if len(xv) > 8 else 0)
+    ax.set_xlabel(n.axis_title(lay.x))
+    if yax:
+        ax.set_yticks(range(len(yv)), [n.fmt(yax, v) for v in yv])
+        if first_col:
+            ax.set_ylabel(n.axis_title(yax))
+    else:
+        ax.set_yticks([])

@@ -1,0 +1,77 @@
+/* store_int.h - the variables of a results file, shared by its writer and
+ * its reader (internal to src/store_*.c).
+ *
+ * The variables of a layout are the table of result fields (result.h),
+ * each field once, or once per method; positions [lo, hi) of a layout map
+ * to row-major boxes of its configuration dimensions. */
+#ifndef TLSWEEP_STORE_INT_H
+#define TLSWEEP_STORE_INT_H
+
+#include "tlsweep/store.h"
+
+#include <hdf5.h>
+
+/* One variable of a file: a definition, for one method where per_method. */
+typedef struct {
+    const tls_field *d;
+    int method;
+    char name[64];
+    char long_name[256];
+    int64_t elems; /* values per configuration */
+    size_t esize;  /* bytes per value in the file */
+} tls_svar;
+
+int tls_layout_is_cube(const tls_layout *L);
+/* The length of trailing dimension d (TLS_DIM_*) in layout L. */
+int64_t tls_layout_trail(const tls_layout *L, int d);
+/* The variables of layout L, in file order, into v (TLS_MAX_VARS); their number. */
+int tls_store_vars(const tls_layout *L, tls_svar *v);
+/* Where x's values of one configuration are in a record; their element
+ * size in memory in *msize (NULL for the host index). */
+void *tls_store_field(const tls_svar *x, tls_record_meta *meta, tls_result *r, size_t *msize);
+/* The trailing dimensions of field d in L. */
+void tls_store_trail_dims(const tls_layout *L, const tls_field *d, hsize_t *trail);
+/* Reads or writes positions [lo, hi) of dataset d (nconf configuration dims
+ * conf, ntrail trailing dims trail, elems values per configuration) from or
+ * to buf. */
+herr_t tls_store_var_io(hid_t d, int writing, hid_t mtype, hid_t dxpl, const tls_layout *L,
+                        int nconf, const hsize_t *conf, int ntrail, const hsize_t *trail,
+                        int64_t elems, int64_t lo, int64_t hi, void *buf);
+/* Copies one record into (pack) or out of (unpack) row i of the round
+ * buffers buf (one per variable); host: the host index to store, host_out
+ * where the stored one goes when unpacking. */
+void tls_store_frame_copy(const tls_svar *v, int nvars, unsigned char *const *buf, int64_t i,
+                          tls_record_meta *meta, tls_result *r, int32_t host, int32_t *host_out,
+                          int pack);
+
+/* ---- the decide modes' cells (store_cells.c) ---- */
+
+#include "tlsweep/cells.h"
+#include "h5util.h"
+
+typedef struct {
+    int on;        /* a decide mode: the file has cells */
+    double *acc;   /* (n, TLS_NMETHODS) this rank's positions' accuracies */
+    int8_t *have;  /* (n) whether each has a record */
+    int64_t lo, n; /* this rank's block of positions */
+    /* rank 0, after tls_store_cells_decide */
+    int64_t ncells;         /* the part's cells */
+    tls_cell_decision *out; /* (ncells, ncompare) */
+    int8_t *stop;           /* (ncells) TLS_CELL_* */
+    int8_t *not_needed;     /* (count) 1: no record and not needed */
+    int64_t unneeded;       /* every rank: how many */
+} tls_store_cells;
+
+/* Prepares the notes of this rank's block [lo, hi) (nothing outside the decide modes). */
+int tls_store_cells_init(tls_store_cells *x, const tls_layout *L, int64_t lo, int64_t hi);
+/* Notes position pos's record r (have: it has one). */
+void tls_store_cells_note(tls_store_cells *x, int64_t pos, const tls_result *r, int have);
+/* Collective: the notes to rank 0, which replays every cell; every rank
+ * learns how many positions are not needed. */
+int tls_store_cells_decide(tls_store_cells *x, MPI_Comm comm, const tls_layout *L);
+/* Rank 0, in the file it reopened alone: the cell variables, and the status
+ * of the positions not needed. */
+int tls_store_cells_write(const tls_store_cells *x, hid_t f, const tls_layout *L, tls_h5ctx *e);
+void tls_store_cells_free(tls_store_cells *x);
+
+#endif

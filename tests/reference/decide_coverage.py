@@ -1,0 +1,210 @@
+"""Coverage of the decision constructions on simulated streams of paired differences D in [-1, 1].
+
+Three shape families, each at several settings, every setting with its own streams:
+  bounded   D = 2 B - 1, B ~ Beta(a, b): continuous, from U-shaped to concentrated
+  bimodal   a flat part (a discretised normal near +0.01, sd 0.01, on the 1/200 grid) plus rare
+            collapses: with probability p the seed's D is the flat value - 0.5 (p = 1% .. 10%);
+            the mean 0.01 - 0.5 p crosses 0 and +-delta as p grows
+  discrete  D = (K_A - K_B) / 200 with K ~ Binomial(200, p_A), Binomial(200, p_B) (independent
+            test-set noise), and a narrow pmf on {-0.01, ..., +0.01} (paired, nearly flat)
+The true mean of each setting is exact (the pmf's mean, or 2a/(a+b) - 1).
+
+For each setting: the share of streams in which a CS ever excludes the true mean at a check
+(after every round of 5 seeds, up to 100) -- for the exact betting CS it must be <= alpha --
+and, for each candidate decision rule (CANDIDATES), the share of streams decided wrongly
+(helps with mu <= 0, hurts with mu >= 0, equivalent with |mu| >= delta), the share decided and
+the mean seeds used.
+
+    /usr/bin/python3 tests/reference/decide_coverage.py            # short: 10 000 streams per setting
+    /usr/bin/python3 tests/reference/decide_coverage.py --long     # 100 000 per setting, more settings
+    /usr/bin/python3 tests/reference/decide_coverage.py --streams 20000 --markdown
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+from scipy import stats
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decide_reference as R  # noqa: E402
+
+ALPHA, DELTA, ROUND, MAX_SEEDS = 0.05, 0.01, 5, 100
+GRID = np.arange(-200, 201) / 200.0  # D on the 1/n_test grid, n_test = 200
+
+# Candidate constructions (docs/decisions-study.md discusses each).
+CANDIDATES = {
+    "exact": R.Rule(sign="betting", equiv="betting", c=0.5),
+    "exact-c0.75": R.Rule(sign="betting", equiv="betting", c=0.75),
+    "asymptotic": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20),
+    "asymptotic-min10": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds=10),
+    "asym-sign+exact-eq": R.Rule(sign="asymptotic", equiv="betting", c=0.75, t_opt=20),
+    "asym+eq-after-30": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=30),
+    "asym+eq-after-50": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=50),
+    "asym+eq-after-60": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=60),
+    "asym+floor-0.02": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, var_floor=0.02**2),
+}
+
+
+# ---------------------------------------------------------------- shapes
+
+def _grid_sampler(pmf):
+    pmf = np.asarray(pmf, dtype=float)
+    pmf = pmf / pmf.sum()
+    cdf = np.cumsum(pmf)
+    cdf[-1] = 1.0
+    mu = float(np.dot(pmf, GRID))
+
+    def sample(rng, S, T):
+        return GRID[np.searchsorted(cdf, rng.random((S, T)), side="right")]
+    return sample, mu
+
+
+def _discretised_normal(mean, sd):
+    edges = (np.arange(-200, 202) - 0.5) / 200.0
+    p = np.diff(stats.norm.cdf(edges, loc=mean, scale=sd))
+    return p / p.sum()
+
+
+def bimodal(p, flat=0.01, sd=0.01, drop=0.5):
+    base = _discretised_normal(flat, sd)
+    shift = int(round(drop * 200))
+    pmf = (1.0 - p) * base
+    pmf[:-shift] += p * base[shift:]  # the flat value minus drop
+    return _grid_sampler(pmf)
+
+
+def binomial_difference(pa, pb, n=200):
+    ka = stats.binom.pmf(np.arange(n + 1), n, pa)
+    kb = stats.binom.pmf(np.arange(n + 1), n, pb)
+    pmf = np.convolve(ka, kb[::-1])  # index i: K_A - K_B = i - n
+    return _grid_sampler(pmf)
+
+
+def narrow(probs):
+    """probs on D = -0.01, -0.005, 0, 0.005, 0.01."""
+    pmf = np.zeros(GRID.size)
+    pmf[198:203] = probs
+    return _grid_sampler(pmf)
+
+
+def beta(a, b):
+    def sample(rng, S, T):
+        return 2.0 * rng.beta(a, b, (S, T)) - 1.0
+    return sample, 2.0 * a / (a + b) - 1.0
+
+
+def shapes(long=False):
+    """[(family, name, sampler, mu)]"""
+    out = []
+    betas = [(1, 1), (0.5, 0.5), (20, 18), (2, 8)] + ([(200, 199), (1, 30)] if long else [])
+    for a, b in betas:
+        out.append(("bounded", f"beta({a},{b})", *beta(a, b)))
+    ps = [0.01, 0.02, 0.05, 0.10] + ([0.03, 0.04, 0.07] if long else [])
+    for p in ps:
+        out.append(("bimodal", f"collapse p={p:.2f}", *bimodal(p)))
+    pairs = [(0.80, 0.80), (0.85, 0.80)] + ([(0.60, 0.62), (0.95, 0.94)] if long else [])
+    for pa, pb in pairs:
+        out.append(("discrete", f"binomial {pa:.2f}-{pb:.2f}", *binomial_difference(pa, pb)))
+    out.append(("discrete", "narrow 1/200 steps", *narrow([0.05, 0.2, 0.5, 0.2, 0.05])))
+    if long:
+        out.append(("discrete", "narrow skewed", *narrow([0.02, 0.08, 0.5, 0.3, 0.1])))
+    return out
+
+
+# ---------------------------------------------------------------- measures
+
+def checks():
+    return np.array(R.check_times(ROUND, MAX_SEEDS))
+
+
+def betting_miss(d, mu, c):
+    """Share of streams in which the betting CS ever excludes mu at a check."""
+    below, above = R.betting_excluded(d, (mu + 1.0) / 2.0, ALPHA, c, checks())
+    return float((below[:, -1] | above[:, -1]).mean())
+
+
+def asymptotic_miss(d, mu, t_opt=20, var_floor=0.0, first=0):
+    """Share of streams in which the asymptotic CS ever excludes mu at a check >= first."""
+    ch = checks()
+    ch = ch[ch >= first]
+    lo, hi = R.asymptotic_running(d, ALPHA, t_opt, var_floor, ch)
+    return float(((lo[:, -1] > mu) | (hi[:, -1] < mu)).mean())
+
+
+def wrong(decision, mu):
+    return (((decision == R.HELPS) & (mu <= 0)) | ((decision == R.HURTS) & (mu >= 0))
+            | ((decision == R.EQUIVALENT) & (abs(mu) >= DELTA)))
+
+
+def simulate(streams=10_000, long=False, seed=20231, candidates=CANDIDATES, chunk=20_000):
+    """One row per shape setting: dict(family, name, mu, miss_exact, miss_exact_c075,
+    miss_asym, miss_asym_from10, and per candidate: wrong, decided, seeds)."""
+    rows = []
+    for i, (family, name, sample, mu) in enumerate(shapes(long)):
+        rng = np.random.default_rng([seed, i])
+        acc = {}
+        n_done = 0
+        while n_done < streams:
+            S = min(chunk, streams - n_done)
+            d = sample(rng, S, MAX_SEEDS)
+            part = {"miss_exact": betting_miss(d, mu, 0.5), "miss_exact_c075": betting_miss(d, mu, 0.75),
+                    "miss_asym": asymptotic_miss(d, mu), "miss_asym_from10": asymptotic_miss(d, mu, first=10)}
+            for cname, rule in candidates.items():
+                dec, used = R.decisions_fast(d, ALPHA, DELTA, ROUND, MAX_SEEDS, rule)
+                part[f"{cname}:wrong"] = float(wrong(dec, mu).mean())
+                part[f"{cname}:decided"] = float((dec != R.UNDECIDED).mean())
+                part[f"{cname}:seeds"] = float(used.mean())
+            for k, v in part.items():
+                acc[k] = acc.get(k, 0.0) + v * S
+            n_done += S
+        row = {k: v / streams for k, v in acc.items()}
+        row.update(family=family, name=name, mu=mu, streams=streams)
+        rows.append(row)
+    return rows
+
+
+def markdown(rows, candidates=CANDIDATES):
+    out = ["| family | setting | mu | exact CS miss | exact c=0.75 miss | asymptotic CS miss (from 5 / from 10 seeds) |",
+           "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['family']} | {r['name']} | {r['mu']:+.4f} | {r['miss_exact']:.4f} | "
+                   f"{r['miss_exact_c075']:.4f} | {r['miss_asym']:.4f} / {r['miss_asym_from10']:.4f} |")
+    out.append("")
+    out.append("Wrong decisions (share of streams) / decided share / mean seeds, per candidate:")
+    out.append("")
+    names = list(candidates)
+    out.append("| setting | mu | " + " | ".join(names) + " |")
+    out.append("|---|---:|" + "---|" * len(names))
+    for r in rows:
+        cells = [f"{r[n + ':wrong']:.3f} / {r[n + ':decided']:.2f} / {r[n + ':seeds']:.0f}" for n in names]
+        out.append(f"| {r['name']} | {r['mu']:+.4f} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--long", action="store_true", help="100 000 streams per setting and more settings")
+    ap.add_argument("--streams", type=int, help="streams per setting (default 10 000, 100 000 with --long)")
+    ap.add_argument("--markdown", action="store_true", help="print markdown tables")
+    args = ap.parse_args()
+    streams = args.streams or (100_000 if args.long else 10_000)
+    t0 = time.time()
+    rows = simulate(streams, args.long)
+    if args.markdown:
+        print(markdown(rows))
+    else:
+        for r in rows:
+            print(f"{r['family']:9s} {r['name']:22s} mu={r['mu']:+.4f}  exact miss {r['miss_exact']:.4f}"
+                  f" (c=0.75 {r['miss_exact_c075']:.4f})  asymptotic miss {r['miss_asym']:.4f}"
+                  f" (from 10: {r['miss_asym_from10']:.4f})")
+    bad = [r["name"] for r in rows if r["miss_exact"] > ALPHA or r["miss_exact_c075"] > ALPHA]
+    print(f"\n{len(rows)} settings x {streams} streams in {time.time() - t0:.1f} s;"
+          f" exact CS miss rate > alpha in: {bad or 'none'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
