@@ -231,10 +231,6 @@ const tls_align_method tls_align_methods[] = {
 };
 const int tls_align_count = (int)(sizeof(tls_align_methods) / sizeof(tls_align_methods[0]));
 
-/* The rows' names as the configuration reads them and lists them in errors
- * (test_numerics checks both against the table). */
-const char *const tls_align_names[] = {"mmd", "coral", "dann", "none", NULL};
-const char tls_align_allowed[] = "mmd, coral, dann or none";
-_Static_assert(sizeof(tls_align_names) / sizeof(tls_align_names[0]) ==
-                   sizeof(tls_align_methods) / sizeof(tls_align_methods[0]) + 1,
-               "one name per method");
+const char *tls_align_name(int i) {
+    return i >= 0 && i < tls_align_count ? tls_align_methods[i].name : NULL;
+}

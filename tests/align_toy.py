@@ -1,17 +1,15 @@
 """Writes src/align.c with the toy alignment loss of tests/align_toy.c added, as docs/HACKING.md
-says a loss is added: its functions before the table of methods, its row at the table's end, its
-name at the end of tls_align_names and of tls_align_allowed. Nothing else changes.
+says a loss is added: its functions before the table of methods, its row at the table's end.
+Nothing else changes: the configuration's words (tls_align_name) come from the table.
 
     align_toy.py SRC_ALIGN_C TOY_C OUT_C
 
 Exits 1 naming what it cannot find when align.c no longer has the shape HACKING.md describes."""
-import re
 import sys
 
 
 def splice(align, toy):
     functions, row = toy.split("/* the row */\n")
-    name = re.match(r'\s*\{"(\w+)"', row).group(1)
     lines = align.split("\n")
 
     def find(pred, what, start=0):
@@ -22,12 +20,6 @@ def splice(align, toy):
 
     table = find(lambda s: s.startswith("const tls_align_method tls_align_methods[] = {"), "table of methods")
     end = find(lambda s: s == "};", "end of the table of methods", table)
-    names = find(lambda s: s.startswith("const char *const tls_align_names[] = {") and s.endswith("NULL};"),
-                 "one-line tls_align_names ending in NULL")
-    allowed = find(lambda s: re.fullmatch(r'const char tls_align_allowed\[\] = ".* or \w+";', s) is not None,
-                   'one-line tls_align_allowed "... or LAST"')
-    lines[names] = lines[names][:-len("NULL};")] + f'"{name}", NULL}};'
-    lines[allowed] = re.sub(r' or (\w+)";$', rf', \1 or {name}";', lines[allowed])
     lines.insert(end, "    " + row.strip())
     lines.insert(table, functions.rstrip("\n") + "\n")
     return "\n".join(lines)

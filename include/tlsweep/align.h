@@ -40,8 +40,8 @@ typedef struct {
                                alignment curve NaN) */
 } tls_align_method;
 
-/* The methods, in the order of align.loss's values: row i is the method
- * whose name is tls_align_names[i] (params.h), tls_align_count rows. */
+/* The methods, tls_align_count rows in the order of align.loss's values
+ * (row i is align.loss's word tls_align_name(i), params.h). */
 extern const tls_align_method tls_align_methods[];
 extern const int tls_align_count;
 

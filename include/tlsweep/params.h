@@ -14,10 +14,9 @@
  * cross-entropy of the source batch: a row of align.h's table of methods
  * (tls_align_methods). The enum names its first rows; a new row needs none. */
 enum { TLS_ALIGN_MMD = 0, TLS_ALIGN_CORAL = 1, TLS_ALIGN_DANN = 2, TLS_ALIGN_NONE = 3 };
-/* the rows' names in order, NULL-terminated, and as errors list them ("mmd, coral, dann or
- * none"); defined beside the table in align.c */
-extern const char *const tls_align_names[];
-extern const char tls_align_allowed[];
+/* Row i's name (align.loss's word i), NULL past the last row: the words the
+ * configuration reads and lists (keys.c); defined with the table in align.c. */
+const char *tls_align_name(int i);
 /* finetune.strategy: which parameters fine-tuning moves, and how. */
 enum { TLS_FINETUNE_ALL = 0, TLS_FINETUNE_CLASSIFIER = 1, TLS_FINETUNE_L2SP = 2 };
 extern const char *const tls_finetune_names[];
