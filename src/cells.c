@@ -38,12 +38,12 @@ int tls_cell_run_create(tls_cell_run **out, const tls_config *c) {
     TLS_ALLOC(cr, 1);
     tls_decide_rule rule;
     tls_cells_rule(c, &rule);
-    cr->ncompare = c->decide.ncompare;
+    cr->ncompare = c->decide.compare.n;
     cr->max_seeds = rule.max_seeds;
     int rc = TLS_OK;
     for (int k = 0; k < cr->ncompare && rc == TLS_OK; k++) {
-        cr->a[k] = c->decide.compare[k][0];
-        cr->b[k] = c->decide.compare[k][1];
+        cr->a[k] = c->decide.compare.v[k][0];
+        cr->b[k] = c->decide.compare.v[k][1];
         rc = tls_decide_create(&cr->d[k], &rule);
     }
     if (rc) {
@@ -126,7 +126,7 @@ int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const d
     tls_cell_grid_init(&g, c);
     tls_cell_run *run = NULL;
     if (tls_cell_run_create(&run, c) != TLS_OK) return -1;
-    int K = c->decide.ncompare;
+    int K = c->decide.compare.n;
     int64_t n = tls_cells_in(&g, p), unneeded = 0;
     memset(not_needed, 0, (size_t)count);
     for (int64_t j = 0; j < n; j++) {

@@ -136,6 +136,7 @@ static int set_key(tls_config *c, const char *full, yaml_document_t *doc, yaml_n
         TLS_TRY(axis_key ? sweep_key(c, k, full, doc, v, where, err)
                          : tls_axis_build(&c->axis[k], c, k, doc, v, where, err));
         snprintf(org[k].axis_where, sizeof(org[k].axis_where), "%s", where);
+        if (is_named_axis(k)) org[k].user = from_user;
         return TLS_OK;
     }
     TLS_TRY(tls_key_apply(c, k, doc, v, where, err));
@@ -284,6 +285,34 @@ static void base_point(tls_config *c) {
         memcpy((char *)c + c->axis[a].off, c->axis[a].vals, c->axis[a].size);
 }
 
+/* The decide modes: the seeds are 0 .. decide.max_seeds - 1 unless grid.seed
+ * lists them (then decide.max_seeds is their number). */
+static int decide_seeds(tls_config *c, tls_key_origin *org, char *err) {
+    if (c->decide.mode == TLS_MODE_GRID) return TLS_OK;
+    int km = tls_key_find("decide.max_seeds");
+    tls_axis *seed = &c->axis[TLS_AXIS_SEED];
+    if (org[TLS_AXIS_SEED].user) {
+        if (org[km].user && c->decide.max_seeds != seed->n)
+            return tls_input_error(err, org[km].where, "decide.max_seeds",
+                                   "%d, but grid.seed (%s) lists %d seeds; allowed: one of the "
+                                   "two (in the decide modes the seeds are 0 .. max_seeds - 1 "
+                                   "unless grid.seed lists them)",
+                                   c->decide.max_seeds, org[TLS_AXIS_SEED].axis_where, seed->n);
+        c->decide.max_seeds = seed->n;
+        return TLS_OK;
+    }
+    char text[64];
+    snprintf(text, sizeof(text), "range(0, %d)", c->decide.max_seeds);
+    yaml_document_t doc;
+    TLS_TRY(load_doc(&doc, org[km].where, (const unsigned char *)text, strlen(text), NULL, err));
+    int rc = tls_axis_build(seed, c, TLS_AXIS_SEED, &doc, yaml_document_get_root_node(&doc),
+                            org[km].where, err);
+    yaml_document_delete(&doc);
+    snprintf(org[TLS_AXIS_SEED].axis_where, sizeof(org[TLS_AXIS_SEED].axis_where), "%s",
+             org[km].where);
+    return rc;
+}
+
 static int load(const tls_config **out, const char *path, const char *text, const char *const *sets,
                 int nsets, char *err) {
     *out = NULL;
@@ -297,7 +326,8 @@ static int load(const tls_config **out, const char *path, const char *text, cons
     for (int i = 0; i < nsets && rc == TLS_OK; i++) rc = apply_set(c, sets[i], org, err);
     if (rc) goto done;
     tls_rules_file_defaults(c, org);
-    rc = tls_rules_check(c, org, &c->grid_size, err);
+    rc = decide_seeds(c, org, err);
+    if (rc == TLS_OK) rc = tls_rules_check(c, org, &c->grid_size, err);
     if (rc) goto done;
     tls_rules_shift_meaning(c);
     base_point(c);
@@ -333,13 +363,17 @@ void tls_config_destroy(const tls_config **c) {
 /* ---- canonical text ------------------------------------------------------ */
 
 /* Canonical YAML, sections in table order, the grid first. `for_hash`:
- * leave out output.sync_seconds, which changes nothing in the file. */
+ * leave out output.sync_seconds, which changes nothing in the file, and the
+ * decide keys of a grid's run, which change nothing in it either (so that
+ * the hash of every grid sweep is what it was before they existed). */
 static tls_sbuf yaml_text(const tls_config *c, int for_hash) {
     tls_sbuf b = for_hash ? tls_sbuf_hasher() : (tls_sbuf){0};
     char section[32] = "";
     for (int k = 0; k < tls_nkeys; k++) {
         const tls_key *kd = &tls_keys[k];
         if (for_hash && !strcmp(kd->name, "output.sync_seconds")) continue;
+        if (for_hash && !strncmp(kd->name, "decide.", 7) && c->decide.mode == TLS_MODE_GRID)
+            continue;
         const char *dot = strchr(kd->name, '.');
         int sl = (int)(dot - kd->name);
         if (strncmp(section, kd->name, (size_t)sl) || section[sl]) {

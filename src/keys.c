@@ -16,8 +16,13 @@
     .off = offsetof(tls_config, base.eng.svm.gamma_mode),                                          \
     .size =                                                                                        \
         offsetof(tls_svc_params, gamma) + sizeof(double) - offsetof(tls_svc_params, gamma_mode)
+const char *const tls_mode_names[] = {"grid", "sequential", "boundary", NULL};
+const char *const tls_multiplicity_names[] = {"none", "ebh", NULL};
+
 static const char FILES_FIXED[] =
     "data files are read once per run; allowed: one sweep per pair of files";
+static const char DECIDE_FIXED[] = "it says how the sweep runs and decides, not what a "
+                                   "configuration computes; allowed: one value per sweep";
 static const char OUTPUT_FIXED[] = "it describes the results file, not a configuration; allowed: "
                                    "one value per sweep";
 
@@ -167,6 +172,26 @@ const tls_key tls_keys[] = {
     {.name = "svm.pad_C", .type = TLS_K_REAL, E(pad_C), .hi = 1e12, .lo_open = 1,
      .allowed = "a finite number > 0", .units = "1",
      .long_name = "C of the proxy A-distance's linear SVM"},
+    {.name = "decide.mode", .type = TLS_K_ENUM, F(decide.mode), .names = tls_mode_names,
+     .fixed = DECIDE_FIXED},
+    {.name = "decide.compare", .type = TLS_K_PAIRS, F(decide.compare),
+     .allowed = "a list of up to 8 distinct pairs A:B of approaches (scratch, direct, mmd, "
+                "target_mlp, ensemble), e.g. [mmd:target_mlp, mmd:scratch]",
+     .fixed = DECIDE_FIXED},
+    {.name = "decide.alpha", .type = TLS_K_REAL, F(decide.alpha), .hi = 1, .lo_open = 1,
+     .hi_open = 1, .allowed = "a number in (0, 1)", .fixed = DECIDE_FIXED},
+    {.name = "decide.delta", .type = TLS_K_REAL, F(decide.delta), .hi = 1, .hi_open = 1,
+     .allowed = "a number in [0, 1)", .fixed = DECIDE_FIXED},
+    {.name = "decide.round", .type = TLS_K_INT, F(decide.round), .lo = 1, .hi = 1e6,
+     .allowed = "an integer from 1 to 1000000 (seeds per round)", .fixed = DECIDE_FIXED},
+    {.name = "decide.max_seeds", .type = TLS_K_INT, F(decide.max_seeds), .lo = 1,
+     .hi = TLS_MAX_VALUES, .allowed = "an integer from 1 to 10000000", .fixed = DECIDE_FIXED},
+    {.name = "decide.max_trainings", .type = TLS_K_I64, F(decide.max_trainings),
+     .hi = 9.2233720368547758e18, .hi_open = 1,
+     .allowed = "an integer >= 0 (configurations the boundary map may take; 0: no bound)",
+     .fixed = DECIDE_FIXED},
+    {.name = "decide.multiplicity", .type = TLS_K_ENUM, F(decide.multiplicity),
+     .names = tls_multiplicity_names, .fixed = DECIDE_FIXED},
     {.name = "output.embeddings", .type = TLS_K_BOOL, F(embeddings), .hi = 1,
      .allowed = "true or false", .fixed = OUTPUT_FIXED},
     {.name = "output.sync_seconds", .type = TLS_K_REAL, F(sync_seconds), .hi = 3600, .lo_open = 1,
@@ -526,6 +551,66 @@ static void enum_print(tls_sbuf *b, const tls_key *k, const void *field) {
     tls_sbuf_printf(b, "%s", tls_key_word(k, *(const int *)field));
 }
 
+/* pairs: a list of A:B, A and B methods (result.h), A != B, each pair once */
+
+static int pair_parse(const tls_key *k, int *pair, const char *s, const char *where, char *err) {
+    const char *colon = strchr(s, ':');
+    char a[64] = "";
+    if (colon && colon - s < (long)sizeof(a)) snprintf(a, sizeof(a), "%.*s", (int)(colon - s), s);
+    pair[0] = pair[1] = -1;
+    for (int m = 0; colon && m < TLS_NMETHODS; m++) {
+        if (!strcmp(a, tls_method_names[m])) pair[0] = m;
+        if (!strcmp(colon + 1, tls_method_names[m])) pair[1] = m;
+    }
+    if (pair[0] < 0 || pair[1] < 0 || pair[0] == pair[1])
+        return tls_input_error(err, where, k->name,
+                               "'%s' is not A:B with A and B two of scratch, direct, mmd, "
+                               "target_mlp, ensemble; allowed: %s",
+                               s, k->allowed);
+    return TLS_OK;
+}
+
+static int pairs_parse(const tls_key *k, void *field, yaml_document_t *doc, yaml_node_t *n,
+                       const char *where, char *err) {
+    tls_pairs *r = field;
+    int count = n->type == YAML_SCALAR_NODE ? 1
+                : n->type == YAML_SEQUENCE_NODE
+                    ? (int)(n->data.sequence.items.top - n->data.sequence.items.start)
+                    : -1;
+    if (count < 1 || count > TLS_MAX_COMPARE)
+        return tls_input_error(err, where, k->name, "%s; allowed: %s",
+                               count < 0    ? "expected a list"
+                               : count == 0 ? "an empty list"
+                                            : "more than 8 pairs",
+                               k->allowed);
+    for (int i = 0; i < count; i++) {
+        yaml_node_t *item = n->type == YAML_SCALAR_NODE
+                                ? n
+                                : yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+        if (item->type != YAML_SCALAR_NODE)
+            return tls_input_error(err, where, k->name, "element %d is %s; allowed: %s", i + 1,
+                                   tls_key_node_kind(item), k->allowed);
+        TLS_TRY(pair_parse(k, r->v[i], (const char *)item->data.scalar.value, where, err));
+        for (int j = 0; j < i; j++)
+            if (r->v[j][0] == r->v[i][0] && r->v[j][1] == r->v[i][1])
+                return tls_input_error(err, where, k->name,
+                                       "element %d (%s) repeats element %d; allowed: %s", i + 1,
+                                       (const char *)item->data.scalar.value, j + 1, k->allowed);
+    }
+    r->n = count;
+    return TLS_OK;
+}
+
+static void pairs_print(tls_sbuf *b, const tls_key *k, const void *field) {
+    const tls_pairs *r = field;
+    (void)k;
+    tls_sbuf_printf(b, "[");
+    for (int i = 0; i < r->n; i++)
+        tls_sbuf_printf(b, "%s%s:%s", i ? ", " : "", tls_method_names[r->v[i][0]],
+                        tls_method_names[r->v[i][1]]);
+    tls_sbuf_printf(b, "]");
+}
+
 const tls_key_type tls_key_types[TLS_K_NTYPES] = {
     [TLS_K_INT] = {.vtype = TLS_V_INT,
                    .ranges = 1,
@@ -574,6 +659,7 @@ const tls_key_type tls_key_types[TLS_K_NTYPES] = {
                     .parse = enum_parse,
                     .print = enum_print,
                     .number = int_number},
+    [TLS_K_PAIRS] = {.vtype = TLS_V_STR, .parse_node = pairs_parse, .print = pairs_print},
 };
 
 /* ---- a key's value in a configuration ------------------------------------- */

@@ -167,6 +167,20 @@ static void serve_waiting(MPI_Comm comm, coord *x, waiting *w, int *active) {
     w->n = kept;
 }
 
+/* Whether the plan has work left though nothing is in flight (the caller
+ * knows every rank waits): a stall. A plan that is done is marked so. */
+static int stalled(coord *x) {
+    int more = 0;
+    pthread_mutex_lock(&x->mu);
+    if (!x->stop && !x->done_plan) {
+        x->o->plan.next(x->o->plan.ctx, NULL, 0, &more);
+        if (!more) x->done_plan = 1;
+    }
+    int stall = more && !x->stop;
+    pthread_mutex_unlock(&x->mu);
+    return stall;
+}
+
 /* Rank 0: serves the other ranks while its compute thread works. */
 static int coordinate(MPI_Comm comm, coord *x, int nranks) {
     int active = nranks - 1, announced = 0;
@@ -182,12 +196,12 @@ static int coordinate(MPI_Comm comm, coord *x, int nranks) {
         if (stop == TLS_STOP_SIGNAL) drain(comm, x, &announced, &drain_start);
         if (w.n > 0) serve_waiting(comm, x, &w, &active);
         if (active == 0 && local_done) break;
-        if (w.n == active && (local_waits || (local_done && active > 0))) {
-            /* every rank waits and nothing is in flight: the plan cannot go on */
-            fprintf(stderr, "tlsweep: rank 0: the plan has no work and none in flight\n");
+        if (w.n == active && (local_waits || local_done) && stalled(x)) {
+            /* every rank waits, nothing is in flight, and the plan still has work */
+            fprintf(stderr, "tlsweep: rank 0: the plan has work left but none to hand out\n");
             pthread_mutex_lock(&x->mu);
             x->stop = TLS_STOP_ERROR;
-            x->local_error = TLS_ERR_STATE;
+            x->local_error = TLS_ERR_PLAN;
             pthread_mutex_unlock(&x->mu);
             continue;
         }

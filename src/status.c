@@ -53,7 +53,7 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
     tls_cell_grid g;
     tls_cell_grid_init(&g, c);
     int64_t n = tls_cells_in(&g, part);
-    int K = c->decide.ncompare;
+    int K = c->decide.compare.n;
     int8_t *have = malloc((size_t)count + 1), *stop = malloc((size_t)n + 1);
     int8_t *unneeded = malloc((size_t)count + 1);
     tls_cell_decision *out = calloc((size_t)(n * K + 1), sizeof(*out));
@@ -72,8 +72,8 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
             int64_t d[4] = {0, 0, 0, 0};
             for (int64_t j = 0; j < n; j++) d[out[j * K + k].decision]++;
             fprintf(f, "  %s:%s: %lld helps, %lld hurts, %lld equivalent, %lld undecided\n",
-                    tls_method_names[c->decide.compare[k][0]],
-                    tls_method_names[c->decide.compare[k][1]], (long long)d[TLS_DECIDE_HELPS],
+                    tls_method_names[c->decide.compare.v[k][0]],
+                    tls_method_names[c->decide.compare.v[k][1]], (long long)d[TLS_DECIDE_HELPS],
                     (long long)d[TLS_DECIDE_HURTS], (long long)d[TLS_DECIDE_EQUIVALENT],
                     (long long)d[TLS_DECIDE_UNDECIDED]);
         }

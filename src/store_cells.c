@@ -65,7 +65,7 @@ int tls_store_cells_decide(tls_store_cells *x, MPI_Comm comm, const tls_layout *
         tls_cell_grid g;
         tls_cell_grid_init(&g, L->c);
         x->ncells = tls_cells_in(&g, L->part);
-        int K = L->c->decide.ncompare;
+        int K = L->c->decide.compare.n;
         x->out = calloc((size_t)(x->ncells * K + 1), sizeof(tls_cell_decision));
         x->stop = calloc((size_t)(x->ncells + 1), 1);
         x->not_needed = calloc((size_t)(count + 1), 1);
@@ -121,12 +121,12 @@ fail:
 static int make_cell_scales(hid_t f, const tls_layout *L, int64_t ncells, tls_h5ctx *e, hid_t *cmp,
                             hid_t *cell) {
     const tls_config *c = L->c;
-    int K = c->decide.ncompare;
+    int K = c->decide.compare.n;
     char names[TLS_MAX_COMPARE][64];
     const char *ptr[TLS_MAX_COMPARE];
     for (int k = 0; k < K; k++) {
-        snprintf(names[k], sizeof(names[k]), "%s:%s", tls_method_names[c->decide.compare[k][0]],
-                 tls_method_names[c->decide.compare[k][1]]);
+        snprintf(names[k], sizeof(names[k]), "%s:%s", tls_method_names[c->decide.compare.v[k][0]],
+                 tls_method_names[c->decide.compare.v[k][1]]);
         ptr[k] = names[k];
     }
     hsize_t nk = (hsize_t)K, nc = (hsize_t)ncells;
@@ -169,7 +169,7 @@ fail:
 /* Every cell variable, from rank 0's replay. */
 static int write_cell_vars(const tls_store_cells *x, hid_t f, const tls_layout *L, tls_h5ctx *e) {
     const tls_config *c = L->c;
-    int K = c->decide.ncompare, nd = 0, rc = TLS_ERR_IO;
+    int K = c->decide.compare.n, nd = 0, rc = TLS_ERR_IO;
     hsize_t dims[TLS_MAX_AXES + 1];
     hid_t scales[TLS_MAX_AXES + 1], cmp = H5I_INVALID_HID, cell = H5I_INVALID_HID;
     for (int a = 0; a < TLS_MAX_AXES + 1; a++) scales[a] = H5I_INVALID_HID;
@@ -196,8 +196,9 @@ static int write_cell_vars(const tls_store_cells *x, hid_t f, const tls_layout *
                     tls_cell_field_value(cf, &x->out[j * K + k], x->stop[j], c->decide.round);
         hid_t d = H5I_INVALID_HID;
         TLS_TRY(make_cell_var(f, cf, nd, dims, scales, e, &d));
-        herr_t w =
-            x->ncells * K > 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0;
+        herr_t w = x->ncells * K > 0
+                       ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)
+                       : 0;
         H5Dclose(d);
         TLS_H5TRY(e, w);
     }

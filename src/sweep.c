@@ -306,11 +306,14 @@ static int commit(run_ctx *u, const tls_store_counts *cnt, double tw) {
     }
     char el[32];
     tls_format_duration(el, sizeof(el), tls_now() - u->prog.t0);
+    char unneeded[64] = "";
+    if (cnt->not_needed)
+        snprintf(unneeded, sizeof(unneeded), ", %lld not needed", (long long)cnt->not_needed);
     fprintf(stderr,
-            "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending; wrote %s "
+            "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending%s; wrote %s "
             "in %s (file writing %.2f s)\n",
             (long long)u->s.L.count, (long long)cnt->done, (long long)cnt->failed,
-            (long long)cnt->pending, o->output, el, tw);
+            (long long)cnt->pending, unneeded, o->output, el, tw);
     if (cnt->failed)
         fprintf(stderr, "tlsweep: %lld failed: `tlsweep status %s` lists them with their reasons\n",
                 (long long)cnt->failed, o->output);

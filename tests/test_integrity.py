@@ -5,6 +5,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 
 from tlstest import BIN, env, mpirun, result_digest
@@ -115,3 +116,47 @@ def test_journal_negative_transfer_mlp_out_of_range_is_refused(baseline, tmp_pat
     out, p = forged(tmp_path, lambda b, m, st: st.pack_into("<i", b, m + SCALAR["negative_transfer_mlp"], 7))
     assert p.returncode == 0, p.stderr
     assert result_digest(out) == baseline  # the forged record was refused and computed again
+
+
+def test_swept_shape_keys_size_the_file_by_their_largest_value(tmp_path):
+    """A swept train.epochs, model.features or data.n_source once took the default's length (an
+    epoch dimension of 100 for [2, 5], embeddings 25 times too large) and the disk estimate with it."""
+    from tlstest import run
+    grid = ["--set", "grid.shift=[0]", "--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[4]",
+            "--set", "grid.seed=[0]", "--set", "grid.train.epochs=[2,5]", "--set", "grid.model.features=[4,8]",
+            "--set", "grid.data.n_source=[50,80]", "--set", "train.finetune_epochs=2",
+            "--set", "baselines.target_epochs=3", "--set", "data.n_test=20"]
+    p = run(["run", "--dry-run", "-o", str(tmp_path / "x.h5")] + grid)
+    assert "epoch=5)" in p.stdout and "source_point=80, feature=8)" in p.stdout, p.stdout
+    out = str(tmp_path / "r.h5")
+    mpirun(2, ["run", "-o", out] + grid)
+    import h5py
+    with h5py.File(out, "r") as f:
+        assert f["ce_epoch"].shape[-1] == 5 and f["embeddings/source_features"].shape[-2:] == (80, 8)
+        ce = f["ce_epoch"][()]  # epochs [2, 5]: the 2-epoch configurations hold 3 fill values
+        assert np.isnan(ce[..., 0, :, :, 2:]).all() and np.isfinite(ce[..., 1, :, :, :]).all()
+
+
+def write_data(path, n=60, dim=2, classes=3, seed=0):
+    import h5py
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    X = (rng.normal(size=(n, dim)) + 3 * np.eye(dim)[y % dim]).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f["X"] = X
+        f["y"] = y.astype(np.int32)
+
+
+def test_every_grid_point_sees_all_the_labels(tmp_path):
+    """grid.data.classes [2, 3] with 3-class files once exited 0: the classes = 2 configurations
+    trained and scored on label 2 and their confusion matrices counted 18 of 30 test points."""
+    from tlstest import run
+    src, tgt = str(tmp_path / "s.h5"), str(tmp_path / "t.h5")
+    write_data(src), write_data(tgt, seed=1)
+    files = ["--set", f"data.source={src}", "--set", f"data.target={tgt}", "--set", "grid.n_target=[6]"]
+    p = run(["run", "-o", str(tmp_path / "r.h5"), "--set", "grid.data.classes=[2,3]"] + files, check=False)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert "labels go up to 2, but grid.data.classes includes 2" in lines[0] and "allowed" in lines[0]
+    assert not os.path.exists(tmp_path / "r.h5")
+    run(["run", "--dry-run", "-o", str(tmp_path / "r.h5"), "--set", "grid.data.classes=[3]"] + files)

@@ -19,7 +19,8 @@ enum {
     TLS_ERR_SVM = 5,     /* libsvm refused the problem */
     TLS_ERR_MPI = 6,     /* an MPI call failed */
     TLS_ERR_SIGNAL = 7,  /* interrupted by a signal; resumable */
-    TLS_ERR_STATE = 8    /* the sweep's state directory was deleted while it ran */
+    TLS_ERR_STATE = 8,   /* the sweep's state directory was deleted while it ran */
+    TLS_ERR_PLAN = 9     /* a plan has work left but cannot hand out any (a bug) */
 };
 
 /* The process's exit statuses: the only place they are spelled (README,

@@ -67,19 +67,27 @@ typedef struct {
 /* The run modes of decide.mode, and the comparisons of decide.compare. */
 enum { TLS_MODE_GRID = 0, TLS_MODE_SEQUENTIAL = 1, TLS_MODE_BOUNDARY = 2 };
 enum { TLS_MAX_COMPARE = 8 };
+enum { TLS_MULT_NONE = 0, TLS_MULT_EBH = 1 };
+extern const char *const tls_mode_names[];         /* "grid", "sequential", "boundary", NULL */
+extern const char *const tls_multiplicity_names[]; /* "none", "ebh", NULL */
+
+/* Pairs of approaches (A, B), method indices (result.h): decide.compare. */
+typedef struct {
+    int n;
+    int v[TLS_MAX_COMPARE][2];
+} tls_pairs;
 
 /* decide.*: per-cell decisions on pairs of approaches (cells.h) and the run
  * modes that spend seeds and cells by them. */
 typedef struct {
-    int mode;                        /* TLS_MODE_* (grid: every configuration of the grid) */
-    int ncompare;                    /* comparisons */
-    int compare[TLS_MAX_COMPARE][2]; /* each (A, B): method indices (result.h) */
-    double alpha;                    /* error level per cell and comparison */
-    double delta;                    /* equivalence margin on the accuracy scale */
-    int round;                       /* seeds per round: decisions are checked after each */
-    int max_seeds;                   /* the seeds a cell may take (the seed axis's length) */
-    int64_t max_trainings;           /* boundary: configurations the map may take */
-    int ebh;                         /* control across cells with e-BH */
+    int mode;              /* TLS_MODE_* (grid: every configuration of the grid) */
+    tls_pairs compare;     /* the comparisons */
+    double alpha;          /* error level per cell and comparison */
+    double delta;          /* equivalence margin on the accuracy scale */
+    int round;             /* seeds per round: decisions are checked after each */
+    int max_seeds;         /* the seeds a cell may take (the seed axis's length) */
+    int64_t max_trainings; /* boundary: configurations the map may take (0: no bound) */
+    int multiplicity;      /* TLS_MULT_*: control across cells */
 } tls_decide_keys;
 
 typedef struct {

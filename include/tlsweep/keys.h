@@ -26,6 +26,7 @@ typedef enum {
     TLS_K_STR,   /* char[size] path */
     TLS_K_REALS, /* tls_reals */
     TLS_K_ENUM,  /* int field: the index of one of the key's words */
+    TLS_K_PAIRS, /* tls_pairs: a list of approaches' pairs written A:B */
     TLS_K_NTYPES
 } tls_key_kind;
 
