@@ -8,6 +8,7 @@
 #include "tlsweep/nn.h"
 #include "tlsweep/rng.h"
 #include "tlsweep/scores.h"
+#include "tlsweep/transfer.h"
 
 #include <math.h>
 #include <string.h>
@@ -71,10 +72,11 @@ typedef struct {
     double *lr_coef;  /* (2 max(dim, features) + 1) the domain classifier on (x, x^2) */
     double *iw_input; /* (n_source) IWCV's importance weights, from the inputs */
     double *iw_feat;  /* (n_source) DEV's, from the transfer network's features */
-    int *wrong;   /* (n_source) 0-1 loss of the transfer network on the held-out source points */
-    float *w_src; /* (n_extractor) feature extractor after source training; L2-SP */
-    void *mem;    /* the allocation */
-    int mt;       /* unlabelled target points per step: min(target_batch, n_test), or n_test */
+    int *wrong;      /* (n_source) 0-1 loss of the transfer network on the held-out source points */
+    float *w_src;    /* (n_extractor) feature extractor after source training; L2-SP */
+    double *ts_work; /* (tls_ts_work_doubles(n_target, features, classes)) transferability */
+    void *mem;       /* the allocation */
+    int mt;          /* unlabelled target points per step: min(target_batch, n_test), or n_test */
     const tls_align_method *align; /* align.loss's row of the table */
     /* the training and held-out parts (selection.*_holdout): rows [0, ns) of xs and [0, nl)
      * of xl train, the nsv and nlv rows after them only validate */
@@ -182,6 +184,7 @@ static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt)
         VIEW(iw_feat, held ? ns : 0),
         VIEW(wrong, held ? ns : 0),
         VIEW(w_src, p->finetune_strategy == TLS_FINETUNE_L2SP ? w->model->n_extractor : 0),
+        VIEW(ts_work, tls_ts_work_doubles(nl, F, C)),
     };
 #undef VIEW
     size_t nviews = sizeof(views) / sizeof(views[0]), bytes = 0;
@@ -567,6 +570,34 @@ static int distances(double *mmd2, double *pad, tls_result *r, run_ws *w,
     return TLS_OK;
 }
 
+/* The transferability scores (transfer.h) of the source-trained network,
+ * before fine-tuning: its features and softmax on the labelled target
+ * points that train (not the held-out ones). */
+static void transferability(tls_result *r, run_ws *w, const tls_engine_params *p,
+                            const tls_point *pt) {
+    tls_acts *a = w->at;
+    tls_model_features_forward(a, w->model, w->xl, w->nl);
+    tls_model_classifier_forward(a, w->model, w->nl);
+    tls_softmax_forward(a->probs, a->logits, w->nl, p->classes);
+    tls_ts_params par = tls_ts_defaults();
+    tls_rng rng;
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TS_KNN, (uint64_t)pt->n_target);
+    double v[TLS_TS_NSCORES];
+    int why[TLS_TS_NSCORES];
+    tls_ts_compute(v, why, a->feat, a->probs, w->yl, w->nl, p->features, p->classes, &par, &rng,
+                   w->ts_work);
+    for (int s = 0; s < TLS_TS_FT_LOSS_RISE; s++) r->s.ts[s] = v[s], r->s.ts_reason[s] = why[s];
+}
+
+/* The scores of the fine-tuning curve. */
+static void curve_scores(tls_result *r, const tls_engine_params *p) {
+    int why;
+    r->s.ts[TLS_TS_FT_LOSS_RISE] = tls_ts_ft_loss_rise(r->ft_epoch, p->finetune_epochs, &why);
+    r->s.ts_reason[TLS_TS_FT_LOSS_RISE] = why;
+    r->s.ts[TLS_TS_FT_LOSS_REBOUND] = tls_ts_ft_loss_rebound(r->ft_epoch, p->finetune_epochs, &why);
+    r->s.ts_reason[TLS_TS_FT_LOSS_REBOUND] = why;
+}
+
 /* 3. The transfer network: source training with the alignment loss
  * (align.loss), fine-tuning (finetune.strategy); its test metrics, the
  * feature-space distances before and after, the embeddings (of every source
@@ -582,17 +613,21 @@ static int transfer_network(tls_result *r, run_ws *w, const tls_engine_params *p
     features_of(w->feat_s, w, w->xs, w->ns);
     features_of(w->feat_t, w, w->xt, nt);
     r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
+    for (int s = 0; s < TLS_TS_NSCORES; s++) r->s.ts_reason[s] = TLS_TS_NOT_COMPUTED;
     int rc = train_source(r, w, p, pt, why, sizeof(why));
+    double ts0 = now_seconds(), ts_seconds = 0.0;
+    if (rc == TLS_OK) transferability(r, w, p, pt), ts_seconds = now_seconds() - ts0;
     if (rc == TLS_OK)
         rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p,
                           "fine-tuning", why, sizeof(why));
+    if (rc == TLS_OK) curve_scores(r, p);
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_MMD, tls_method_names[TLS_METHOD_MMD], why);
         return TLS_OK;
     }
     TLS_CALL(rc);
     network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
-    r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t0;
+    r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t0 - ts_seconds; /* the method's own */
     features_of(w->feat_s, w, w->xs, ns);
     features_of(w->feat_t, w, w->xt, nt);
     TLS_CALL(distances(&r->s.mmd2_feat_after, &r->s.pad_feat, r, w, p, pt, w->feat_s, w->feat_t, F,

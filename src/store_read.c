@@ -391,7 +391,7 @@ int tls_store_read_acc(tls_store_reader *rd, double *acc) {
             rc = TLS_ERR_IO;
             break;
         }
-        for (int64_t i = 0; i < n; i++) acc[i * TLS_NMETHODS + x->method] = one[i];
+        for (int64_t i = 0; i < n; i++) acc[i * TLS_NMETHODS + x->inst] = one[i];
     }
     free(one);
     TLS_CHECK(rc == TLS_OK, rc, "%s: cannot read the accuracies", rd->path);

@@ -94,20 +94,7 @@ static int make_var_in(writer *w, hid_t loc, const hid_t *given, hid_t *out, con
     TLS_H5TRY(&w->e, tls_h5_attr_write(d, "_FillValue", ftype, ftype, 0, fill));
     if (units) TLS_H5TRY(&w->e, tls_h5_attr_str(d, "units", units));
     if (long_name) TLS_H5TRY(&w->e, tls_h5_attr_str(d, "long_name", long_name));
-    if (flag_values) {
-        int8_t fv[8];
-        int nf = 0;
-        for (const char *p = flag_values; *p && nf < 8; nf++)
-            fv[nf] = (int8_t)strtol(p, (char **)&p, 10);
-        hsize_t hn = (hsize_t)nf;
-        hid_t fsp = H5Screate_simple(1, &hn, NULL);
-        hid_t a = H5Acreate2(d, "flag_values", ftype, fsp, H5P_DEFAULT, H5P_DEFAULT);
-        int ok = fsp >= 0 && a >= 0 && H5Awrite(a, H5T_NATIVE_INT8, fv) >= 0;
-        if (a >= 0) H5Aclose(a);
-        if (fsp >= 0) H5Sclose(fsp);
-        TLS_H5TRY(&w->e, ok ? 0 : -1);
-        TLS_H5TRY(&w->e, tls_h5_attr_str(d, "flag_meanings", flag_meanings));
-    }
+    if (flag_values) TLS_H5TRY(&w->e, tls_h5_attr_flags(d, ftype, flag_values, flag_meanings));
     if (!tls_layout_is_cube(w->L) && !w->no_coords) {
         /* a part's list: the grid's axes are auxiliary coordinates along config */
         char coords[TLS_MAX_AXES * 66] = "";
@@ -261,9 +248,6 @@ static int create_vars(writer *w) {
         TLS_TRY(make_var(w, d->embeddings ? w->group : w->file, &w->dset[k], x->name,
                          tls_h5_file_type(d->type), tls_h5_fill_of(d->type), d->ntrail, d->trail,
                          d->units, x->long_name, d->flag_values, d->flag_meanings));
-        if (k == 1) {
-            /* the reason string right after the accuracies' group of variables */
-        }
     }
     if (!tls_layout_is_cube(w->L)) {
         w->no_coords = 1;

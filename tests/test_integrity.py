@@ -194,9 +194,9 @@ def test_journal_values_out_of_range_are_refused(baseline, tmp_path, what):
     """Journal records with a valid CRC once carried acc 5.0, NaN with status done and negative
     confusion counts into the results file. One range check per field (result.h's table), used
     wherever results are read: such a record is refused and computed again."""
-    from tlstest import SCALAR
-    scalars = 96
-    arrays = scalars + 400
+    from tlstest import META_BYTES, SCALAR, SCALARS_BYTES
+    scalars = META_BYTES
+    arrays = scalars + SCALARS_BYTES
     edits = {"acc 5.0": lambda b, m, st: st.pack_into("<d", b, m + SCALAR["acc"] + 16, 5.0),
              "acc NaN though done": lambda b, m, st: st.pack_into("<d", b, m + SCALAR["acc"] + 16, float("nan")),
              "negative confusion count": lambda b, m, st: st.pack_into("<i", b, arrays, -5)}
