@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .. import results as R
+from ..tables import table_name
 from .names import pct, signed
 
 CSS = """
@@ -98,8 +99,9 @@ def settings_table(ctx):
         extra = " (extra axis)" if ax not in R.NAMED_AXES else ""
         grid.append(f"<code>{esc(R.axis_key(ds, ax))}</code>{extra}: {esc(vals)}")
     rows.append(("grid", " &nbsp;·&nbsp; ".join(grid)))
-    rows.append(("methods", " &nbsp;·&nbsp; ".join(f"<code>{esc(m)}</code>: {esc(n_.label(m))}"
-                                                    for m in R.approaches(ds))))
+    rows.append(("methods", " &nbsp;·&nbsp; ".join(
+        f"<code>{esc(table_name(m))}</code>: {esc(n_.label(m))}" + (
+            f" (the file's <code>acc_{esc(m)}</code>)" if table_name(m) != m else "") for m in R.approaches(ds))))
     commit = str(a.get("tlsweep_commit", ""))
     rows.append(("tlsweep", f"version {esc(a.get('tlsweep_version', '?'))}, commit <code title='{esc(commit)}'>"
                             f"{esc(commit[:12] or '?')}</code>" + (f", {esc(a['compiler'])}" if "compiler" in a else "")
@@ -138,13 +140,14 @@ def summary_table(ctx):
     """The summary, readable: mean ± CI per method, the gain of transfer, the
     negative-transfer share, counts; cells coloured where the gain's CI
     excludes 0."""
-    ds, summ, n_, gcol = ctx.ds, ctx.summ, ctx.names, ctx.gcol
-    ms = R.approaches(ds)
+    ds, summ, n_ = ctx.ds, ctx.summ, ctx.names
+    ms = [table_name(m) for m in R.approaches(ds)]
+    gcol = f"gain_{table_name(ctx.trans)}_vs_{table_name(ctx.base)}"
     cells = list(summ.index.names) if summ.index.nlevels > 1 or summ.index.name else []
     df = summ.reset_index() if cells else summ
     heads = [esc(n_.axis_name(a)) for a in cells] + ["done"] + [f"acc {esc(m)}" for m in ms]
     if gcol in df:
-        heads.append(f"gain {esc(ctx.trans)} − {esc(ctx.base)}")
+        heads.append(f"gain {esc(table_name(ctx.trans))} − {esc(table_name(ctx.base))}")
     if "negative_transfer_share" in df:
         heads.append("negative transfer")
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]

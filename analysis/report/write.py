@@ -8,6 +8,7 @@ import re
 import traceback
 
 from .. import results as R
+from ..tables import table_name
 from .contents import PAGE, Figure
 from .context import log
 from .page import esc, write_index
@@ -77,6 +78,8 @@ def data_files(ctx, report):
             "crossover": ctx.cross if ctx.cross is not None else [], "figure_configuration":
                 {ax: R._py(ds[ax].values[i]) for ax, i in c.items()} if c else None,
             "best": {R.axis_key(ds, k): v for k, v in ctx.best.items()}, "selection": ctx.regret_all,
+            "transfer": {"approach_in_file": ctx.trans, "name_in_tables": table_name(ctx.trans),
+                         "alignment": R.alignment(ds) or "per configuration: the align_loss axis"},
             "errors": report.errors}
     with open(os.path.join(out, "report.json"), "w") as f:
         f.write(R.dumps(data, indent=1))
