@@ -10,10 +10,10 @@
 Every function takes a path (str or os.PathLike) or an already loaded dataset.
 Command line: python3 -m analysis.report results.h5 -o report/ (installed: tlsweep-report)
 """
-from .results import (DONE, FAILED, PENDING, SCORES, approaches, axes, axis_key, best_values, cell_axes, counts,
+from .results import (DONE, FAILED, PENDING, SCORES, alignment, approaches, axes, axis_key, best_values, cell_axes, counts,
                       crossover, dumps, extra_axes, jsonable, load, load_embeddings, regret_overall, roles,
-                      rules_of_thumb, scores_in, select, summary, summary_cube, summary_regret, to_frame)
+                      rules_of_thumb, scores_in, select, shift_kind, summary, summary_cube, summary_regret, to_frame)
 
 __all__ = ["load", "load_embeddings", "to_frame", "summary", "summary_cube", "rules_of_thumb", "crossover",
            "best_values", "select", "summary_regret", "regret_overall", "scores_in", "SCORES", "approaches", "roles", "axes", "cell_axes", "extra_axes", "axis_key", "counts", "jsonable",
-           "dumps", "PENDING", "DONE", "FAILED"]
+           "dumps", "alignment", "shift_kind", "PENDING", "DONE", "FAILED"]
