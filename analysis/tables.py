@@ -41,7 +41,7 @@ def _resolve(key, columns, aliases):
 
 class TableRow(pd.Series):
     """A row of a Table: row["n_mmd"] reads row["seeds_transfer"]."""
-    _metadata = ["aliases"]
+    _metadata = ["name", "aliases"]  # pandas.Series keeps its name through its _metadata
 
     @property
     def _constructor(self):

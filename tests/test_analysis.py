@@ -548,3 +548,39 @@ def test_report_names_the_methods_of_its_own_file(files, tmp_path):
     assert report_main(files["complete"], tmp_path / "mmd") == 0
     page = (tmp_path / "mmd" / "index.html").read_text()
     assert "CORAL" not in page and "MMD transfer (MLP, CE + λ·MMD², fine-tuned)" in page
+
+
+def test_report_on_string_shift_kind_and_one_value_axes(tmp_path):
+    """The report of a sweep over align.loss (a string axis), data.shift_kind
+    and a one-value train.lr: every figure drawn, the tables name the
+    transfer network for what it is (its alignment varies: transfer, never
+    acc_mmd), and no sentence lost its words (the crossover table printed
+    "not pinned down: the spans the whole grid")."""
+    from test_notebook import MIXED
+    path = str(tmp_path / "mixed.h5")
+    mpirun(2, ["run", "-o", path] + MIXED, extra_env=YIELD)
+    out = tmp_path / "report"
+    assert report_main(path, out) == 0
+    page, imgs = check_page(out)
+    assert "could not be drawn" not in page and "192 of 192 done" in page
+    assert "the spans" not in page and "the 95% interval spans" not in page
+    assert "aligned transfer" in page and "MMD transfer" not in page
+    rep = strict_json((out / "report.json").read_text())
+    assert rep["errors"] == [] and rep["transfer"]["alignment"].startswith("per configuration")
+    head = (out / "summary.csv").read_text().splitlines()[0].split(",")
+    assert head[:3] == ["shift", "lambda", "n_target"] and {"align_loss", "data_shift_kind", "train_lr"} <= set(head)
+    assert "acc_transfer" in head and "seeds_target_mlp" in head and not [c for c in head if "mmd" in c]
+
+
+def test_a_whole_grid_interval_reads_whole():
+    """The interval of a crossover that the bootstrap does not pin down, as
+    the headline and the crossover table print it (the table trims "95%
+    interval " from the text)."""
+    import xarray as xr
+    from analysis.report import Names
+    ds = xr.Dataset(coords={"shift": [0.0, 45.0]})
+    c = {"lo": -np.inf, "hi": np.inf, "n_seeds": 3, "first": 0.0, "last": 45.0}
+    n = Names(ds)
+    assert n.interval_text(c) == "not pinned down: the whole grid is within the 95% interval, bootstrap over 3 seeds"
+    assert n.interval_text(c, seeds=False).replace("95% interval ", "") == \
+        "not pinned down: the whole grid is within the 95% interval"

@@ -133,8 +133,8 @@ class Names:
         if np.isnan(lo) or np.isnan(hi):
             return "no interval with fewer than 2 seeds"
         over = f", bootstrap over {c['n_seeds']} seeds" if seeds else ""
-        if lo == -np.inf and hi == np.inf:
-            return "not pinned down: the 95% interval spans the whole grid" + over
+        if lo == -np.inf and hi == np.inf:  # worded so that the table's "95% interval " trim leaves it whole
+            return "not pinned down: the whole grid is within the 95% interval" + over
 
         def bound(v):
             return (f"{c['first']:g}{unit} or earlier" if v == -np.inf else f"beyond {c['last']:g}{unit}"
