@@ -215,3 +215,30 @@ def test_direct_transfer_gets_a_strip_of_its_own(tmp_path, monkeypatch):
     ctx, figs = drawn_figures(near, monkeypatch)
     assert len(figs["accuracy_vs_shift.png"].axes) == 1 and "strip" not in accuracy.caption(ctx)
     plt.close("all")
+
+
+def test_the_interactive_view_holds_the_cube_not_its_combinations(tmp_path):
+    """The view's data: every axis that varies with its values (its menus:
+    one entry per value, a sum over the axes; the old view enumerated every
+    combination of the other axes, 3 x 3 x 3 = 27 menu entries here), and
+    per method the cube's means in C order over those axes."""
+    import numpy as np
+    from analysis import summary
+    from analysis.report import interactive
+    path = str(tmp_path / "three.h5")
+    mpirun(2, ["run", "-o", path, "--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,0.5,1]",
+               "--set", "grid.n_target=[10]", "--set", "grid.seed=[0,1]", "--set", "grid.train.lr=[0.001,0.01,0.1]",
+               "--set", "grid.align.loss=[mmd,coral,none]", "--set", "output.embeddings=false"] + FAST, extra_env=YIELD)
+    ctx = context(path)
+    data = interactive.cube_data(ctx)
+    assert [a["name"] for a in data["axes"]] == ["shift", "lambda", "train_lr", "align_loss"]  # n_target: one value
+    assert data["shape"] == [2, 3, 3, 3] and data["x"] == "shift" and data["colour"] == "method"
+    assert [a["labels"] for a in data["axes"]][3] == ["mmd", "coral", "none"]
+    s = summary(path)
+    for m in data["methods"]:
+        assert len(m["mean"]) == 54
+        want = s[f"acc_{m['name']}"].to_numpy()  # summary's cells: shift, lambda, n_target (one), train_lr, align_loss
+        got = np.array([np.nan if v is None else v for v in m["mean"]])
+        np.testing.assert_allclose(got, want, atol=1e-4, equal_nan=True)
+    frag, _ = interactive.interactive(ctx)
+    assert "updatemenus" not in frag and "tls-x" in frag
