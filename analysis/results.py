@@ -97,33 +97,53 @@ def axis_key(ds, dim):
     return str(load(ds)[dim].attrs.get("key", dim))
 
 
+def _yaml_value(text, section, key):
+    """A key's value in a file's canonical configuration text, or None (swept: a comment there)."""
+    import re
+    m = re.search(rf"^{section}:\s*\n(?:[ \t]+.*\n)*?[ \t]+{key}:\s*(\S+)", text + "\n", re.M)
+    return m.group(1) if m else None
+
+
+def setting(ds, dim, section, key, default):
+    """The value of the configuration key section.key per configuration: the
+    axis dim where the grid sweeps it (a DataArray), per file of a concat()
+    of files that differ in it (a DataArray over the files' axis), else the
+    file's value (a str; default for files from before the key)."""
+    ds = load(ds)
+    if dim in ds.dims:
+        return ds[dim]
+    if "file_config_yaml" in ds.attrs and ds.attrs.get("concat_dim") in ds.dims:
+        texts = str(ds.attrs["file_config_yaml"]).split("\n---\n")
+        vals = [_yaml_value(t, section, key) or default for t in texts]
+        if len(set(vals)) > 1:
+            cdim = ds.attrs["concat_dim"]
+            return xr.DataArray(np.array(vals, dtype=object), dims=cdim, coords={cdim: ds[cdim]})
+        return vals[0]
+    return _yaml_value(str(ds.attrs.get("config_yaml", "")), section, key) or default
+
+
+def _one(v):
+    """A setting's single value, or None where it varies."""
+    if isinstance(v, str):
+        return v
+    vals = {_str(x) for x in np.ravel(v.values)}
+    return vals.pop() if len(vals) == 1 else None
+
+
 def shift_kind(ds):
     """What the shift axis means: the file's data.shift_kind (rotation,
     translation, scale, label, conditional), "mixed" when the grid sweeps
     several kinds; "rotation" for files from before the key."""
-    import re
-    ds = load(ds)
-    if "data_shift_kind" in ds.dims:
-        kinds = {_str(v) for v in ds["data_shift_kind"].values}
-        return kinds.pop() if len(kinds) == 1 else "mixed"
-    m = re.search(r"^data:\s*\n(?:[ \t]+.*\n)*?[ \t]+shift_kind:\s*(\S+)", str(ds.attrs.get("config_yaml", "")) + "\n",
-                  re.M)
-    return m.group(1) if m else "rotation"
+    return _one(setting(ds, "data_shift_kind", "data", "shift_kind", "rotation")) or "mixed"
 
 
 def alignment(ds):
     """What aligns the transfer network (the approach the file calls mmd):
-    the file's align.loss (mmd, coral, dann, none); None when the grid sweeps
-    align.loss (its align_loss axis says it per configuration); "mmd" for
-    files from before the key."""
-    import re
-    ds = load(ds)
-    if "align_loss" in ds.dims:
-        vals = {_str(v) for v in ds["align_loss"].values}
-        return vals.pop() if len(vals) == 1 else None
-    m = re.search(r"^align:\s*\n(?:[ \t]+.*\n)*?[ \t]+loss:\s*(\S+)", str(ds.attrs.get("config_yaml", "")) + "\n",
-                  re.M)
-    return m.group(1) if m else "mmd"
+    the file's align.loss (mmd, coral, dann, none); None when it varies
+    (the grid sweeps align.loss: its align_loss axis says it per
+    configuration; setting() gives it per configuration); "mmd" for files
+    from before the key."""
+    return _one(setting(ds, "align_loss", "align", "loss", "mmd"))
 
 
 def approaches(ds):
@@ -229,7 +249,13 @@ def load_embeddings(path, shift=None, lambda_=None, n_target=None, seed=None, en
     The configuration is selected by keyword for every axis: shift, lambda_,
     n_target, seed and each extra axis (train_lr=0.01, or
     **{"train.lr": 0.01}); axes with a single value may be left out.
-    Raises KeyError for a value not in the grid."""
+    Raises KeyError for a value not in the grid. path may be the files of
+    a concat() (combine.Files): the value of its new axis chooses the file."""
+    if hasattr(path, "path_of"):  # several files combined: the one the new axis's value names
+        value = extra.pop(path.dim, extra.pop(path.key, None))
+        if value is None:
+            raise TypeError(f"give a value of {path.key} to choose among the files {path.values}")
+        path = path.path_of(value)
     root = load(path, engine=engine)
     idx = indices(root, shift=shift, lambda_=lambda_, n_target=n_target, seed=seed, **extra)
     if engine is None and _format(path) == 1:
@@ -291,7 +317,7 @@ def to_frame(path_or_ds, include_pending=False):
                                                 ("entropy", "snd", "target_val")]
     per_method += [(f"score_{n}", f"score_{n}") for n in ("iwcv", "dev")]
     have = [(col, var) for col, var in per_method if any(var.format(m=m) in ds for m in ms)]
-    align = alignment(ds)
+    align = setting(ds, "align_loss", "align", "loss", "mmd")
 
     def values(var):
         return ds[var].transpose(*grid).values.ravel()[keep] if var in ds and tuple(ds[var].dims) == tuple(grid) \
@@ -311,8 +337,8 @@ def to_frame(path_or_ds, include_pending=False):
                 f[col] = values(var.format(m=m))
             else:
                 f[col] = np.nan
-        f["alignment"] = (ds["align_loss"].broadcast_like(ds["status"]).transpose(*grid).values.ravel()[keep]
-                          if align is None else align)
+        f["alignment"] = (align.broadcast_like(ds["status"]).transpose(*grid).values.ravel()[keep]
+                          if isinstance(align, xr.DataArray) else align)
         frames.append(f)
     if not frames:
         return base[keep].reset_index(drop=True)
