@@ -584,3 +584,17 @@ def test_a_whole_grid_interval_reads_whole():
     assert n.interval_text(c) == "not pinned down: the whole grid is within the 95% interval, bootstrap over 3 seeds"
     assert n.interval_text(c, seeds=False).replace("95% interval ", "") == \
         "not pinned down: the whole grid is within the 95% interval"
+
+
+def test_the_readme_plot_runs(files, tmp_path, monkeypatch):
+    """README.md's three-line plot (to_frame + seaborn.relplot over two axes) runs as written on a results file."""
+    pytest.importorskip("seaborn")
+    import matplotlib
+    matplotlib.use("Agg")
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "relplot" in b]
+    assert len(blocks) == 1 and len(blocks[0].strip().splitlines()) == 3, blocks
+    monkeypatch.chdir(tmp_path)
+    exec(blocks[0].replace('"results.h5"', repr(files["extra"])), {})
+    w, h = png_size(tmp_path / "acc.png")
+    assert w > 300 and h > 200
