@@ -21,7 +21,7 @@ from tlstest import ROOT, mpirun
 
 sys.path.insert(0, ROOT)
 import analysis  # noqa: E402
-from analysis import compare, concat, load, summary, to_frame  # noqa: E402
+from analysis import compare, concat, summary, to_frame  # noqa: E402
 
 YIELD = {"OMPI_MCA_mpi_yield_when_idle": "1"}
 GRID = ["--set", "grid.shift=[0,60,120]", "--set", "grid.lambda=[0,0.5]", "--set", "grid.n_target=[10]",

@@ -6,7 +6,6 @@ itself, no snapshot left behind, and the watch ends with exit status 0.
 A --tlsweep that is not a program: one line, exit 2. Also: --help names
 the command as it was called."""
 import json
-import os
 import subprocess
 import sys
 import time

@@ -2,7 +2,6 @@
 (the transfer method is named after the file's align.loss), the meaning of
 the shift axis (data.shift_kind), the axes' titles and a grid value as
 text -- and the colours, line styles and markers every figure shares."""
-import re
 
 import numpy as np
 
