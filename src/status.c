@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* timegm */
 #include "tlsweep/status.h"
 
+#include "tlsweep/bmap.h"
+
 #include "tlsweep/cells.h"
 #include "tlsweep/check.h"
 #include "tlsweep/grid.h"
@@ -63,19 +65,36 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
     if (rc == TLS_OK && tls_cells_replay(c, part, count, acc, have, out, stop, unneeded) < 0)
         rc = TLS_ERR_NOMEM;
     if (rc == TLS_OK) {
-        int64_t by[3] = {0, 0, 0};
+        int64_t by[5] = {0};
         for (int64_t j = 0; j < n; j++) by[stop[j]]++;
-        fprintf(f, "cells: %lld: %lld decided, %lld with the seed budget spent, %lld open\n",
+        fprintf(f, "cells: %lld: %lld decided, %lld with the seed budget spent, %lld open",
                 (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_BUDGET],
                 (long long)by[TLS_CELL_OPEN]);
+        if (c->decide.mode == TLS_MODE_BOUNDARY)
+            fprintf(f,
+                    ", %lld not run (the map did not need them), %lld left out by "
+                    "decide.max_trainings",
+                    (long long)by[TLS_CELL_NOT_RUN], (long long)by[TLS_CELL_TRAININGS]);
+        fprintf(f, "\n");
         for (int k = 0; k < K; k++) {
-            int64_t d[4] = {0, 0, 0, 0};
-            for (int64_t j = 0; j < n; j++) d[out[j * K + k].decision]++;
-            fprintf(f, "  %s:%s: %lld helps, %lld hurts, %lld equivalent, %lld undecided\n",
+            int64_t d[3][4] = {{0}}, unknown = 0; /* [source][decision] */
+            for (int64_t j = 0; j < n; j++) {
+                const tls_cell_decision *x = &out[j * K + k];
+                if (x->source == TLS_BMAP_UNKNOWN)
+                    unknown++;
+                else
+                    d[x->source][x->decision]++;
+            }
+            fprintf(f, "  %s:%s: %lld helps, %lld hurts, %lld equivalent, %lld undecided",
                     tls_method_names[c->decide.compare.v[k][0]],
-                    tls_method_names[c->decide.compare.v[k][1]], (long long)d[TLS_DECIDE_HELPS],
-                    (long long)d[TLS_DECIDE_HURTS], (long long)d[TLS_DECIDE_EQUIVALENT],
-                    (long long)d[TLS_DECIDE_UNDECIDED]);
+                    tls_method_names[c->decide.compare.v[k][1]], (long long)d[1][TLS_DECIDE_HELPS],
+                    (long long)d[1][TLS_DECIDE_HURTS], (long long)d[1][TLS_DECIDE_EQUIVALENT],
+                    (long long)d[1][TLS_DECIDE_UNDECIDED]);
+            if (c->decide.mode == TLS_MODE_BOUNDARY)
+                fprintf(f, "; inferred: %lld helps, %lld hurts, %lld equivalent; %lld unknown",
+                        (long long)d[2][TLS_DECIDE_HELPS], (long long)d[2][TLS_DECIDE_HURTS],
+                        (long long)d[2][TLS_DECIDE_EQUIVALENT], (long long)unknown);
+            fprintf(f, "\n");
         }
         for (int64_t p = 0; p < count; p++)
             if (unneeded[p]) status[p] = TLS_STATUS_NOT_NEEDED;

@@ -13,20 +13,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from tlstest import BIN, env, journal_records, mpirun, result_digest, run
+from tlstest import BIN, TINY, baseline_run, env, journal_records, mpirun, result_digest, run
 
 SEQ = ["--set", "decide.mode=sequential", "--set", "grid.shift=[0,60,120,180]", "--set", "grid.lambda=[0.5]",
        "--set", "grid.n_target=[6,20]", "--set", "decide.max_seeds=20", "--set", "decide.round=4",
-       "--set", "train.epochs=6", "--set", "train.finetune_epochs=3", "--set", "baselines.target_epochs=30",
-       "--set", "data.n_source=100", "--set", "data.n_test=50", "--set", "output.embeddings=false",
-       "--set", "output.sync_seconds=0.05"]
+       ] + TINY
 
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("base") / "seq.h5")
-    p = mpirun(2, ["run", "-o", path] + SEQ)
-    return path, result_digest(path), p.stderr
+    return baseline_run(tmp_path_factory, SEQ, "seq.h5")
 
 
 def test_runs_fewer_configurations_and_records_why(baseline):

@@ -45,6 +45,19 @@ def mpirun(n, args, check=True, timeout=600, extra_env=None, **kw):
     return p
 
 
+# a small, fast network and data set: for the tests of what runs, not of what it learns
+TINY = ["--set", "train.epochs=6", "--set", "train.finetune_epochs=3", "--set", "baselines.target_epochs=30",
+        "--set", "data.n_source=100", "--set", "data.n_test=50", "--set", "output.embeddings=false",
+        "--set", "output.sync_seconds=0.05"]
+
+
+def baseline_run(tmp_path_factory, args, name="base.h5", ranks=2):
+    """A module's reference run: (path, result digest, stderr)."""
+    path = str(tmp_path_factory.mktemp("base") / name)
+    p = mpirun(ranks, ["run", "-o", path] + list(args))
+    return path, result_digest(path), p.stderr
+
+
 def one(*args, binary=BIN):
     return json.loads(run(["one"] + list(args), binary=binary).stdout)
 

@@ -41,9 +41,11 @@ static inline int64_t tls_cell_index(const tls_cell_grid *g, int64_t cell, int s
 
 /* Why a cell's run stopped (the file's flag values). */
 enum {
-    TLS_CELL_OPEN = 0,    /* it has not stopped: seeds are still to come */
-    TLS_CELL_DECIDED = 1, /* every comparison decided */
-    TLS_CELL_BUDGET = 2   /* decide.max_seeds spent */
+    TLS_CELL_OPEN = 0,     /* it has not stopped: seeds are still to come */
+    TLS_CELL_DECIDED = 1,  /* every comparison decided */
+    TLS_CELL_BUDGET = 2,   /* decide.max_seeds spent */
+    TLS_CELL_NOT_RUN = 3,  /* boundary mode: the map did not need it */
+    TLS_CELL_TRAININGS = 4 /* boundary mode: needed, but decide.max_trainings was spent */
 };
 
 /* One comparison of one cell, after its run (or so far). */
@@ -54,6 +56,8 @@ typedef struct {
     double cs_high;
     double mean;   /* mean difference at its last check; NaN before */
     double evalue; /* the betting e-value of mu = 0 at its last check */
+    int source;    /* TLS_BMAP_MEASURED; for a cell the boundary map did not run,
+                      TLS_BMAP_INFERRED (decision inferred) or TLS_BMAP_UNKNOWN (-1) */
 } tls_cell_decision;
 
 /* The decision rule of a configuration's decide keys. */
@@ -87,11 +91,14 @@ int64_t tls_cells_id(tls_part p, int64_t j);
 /* Replays every cell of part p from its positions' accuracies (count x
  * TLS_NMETHODS, count = the part's positions; NaN where a method failed)
  * and whether each position has a record (have): a cell takes its seeds in
- * order up to its first missing one or until it stops. Fills, for the j-th
- * cell and comparison k, out[j * ncompare + k] and stop[j] (TLS_CELL_*),
- * and sets not_needed[pos] to 1 for the positions without a record after a
- * stopped cell's last seed (else 0); returns how many, or -1 when out of
- * memory. */
+ * order up to its first missing one or until it stops; in the boundary
+ * mode, the cells its map needs, in the map's order (bmap.h). Fills, for
+ * the j-th cell and comparison k, out[j * ncompare + k] (for a cell the map
+ * did not run: source INFERRED and the inferred decision, or UNKNOWN and
+ * -1; nothing else measured) and stop[j] (TLS_CELL_*), and sets
+ * not_needed[pos] to 1 for
+ * the positions without a record that no cell will take (else 0); returns
+ * how many, or -1 when out of memory. */
 int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const double *acc,
                          const int8_t *have, tls_cell_decision *out, int8_t *stop,
                          int8_t *not_needed);
@@ -101,6 +108,7 @@ int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const d
  * part's file. */
 typedef enum {
     TLS_CELL_DECISION,
+    TLS_CELL_SOURCE,
     TLS_CELL_LOW,
     TLS_CELL_HIGH,
     TLS_CELL_MEAN,
