@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from tlstest import TINY, baseline_run, mpirun, result_digest, run
+from tlstest import FAST, baseline_run, mpirun, result_digest, run
 from test_sequential import kill_once_recorded
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "reference"))
@@ -21,7 +21,7 @@ import boundary_reference as ref  # noqa: E402
 MAP = ["--set", "decide.mode=boundary", "--set", "grid.shift=range(0,181,15)", "--set", "grid.lambda=[0.5]",
        "--set", "grid.n_target=[6,9,12,20]", "--set", "decide.max_seeds=12", "--set", "decide.round=4",
        "--set", "decide.compare=[mmd:target_mlp, mmd:scratch]",
-       ] + TINY
+       ] + FAST
 SHAPE = (13, 4)
 
 

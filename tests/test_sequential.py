@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from tlstest import BIN, TINY, baseline_run, env, journal_records, mpirun, result_digest, run
+from tlstest import BIN, FAST, baseline_run, env, journal_records, mpirun, result_digest, run
 
 SEQ = ["--set", "decide.mode=sequential", "--set", "grid.shift=[0,60,120,180]", "--set", "grid.lambda=[0.5]",
        "--set", "grid.n_target=[6,20]", "--set", "decide.max_seeds=20", "--set", "decide.round=4",
-       ] + TINY
+       ] + FAST
 
 
 @pytest.fixture(scope="module")
