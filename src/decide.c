@@ -32,6 +32,7 @@ void tls_decide_rule_default(tls_decide_rule *r) {
     r->var_floor = 0.0;
     r->min_seeds = 0;
     r->min_seeds_eq = 0;
+    r->asym_running = 1;
 }
 
 void tls_decide_rule_exact(tls_decide_rule *r) {
@@ -55,6 +56,7 @@ const char *tls_decide_rule_check(const tls_decide_rule *r) {
     if (!(r->var_floor >= 0.0 && r->var_floor <= 1.0)) return "var_floor: allowed: 0 .. 1";
     if (r->min_seeds < 0) return "min_seeds: allowed: an integer >= 0";
     if (r->min_seeds_eq < 0) return "min_seeds_eq: allowed: an integer >= 0";
+    if (r->asym_running != 0 && r->asym_running != 1) return "asym_running: allowed: 0, 1";
     return NULL;
 }
 
@@ -202,8 +204,8 @@ static void decide_check(tls_decide *s) {
     double margin = sqrt(2.0 * a / ((double)t * t * s->rho2) * log(sqrt(a) / r->alpha));
     double half = sqrt(var) * margin;
     lo = fmax(mean - half, -1.0), hi = fmin(mean + half, 1.0);
-    if (lo > o->asym_low) o->asym_low = lo;
-    if (hi < o->asym_high) o->asym_high = hi;
+    if (!r->asym_running || lo > o->asym_low) o->asym_low = lo;
+    if (!r->asym_running || hi < o->asym_high) o->asym_high = hi;
     o->mean = mean;
 
     int sign_exact = r->sign_cs == TLS_DECIDE_CS_BETTING;

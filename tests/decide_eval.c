@@ -4,11 +4,10 @@
  *
  *   decide_eval stream [key=value ...] < streams
  *       keys: alpha delta round max_seeds sign equiv (betting|asymptotic) c t_opt var_floor
- *             min_seeds min_seeds_eq; unset keys keep tls_decide_rule_default's values.
- *       stdin: one stream per line, its differences in seed order (at most max_seeds).
- *       stdout: per check "stream t decision decided_at exact_low exact_high asym_low
- *               asym_high cs_low cs_high mean evalue"
- *   decide_eval ebh alpha < e-values      -> the reject flags, one line */
+ *             min_seeds min_seeds_eq asym_running; unset keys keep tls_decide_rule_default's
+ * values. stdin: one stream per line, its differences in seed order (at most max_seeds). stdout:
+ * per check "stream t decision decided_at exact_low exact_high asym_low asym_high cs_low cs_high
+ * mean evalue" decide_eval ebh alpha < e-values      -> the reject flags, one line */
 #include "tlsweep/decide.h"
 
 #include <stdio.h>
@@ -48,6 +47,8 @@ static int set_key(tls_decide_rule *r, const char *kv) {
         r->min_seeds = atoi(v);
     else if (KEY("min_seeds_eq"))
         r->min_seeds_eq = atoi(v);
+    else if (KEY("asym_running"))
+        r->asym_running = atoi(v);
     else
         return -1;
 #undef KEY

@@ -26,7 +26,7 @@ def rule_args(rule, alpha=0.05, delta=0.01, round_=5, max_seeds=100):
     return [f"alpha={alpha!r}", f"delta={delta!r}", f"round={round_}", f"max_seeds={max_seeds}",
             f"sign={rule.sign}", f"equiv={rule.equiv}", f"c={rule.c!r}", f"t_opt={rule.t_opt!r}",
             f"var_floor={rule.var_floor!r}", f"min_seeds={rule.min_seeds}",
-            f"min_seeds_eq={rule.min_seeds_eq}"]
+            f"min_seeds_eq={rule.min_seeds_eq}", f"asym_running={int(rule.asym_running)}"]
 
 
 def run_c(streams, rule, **kw):
@@ -72,6 +72,10 @@ RULES = {
     "guarded": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=30, var_floor=1e-4,
                       min_seeds=10, min_seeds_eq=40),
     "mixed": R.Rule(sign="asymptotic", equiv="betting", c=0.75),
+    "current-interval": R.Rule(sign="asymptotic", equiv="asymptotic", var_floor=1e-4, min_seeds=10,
+                               min_seeds_eq=30, asym_running=False),
+    "exact-signs": R.Rule(sign="betting", equiv="asymptotic", c=0.9, var_floor=1e-4, min_seeds_eq=30,
+                          asym_running=False),
 }
 
 

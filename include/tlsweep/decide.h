@@ -14,8 +14,9 @@
  *   asymptotic  Waudby-Smith et al. (2021), time-uniform CLT: mean +- sd * the Robbins
  *               normal-mixture margin, tightest near t_opt seeds. Valid only asymptotically
  *               (rare collapses break it; see the study).
- * Both are running intersections over the checks. A rule names which CS decides the signs and
- * which decides equivalence, and the guards (seeds before any decision, before 'equivalent').
+ * The betting CS is a running intersection over the checks (the asymptotic one optionally).
+ * A rule names which CS decides the signs and which decides equivalence, and the guards
+ * (seeds before any decision, before 'equivalent', a variance floor).
  *
  * Pure computation: no MPI, no I/O, no globals. A state is a deterministic function of the
  * differences pushed (their doubles, in order) and of its rule: the same inputs give the same
@@ -49,6 +50,8 @@ typedef struct {
     double var_floor; /* asymptotic: floor on the variance of D, D^2 units, >= 0 */
     int min_seeds;    /* no decision at a check before this many seeds, >= 0 */
     int min_seeds_eq; /* no 'equivalent' before this many seeds, >= 0 */
+    int asym_running; /* 1: the asymptotic CS is a running intersection over the checks; 0:
+                       * each check's own interval (the betting CS always is one) */
 } tls_decide_rule;
 
 /* The rule recommended by docs/decisions-study.md, with alpha 0.05, delta 0.01, round 5,

@@ -38,14 +38,38 @@ GRID = np.arange(-200, 201) / 200.0  # D on the 1/n_test grid, n_test = 200
 CANDIDATES = {
     "exact": R.Rule(sign="betting", equiv="betting", c=0.5),
     "exact-c0.75": R.Rule(sign="betting", equiv="betting", c=0.75),
+    "exact-c0.9": R.Rule(sign="betting", equiv="betting", c=0.9),
     "asymptotic": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20),
     "asymptotic-min10": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds=10),
     "asym-sign+exact-eq": R.Rule(sign="asymptotic", equiv="betting", c=0.75, t_opt=20),
     "asym+eq-after-30": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=30),
     "asym+eq-after-50": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=50),
     "asym+eq-after-60": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=60),
+    "asym+eq-at-budget": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=100),
     "asym+floor-0.02": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, var_floor=0.02**2),
 }
+
+
+
+def grid_candidates():
+    """The wider family the study scans: the CS deciding signs (E: exact, c = 0.9; A:
+    asymptotic) / the CS deciding equivalence; 'now': the asymptotic CS without running
+    intersection; seeds before any decision and before 'equivalent'; a variance floor (sd)."""
+    out = {}
+    for sign, equiv in (("betting", "asymptotic"), ("asymptotic", "betting"), ("asymptotic", "asymptotic")):
+        for running in (True, False):
+            for min_all, eq_after in ((0, 0), (0, 30), (0, 50), (10, 30), (20, 50)):
+                for floor in (0.0, 0.01, 0.02):
+                    if equiv == "betting" and eq_after:
+                        continue
+                    if sign == "betting" and min_all:
+                        continue
+                    name = (f"{'E' if sign == 'betting' else 'A'}/{'E' if equiv == 'betting' else 'A'}"
+                            + ("" if running else " now") + (f" min{min_all}" if min_all else "")
+                            + (f" eq>={eq_after}" if eq_after else "") + (f" floor{floor}" if floor else ""))
+                    out[name] = R.Rule(sign=sign, equiv=equiv, c=0.9, t_opt=20, var_floor=floor ** 2,
+                                       min_seeds=min_all, min_seeds_eq=eq_after, asym_running=running)
+    return out
 
 
 # ---------------------------------------------------------------- shapes
@@ -172,15 +196,14 @@ def markdown(rows, candidates=CANDIDATES):
     for r in rows:
         out.append(f"| {r['family']} | {r['name']} | {r['mu']:+.4f} | {r['miss_exact']:.4f} | "
                    f"{r['miss_exact_c075']:.4f} | {r['miss_asym']:.4f} / {r['miss_asym_from10']:.4f} |")
-    out.append("")
-    out.append("Wrong decisions (share of streams) / decided share / mean seeds, per candidate:")
-    out.append("")
-    names = list(candidates)
-    out.append("| setting | mu | " + " | ".join(names) + " |")
-    out.append("|---|---:|" + "---|" * len(names))
-    for r in rows:
-        cells = [f"{r[n + ':wrong']:.3f} / {r[n + ':decided']:.2f} / {r[n + ':seeds']:.0f}" for n in names]
-        out.append(f"| {r['name']} | {r['mu']:+.4f} | " + " | ".join(cells) + " |")
+    names = [n for n in candidates if f"{n}:wrong" in rows[0]]
+    if not names:
+        return "\n".join(out)
+    out += ["", "Wrong decisions, share of streams (share decided), per candidate and setting:", ""]
+    out.append("| candidate | " + " | ".join(f"{r['name']} ({r['mu']:+.3f})" for r in rows) + " |")
+    out.append("|---|" + "---|" * len(rows))
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(f"{r[n + ':wrong']:.3f} ({r[n + ':decided']:.2f})" for r in rows) + " |")
     return "\n".join(out)
 
 
@@ -189,12 +212,14 @@ def main():
     ap.add_argument("--long", action="store_true", help="100 000 streams per setting and more settings")
     ap.add_argument("--streams", type=int, help="streams per setting (default 10 000, 100 000 with --long)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
+    ap.add_argument("--grid", action="store_true", help="also the study's wider family (grid_candidates)")
     args = ap.parse_args()
     streams = args.streams or (100_000 if args.long else 10_000)
     t0 = time.time()
-    rows = simulate(streams, args.long)
+    cands = {**CANDIDATES, **grid_candidates()} if args.grid else CANDIDATES
+    rows = simulate(streams, args.long, candidates=cands)
     if args.markdown:
-        print(markdown(rows))
+        print(markdown(rows, cands))
     else:
         for r in rows:
             print(f"{r['family']:9s} {r['name']:22s} mu={r['mu']:+.4f}  exact miss {r['miss_exact']:.4f}"

@@ -38,7 +38,10 @@ mu = E[D]. Seeds arrive in order; the decision is taken after each round of seed
    (any rho > 0 is valid; this one makes the CS tightest near t_opt). Its coverage holds only
    as t grows (the variance estimate must be consistent); tests/reference/decide_coverage.py
    measures how far off it is at 5 .. 100 seeds. An optional variance floor replaces
-   sigma_hat_t^2 by max(sigma_hat_t^2, var_floor).
+   sigma_hat_t^2 by max(sigma_hat_t^2, var_floor). The running intersection over the checks
+   is optional for this CS (Rule.asym_running): it is valid for a valid CS, but for this one
+   it keeps the narrow intervals of an early run without a collapse after the collapses have
+   widened the later ones (docs/decisions-study.md measures it).
 
 3. The decision after each round (running intersections; a decision, once taken, is frozen):
    helps (1) if the sign CS lies above 0, hurts (2) if below 0, equivalent (3) if the
@@ -213,7 +216,8 @@ def asymptotic_bounds(d, alpha, t_opt, var_floor=0.0):
 class Rule:
     """A decision construction. sign, equiv: which CS decides signs and equivalence
     ('betting' or 'asymptotic'). min_seeds: no decision before; min_seeds_eq: no 'equivalent'
-    before. c: the betting truncation; t_opt, var_floor: the asymptotic CS's tuning."""
+    before. c: the betting truncation; t_opt, var_floor: the asymptotic CS's tuning;
+    asym_running: the asymptotic CS as a running intersection (else the current interval)."""
     sign: str = "betting"
     equiv: str = "betting"
     c: float = 0.5
@@ -221,6 +225,7 @@ class Rule:
     var_floor: float = 0.0
     min_seeds: int = 0
     min_seeds_eq: int = 0
+    asym_running: bool = True
 
 
 EXACT = Rule()
@@ -262,7 +267,7 @@ def sequential(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXACT, s
         ex_lo, ex_hi = _intersect(ex_lo, ex_hi, 2.0 * L - 1.0, 2.0 * U - 1.0)
         a_lo, a_hi = asymptotic_bounds(d[:, :t], alpha, rule.t_opt, rule.var_floor)
         a_lo, a_hi = np.maximum(a_lo, -1.0), np.minimum(a_hi, 1.0)
-        as_lo, as_hi = _intersect(as_lo, as_hi, a_lo, a_hi)
+        as_lo, as_hi = _intersect(as_lo, as_hi, a_lo, a_hi) if rule.asym_running else (a_lo, a_hi)
         lp, lm = log_capital(x[:, :t], lamdot[:, :t], 0.5, rule.c)
         ev = THETA * np.exp(lp[:, -1]) + (1.0 - THETA) * np.exp(lm[:, -1])
         s_lo, s_hi = (ex_lo, ex_hi) if rule.sign == "betting" else (as_lo, as_hi)
@@ -313,16 +318,17 @@ def betting_excluded(d, m, alpha, c, checks):
     return _running_any(below), _running_any(above)
 
 
-def asymptotic_running(d, alpha, t_opt, var_floor, checks):
+def asymptotic_running(d, alpha, t_opt, var_floor, checks, running=True):
     """The asymptotic CS's running intersection (low, high), (streams, checks), clipped to
-    [-1, 1], computed as sequential() does."""
+    [-1, 1], computed as sequential() does (running=False: each check's own interval)."""
     d = np.atleast_2d(np.asarray(d, dtype=float))
     rho2 = rho2_for(t_opt, alpha)
     lows, highs = [], []
     lo, hi = np.full(d.shape[0], -1.0), np.full(d.shape[0], 1.0)
     for t in checks:
         a, b = asymptotic_bounds(d[:, :t], alpha, t_opt, var_floor)
-        lo, hi = np.maximum(lo, np.maximum(a, -1.0)), np.minimum(hi, np.minimum(b, 1.0))
+        a, b = np.maximum(a, -1.0), np.minimum(b, 1.0)
+        lo, hi = (np.maximum(lo, a), np.minimum(hi, b)) if running else (a, b)
         lows.append(lo)
         highs.append(hi)
     return np.stack(lows, axis=-1), np.stack(highs, axis=-1)
@@ -341,7 +347,7 @@ def decisions_fast(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXAC
         _, bh = betting_excluded(d, 0.5 + delta / 2, alpha, rule.c, checks)
         betting = dict(helps=b0_lo, hurts=b0_hi, eq=bl & bh)
     if need_a:
-        lo, hi = asymptotic_running(d, alpha, rule.t_opt, rule.var_floor, checks)
+        lo, hi = asymptotic_running(d, alpha, rule.t_opt, rule.var_floor, checks, rule.asym_running)
         asym = dict(helps=lo > 0.0, hurts=hi < 0.0, eq=(lo > -delta) & (hi < delta))
     sg = betting if rule.sign == "betting" else asym
     eqd = betting if rule.equiv == "betting" else asym
