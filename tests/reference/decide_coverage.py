@@ -4,7 +4,9 @@ Three shape families, each at several settings, every setting with its own strea
   bounded   D = 2 B - 1, B ~ Beta(a, b): continuous, from U-shaped to concentrated
   bimodal   a flat part (a discretised normal near +0.01, sd 0.01, on the 1/200 grid) plus rare
             collapses: with probability p the seed's D is the flat value - 0.5 (p = 1% .. 10%);
-            the mean 0.01 - 0.5 p crosses 0 and +-delta as p grows
+            the mean 0.01 - 0.5 p crosses 0 and +-delta as p grows; and the same with the flat
+            part at 0 (mean -0.5 p: outside +-delta for p > 2%, while a run without a collapse
+            looks equivalent)
   discrete  D = (K_A - K_B) / 200 with K ~ Binomial(200, p_A), Binomial(200, p_B) (independent
             test-set noise), and a narrow pmf on {-0.01, ..., +0.01} (paired, nearly flat)
 The true mean of each setting is exact (the pmf's mean, or 2a/(a+b) - 1).
@@ -20,6 +22,7 @@ the mean seeds used.
     /usr/bin/python3 tests/reference/decide_coverage.py --streams 20000 --markdown
 """
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -69,6 +72,22 @@ def grid_candidates():
                             + (f" eq>={eq_after}" if eq_after else "") + (f" floor{floor}" if floor else ""))
                     out[name] = R.Rule(sign=sign, equiv=equiv, c=0.9, t_opt=20, var_floor=floor ** 2,
                                        min_seeds=min_all, min_seeds_eq=eq_after, asym_running=running)
+    # futility stops (no decision reachable by max_seeds) on the main contenders
+    base = {
+        "E": R.Rule(sign="betting", equiv="betting", c=0.9),
+        "E/A now eq>=30 floor0.01": R.Rule(sign="betting", equiv="asymptotic", c=0.9, var_floor=1e-4,
+                                           min_seeds_eq=30, asym_running=False),
+        "E/A now eq>=50 floor0.01": R.Rule(sign="betting", equiv="asymptotic", c=0.9, var_floor=1e-4,
+                                           min_seeds_eq=50, asym_running=False),
+        "A/A now floor0.01": R.Rule(sign="asymptotic", equiv="asymptotic", c=0.9, var_floor=1e-4,
+                                    asym_running=False),
+        "A/A now min10 eq>=30 floor0.01": R.Rule(sign="asymptotic", equiv="asymptotic", c=0.9,
+                                                 var_floor=1e-4, min_seeds=10, min_seeds_eq=30,
+                                                 asym_running=False),
+    }
+    for name, rule in base.items():
+        for start, z in ((20, 2.0), (20, 3.0), (30, 2.0)):
+            out[f"{name} fut{start} z{z:g}"] = dataclasses.replace(rule, futility=start, futility_z=z)
     return out
 
 
@@ -129,6 +148,9 @@ def shapes(long=False):
     ps = [0.01, 0.02, 0.05, 0.10] + ([0.03, 0.04, 0.07] if long else [])
     for p in ps:
         out.append(("bimodal", f"collapse p={p:.2f}", *bimodal(p)))
+    # a flat part at 0: a run without a collapse looks equivalent while mu is outside +-delta
+    for p in [0.03, 0.05] + ([0.04, 0.07, 0.10] if long else []):
+        out.append(("bimodal", f"flat 0, collapse p={p:.2f}", *bimodal(p, flat=0.0)))
     pairs = [(0.80, 0.80), (0.85, 0.80)] + ([(0.60, 0.62), (0.95, 0.94)] if long else [])
     for pa, pb in pairs:
         out.append(("discrete", f"binomial {pa:.2f}-{pb:.2f}", *binomial_difference(pa, pb)))
@@ -213,10 +235,13 @@ def main():
     ap.add_argument("--streams", type=int, help="streams per setting (default 10 000, 100 000 with --long)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     ap.add_argument("--grid", action="store_true", help="also the study's wider family (grid_candidates)")
+    ap.add_argument("--match", help="only the candidates whose name contains this")
     args = ap.parse_args()
     streams = args.streams or (100_000 if args.long else 10_000)
     t0 = time.time()
     cands = {**CANDIDATES, **grid_candidates()} if args.grid else CANDIDATES
+    if args.match:
+        cands = {k: v for k, v in cands.items() if args.match in k}
     rows = simulate(streams, args.long, candidates=cands)
     if args.markdown:
         print(markdown(rows, cands))

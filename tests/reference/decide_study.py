@@ -86,7 +86,7 @@ def run(data, rule, resamples, seed=7, round_=C.ROUND, max_seeds=C.MAX_SEEDS, al
         streams = seq[:, perms].transpose(1, 0, 2).reshape(-1, N_SEQ)  # (R+1)*cells
         d, s = R.decisions_fast(streams, alpha, delta, round_, max_seeds, rule)
         dec[:, j] = d.reshape(resamples + 1, cells)
-        used[:, j] = np.where(d == R.UNDECIDED, max_seeds, s).reshape(resamples + 1, cells)
+        used[:, j] = s.reshape(resamples + 1, cells)
     del orders
     return dec, used.max(axis=1), used
 
@@ -168,6 +168,7 @@ def main():
     ap.add_argument("--file", default="/work/dense/dense19x6.h5")
     ap.add_argument("--resamples", type=int, default=200)
     ap.add_argument("--only", help="comma-separated candidate names")
+    ap.add_argument("--match", help="only the candidates whose name contains this")
     ap.add_argument("--delta", type=float, default=C.DELTA, help="equivalence margin (0.01)")
     ap.add_argument("--map", help="print the seed-order decision map of this candidate")
     ap.add_argument("--grid", action="store_true", help="also the wider family (decide_coverage.grid_candidates)")
@@ -187,6 +188,8 @@ def main():
     cands = {**C.CANDIDATES, **EXTRA, **(C.grid_candidates() if args.grid else {})}
     if args.only:
         cands = {k: cands[k] for k in args.only.split(",")}
+    if args.match:
+        cands = {k: v for k, v in cands.items() if args.match in k}
     rows = []
     with np.errstate(invalid="ignore"):
         import warnings
