@@ -6,12 +6,12 @@ mu = E[D]. Seeds arrive in order; the decision is taken after each round of seed
 1. The betting confidence sequence (CS) of Waudby-Smith & Ramdas, "Estimating means of bounded
    random variables by betting", JRSS-B 2023 (arXiv:2010.09686), on X = (D + 1) / 2 in [0, 1]:
 
-   - predictable plug-in bets (their eq. for lambda^PrPl, Section 3.2/5.1):
+   - predictable plug-in bets (their lambda^PrPl, with the regularised mean and variance):
          mu_hat_t    = (1/2 + sum_{i<=t} X_i) / (t + 1)
          sigma2_t    = (1/4 + sum_{i<=t} (X_i - mu_hat_i)^2) / (t + 1),   sigma2_0 = 1/4
          lamdot_t    = sqrt(2 log(2/alpha) / (sigma2_{t-1} t log(1 + t)))
      (lamdot_t uses X_1 .. X_{t-1} only: the bet is placed before X_t is seen);
-   - the hedged capital process (their Theorem 3 / Section 4.3), for a candidate mean m:
+   - the hedged capital process, for a candidate mean m (bets truncated at c/m, c/(1-m)):
          K+_t(m) = prod_{i<=t} (1 + min(lamdot_i, c/m)     (X_i - m))
          K-_t(m) = prod_{i<=t} (1 - min(lamdot_i, c/(1-m)) (X_i - m))
          K_t(m)  = max(theta K+_t(m), (1 - theta) K-_t(m)),   theta = 1/2,  c in (0, 1)
@@ -21,7 +21,7 @@ mu = E[D]. Seeds arrive in order; the decision is taken after each round of seed
      lam = lamdot its derivative is -lamdot, with lam = c/m it is -c X/m^2) and K-_t(m)
      nondecreasing, so C_t = (L_t, U_t) with
          L_t = inf {m : K+_t(m) < 1/(theta alpha)},   U_t = sup {m : K-_t(m) < 1/((1-theta) alpha)}.
-     Both are found by bisection on [0, 1] (BISECT below: deterministic, a fixed rule, reporting
+     Both are found by bisection on [0, 1] (BISECT_STEPS below: deterministic, a fixed rule, reporting
      the excluded end of the last bracket, so that the reported interval contains C_t);
    - the running intersection over the times at which the CS is computed (the ends of rounds):
      low = max of the lows so far, high = min of the highs. It can be empty (low > high) only
