@@ -15,11 +15,30 @@ void tls_cell_grid_init(tls_cell_grid *g, const tls_config *c) {
 }
 
 void tls_cells_rule(const tls_config *c, tls_decide_rule *rule) {
-    tls_decide_rule_default(rule);
+    if (c->decide.cs == TLS_DECIDE_CS_ASYMPTOTIC)
+        tls_decide_rule_asymptotic(rule);
+    else
+        tls_decide_rule_default(rule);
     rule->alpha = c->decide.alpha;
     rule->delta = c->decide.delta;
     rule->round = c->decide.round;
     rule->max_seeds = c->axis[TLS_AXIS_SEED].n;
+}
+
+const char *tls_cells_rule_text(const tls_config *c) {
+    return c->decide.cs == TLS_DECIDE_CS_ASYMPTOTIC
+               ? "asymptotic (time-uniform central limit) confidence sequence (Waudby-Smith et "
+                 "al. 2021; tightest at 20 seeds, standard deviation floored at 0.01, each "
+                 "round's own interval) for every decision: valid only as the seeds grow and "
+                 "when every mode of the differences shows within the seeds run; a comparison "
+                 "is given up from 20 seeds when no decision is reachable within max_seeds "
+                 "(docs/decisions-study.md)"
+               : "betting confidence sequence (Waudby-Smith & Ramdas 2023, bets truncated at c = "
+                 "0.9, a running intersection) for every decision: the chance of any wrong "
+                 "decision of a cell and comparison is at most alpha for every distribution of "
+                 "the differences on [-1, 1], at any stopping time; a comparison is given up "
+                 "from 20 seeds when no decision is reachable within max_seeds "
+                 "(docs/decisions-study.md)";
 }
 
 struct tls_cell_run {
@@ -29,7 +48,8 @@ struct tls_cell_run {
     int seeds; /* taken */
     int stop;  /* TLS_CELL_* */
     tls_decide *d[TLS_MAX_COMPARE];
-    int done[TLS_MAX_COMPARE]; /* decided: takes no more differences */
+    int done[TLS_MAX_COMPARE]; /* decided or given up: takes no more differences */
+    int futile;                /* a comparison was given up */
     tls_cell_decision last[TLS_MAX_COMPARE];
 };
 
@@ -65,6 +85,7 @@ void tls_cell_run_destroy(tls_cell_run **crp) {
 
 void tls_cell_run_reset(tls_cell_run *cr) {
     cr->seeds = 0;
+    cr->futile = 0;
     cr->stop = TLS_CELL_OPEN;
     for (int k = 0; k < cr->ncompare; k++) {
         tls_decide_reset(cr->d[k]);
@@ -88,12 +109,13 @@ int tls_cell_run_push(tls_cell_run *cr, const double acc[TLS_NMETHODS]) {
             tls_decide_get(cr->d[k], &r);
             cr->last[k] = (tls_cell_decision){r.decision, cr->seeds, r.cs_low,         r.cs_high,
                                               r.mean,     r.evalue,  TLS_BMAP_MEASURED};
-            cr->done[k] = r.decision != TLS_DECIDE_UNDECIDED;
+            cr->done[k] = r.decision != TLS_DECIDE_UNDECIDED || r.futile;
+            cr->futile |= r.futile;
         }
         open += !cr->done[k];
     }
     if (!open)
-        cr->stop = TLS_CELL_DECIDED;
+        cr->stop = cr->futile ? TLS_CELL_FUTILE : TLS_CELL_DECIDED;
     else if (cr->seeds >= cr->max_seeds)
         cr->stop = TLS_CELL_BUDGET;
     return cr->stop != TLS_CELL_OPEN;
@@ -243,6 +265,37 @@ int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const d
     return unneeded;
 }
 
+int tls_cells_ebh(const tls_config *c, int64_t n, tls_cell_decision *out, int64_t *kept,
+                  int64_t *signs) {
+    int K = c->decide.compare.n;
+    *kept = *signs = 0;
+    int64_t m = 0; /* the measured (cell, comparison) pairs: the family */
+    for (int64_t i = 0; i < n * K; i++) m += out[i].source == TLS_BMAP_MEASURED;
+    if (c->decide.multiplicity != TLS_MULT_EBH || m == 0) return TLS_OK;
+    if (m > INT32_MAX) return TLS_ERR_INPUT;
+    double *e = malloc(sizeof(double) * 2 * (size_t)m);
+    int *reject = malloc(sizeof(int) * (size_t)m);
+    if (!e || !reject) {
+        free(e), free(reject);
+        return TLS_ERR_NOMEM;
+    }
+    int64_t j = 0;
+    for (int64_t i = 0; i < n * K; i++)
+        if (out[i].source == TLS_BMAP_MEASURED) e[j++] = out[i].evalue;
+    tls_decide_ebh(reject, e, (int)m, c->decide.alpha, e + m);
+    j = 0;
+    for (int64_t i = 0; i < n * K; i++) {
+        if (out[i].source != TLS_BMAP_MEASURED) continue;
+        int sign = out[i].decision == TLS_DECIDE_HELPS || out[i].decision == TLS_DECIDE_HURTS;
+        *signs += sign;
+        if (sign && !reject[j]) out[i].decision = TLS_DECIDE_UNDECIDED;
+        *kept += sign && reject[j];
+        j++;
+    }
+    free(e), free(reject);
+    return TLS_OK;
+}
+
 /* clang-format off */
 const tls_cell_field tls_cell_fields[] = {
     {"decision", TLS_T_I8, TLS_CELL_DECISION, "1",
@@ -271,8 +324,9 @@ const tls_cell_field tls_cell_fields[] = {
     {"stop_reason", TLS_T_I8, TLS_CELL_STOP, "1",
      "why the cell stopped taking seeds: open (seeds still to come), decided (every comparison "
      "decided), budget (decide.max_seeds spent), not_run (the boundary map did not need the "
-     "cell), max_trainings (needed, but decide.max_trainings was spent)", "0 1 2 3 4",
-     "open decided budget not_run max_trainings"},
+     "cell), max_trainings (needed, but decide.max_trainings was spent), futile (every "
+     "comparison decided or given up: no decision was reachable within decide.max_seeds)",
+     "0 1 2 3 4 5", "open decided budget not_run max_trainings futile"},
 };
 /* clang-format on */
 const int tls_ncell_fields = (int)(sizeof(tls_cell_fields) / sizeof(tls_cell_fields[0]));

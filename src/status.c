@@ -62,14 +62,18 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
     int rc = have && stop && unneeded && out ? TLS_OK : TLS_ERR_NOMEM;
     for (int64_t p = 0; rc == TLS_OK && p < count; p++)
         have[p] = status[p] == TLS_STATUS_DONE || status[p] == TLS_STATUS_FAILED;
+    int64_t kept = 0, signs = 0;
     if (rc == TLS_OK && tls_cells_replay(c, part, count, acc, have, out, stop, unneeded) < 0)
         rc = TLS_ERR_NOMEM;
+    if (rc == TLS_OK) rc = tls_cells_ebh(c, n, out, &kept, &signs);
     if (rc == TLS_OK) {
-        int64_t by[5] = {0};
+        int64_t by[6] = {0};
         for (int64_t j = 0; j < n; j++) by[stop[j]]++;
-        fprintf(f, "cells: %lld: %lld decided, %lld with the seed budget spent, %lld open",
-                (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_BUDGET],
-                (long long)by[TLS_CELL_OPEN]);
+        fprintf(f,
+                "cells: %lld: %lld decided, %lld decided or given up (no decision reachable), "
+                "%lld with the seed budget spent, %lld open",
+                (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_FUTILE],
+                (long long)by[TLS_CELL_BUDGET], (long long)by[TLS_CELL_OPEN]);
         if (c->decide.mode == TLS_MODE_BOUNDARY)
             fprintf(f,
                     ", %lld not run (the map did not need them), %lld left out by "
@@ -96,6 +100,9 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
                         (long long)d[2][TLS_DECIDE_EQUIVALENT], (long long)unknown);
             fprintf(f, "\n");
         }
+        if (c->decide.multiplicity == TLS_MULT_EBH)
+            fprintf(f, "  e-BH across cells at alpha %g: %lld of %lld helps / hurts kept\n",
+                    c->decide.alpha, (long long)kept, (long long)signs);
         for (int64_t p = 0; p < count; p++)
             if (unneeded[p]) status[p] = TLS_STATUS_NOT_NEEDED;
     }

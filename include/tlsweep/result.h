@@ -76,7 +76,7 @@ typedef struct {
     /* transferability scores of the transfer network (transfer.h), NaN where undefined */
     double ts[TLS_TS_NSCORES];
     int32_t ts_reason[TLS_TS_NSCORES]; /* why ts[s] is NaN (tls_ts_reason; TLS_TS_OK: it is not) */
-    double seconds_ts; /* wall time of computing them, s (not in seconds[MMD]) */
+    double seconds_ts;                 /* wall time of computing them, s (not in seconds[MMD]) */
 } tls_scalars;
 
 /* The record layout of a result (tls_record_meta, tls_scalars, the arrays),
