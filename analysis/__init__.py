@@ -3,7 +3,9 @@
     from analysis import load, load_embeddings, to_frame, summary, rules_of_thumb
     ds = load("results.h5")            # xarray.Dataset: the grid cube (shift, lambda, n_target, seed, extra axes)
     summary("results.h5")              # per cell: means, 95% CIs, paired gains, negative-transfer share
-    crossover("results.h5")            # where transfer stops helping, per n_target, with a bootstrap interval
+    decide("results.h5", "mmd", "target_mlp")  # per cell: helps / hurts / equivalent / undecided, its
+                                       # anytime-valid confidence sequence and the seeds it used
+    boundaries(decisions("results.h5"), "shift")  # per line along the shift: where the decided sign changes
     select("results.h5", "entropy")    # per cell and seed: the lambda a label-free score picks, its regret
     summary_regret("results.h5")       # per cell: every score's mean regret over seeds, paired 95% CIs
 
@@ -13,7 +15,9 @@ Command line: python3 -m analysis.report results.h5 -o report/ (installed: tlswe
 from .results import (DONE, FAILED, PENDING, SCORES, approaches, axes, axis_key, best_values, cell_axes, counts,
                       crossover, dumps, extra_axes, jsonable, load, load_embeddings, regret_overall, roles,
                       rules_of_thumb, scores_in, select, summary, summary_cube, summary_regret, to_frame)
+from .decide import boundaries, decide, decisions
 
-__all__ = ["load", "load_embeddings", "to_frame", "summary", "summary_cube", "rules_of_thumb", "crossover",
+__all__ = ["load", "load_embeddings", "to_frame", "summary", "summary_cube", "rules_of_thumb", "decide", "decisions",
+           "boundaries", "crossover",
            "best_values", "select", "summary_regret", "regret_overall", "scores_in", "SCORES", "approaches", "roles", "axes", "cell_axes", "extra_axes", "axis_key", "counts", "jsonable",
            "dumps", "PENDING", "DONE", "FAILED"]

@@ -407,7 +407,14 @@ def _first_crossing(x, g):
 
 
 def crossover(path_or_ds, along="shift", transfer=None, baseline=None, n_boot=2000, seed=0):
-    """Where transfer stops helping: for every cell of the other axes (but
+    """Superseded by analysis.boundaries(analysis.decisions(...), along),
+    which says where the *decided* sign changes; the report no longer uses
+    this. It reads a crossover off mean gains alone: a curve within noise
+    of 0 gets one all the same, one that starts at or below 0 is "hurts
+    everywhere" whatever follows, and the bootstrap over a handful of seeds
+    is no interval worth stating. Kept for old notebooks; it warns.
+
+    Where transfer stops helping: for every cell of the other axes (but
     seed), the value of `along` (default shift) at which the mean paired gain
     of `transfer` (default mmd) over `baseline` (default scratch) first drops
     from positive to zero or below, linearly interpolated between grid
@@ -418,6 +425,8 @@ def crossover(path_or_ds, along="shift", transfer=None, baseline=None, n_boot=20
     ("crosses", "hurts everywhere", "helps everywhere", "no data"), n_seeds,
     first and last (the grid's range of `along`), n_points, data_first and
     data_last (the values of `along` with data: fewer in a partial file)."""
+    warnings.warn("analysis.crossover reads a crossover off mean gains, which decides nothing; "
+                  "use analysis.boundaries(analysis.decisions(results), along)", FutureWarning, stacklevel=2)
     ds = load(path_or_ds)
     b0, t0 = roles(ds)
     baseline, transfer = baseline or b0, transfer or t0
