@@ -1,4 +1,4 @@
-"""analysis.decide (analysis/decide.py).
+"""analysis.decide (analysis/decide.py) and the report that speaks in decisions.
 
 - The Python default rule is the C default (tls_decide_rule_default, through the decide_eval
   driver): the same decisions, checks and bounds on streams of every shape; other rules agree
@@ -7,8 +7,16 @@
 - On a sequential file (decide.mode: sequential, with failed configurations), analysis.decide
   gives the file's own decisions cell by cell: decisions and seeds identical, bounds to 1e-12.
 - On a grid file it gives the confidence sequence at the grid's seeds: the reference's on the
-  same differences, at the file's round or another."""
+  same differences, at the file's round or another.
+- The report of each file: the headline's counts are the counts of decisions taken directly
+  from the file (or from the reference), every sign change it names lies between a decided
+  helps and a decided hurts, it states no crossover from means, flags fewer than 5 seeds,
+  calls lambda 0 fine-tuning without alignment and never optimises data.shift_kind; the
+  decision map is drawn."""
+import html
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -183,3 +191,129 @@ def test_decide_on_a_grid_is_the_reference_at_its_seeds(files, round_):
     np.testing.assert_allclose(exact["cs_low"].values.ravel(), ref["cs_low"], atol=1e-12)
     with pytest.raises(KeyError, match="allowed"):
         decide(files["grid"], "mmd", "nothing")
+
+
+# ---------------------------------------------------------------- lines in words
+
+def test_a_line_in_words_names_only_decided_sign_changes():
+    """The words of a line of cells come from its decisions alone: runs, and a sign change only between a decided
+    helps and a decided hurts, with the band between; a label share is read from the prior 0.5 outwards."""
+    import types
+    import xarray as xr
+    from analysis.report.headline import line_text
+    from analysis.report.names import Names
+    shifts = [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0]
+    codes = [1, 0, 0, 2, 3, 2, 1]
+    dec = xr.Dataset({"decision": (("shift", "comparison"), np.array(codes, np.int8)[:, None]),
+                      "seeds_used": (("shift", "comparison"), np.full((7, 1), 20))},
+                     coords={"shift": shifts, "comparison": ["mmd:scratch"]})
+    ctx = types.SimpleNamespace(names=Names(xr.Dataset(coords={"shift": shifts})))
+    row = D.boundaries(dec, "shift").iloc[0]
+    assert row["changes"] == [{"from": "helps", "to": "hurts", "after": 0.0, "before": 90.0, "between": [30.0, 60.0]},
+                              {"from": "hurts", "to": "helps", "after": 150.0, "before": 180.0, "between": []}]
+    assert line_text(ctx, "shift", row, "rotation") == (
+        "helps at 0°, is undecided at 30°–60°, hurts at 90°, is equivalent at 120°, hurts at 150°, helps at 180° "
+        "(the sign changes between 0° and 90° and between 150° and 180°)")
+    flat = dec.assign(decision=dec["decision"] * 0)
+    assert line_text(ctx, "shift", D.boundaries(flat, "shift").iloc[0], "rotation") == \
+        "is undecided at every shift swept (0°–180°)"
+    shares = [0.0, 0.25, 0.5, 0.75, 1.0]
+    dec = xr.Dataset({"decision": (("shift", "comparison"), np.array([[2], [0], [3], [1], [1]], np.int8))},
+                     coords={"shift": shares, "comparison": ["mmd:scratch"]})
+    label = xr.Dataset(coords={"shift": shares}, attrs={"config_yaml": "data:\n  shift_kind: label\n"})
+    ctx = types.SimpleNamespace(names=Names(label))
+    text = line_text(ctx, "shift", D.boundaries(dec, "shift").iloc[0], "label")
+    assert text == ("from 0.5 above: is equivalent at 0.5, helps at 0.75–1 and "
+                    "from 0.5 below: is equivalent at 0.5, is undecided at 0.25, hurts at 0"), text
+
+
+# ---------------------------------------------------------------- the report
+
+def report(path, out):
+    from analysis import report as rep
+    assert rep.main([path, "-o", str(out)]) == 0
+    page = (out / "index.html").read_text()
+    head = page[page.index("<div class=\"headline\">"):page.index("<h2>Settings</h2>")]
+    items = [html.unescape(re.sub("<[^>]+>", "", h)) for h in re.findall(r"<li>(.*?)</li>", head, re.S)]
+    return page, items, json.loads((out / "report.json").read_text())
+
+
+def stated_counts(items, name):
+    """(helps, hurts, equivalent, undecided) of the headline's sentence on a comparison."""
+    line = next(i for i in items if i.lower().startswith(name.lower()))
+    m = re.search(r"(\d+) cells? helps?, (\d+) hurts?, (\d+) equivalent, (\d+) undecided \(of (\d+)\)", line)
+    return tuple(int(x) for x in m.groups()), line
+
+
+def sign_changes(dec, coords, axes, fmt):
+    """Every sign change along the first ordered axis, from the decisions alone: {(setting text, after, before)}."""
+    out = set()
+    ax = axes.index("shift")
+    d = np.moveaxis(dec, ax, -1)
+    for pos in np.ndindex(*d.shape[:-1]):
+        last = None
+        for i, v in enumerate(d[pos]):
+            if v in (1, 2):
+                if last is not None and d[pos][last] != v:
+                    out.add((fmt(coords["shift"][last]), fmt(coords["shift"][i])))
+                last = i
+    return out
+
+
+def check_headline(items, dec, comparisons, coords, axes, unit):
+    """The counts per comparison, and the sign changes named: exactly those between decided cells."""
+    text = " ".join(items)
+    for bad in ("stops helping", "beats", "crossover", "hurts beyond", "bootstrap", "at the best λ = 0:"):
+        assert bad not in text, bad
+    fmt = lambda v: f"{v:g}{unit}"  # noqa: E731
+    for k, c in enumerate(comparisons):
+        a, b = c.split(":")
+        names = {"mmd": "MMD transfer", "target_mlp": "the target-only MLP", "scratch": "training from scratch",
+                 "ensemble": "the ensemble", "direct": "direct transfer"}
+        got, line = stated_counts(items, f"{names[a]} against {names[b]}")
+        d = dec[..., k]
+        assert got == tuple(int((d == v).sum()) for v in (1, 2, 3, 0)) + (d.size,), (c, got)
+        said = set(re.findall(r"between (\S+?) and (\S+?)(?= and between|\))", line.split("Along shift:")[1]))
+        assert said == sign_changes(d, coords, axes, fmt), (c, said)
+        for after, before in said:  # the cells between a named change are never helps or hurts
+            assert after != before
+
+
+def test_report_of_the_sequential_file(files, tmp_path):
+    r = read(files["seq"])
+    page, items, rep = report(files["seq"], tmp_path / "rep")
+    check_headline(items, r["decision"], r["comparison"], r["coords"], r["axes"], "°")
+    assert sum(i.count("the sign changes between") for i in items) >= 2  # the check above has something to check
+    assert "The run took seeds cell by cell" in items[0] and "fewer than 5" not in items[0]
+    assert rep["decisions"]["counts"]["mmd:scratch"]["hurts"] == int((r["decision"][..., 1] == 2).sum())
+    neg = next(i for i in items if i.startswith("Negative transfer"))
+    k = r["comparison"].index("mmd:scratch")
+    assert f"in {int((r['decision'][..., k] == 2).sum())} of 8 cells" in neg
+    assert "decision_map.png" in re.findall(r"<img src='([^']+)'", page)
+    assert (tmp_path / "rep" / "decision_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_of_a_grid_file(files, tmp_path):
+    r = read(files["grid"])
+    page, items, rep = report(files["grid"], tmp_path / "rep")
+    comps = ["mmd:target_mlp", "mmd:scratch"]
+    dec = np.stack([REF.sequential((r["acc"][a] - r["acc"][b]).reshape(-1, 6), round_=5, max_seeds=6,
+                                   rule=ref_rule(D.DEFAULT))["decision"].reshape(4, 2, 2)
+                    for a, b in (c.split(":") for c in comps)], axis=-1)
+    check_headline(items, dec, comps, r["coords"], r["axes"], "°")
+    assert "This grid has 6 seeds per cell, fixed in advance" in items[0]
+    assert "λ = 0 (fine-tuning without alignment)" in " ".join(items)
+    assert rep["decisions"]["how"]["source"] == "computed" and "crossover" not in rep
+    assert "decision_map.png" in re.findall(r"<img src='([^']+)'", page)
+
+
+def test_report_flags_few_seeds_and_asks_per_kind_of_shift(files, tmp_path):
+    page, items, rep = report(files["kinds"], tmp_path / "rep")
+    text = " ".join(items)
+    assert "3 seeds per cell" in items[0] and "fewer than 5" in items[0]
+    assert "shift_kind" not in "".join(i for i in items if i.startswith("Best"))  # a question, never optimised
+    assert not re.search(r"± [0-9.]+ \(95% CI over 3 seeds\)", text)  # every interval from 3 seeds is flagged
+    lines = [i for i in items if " against " in i and "Along shift" in i]
+    assert lines and all("data.shift_kind = label" in i for i in lines)
+    label = [seg for i in lines for seg in i.split("; at ") if "data.shift_kind = label" in seg]
+    assert label and all("from 0.5 above" in s and "from 0.5 below" in s for s in label)  # 0.5: the prior

@@ -44,7 +44,9 @@ class Layout:
         self.line = "lambda" if "lambda" in self.vary and self.x != "lambda" else None
         self.col = next((a for a in ("n_target", "shift") if a in self.vary and a not in (self.x, self.line)), None)
         rest = [a for a in self.vary if a not in (self.x, self.line, self.col)]
-        self.row = next((a for a in rest if ds.sizes[a] <= 4), None)
+        # the kind of shift is a question, never held at a "best" value: it gets the rows whatever its size
+        self.row = next((a for a in rest if a == "data_shift_kind"), None) or next(
+            (a for a in rest if ds.sizes[a] <= 4), None)
         if self.col is None and self.row is not None:  # side by side rather than stacked
             self.col, self.row = self.row, None
         self.fixed = {}  # axis -> index

@@ -11,7 +11,8 @@ from .. import results as R
 LABELS = {"scratch": "from scratch (SVM on the target labels)", "direct": "direct transfer (SVM trained on the source)",
           "mmd": "MMD transfer (MLP, CE + λ·MMD², fine-tuned)", "target_mlp": "the same MLP on the target labels only",
           "ensemble": "ensemble (mean of the MMD and target-only MLPs' softmax)"}
-SHORT = {"scratch": "training from scratch", "direct": "direct transfer", "mmd": "MMD transfer"}
+SHORT = {"scratch": "training from scratch", "direct": "direct transfer", "mmd": "MMD transfer",
+         "target_mlp": "the target-only MLP", "ensemble": "the ensemble"}
 LEGEND = {"scratch": "scratch (SVM, target labels)", "direct": "direct (SVM trained on source)", "mmd": "MMD transfer",
           "target_mlp": "MLP, target labels only", "ensemble": "ensemble (MMD + target MLP)"}
 # Okabe-Ito without its yellow, then Tol's muted colours: distinguishable for colour-blind readers; the
