@@ -4,8 +4,6 @@ the shift axis (data.shift_kind), the axes' titles and a grid value as
 text -- and the colours, line styles and markers every figure shares."""
 import re
 
-import numpy as np
-
 from .. import results as R
 
 LABELS = {"scratch": "from scratch (SVM on the target labels)", "direct": "direct transfer (SVM trained on the source)",
@@ -80,10 +78,6 @@ class Names:
     def score(self, n):
         return SCORE_LABELS.get(n, n)
 
-    def shift_text(self, v, digits=0):
-        """A shift in words: 45° for rotations, 0.35 otherwise."""
-        return f"{v:.{digits}f}°" if self.shift_unit == "°" else f"{v:.3g}"
-
     def axis_title(self, a):
         return {"shift": self.shift_title, "lambda": "λ (weight of MMD²)",
                 "n_target": "n_target (labelled target points)", "seed": "seed"}.get(a, R.axis_key(self.ds, a))
@@ -113,21 +107,3 @@ class Names:
 
     def numeric(self, a):
         return self.ds[a].values.dtype.kind in "iuf"
-
-    def interval_text(self, c, unit=None, seeds=True):
-        """The bootstrap interval of a crossover in words."""
-        unit = self.shift_unit if unit is None else unit
-        lo, hi = c["lo"], c["hi"]
-        if np.isnan(lo) or np.isnan(hi):
-            return "no interval with fewer than 2 seeds"
-        over = f", bootstrap over {c['n_seeds']} seeds" if seeds else ""
-        if lo == -np.inf and hi == np.inf:
-            return "not pinned down: the 95% interval spans the whole grid" + over
-
-        def bound(v):
-            return (f"{c['first']:g}{unit} or earlier" if v == -np.inf else f"beyond {c['last']:g}{unit}"
-                    if v == np.inf else self.shift_text(v) if unit == self.shift_unit else f"{v:.0f}{unit}")
-        a, b = bound(lo), bound(hi)
-        if a == b:
-            return f"95% interval {a}" + over
-        return f"95% interval {a} to {b}" + over
