@@ -2,8 +2,9 @@
 
 A cell is a point of the grid without its seed axis; a comparison A:B asks about the paired
 differences D_s = acc_A(s) - acc_B(s) of its seeds (both approaches see the same draws). The
-seeds are taken in the file's seed order; after every round of `round` differences an
-anytime-valid confidence sequence (CS) for the mean of D is checked, and the comparison is
+seeds are taken in the file's seed order; after every round of `round` differences a
+confidence sequence (CS) for the mean of D, valid at every check at once (exactly for the
+betting CS, as the seeds grow for the asymptotic one), is checked, and the comparison is
 decided -- and frozen -- as soon as the CS lies above 0 (A helps), below 0 (A hurts) or inside
 (-delta, delta) (equivalent); otherwise it stays undecided. This is what the run does cell by
 cell in `decide.mode: sequential` (src/cells.c, src/decide.c): on a file of that mode,
@@ -67,6 +68,10 @@ class Rule:
 # tls_decide_rule_default (src/decide.c), the rule the sequential runs decide with: one line here,
 # checked against the C default by tests/test_decide_analysis.py
 DEFAULT = Rule(sign="asymptotic", equiv="asymptotic", c=0.5, t_opt=20.0, var_floor=0.0, min_seeds=0, min_seeds_eq=0)
+# what each construction is, in words (the report names the one that decided)
+CS_WORDS = {"betting": "anytime-valid betting confidence sequence (Waudby-Smith & Ramdas 2023)",
+            "asymptotic": "time-uniform asymptotic confidence sequence (Waudby-Smith et al. 2021: valid as the "
+                          "seeds grow, not at a handful)"}
 # tls_decide_rule_exact: the betting CS for every decision, no guards
 EXACT = Rule(sign="betting", equiv="betting", c=0.5, t_opt=DEFAULT.t_opt, var_floor=DEFAULT.var_floor, min_seeds=0,
              min_seeds_eq=0)
@@ -284,7 +289,8 @@ def decisions(ds, compare=None, alpha=None, delta=None, round=None, rule=DEFAULT
     given, they are the file's own (the run's); otherwise decide() of each comparison (compare:
     pairs (A, B) or "A:B"; default comparisons(ds)) at the file's alpha, delta and round unless
     given. attrs: source ("file" or "computed"), mode, alpha, delta, round, max_seeds (the seed
-    axis), rule (computed: the rule's text)."""
+    axis), rule (its text), sign_cs and equiv_cs (the constructions: CS_WORDS); a file's rule is
+    the C default the run decided with, which is DEFAULT."""
     ds = R.load(ds)
     s = settings(ds)
     own = (s["mode"] != "grid" and "decision" in ds and "comparison" in ds.dims
@@ -301,7 +307,7 @@ def decisions(ds, compare=None, alpha=None, delta=None, round=None, rule=DEFAULT
         for k in ("seeds_used", "stop_round"):
             if k in out:
                 out[k] = out[k].fillna(0).astype(np.int32)
-        out.attrs = dict(attrs, source="file", rule="the run's (src/decide.c)")
+        out.attrs = dict(attrs, source="file", rule=DEFAULT.text(), sign_cs=DEFAULT.sign, equiv_cs=DEFAULT.equiv)
         return out
     pairs = [tuple(p.split(":")) if isinstance(p, str) else tuple(p) for p in (compare or comparisons(ds))]
     parts = [decide(ds, a, b, alpha, delta, round, rule) for a, b in pairs]
@@ -310,7 +316,7 @@ def decisions(ds, compare=None, alpha=None, delta=None, round=None, rule=DEFAULT
     out = xr.concat(parts, dim=pd.Index([f"{a}:{b}" for a, b in pairs], name="comparison"),
                     combine_attrs="drop").transpose(*cells, "comparison")
     out["decision"].attrs.update(parts[0]["decision"].attrs)
-    out.attrs = dict(attrs, source="computed", rule=rule.text())
+    out.attrs = dict(attrs, source="computed", rule=rule.text(), sign_cs=rule.sign, equiv_cs=rule.equiv)
     return out
 
 

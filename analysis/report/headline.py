@@ -10,7 +10,7 @@ import html
 
 import numpy as np
 
-from ..decide import MEANINGS, MIN_SEEDS_FOR_INTERVAL, UNDECIDED, changes, runs, tally
+from ..decide import CS_WORDS, MEANINGS, MIN_SEEDS_FOR_INTERVAL, UNDECIDED, changes, runs, tally
 from .. import results as R
 from .names import pct, signed
 
@@ -82,10 +82,11 @@ def how_decided(ctx):
     cells = int(np.prod([dec.sizes[d] for d in dec["decision"].dims if d != "comparison"]))
     what = (f"{lead}, decided per cell (a point of the grid without its seeds: {cells} "
             f"cell{'s' if cells != 1 else ''}) "
-            f"from the paired differences of accuracy over the cell's seeds in order: an anytime-valid "
-            f"{100 * (1 - a['alpha']):g}% confidence sequence for their mean (α = {a['alpha']:g} per cell and "
-            f"comparison) above 0 <b>helps</b>, below 0 <b>hurts</b>, inside ±{a['delta']:g} is <b>equivalent</b>, "
-            f"else <b>undecided</b>. ")
+            f"from the paired differences of accuracy over the cell's seeds in order: a {100 * (1 - a['alpha']):g}% "
+            f"{CS_WORDS[a['sign_cs']]} for their mean (α = {a['alpha']:g} per cell and comparison) above 0 "
+            f"<b>helps</b>, below 0 <b>hurts</b>, inside ±{a['delta']:g} is <b>equivalent</b>"
+            + (f" (by the {CS_WORDS[a['equiv_cs']]})" if a["equiv_cs"] != a["sign_cs"] else "")
+            + ", else <b>undecided</b>. ")
     if a["source"] == "file":
         used = dec["seeds_used"].max("comparison").values
         what += (f"The run took seeds cell by cell until each was decided (decide.mode {html.escape(a['mode'])}, "
@@ -193,6 +194,8 @@ def kind_of(ctx, row):
 def line_text(ctx, along, row, kind=None):
     """One line of cells in words, from its decisions only."""
     xs, ms = list(row["values"]), list(row["decisions"])
+    if along == "lambda" and 0.0 in xs and ctx.trans in str(row["comparison"]).split(":"):
+        return runs_text(ctx, along, xs, ms) + " (λ = 0: fine-tuning without alignment)"
     mid = UNSHIFTED.get(kind) if along == "shift" else None
     if mid is not None and xs[0] < mid < xs[-1] or mid is not None and mid in xs[1:-1]:
         # both ends are shifts: each half from the unshifted value outwards

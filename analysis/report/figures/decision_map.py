@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from ...decide import EQUIVALENT, HELPS, HURTS, UNDECIDED
+from ...decide import CS_WORDS, EQUIVALENT, HELPS, HURTS, UNDECIDED
 from ..headline import MIN_SEEDS, comparison_name, setting
 from ..layout import partial_note, save
 
@@ -43,11 +43,11 @@ def caption(ctx):
              + (f"; a panel per {', '.join(ctx.names.axis_name(f) for f in facets)}" if facets else ""))
     how = ("the file's own decisions (the sequential run's)" if a["source"] == "file"
            else "the confidence sequence at the grid's fixed seeds")
-    return (f"One row of panels per comparison A against B, {where}. <b>Blue</b>: A helps (its anytime-valid "
-            f"{100 * (1 - a['alpha']):g}% confidence sequence for the mean of acc_A − acc_B over the seeds lies "
-            f"above 0); <b>vermillion</b>: A hurts (below 0); <b>yellow</b>: equivalent (inside ±{a['delta']:g}); "
-            f"<b>grey</b>: undecided. The number in a cell is the seeds it used; * marks a decision from fewer "
-            f"than {MIN_SEEDS} seeds. From {how}.")
+    return (f"One row of panels per comparison A against B, {where}. <b>Blue</b>: A helps (its "
+            f"{100 * (1 - a['alpha']):g}% {CS_WORDS[a['sign_cs']]} for the mean of acc_A − acc_B over the seeds "
+            f"lies above 0); <b>vermillion</b>: A hurts (below 0); <b>yellow</b>: equivalent (inside "
+            f"±{a['delta']:g}); <b>grey</b>: undecided. The number in a cell is the seeds it used; * marks a "
+            f"decision from fewer than {MIN_SEEDS} seeds. From {how}.")
 
 
 def draw(ctx, path, plt):
