@@ -217,8 +217,8 @@ def runs_text(ctx, along, xs, ms, plain=False):
     parts_of = runs(xs, ms)
     if len(parts_of) == 1:
         m, a, b, k = parts_of[0]
-        text = (f"{VERB[m]} at every {ctx.names.axis_name(along)} swept ({f(a)}–{f(b)})" if k > 1
-                else f"{VERB[m]} at {f(a)}")
+        text = (f"{VERB[m]} at {f(a)}" if k == 1 else f"{VERB[m]} at {f(a)}–{f(b)}" if plain
+                else f"{VERB[m]} at every {ctx.names.axis_name(along)} swept ({f(a)}–{f(b)})")
     else:
         parts = []
         for i, (m, a, b, k) in enumerate(parts_of):

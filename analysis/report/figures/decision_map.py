@@ -3,6 +3,7 @@ per comparison, the ordered axes on x and y (shift × n_target typically),
 a panel per value of the other axes; in each cell the seeds it used.
 Okabe-Ito colours, told apart by colour-blind readers and in grey."""
 import itertools
+import textwrap
 
 import numpy as np
 
@@ -93,7 +94,8 @@ def draw(ctx, path, plt):
             else:
                 ax.set_yticks([])
             where = ", ".join(setting(ctx, c, f, dec[f].values[i]) for f, i in sel.items())
-            ax.set_title(comparison_name(ctx, c) + (f"\n{where}" if where else ""), fontsize=9)
+            ax.set_title(textwrap.fill(comparison_name(ctx, c), int(13 * w)) + (
+                "\n" + textwrap.fill(where, int(13 * w)) if where else ""), fontsize=8)
         for k in range(len(combos), per_comp * ncols):  # the empty places of a wrapped row
             axes[ci * per_comp + k // ncols][k % ncols].set_axis_off()
     names = {HELPS: "A helps", HURTS: "A hurts", EQUIVALENT: f"equivalent (±{dec.attrs['delta']:g})",
