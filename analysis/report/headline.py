@@ -195,7 +195,8 @@ def line_text(ctx, along, row, kind=None):
     """One line of cells in words, from its decisions only."""
     xs, ms = list(row["values"]), list(row["decisions"])
     if along == "lambda" and 0.0 in xs and ctx.trans in str(row["comparison"]).split(":"):
-        return runs_text(ctx, along, xs, ms) + " (λ = 0: fine-tuning without alignment)"
+        text, note = runs_text(ctx, along, xs, ms), "λ = 0: fine-tuning without alignment"
+        return text[:-1] + f"; {note})" if text.endswith(")") else text + f" ({note})"
     mid = UNSHIFTED.get(kind) if along == "shift" else None
     if mid is not None and xs[0] < mid < xs[-1] or mid is not None and mid in xs[1:-1]:
         # both ends are shifts: each half from the unshifted value outwards
