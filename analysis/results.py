@@ -25,6 +25,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from .tables import summary_renames, table, table_name
+
 NAMED_AXES = ("shift", "lambda", "n_target", "seed")
 DISTANCES = ("mmd2_input", "mmd2_feat_before", "mmd2_feat_after", "pad_input", "pad_feat")
 # The selection scores of docs/FORMAT.md: name -> (variable, {m} = the method; direction: +1 when
@@ -95,18 +97,53 @@ def axis_key(ds, dim):
     return str(load(ds)[dim].attrs.get("key", dim))
 
 
+def _yaml_value(text, section, key):
+    """A key's value in a file's canonical configuration text, or None (swept: a comment there)."""
+    import re
+    m = re.search(rf"^{section}:\s*\n(?:[ \t]+.*\n)*?[ \t]+{key}:\s*(\S+)", text + "\n", re.M)
+    return m.group(1) if m else None
+
+
+def setting(ds, dim, section, key, default):
+    """The value of the configuration key section.key per configuration: the
+    axis dim where the grid sweeps it (a DataArray), per file of a concat()
+    of files that differ in it (a DataArray over the files' axis), else the
+    file's value (a str; default for files from before the key)."""
+    ds = load(ds)
+    if dim in ds.dims:
+        return ds[dim]
+    if "file_config_yaml" in ds.attrs and ds.attrs.get("concat_dim") in ds.dims:
+        texts = str(ds.attrs["file_config_yaml"]).split("\n---\n")
+        vals = [_yaml_value(t, section, key) or default for t in texts]
+        if len(set(vals)) > 1:
+            cdim = ds.attrs["concat_dim"]
+            return xr.DataArray(np.array(vals, dtype=object), dims=cdim, coords={cdim: ds[cdim]})
+        return vals[0]
+    return _yaml_value(str(ds.attrs.get("config_yaml", "")), section, key) or default
+
+
+def _one(v):
+    """A setting's single value, or None where it varies."""
+    if isinstance(v, str):
+        return v
+    vals = {_str(x) for x in np.ravel(v.values)}
+    return vals.pop() if len(vals) == 1 else None
+
+
 def shift_kind(ds):
     """What the shift axis means: the file's data.shift_kind (rotation,
     translation, scale, label, conditional), "mixed" when the grid sweeps
     several kinds; "rotation" for files from before the key."""
-    import re
-    ds = load(ds)
-    if "data_shift_kind" in ds.dims:
-        kinds = {_str(v) for v in ds["data_shift_kind"].values}
-        return kinds.pop() if len(kinds) == 1 else "mixed"
-    m = re.search(r"^data:\s*\n(?:[ \t]+.*\n)*?[ \t]+shift_kind:\s*(\S+)", str(ds.attrs.get("config_yaml", "")) + "\n",
-                  re.M)
-    return m.group(1) if m else "rotation"
+    return _one(setting(ds, "data_shift_kind", "data", "shift_kind", "rotation")) or "mixed"
+
+
+def alignment(ds):
+    """What aligns the transfer network (the approach the file calls mmd):
+    the file's align.loss (mmd, coral, dann, none); None when it varies
+    (the grid sweeps align.loss: its align_loss axis says it per
+    configuration; setting() gives it per configuration); "mmd" for files
+    from before the key."""
+    return _one(setting(ds, "align_loss", "align", "loss", "mmd"))
 
 
 def approaches(ds):
@@ -212,7 +249,13 @@ def load_embeddings(path, shift=None, lambda_=None, n_target=None, seed=None, en
     The configuration is selected by keyword for every axis: shift, lambda_,
     n_target, seed and each extra axis (train_lr=0.01, or
     **{"train.lr": 0.01}); axes with a single value may be left out.
-    Raises KeyError for a value not in the grid."""
+    Raises KeyError for a value not in the grid. path may be the files of
+    a concat() (combine.Files): the value of its new axis chooses the file."""
+    if hasattr(path, "path_of"):  # several files combined: the one the new axis's value names
+        value = extra.pop(path.dim, extra.pop(path.key, None))
+        if value is None:
+            raise TypeError(f"give a value of {path.key} to choose among the files {path.values}")
+        path = path.path_of(value)
     root = load(path, engine=engine)
     idx = indices(root, shift=shift, lambda_=lambda_, n_target=n_target, seed=seed, **extra)
     if engine is None and _format(path) == 1:
@@ -241,11 +284,17 @@ def _py(v):
 
 def to_frame(path_or_ds, include_pending=False):
     """A tidy pandas.DataFrame: one row per configuration and method. Columns:
-    every grid axis, approach, accuracy, approach_status (0 pending, 1 done,
-    2 failed), then the configuration's status, reason, distances,
-    negative_transfer, seconds (of that method), seconds_total, rank and host
-    (name). Pending configurations are left out unless include_pending;
-    failed methods keep their row with accuracy NaN."""
+    every grid axis, approach (the file's approaches, the transfer network
+    named transfer: see analysis/tables.py), accuracy, approach_status (0
+    pending, 1 done, 2 failed), then the configuration's status, reason,
+    distances, negative_transfer, seconds_total, rank and host (name), then
+    per row: seconds (of that method), the selection scores of that method
+    -- score_entropy, score_snd (networks only), score_target_val -- and of
+    the transfer network score_iwcv and score_dev (NaN on the other rows;
+    columns only where the file has the variables), and alignment (what
+    aligns the transfer network in that configuration: align.loss). Pending
+    configurations are left out unless include_pending; failed methods keep
+    their row with accuracy NaN."""
     ds = load(path_or_ds)
     grid = axes(ds)
     ms = approaches(ds)
@@ -263,22 +312,39 @@ def to_frame(path_or_ds, include_pending=False):
     if "rank" in base:
         base["rank"] = base["rank"].astype("Int32")
     keep = np.ones(len(base), bool) if include_pending else (base["status"] != PENDING).to_numpy()
+    trans = roles(ds)[1]
+    per_method = [("seconds", "seconds_{m}")] + [(f"score_{n}", f"score_{n}_{{m}}") for n in
+                                                ("entropy", "snd", "target_val")]
+    per_method += [(f"score_{n}", f"score_{n}") for n in ("iwcv", "dev")]
+    have = [(col, var) for col, var in per_method if any(var.format(m=m) in ds for m in ms)]
+    align = setting(ds, "align_loss", "align", "loss", "mmd")
+
+    def values(var):
+        return ds[var].transpose(*grid).values.ravel()[keep] if var in ds and tuple(ds[var].dims) == tuple(grid) \
+            else np.full(int(keep.sum()), np.nan)
     frames = []
     for m in ms:
         f = base[keep].copy()
-        f.insert(len(grid), "approach", m)
+        f.insert(len(grid), "approach", table_name(m))
         f.insert(len(grid) + 1, "accuracy", ds[f"acc_{m}"].transpose(*grid).values.ravel()[keep])
         if "approach_status" in ds:
             st = ds["approach_status"].sel(approach=m).transpose(*grid).values.ravel()[keep]
         else:
             st = f["status"].to_numpy()
         f.insert(len(grid) + 2, "approach_status", np.nan_to_num(st, nan=PENDING).astype(np.int8))
-        if f"seconds_{m}" in ds:
-            f["seconds"] = ds[f"seconds_{m}"].transpose(*grid).values.ravel()[keep]
+        for col, var in have:
+            if "{m}" in var or m == trans:  # score_iwcv and score_dev: the transfer network's
+                f[col] = values(var.format(m=m))
+            else:
+                f[col] = np.nan
+        f["alignment"] = (align.broadcast_like(ds["status"]).transpose(*grid).values.ravel()[keep]
+                          if isinstance(align, xr.DataArray) else align)
         frames.append(f)
     if not frames:
         return base[keep].reset_index(drop=True)
     out = pd.concat(frames, ignore_index=True)
+    if "alignment" in out:
+        out["alignment"] = out["alignment"].map(_str)
     cols = grid + ["approach", "accuracy", "approach_status", "status", "reason"]
     cols = [c for c in cols if c in out] + [c for c in out if c not in cols]
     return out[cols]
@@ -298,7 +364,8 @@ def _mean_ci(da, dim="seed"):
 
 
 def summary_cube(path_or_ds):
-    """summary() as an xarray.Dataset over the cell axes."""
+    """summary() as an xarray.Dataset over the cell axes, in the file's
+    names: acc_<m>, n_<m> seeds, gain_mmd_vs_<m> (summary() renames them)."""
     ds = load(path_or_ds)
     cells = cell_axes(ds)
     ms = approaches(ds)
@@ -324,24 +391,31 @@ def summary(path_or_ds):
     """Per cell (every grid axis but seed: shift, lambda, n_target and any
     extra axis), over seeds: n_done, n_failed, n_pending configurations; for
     each method m, acc_<m> (mean accuracy where m is done), acc_<m>_ci95
-    (half-width of the 95% t interval) and n_<m> (seeds); the paired gain of
-    every method over the baseline (gain_<m>_vs_scratch) and of the transfer
-    method over every other (gain_mmd_vs_<m>), from per-seed differences
-    (common random numbers pair the seeds), with _ci95; and
-    negative_transfer_share, the share of seeds where both ran and acc_mmd <
-    acc_scratch. A pandas.DataFrame indexed by the cell axes, in file order
-    (summary_cube gives the same as an xarray.Dataset)."""
+    (half-width of the 95% t interval) and seeds_<m> (how many seeds); the
+    paired gain of every method over the baseline (gain_<m>_vs_scratch) and
+    of the transfer method over every other (gain_transfer_vs_<m>), from
+    per-seed differences (common random numbers pair the seeds), with _ci95;
+    and negative_transfer_share, the share of seeds where both ran and
+    transfer is below scratch. The transfer network, the file's mmd, is
+    called transfer whatever aligns it (alignment(ds), or the align_loss
+    axis); the old names (acc_mmd, n_mmd, gain_mmd_vs_scratch) still read:
+    analysis/tables.py. A Table (a pandas.DataFrame) indexed by the cell
+    axes, in file order (summary_cube: the same as an xarray.Dataset, in
+    the file's names)."""
     ds = load(path_or_ds)
     out = summary_cube(ds)
     cols = list(out.data_vars)
     if not cell_axes(ds):
-        return pd.DataFrame({k: [float(v)] for k, v in out.items()})
-    df = out.to_dataframe(dim_order=cell_axes(ds))
-    df = df[[c for c in cols if c in df]]  # drop coordinates xarray carried along (approach)
+        df = pd.DataFrame({k: [float(v)] for k, v in out.items()})
+    else:
+        df = out.to_dataframe(dim_order=cell_axes(ds))
+        df = df[[c for c in cols if c in df]]  # drop coordinates xarray carried along (approach)
     for c in df:
         if c.startswith("n_"):
             df[c] = df[c].astype(np.int64)
-    return df
+    t = table(df, summary_renames(df.columns))
+    t.attrs["alignment"] = alignment(ds)
+    return t
 
 
 def rules_of_thumb(path_or_ds):
@@ -599,7 +673,8 @@ def summary_regret(path_or_ds, over="lambda", scores=None, method=None, referenc
     (regret_<score>, with _ci95: a 95% t interval over seeds of the per-seed
     regrets, each the difference of two accuracies of the same seed, i.e.
     paired), the mean gain of the pick over the reference value
-    (gain_<score>_vs_ref, _ci95: paired per seed), and n_<score> seeds. The
+    (gain_<score>_vs_ref, _ci95: paired per seed), and seeds_<score> (how
+    many seeds; n_<score> still reads: analysis/tables.py). The
     pseudo-score "reference" is always picking the reference value (lambda
     0: no alignment), so regret_reference is what not adapting costs. A
     DataFrame indexed by the cell axes. (summary() keeps its cells over
@@ -640,7 +715,7 @@ def summary_regret(path_or_ds, over="lambda", scores=None, method=None, referenc
     for c in out:
         if c.startswith("n_"):
             out[c] = out[c].fillna(0).astype(np.int64)
-    return out
+    return table(out, summary_renames(out.columns))
 
 
 def regret_overall(path_or_ds, over="lambda", scores=None, method=None, reference="default", ties="mean"):

@@ -13,7 +13,8 @@ build_pkgs=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-
 # the Python side: analysis/ and the tests' independent references
 py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas
          python3-matplotlib python3-seaborn python3-sklearn
-         python3-plotly)  # the report's interactive view (its plotly.js goes next to index.html)
+         python3-plotly  # the report's interactive view (its plotly.js goes next to index.html)
+         python3-yaml)  # analysis.concat reads the files' configurations
 test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format clang
            dpkg-dev python3-setuptools python3-venv shellcheck  # tests/test_packaging.py, test_jobs.py
            netcdf-bin python3-netcdf4  # tests/test_readers.py: netCDF-C's readers

@@ -1,7 +1,9 @@
 #include "tlsweep/align.h"
 
+#include "tlsweep/mmd.h"
 #include "tlsweep/nn.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -139,4 +141,96 @@ float tls_median_sqdist(const float *x, int n, const float *y, int m, int d, flo
         if (b >> (32 - RADIX_BITS) == bucket) dist[nc++] = dist[i];
     }
     return select_kth(dist, nc, want, hist);
+}
+
+/* ---- the alignment methods ---------------------------------------------- */
+
+static size_t mmd_work_floats(int n, int m, int F, const tls_engine_params *p) {
+    size_t median = p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN ? tls_median_work_floats(n, m, F) : 0;
+    return tls_mmd_work_floats(n, m, F) + median;
+}
+
+/* MMD^2 with the configured kernels (mmd.gammas, else mmd.gamma), bandwidth
+ * and estimator; the article's setting (one fixed gamma, biased) is
+ * tls_mmd2_forward_backward's call. work: the kernel's, then the median's. */
+static double mmd_step(float *dx, float *dy, float lambda, tls_model *md, const float *x,
+                       const float *y, int n, int m, int F, const tls_engine_params *p,
+                       float *work) {
+    (void)md;
+    float g[TLS_MMD_MAX_KERNELS];
+    int ng = p->mmd_gammas.n > 0 ? p->mmd_gammas.n : 1;
+    for (int q = 0; q < ng; q++)
+        g[q] = (float)(p->mmd_gammas.n > 0 ? p->mmd_gammas.v[q] : p->mmd_gamma);
+    if (p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN) {
+        /* gamma_q = gammas_q / median squared distance (not differentiated) */
+        float med = tls_median_sqdist(x, n, y, m, F, work + tls_mmd_work_floats(n, m, F));
+        if (med > 0.0f && isfinite(med))
+            for (int q = 0; q < ng; q++) g[q] /= med;
+    }
+    return tls_mmd2_multi_forward_backward(dx, dy, lambda, x, y, n, m, F, g, ng,
+                                           p->mmd_estimator == TLS_MMD_UNBIASED, work);
+}
+
+static size_t coral_work_floats(int n, int m, int F, const tls_engine_params *p) {
+    (void)p;
+    return tls_coral_work_floats(n, m, F);
+}
+
+static double coral_step(float *dx, float *dy, float lambda, tls_model *md, const float *x,
+                         const float *y, int n, int m, int F, const tls_engine_params *p,
+                         float *work) {
+    (void)md, (void)p;
+    return tls_coral_forward_backward(dx, dy, lambda, x, y, n, m, F, work);
+}
+
+_Static_assert(sizeof(int) == sizeof(float), "DANN's labels are carved from its float workspace");
+
+static size_t dann_work_floats(int n, int m, int F, const tls_engine_params *p) {
+    size_t np = (size_t)n + (size_t)m;
+    /* pooled features and their gradient (np, F), hidden and its gradient (np, Hd), logits,
+       their gradient, sigmoids and labels (np) */
+    return 2 * np * F + 2 * np * (size_t)p->disc_hidden + 4 * np;
+}
+
+/* DANN: the discriminator's binary cross-entropy on the pooled features
+ * (source label 0, target label 1), averaged over the n + m points; its
+ * gradient goes into the discriminator and, reversed, into dx and dy. */
+static double dann_step(float *dx, float *dy, float lambda, tls_model *md, const float *x,
+                        const float *y, int n, int m, int F, const tls_engine_params *p,
+                        float *work) {
+    (void)p;
+    int np = n + m, Hd = md->Hd;
+    float *pool = work;                   /* (np, F) */
+    float *dpool = pool + (size_t)np * F; /* (np, F) */
+    float *h = dpool + (size_t)np * F;    /* (np, Hd) */
+    float *dh = h + (size_t)np * Hd;      /* (np, Hd) */
+    float *logit = dh + (size_t)np * Hd;  /* (np) */
+    float *dlogit = logit + np;           /* (np) */
+    float *prob = dlogit + np;            /* (np) */
+    int *label = (int *)(prob + np);      /* (np) 0 source, 1 target */
+    memcpy(pool, x, sizeof(float) * (size_t)n * F);
+    memcpy(pool + (size_t)n * F, y, sizeof(float) * (size_t)m * F);
+    for (int i = 0; i < np; i++) label[i] = i >= n;
+    tls_model_disc_forward(h, logit, md, pool, np);
+    double bce = tls_bce_forward(prob, logit, label, np);
+    if (!dx) return bce;
+    memset(dlogit, 0, sizeof(float) * (size_t)np);
+    tls_bce_backward(dlogit, prob, label, lambda, np);
+    memset(dpool, 0, sizeof(float) * (size_t)np * F);
+    tls_model_disc_backward(md, dpool, 1, dh, dlogit, h, pool, np);
+    for (size_t i = 0; i < (size_t)n * F; i++) dx[i] += dpool[i];
+    for (size_t i = 0; i < (size_t)m * F; i++) dy[i] += dpool[(size_t)n * F + i];
+    return bce;
+}
+
+const tls_align_method tls_align_methods[] = {
+    {"mmd", "mmd2", mmd_work_floats, 0, mmd_step},
+    {"coral", "coral", coral_work_floats, 0, coral_step},
+    {"dann", "dann", dann_work_floats, 1, dann_step},
+    {"none", "none", NULL, 0, NULL},
+};
+const int tls_align_count = (int)(sizeof(tls_align_methods) / sizeof(tls_align_methods[0]));
+
+const char *tls_align_name(int i) {
+    return i >= 0 && i < tls_align_count ? tls_align_methods[i].name : NULL;
 }

@@ -207,7 +207,7 @@ int tls_collect_journals(MPI_Comm comm, const tls_setup *s, const char *dir, con
         rc == TLS_OK) {
         scatter_map(comm, s, &m, file, off, lo, hi);
         journal_source js = {rd, file, off, lo};
-        tls_record_source src = {NULL, journal_get, &js};
+        tls_record_source src = {NULL, journal_get, &js, NULL};
         tls_versions v;
         tls_store_info info;
         char *yaml = tls_config_yaml(s->c);

@@ -239,15 +239,34 @@ static int check_label_shift(const tls_config *c, const tls_points *T, int C, in
 int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
     memset(f, 0, sizeof(*f));
     if (!c->data_source[0]) return TLS_OK;
-    int C = c->base.eng.classes;
+    /* the largest classes of the grid bounds the labels; every configuration must
+     * see them all, so the smallest must too */
+    int C = c->base.eng.classes, Cmin = C;
     for (int a = TLS_NAMED_AXES; a < c->naxes; a++)
         if (!strcmp(c->axis[a].key_name, "data.classes"))
-            for (int i = 0; i < c->axis[a].n; i++)
-                if (c->axis[a].inum[i] > C) C = (int)c->axis[a].inum[i];
+            for (int i = 0; i < c->axis[a].n; i++) {
+                if (i == 0 || c->axis[a].inum[i] > C) C = (int)c->axis[a].inum[i];
+                if (i == 0 || c->axis[a].inum[i] < Cmin) Cmin = (int)c->axis[a].inum[i];
+            }
     TLS_TRY(tls_dataset_load(&f->source, c->data_source, "data.source", C, err));
     int rc = tls_dataset_load(&f->target, c->data_target, "data.target", C, err);
     if (rc) goto fail;
     const tls_points *S = &f->source->pts, *T = &f->target->pts;
+    for (int which = 0; which < 2; which++) {
+        const tls_points *P = which ? T : S;
+        int top = -1;
+        for (int i = 0; i < P->n; i++)
+            if (P->y[i] > top) top = P->y[i];
+        if (top >= Cmin) {
+            rc = tls_input_error(err, which ? c->data_target : c->data_source,
+                                 which ? "data.target" : "data.source",
+                                 "labels go up to %d, but grid.data.classes includes %d (its "
+                                 "configurations would train and score on labels they do not "
+                                 "have); allowed: data.classes of at least %d with these files",
+                                 top, Cmin, top + 1);
+            goto fail;
+        }
+    }
     rc = TLS_ERR_INPUT;
     if (S->dim != T->dim) {
         snprintf(err, TLS_ERRMSG,

@@ -8,6 +8,7 @@
 #include "tlsweep/nn.h"
 #include "tlsweep/rng.h"
 #include "tlsweep/scores.h"
+#include "tlsweep/transfer.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static double accuracy(int32_t *confusion, const int *pred, const int *y, int n,
     return (double)right / n;
 }
 
-/* Working memory of one run; every buffer sized once up front. */
+/* Working memory of one run: the views below live in ONE allocation, carved
+ * by the size table of ws_create (a view of no elements is NULL). */
 typedef struct {
     float *xs;         /* (n_source, dim) */
     int *ys;           /* (n_source) */
@@ -39,73 +41,82 @@ typedef struct {
     float *xb;         /* (batch, dim) gathered source batch */
     int *yb;           /* (batch) */
     int *order;        /* (n_source) batch order */
-    int *pred;         /* (max(n_test, n_source)) */
+    int *pred;         /* (max(n_source, n_test, n_target)) */
     float *feat_s;     /* (n_source, features) */
     float *feat_t;     /* (n_test, features) */
-    float *pad_x;      /* (2*min(n_source,n_test), max(dim, features)) */
+    float *pad_x;      /* (2k, max(dim, features)), k = min(n_source, n_test) */
     int *pad_pick;     /* (n_source) random order of the source points */
-    int *pad_pool;     /* (2k) shuffled pooled points, k = min(n_source, n_test) */
+    int *pad_pool;     /* (2k) shuffled pooled points */
     int *pad_label;    /* (2k) domain labels, 0 source, 1 target */
     int *pad_pred;     /* (k) predictions on the held-out half */
-    int *pick;         /* (n_target) file rows of the labelled target points */
-    int *file_idx;     /* (max(source rows, target rows)) row orders, with data files */
-    int *file_chosen;  /* (target rows) 1 where a target row is labelled, with data files */
-    int *dist_idx;     /* (max(n_source, n_test)) row order for distance subsets */
-    float *dist_x;     /* (distance_points, max(dim, features)) */
-    float *dist_y;     /* (distance_points, max(dim, features)) */
-    float *mmd_work;   /* tls_mmd_work_floats */
-    int mt;            /* unlabelled target points per step: min(target_batch, n_test), or n_test */
-    float *xtb;        /* (mt, dim) the step's target points when mt < n_test */
-    int *tb_idx;       /* (n_test) permutation from which each step's mt points are drawn */
+    int *data_work;    /* (tls_data_draw_ints) */
+    int *dist_idx;     /* (max(n_source, n_test)) row order for distance subsets; distance_points */
+    float *dist_x;     /* (min(distance_points, max(n_source, n_test)), max(dim, features)) */
+    float *dist_y;     /* (min(distance_points, max(n_source, n_test)), max(dim, features)) */
+    float *mmd_work;   /* (tls_mmd_work_floats(n_source, n_test, max(dim, features))) distances */
+    float *xtb;        /* (mt, dim) the step's target points; mt < n_test only */
+    int *tb_idx;       /* (n_test) permutation each step's mt points are drawn from; mt < n_test */
     float *probs_mmd;  /* (n_test, classes) the transfer network's softmax on the test set */
     float *probs_tgt;  /* (n_test, classes) the target-only network's */
-    float *w_src;      /* (n_extractor) feature extractor after source training (L2-SP) */
-    float *coral_work; /* tls_coral_work_floats */
-    float *median_work; /* tls_median_work_floats */
-    float *dfeat_pool;  /* (batch + mt, features) pooled features for the discriminator */
-    float *dgrad_pool;  /* (batch + mt, features) their gradient */
-    float *disc_h;      /* (batch + mt, disc_hidden) */
-    float *disc_dh;     /* (batch + mt, disc_hidden) */
-    float *disc_logit;  /* (batch + mt) */
-    float *disc_dlogit; /* (batch + mt) */
-    float *disc_prob;   /* (batch + mt) */
-    int *disc_label;    /* (batch + mt) 0 source, 1 target */
+    float *align_work; /* (align->work_floats(batch, mt, features)) */
+    int *cls;          /* (2 * classes) per-class counts and quotas of the holdouts */
+    int *split_idx;    /* (max(n_source, n_target)) a random order, then held-out flags */
+    float *split_x;    /* (max(n_source, n_target), dim) rows being partitioned; holdouts */
+    int *split_y;      /* (max(n_source, n_target)); holdouts */
+    float *xtv;        /* (n_test + n_target, dim) test then held-out labelled points: the SVMs */
+    int *pred_tv;      /* (n_test + n_target) */
+    float *pv_mmd; /* (n_target, classes) the transfer network's softmax on the held-out points */
+    float *pv_tgt; /* (n_target, classes) the target-only network's */
+    double *snd_work; /* (tls_snd_work_doubles(n_test, classes)) */
+    double *lr_work;  /* (tls_logreg_work_doubles(n_source + n_test, max(dim, features))) */
+    double *lr_coef;  /* (2 max(dim, features) + 1) the domain classifier on (x, x^2) */
+    double *iw_input; /* (n_source) IWCV's importance weights, from the inputs */
+    double *iw_feat;  /* (n_source) DEV's, from the transfer network's features */
+    int *wrong;      /* (n_source) 0-1 loss of the transfer network on the held-out source points */
+    float *w_src;    /* (n_extractor) feature extractor after source training; L2-SP */
+    double *ts_work; /* (tls_ts_work_doubles(n_target, features, classes)) transferability */
+    void *mem;       /* the allocation */
+    int mt;          /* unlabelled target points per step: min(target_batch, n_test), or n_test */
+    const tls_align_method *align; /* align.loss's row of the table */
     /* the training and held-out parts (selection.*_holdout): rows [0, ns) of xs and [0, nl)
      * of xl train, the nsv and nlv rows after them only validate */
-    int ns, nsv;      /* source points that train, held out */
-    int nl, nlv;      /* labelled target points that train, held out */
-    int *cls;         /* (2 * classes) per-class counts and quotas */
-    int *split_idx;   /* (max(n_source, n_target)) a random order, then held-out flags */
-    float *split_x;   /* (max(n_source, n_target), dim) rows being partitioned */
-    int *split_y;     /* (max(n_source, n_target)) */
-    float *xtv;       /* (n_test + nlv, dim) test then held-out labelled points: the SVMs */
-    int *pred_tv;     /* (n_test + nlv) */
-    float *pv_mmd;    /* (nlv, classes) the transfer network's softmax on the held-out points */
-    float *pv_tgt;    /* (nlv, classes) the target-only network's */
-    double *snd_work; /* tls_snd_work_doubles(n_test, classes) */
-    double *lr_work;  /* tls_logreg_work_doubles(ns + n_test, max(dim, features)) */
-    double *lr_coef;  /* (max(dim, features) + 1) */
-    double *iw_input; /* (nsv) IWCV's importance weights, from the inputs */
-    double *iw_feat;  /* (nsv) DEV's, from the transfer network's features */
-    int *wrong;       /* (nsv) 0-1 loss of the transfer network on the held-out source points */
+    int ns, nsv; /* source points that train, held out */
+    int nl, nlv; /* labelled target points that train, held out */
     tls_model *model;
     tls_acts *as; /* source batch / labelled target activations */
     tls_acts *at; /* target test and whole-set activations */
 } run_ws;
 
+/* A row of the size table: the address of a view (a pointer of run_ws), its
+ * element size and its count. */
+typedef struct {
+    void *view;
+    size_t size, count;
+} ws_view;
+
+/* Each view starts on a cache line; under AddressSanitizer a poisoned line
+ * follows it, so that running off a view is caught as between allocations. */
+#if defined(__SANITIZE_ADDRESS__) /* GCC */
+#define WS_ASAN 1
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer)
+#define WS_ASAN 1
+#endif
+#endif
+#ifdef WS_ASAN
+#include <sanitizer/asan_interface.h>
+enum { WS_ALIGN = 64, WS_REDZONE = 64 };
+#else
+enum { WS_ALIGN = 64, WS_REDZONE = 0 };
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
+static size_t ws_bytes(const ws_view *v) {
+    return (v->size * v->count + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN + WS_REDZONE;
+}
+
 static void ws_destroy(run_ws *w) {
-    free(w->xs), free(w->ys), free(w->xt), free(w->yt), free(w->xl), free(w->yl);
-    free(w->xb), free(w->yb), free(w->order), free(w->pred), free(w->feat_s), free(w->feat_t);
-    free(w->pad_x), free(w->pad_pick), free(w->pad_pool), free(w->pad_label), free(w->pad_pred);
-    free(w->mmd_work), free(w->pick), free(w->dist_idx), free(w->dist_x), free(w->dist_y);
-    free(w->file_idx), free(w->file_chosen);
-    free(w->xtb), free(w->tb_idx), free(w->probs_mmd), free(w->probs_tgt), free(w->w_src);
-    free(w->coral_work), free(w->median_work), free(w->dfeat_pool), free(w->dgrad_pool);
-    free(w->disc_h), free(w->disc_dh), free(w->disc_logit), free(w->disc_dlogit);
-    free(w->disc_prob), free(w->disc_label);
-    free(w->cls), free(w->split_idx), free(w->split_x), free(w->split_y), free(w->xtv);
-    free(w->pred_tv), free(w->pv_mmd), free(w->pv_tgt), free(w->snd_work), free(w->lr_work);
-    free(w->lr_coef), free(w->iw_input), free(w->iw_feat), free(w->wrong);
+    free(w->mem);
     tls_model_destroy(&w->model);
     tls_acts_destroy(&w->as);
     tls_acts_destroy(&w->at);
@@ -117,87 +128,78 @@ static int imax(int a, int b) {
 
 static int ws_create(run_ws *w, const tls_engine_params *p, const tls_point *pt) {
     memset(w, 0, sizeof(*w));
-    int D = p->dim, F = p->features, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
-    int npad = 2 * (ns < nt ? ns : nt);
-    int big = imax(imax(ns, nt), nl);
-    TLS_ALLOC(w->xs, (size_t)ns * D);
-    TLS_ALLOC(w->ys, ns);
-    TLS_ALLOC(w->xt, (size_t)nt * D);
-    TLS_ALLOC(w->yt, nt);
-    TLS_ALLOC(w->xl, (size_t)nl * D);
-    TLS_ALLOC(w->yl, nl);
-    TLS_ALLOC(w->xb, (size_t)p->batch_size * D);
-    TLS_ALLOC(w->yb, p->batch_size);
-    TLS_ALLOC(w->order, ns);
-    TLS_ALLOC(w->pred, big);
-    TLS_ALLOC(w->feat_s, (size_t)ns * F);
-    TLS_ALLOC(w->feat_t, (size_t)nt * F);
-    TLS_ALLOC(w->pad_x, (size_t)npad * imax(D, F));
-    TLS_ALLOC(w->pad_pick, ns);
-    TLS_ALLOC(w->pad_pool, npad);
-    TLS_ALLOC(w->pad_label, npad);
-    TLS_ALLOC(w->pad_pred, npad);
-    TLS_ALLOC(w->pick, nl);
-    if (p->source_data) {
-        TLS_ALLOC(w->file_idx, imax(p->source_data->n, p->target_data->n));
-        TLS_ALLOC(w->file_chosen, p->target_data->n);
-    }
-    if (p->distance_points > 0) {
-        /* sized by the points a distance uses, not by the setting */
-        int k = p->distance_points < imax(ns, nt) ? p->distance_points : imax(ns, nt);
-        TLS_ALLOC(w->dist_idx, imax(ns, nt));
-        TLS_ALLOC(w->dist_x, (size_t)k * imax(D, F));
-        TLS_ALLOC(w->dist_y, (size_t)k * imax(D, F));
-    }
-    TLS_ALLOC(w->mmd_work, tls_mmd_work_floats(imax(ns, p->batch_size), nt, imax(D, F)));
-    int C = p->classes, B = p->batch_size;
-    w->mt = p->align_target_batch > 0 && p->align_target_batch < nt ? p->align_target_batch : nt;
-    if (w->mt < nt) {
-        TLS_ALLOC(w->xtb, (size_t)w->mt * D);
-        TLS_ALLOC(w->tb_idx, nt);
-    }
-    TLS_ALLOC(w->probs_mmd, (size_t)nt * C);
-    TLS_ALLOC(w->probs_tgt, (size_t)nt * C);
-    if (p->align_loss == TLS_ALIGN_CORAL)
-        TLS_ALLOC(w->coral_work, tls_coral_work_floats(B, w->mt, F));
-    if (p->align_loss == TLS_ALIGN_MMD && p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN)
-        TLS_ALLOC(w->median_work, tls_median_work_floats(B, w->mt, F));
-    int dann = p->align_loss == TLS_ALIGN_DANN, Hd = p->disc_hidden, np = B + w->mt;
-    if (dann) {
-        TLS_ALLOC(w->dfeat_pool, (size_t)np * F);
-        TLS_ALLOC(w->dgrad_pool, (size_t)np * F);
-        TLS_ALLOC(w->disc_h, (size_t)np * Hd);
-        TLS_ALLOC(w->disc_dh, (size_t)np * Hd);
-        TLS_ALLOC(w->disc_logit, np);
-        TLS_ALLOC(w->disc_dlogit, np);
-        TLS_ALLOC(w->disc_prob, np);
-        TLS_ALLOC(w->disc_label, np);
-    }
+    int D = p->dim, F = p->features, C = p->classes, B = p->batch_size, ns = p->n_source;
+    int nt = p->n_test, nl = pt->n_target, DF = imax(D, F), k = ns < nt ? ns : nt;
+    int big = imax(imax(ns, nt), nl), held = p->source_holdout > 0.0, tgt = p->target_holdout > 0.0;
+    int dist = p->distance_points < imax(ns, nt) ? p->distance_points : imax(ns, nt);
     w->ns = ns, w->nl = nl;
-    TLS_ALLOC(w->cls, 2 * C);
-    TLS_ALLOC(w->split_idx, imax(big, nl));
-    if (p->source_holdout > 0.0 || p->target_holdout > 0.0) {
-        TLS_ALLOC(w->split_x, (size_t)imax(ns, nl) * D);
-        TLS_ALLOC(w->split_y, imax(ns, nl));
-    }
-    if (p->target_holdout > 0.0) {
-        TLS_ALLOC(w->xtv, (size_t)(nt + nl) * D);
-        TLS_ALLOC(w->pred_tv, nt + nl);
-        TLS_ALLOC(w->pv_mmd, (size_t)nl * C);
-        TLS_ALLOC(w->pv_tgt, (size_t)nl * C);
-    }
-    TLS_ALLOC(w->snd_work, tls_snd_work_doubles(nt, C));
-    if (p->source_holdout > 0.0) {
-        TLS_ALLOC(w->lr_work, tls_logreg_work_doubles(ns + nt, imax(D, F), TLS_DOMAIN_QUADRATIC));
-        TLS_ALLOC(w->lr_coef, (1 + TLS_DOMAIN_QUADRATIC) * imax(D, F) + 1);
-        TLS_ALLOC(w->iw_input, ns);
-        TLS_ALLOC(w->iw_feat, ns);
-        TLS_ALLOC(w->wrong, ns);
-    }
-    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, C, dann ? Hd : 0));
-    if (p->finetune_strategy == TLS_FINETUNE_L2SP) TLS_ALLOC(w->w_src, w->model->n_extractor);
-    TLS_CALL(tls_acts_create(&w->as, w->model, imax(p->batch_size, nl)));
+    w->mt = p->align_target_batch > 0 && p->align_target_batch < nt ? p->align_target_batch : nt;
+    w->align = &tls_align_methods[p->align_loss];
+    int Hd = w->align->has_params ? p->disc_hidden : 0, mtb = w->mt < nt;
+    TLS_CALL(tls_model_create(&w->model, D, p->hidden, F, C, Hd));
+    TLS_CALL(tls_acts_create(&w->as, w->model, imax(B, nl)));
     TLS_CALL(tls_acts_create(&w->at, w->model, big));
+#define VIEW(name, n)                                                                              \
+    { &w->name, sizeof(*w->name), (size_t)(n) }
+    const ws_view views[] = {
+        VIEW(xs, (size_t)ns * D),
+        VIEW(ys, ns),
+        VIEW(xt, (size_t)nt * D),
+        VIEW(yt, nt),
+        VIEW(xl, (size_t)nl * D),
+        VIEW(yl, nl),
+        VIEW(xb, (size_t)B * D),
+        VIEW(yb, B),
+        VIEW(order, ns),
+        VIEW(pred, big),
+        VIEW(feat_s, (size_t)ns * F),
+        VIEW(feat_t, (size_t)nt * F),
+        VIEW(pad_x, (size_t)2 * k * DF),
+        VIEW(pad_pick, ns),
+        VIEW(pad_pool, 2 * k),
+        VIEW(pad_label, 2 * k),
+        VIEW(pad_pred, k),
+        VIEW(data_work, tls_data_draw_ints(p, pt)),
+        VIEW(dist_idx, dist > 0 ? imax(ns, nt) : 0),
+        VIEW(dist_x, dist > 0 ? (size_t)dist * DF : 0),
+        VIEW(dist_y, dist > 0 ? (size_t)dist * DF : 0),
+        VIEW(mmd_work, tls_mmd_work_floats(ns, nt, DF)),
+        VIEW(xtb, mtb ? (size_t)w->mt * D : 0),
+        VIEW(tb_idx, mtb ? nt : 0),
+        VIEW(probs_mmd, (size_t)nt * C),
+        VIEW(probs_tgt, (size_t)nt * C),
+        VIEW(align_work, w->align->work_floats ? w->align->work_floats(B, w->mt, F, p) : 0),
+        VIEW(cls, 2 * C),
+        VIEW(split_idx, imax(ns, nl)),
+        VIEW(split_x, held || tgt ? (size_t)imax(ns, nl) * D : 0),
+        VIEW(split_y, held || tgt ? imax(ns, nl) : 0),
+        VIEW(xtv, tgt ? (size_t)(nt + nl) * D : 0),
+        VIEW(pred_tv, tgt ? nt + nl : 0),
+        VIEW(pv_mmd, tgt ? (size_t)nl * C : 0),
+        VIEW(pv_tgt, tgt ? (size_t)nl * C : 0),
+        VIEW(snd_work, tls_snd_work_doubles(nt, C)),
+        VIEW(lr_work, held ? tls_logreg_work_doubles(ns + nt, DF, TLS_DOMAIN_QUADRATIC) : 0),
+        VIEW(lr_coef, held ? (1 + TLS_DOMAIN_QUADRATIC) * DF + 1 : 0),
+        VIEW(iw_input, held ? ns : 0),
+        VIEW(iw_feat, held ? ns : 0),
+        VIEW(wrong, held ? ns : 0),
+        VIEW(w_src, p->finetune_strategy == TLS_FINETUNE_L2SP ? w->model->n_extractor : 0),
+        VIEW(ts_work, tls_ts_work_doubles(nl, F, C)),
+    };
+#undef VIEW
+    size_t nviews = sizeof(views) / sizeof(views[0]), bytes = 0;
+    for (size_t i = 0; i < nviews; i++) bytes += ws_bytes(&views[i]);
+    w->mem = aligned_alloc(WS_ALIGN, bytes > 0 ? bytes : WS_ALIGN);
+    TLS_CHECK(w->mem, TLS_ERR_NOMEM, "out of memory allocating %zu bytes of workspace", bytes);
+    memset(w->mem, 0, bytes);
+    char *at = w->mem;
+    for (size_t i = 0; i < nviews; i++) {
+        void *v = views[i].count > 0 ? at : NULL;
+        memcpy(views[i].view, &v, sizeof(v)); /* every view is a data pointer, as void * is */
+        ASAN_POISON_MEMORY_REGION(at + views[i].size * views[i].count,
+                                  ws_bytes(&views[i]) - views[i].size * views[i].count);
+        at += ws_bytes(&views[i]);
+    }
     return TLS_OK;
 }
 
@@ -276,49 +278,6 @@ static void fail(tls_result *r, int method, const char *what, const char *why) {
     r->s.status = TLS_STATUS_FAILED;
 }
 
-/* The MMD loss of one step with the configured kernels and estimator;
- * adds lambda * its gradients into dx, dy (NULL: none). The article's
- * setting (one fixed gamma, biased) is tls_mmd2_forward_backward's call. */
-static double mmd_loss(float *dx, float *dy, float lambda, run_ws *w, const tls_engine_params *p,
-                       const float *x, const float *y, int n, int m, int F) {
-    float g[TLS_MMD_MAX_KERNELS];
-    int ng = p->mmd_gammas.n > 0 ? p->mmd_gammas.n : 1;
-    for (int q = 0; q < ng; q++)
-        g[q] = (float)(p->mmd_gammas.n > 0 ? p->mmd_gammas.v[q] : p->mmd_gamma);
-    if (p->mmd_bandwidth == TLS_BANDWIDTH_MEDIAN) {
-        /* gamma_q = gammas_q / median squared distance (not differentiated) */
-        float med = tls_median_sqdist(x, n, y, m, F, w->median_work);
-        if (med > 0.0f && isfinite(med))
-            for (int q = 0; q < ng; q++) g[q] /= med;
-    }
-    return tls_mmd2_multi_forward_backward(dx, dy, lambda, x, y, n, m, F, g, ng,
-                                           p->mmd_estimator == TLS_MMD_UNBIASED, w->mmd_work);
-}
-
-/* DANN's loss of one step: the discriminator's binary cross-entropy on the
- * pooled features (source label 0, target label 1), averaged over the
- * n + m points; with grad, lambda * its gradient goes into the
- * discriminator's parameters and, reversed, into dx (n, F) and dy (m, F). */
-static double dann_loss(float *dx, float *dy, float lambda, run_ws *w, const float *x,
-                        const float *y, int n, int m, int F, int grad) {
-    tls_model *md = w->model;
-    int np = n + m;
-    memcpy(w->dfeat_pool, x, sizeof(float) * (size_t)n * F);
-    memcpy(w->dfeat_pool + (size_t)n * F, y, sizeof(float) * (size_t)m * F);
-    for (int i = 0; i < np; i++) w->disc_label[i] = i >= n;
-    tls_model_disc_forward(w->disc_h, w->disc_logit, md, w->dfeat_pool, np);
-    double bce = tls_bce_forward(w->disc_prob, w->disc_logit, w->disc_label, np);
-    if (!grad) return bce;
-    memset(w->disc_dlogit, 0, sizeof(float) * (size_t)np);
-    tls_bce_backward(w->disc_dlogit, w->disc_prob, w->disc_label, lambda, np);
-    memset(w->dgrad_pool, 0, sizeof(float) * (size_t)np * F);
-    tls_model_disc_backward(md, w->dgrad_pool, 1, w->disc_dh, w->disc_dlogit, w->disc_h,
-                            w->dfeat_pool, np);
-    for (size_t i = 0; i < (size_t)n * F; i++) dx[i] += w->dgrad_pool[i];
-    for (size_t i = 0; i < (size_t)m * F; i++) dy[i] += w->dgrad_pool[(size_t)n * F + i];
-    return bce;
-}
-
 /* The step's unlabelled target points: all of them, or mt drawn without
  * replacement by a partial shuffle of the persistent permutation tb_idx. */
 static const float *target_batch(run_ws *w, const tls_engine_params *p, tls_rng *rng) {
@@ -333,14 +292,15 @@ static const float *target_batch(run_ws *w, const tls_engine_params *p, tls_rng 
     return w->xtb;
 }
 
-/* Source phase: epochs of CE + lambda * the alignment loss (align.loss)
+/* Source phase: epochs of CE + lambda * the alignment loss (align.loss's method)
  * between the batch's and the target points' features. Returns
  * TLS_ERR_NUMERIC with `why` filled when a loss turns non-finite. */
 static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt,
                         char *why, size_t whylen) {
     tls_model *m = w->model;
     int D = p->dim, F = p->features, C = p->classes, ns = w->ns, nt = p->n_test;
-    int mt = w->mt, align = p->align_loss;
+    int mt = w->mt;
+    const tls_align_method *al = w->align;
     tls_adam opt = {(float)p->lr, (float)p->beta1, (float)p->beta2, (float)p->adam_eps};
     float lambda = (float)pt->lambda;
     tls_rng shuf, tbr;
@@ -369,35 +329,30 @@ static int train_source(tls_result *r, run_ws *w, const tls_engine_params *p, co
             memset(as->dlogits, 0, sizeof(float) * (size_t)nb * C);
             tls_crossentropy_backward(as->dlogits, as->probs, w->yb, 1.0f, nb, C);
             tls_model_classifier_backward(m, as, nb);
-            int grad = lambda != 0.0f && align != TLS_ALIGN_NONE;
-            double al = 0.0;
+            int grad = lambda != 0.0f && al->step;
+            double loss = 0.0;
             const float *xt = w->xt;
-            if (align != TLS_ALIGN_NONE) {
+            if (al->step) {
                 xt = target_batch(w, p, &tbr);
                 tls_model_features_forward(at, m, xt, mt);
                 if (grad) memset(at->dfeat, 0, sizeof(float) * (size_t)mt * F);
                 float *dxs = grad ? as->dfeat : NULL, *dxt = grad ? at->dfeat : NULL;
-                if (align == TLS_ALIGN_MMD)
-                    al = mmd_loss(dxs, dxt, lambda, w, p, as->feat, at->feat, nb, mt, F);
-                else if (align == TLS_ALIGN_CORAL)
-                    al = tls_coral_forward_backward(dxs, dxt, lambda, as->feat, at->feat, nb, mt, F,
-                                                    w->coral_work);
-                else
-                    al = dann_loss(dxs, dxt, lambda, w, as->feat, at->feat, nb, mt, F, grad);
+                loss =
+                    al->step(dxs, dxt, lambda, m, as->feat, at->feat, nb, mt, F, p, w->align_work);
             }
-            if (!isfinite(ce) || !isfinite(al)) {
+            if (!isfinite(ce) || !isfinite(loss)) {
                 snprintf(why, whylen, "non-finite loss in epoch %d batch %d (ce %g, %s %g)", e + 1,
-                         b + 1, ce, align == TLS_ALIGN_MMD ? "mmd2" : tls_align_names[align], al);
+                         b + 1, ce, al->loss, loss);
                 return TLS_ERR_NUMERIC;
             }
             tls_model_features_backward(m, as, w->xb, nb);
             if (grad) tls_model_features_backward(m, at, xt, mt);
             tls_model_adam_step(m, &opt);
             ce_sum += ce;
-            align_sum += al;
+            align_sum += loss;
         }
         r->ce_epoch[e] = (float)(ce_sum / nbatches);
-        r->mmd_epoch[e] = align == TLS_ALIGN_NONE ? NAN : (float)(align_sum / nbatches);
+        r->mmd_epoch[e] = al->step ? (float)(align_sum / nbatches) : NAN;
     }
     return TLS_OK;
 }
@@ -454,81 +409,6 @@ static void network_method(tls_result *r, run_ws *w, const tls_engine_params *p,
     memset(cm, 0, sizeof(int32_t) * (size_t)C * C);
     r->s.acc[method] = accuracy(cm, w->pred, w->yt, nt, C);
     r->s.mstatus[method] = TLS_STATUS_DONE;
-}
-
-/* Copies rows idx[0..n) of pts into X/y; rotates them by theta if asked. */
-static void take_rows(float *X, int *y, const tls_points *pts, const int *idx, int n,
-                      const tls_engine_params *p, double theta) {
-    int D = pts->dim;
-    double c = cos(theta), s = sin(theta);
-    for (int i = 0; i < n; i++) {
-        const float *row = pts->X + (size_t)idx[i] * D;
-        float *dst = X + (size_t)i * D;
-        if (theta != 0.0 && p->image_h > 0) {
-            tls_data_rotate_image(dst, row, p->image_h, p->image_w, theta);
-        } else {
-            memcpy(dst, row, sizeof(float) * D);
-            if (theta != 0.0) {
-                double x0 = c * row[0] - s * row[1], x1 = s * row[0] + c * row[1];
-                dst[0] = (float)x0, dst[1] = (float)x1;
-            }
-        }
-        y[i] = pts->y[idx[i]];
-    }
-}
-
-/* Draws the source, labelled target and test sets from the data files. With
- * the label shift, the labelled and test sets take their class counts from
- * tls_data_label_counts (the same shuffled orders: stratified resampling). */
-static void sample_files(run_ws *w, const tls_engine_params *p, const tls_point *pt, double theta) {
-    const tls_points *S = p->source_data, *T = p->target_data;
-    int C = p->classes, nl = pt->n_target, *idx = w->file_idx, *chosen = w->file_chosen;
-    tls_rng rng;
-    memset(chosen, 0, sizeof(int) * (size_t)T->n);
-    for (int i = 0; i < S->n; i++) idx[i] = i;
-    if (p->n_source < S->n) {
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
-        tls_rng_shuffle(&rng, idx, S->n);
-    }
-    take_rows(w->xs, w->ys, S, idx, p->n_source, p, 0.0);
-    /* labelled: class by class, the first c_k of each class in a shuffled order */
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
-    for (int i = 0; i < T->n; i++) idx[i] = i;
-    tls_rng_shuffle(&rng, idx, T->n);
-    int label = p->shift_kind == TLS_SHIFT_LABEL, *quota = w->cls;
-    if (label) tls_data_label_counts(quota, nl, C, pt->shift, 1);
-    int got = 0;
-    for (int k = 0; k < C; k++) {
-        int want = label ? quota[k] : nl / C + (k < nl % C), have = 0;
-        for (int i = 0; i < T->n && have < want; i++)
-            if (T->y[idx[i]] == k && !chosen[idx[i]]) {
-                chosen[idx[i]] = 1;
-                w->pick[got++] = idx[i];
-                have++;
-            }
-    }
-    take_rows(w->xl, w->yl, T, w->pick, got, p, theta);
-    /* test: the rest, in a shuffled order of its own */
-    int rest = 0;
-    for (int i = 0; i < T->n; i++)
-        if (!chosen[i]) idx[rest++] = i;
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, (uint64_t)nl);
-    tls_rng_shuffle(&rng, idx, rest);
-    if (label) { /* the first rows of each class in that order, up to its count, order kept */
-        tls_data_label_counts(quota, p->n_test, C, pt->shift, 0);
-        int q = 0;
-        for (int i = 0; i < rest && q < p->n_test; i++)
-            if (quota[T->y[idx[i]]] > 0) quota[T->y[idx[i]]]--, idx[q++] = idx[i];
-    }
-    take_rows(w->xt, w->yt, T, idx, p->n_test, p, theta);
-}
-
-static void standardize(float *X, int n, const tls_engine_params *p) {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < p->dim; j++) {
-            float *v = X + (size_t)i * p->dim + j;
-            *v = (*v - p->std_mean[j]) / p->std_scale[j];
-        }
 }
 
 /* An SVM method: trains on X (n, D), tests on the target test set and, when
@@ -597,57 +477,6 @@ static int hold_out(float *X, int *y, int n, int D, int C, double share, tls_rng
     return held;
 }
 
-/* The conditional shift: the labels of round(share * n) points of y, the
- * first of a random order from rng, become (y + 1) mod C (idx: n ints). */
-static void swap_labels(int *y, int n, int C, double share, tls_rng *rng, int *idx) {
-    int k = (int)floor(share * n + 0.5);
-    for (int i = 0; i < n; i++) idx[i] = i;
-    tls_rng_shuffle(rng, idx, n);
-    for (int i = 0; i < k && i < n; i++) y[idx[i]] = (y[idx[i]] + 1) % C;
-}
-
-/* The translation shift: every point moved by dist along (1, -1)/sqrt(2). */
-static void translate(float *X, int n, int D, double dist) {
-    double d0 = dist * M_SQRT1_2;
-    for (int i = 0; i < n; i++) {
-        float *row = X + (size_t)i * D;
-        row[0] = (float)(row[0] + d0);
-        row[1] = (float)(row[1] - d0);
-    }
-}
-
-/* Draws the synthetic source, test and labelled target sets, the target
- * shifted as data.shift_kind says (rotation by theta, set by the caller). */
-static void sample_synthetic(run_ws *w, const tls_engine_params *p, const tls_point *pt,
-                             double theta) {
-    int D = p->dim, C = p->classes, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
-    int kind = p->shift_kind;
-    tls_rng rng;
-    tls_domain src = {p->source_mean, p->source_std, 0.0};
-    tls_domain tgt = {p->target_mean, p->target_std, theta};
-    if (kind == TLS_SHIFT_SCALE) tgt.std = p->target_std * pt->shift;
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE, 0);
-    tls_data_sample(w->xs, w->ys, ns, D, C, &src, &rng);
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TEST, 0);
-    if (kind == TLS_SHIFT_LABEL) {
-        tls_data_label_counts(w->cls, nt, C, pt->shift, 0);
-        tls_data_sample_counts(w->xt, w->yt, w->cls, D, C, &tgt, &rng);
-    } else {
-        tls_data_sample(w->xt, w->yt, nt, D, C, &tgt, &rng);
-    }
-    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TARGET_TRAIN, (uint64_t)nl);
-    if (kind == TLS_SHIFT_LABEL) {
-        tls_data_label_counts(w->cls, nl, C, pt->shift, 1);
-        tls_data_sample_counts(w->xl, w->yl, w->cls, D, C, &tgt, &rng);
-    } else {
-        tls_data_sample(w->xl, w->yl, nl, D, C, &tgt, &rng);
-    }
-    if (kind == TLS_SHIFT_TRANSLATION) {
-        translate(w->xt, nt, D, pt->shift * p->source_std);
-        translate(w->xl, nl, D, pt->shift * p->source_std);
-    }
-}
-
 static double finite_or_nan(double v) {
     return isfinite(v) ? v : NAN;
 }
@@ -702,28 +531,13 @@ static void source_scores(tls_result *r, run_ws *w, const tls_engine_params *p) 
     r->s.score_dev = finite_or_nan(tls_score_dev(w->iw_feat, w->wrong, nv));
 }
 
-static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
-    int D = p->dim, F = p->features, C = p->classes, ns = p->n_source, nt = p->n_test;
-    int nl = pt->n_target;
-    char why[sizeof(r->s.reason)] = "";
+/* The configuration's sets (data.h), the held-out parts moved last (rows
+ * [ns, n_source) and [nl, n_target)), and the points recorded in r. */
+static void sample(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
+    int D = p->dim, C = p->classes, ns = p->n_source, nt = p->n_test, nl = pt->n_target;
     tls_rng rng;
-    double theta = p->shift_kind == TLS_SHIFT_ROTATION ? pt->shift * M_PI / 180.0 : 0.0;
-    if (p->source_data)
-        sample_files(w, p, pt, theta);
-    else
-        sample_synthetic(w, p, pt, theta);
-    if (p->shift_kind == TLS_SHIFT_CONDITIONAL) {
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_LABEL_SWAP, 0);
-        swap_labels(w->yt, nt, C, pt->shift, &rng, w->split_idx);
-        tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_LABEL_SWAP, (uint64_t)nl);
-        swap_labels(w->yl, nl, C, pt->shift, &rng, w->split_idx);
-    }
-    if (p->std_mean) {
-        standardize(w->xs, ns, p);
-        standardize(w->xt, nt, p);
-        standardize(w->xl, nl, p);
-    }
-    /* the held-out parts go last: rows [ns, n_source) and [nl, n_target) */
+    tls_data_sets sets = {w->xs, w->ys, w->xl, w->yl, w->xt, w->yt};
+    tls_data_draw(&sets, p, pt, w->data_work);
     if (p->source_holdout > 0.0) {
         tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_SOURCE_HOLDOUT, 0);
         w->nsv = hold_out(w->xs, w->ys, ns, D, C, p->source_holdout, &rng, w);
@@ -738,83 +552,131 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     memcpy(r->x_target, w->xt, sizeof(float) * (size_t)nt * D);
     for (int i = 0; i < ns; i++) r->y_source[i] = w->ys[i];
     for (int i = 0; i < nt; i++) r->y_target[i] = w->yt[i];
-    r->s.status = TLS_STATUS_DONE;
+}
 
-    /* 1. scratch: SVM on the labelled target points; 2. direct: SVM on the source */
-    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, w->nl));
-    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, w->ns));
+/* MMD^2 and the proxy A-distance between the training source points and the
+ * target test points, in input space (x: xs, y: xt, d = dim) or in feature
+ * space (feat_s, feat_t, d = features) as `what` says ("input", "feat"). A
+ * refusal of the PAD's SVM is the configuration's failure, recorded in r. */
+static int distances(double *mmd2, double *pad, tls_result *r, run_ws *w,
+                     const tls_engine_params *p, const tls_point *pt, const float *x,
+                     const float *y, int d, const char *what) {
+    char why[sizeof(r->s.reason)] = "", name[16];
+    *mmd2 = distance_mmd2(w, p, pt, x, w->ns, y, p->n_test, d);
+    int rc = proxy_a_distance(pad, w, p, pt, x, y, d, why, sizeof(why));
+    if (rc != TLS_ERR_SVM) return rc;
+    snprintf(name, sizeof(name), "pad_%s", what);
+    fail(r, -1, name, why);
+    return TLS_OK;
+}
 
-    /* distances in input space: they do not depend on training */
-    r->s.mmd2_input = distance_mmd2(w, p, pt, w->xs, w->ns, w->xt, nt, D);
-    int rc = proxy_a_distance(&r->s.pad_input, w, p, pt, w->xs, w->xt, D, why, sizeof(why));
-    if (rc == TLS_ERR_SVM)
-        fail(r, -1, "pad_input", why);
-    else
-        TLS_CALL(rc);
-    if (w->nsv > 0) input_weights(w, p);
+/* The transferability scores (transfer.h) of the source-trained network,
+ * before fine-tuning: its features and softmax on the labelled target
+ * points that train (not the held-out ones). */
+static void transferability(tls_result *r, run_ws *w, const tls_engine_params *p,
+                            const tls_point *pt) {
+    tls_acts *a = w->at;
+    tls_model_features_forward(a, w->model, w->xl, w->nl);
+    tls_model_classifier_forward(a, w->model, w->nl);
+    tls_softmax_forward(a->probs, a->logits, w->nl, p->classes);
+    tls_ts_params par = tls_ts_defaults();
+    tls_rng rng;
+    tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_TS_KNN, (uint64_t)pt->n_target);
+    double v[TLS_TS_NSCORES];
+    int why[TLS_TS_NSCORES];
+    tls_ts_compute(v, why, a->feat, a->probs, w->yl, w->nl, p->features, p->classes, &par, &rng,
+                   w->ts_work);
+    for (int s = 0; s < TLS_TS_FT_LOSS_RISE; s++) r->s.ts[s] = v[s], r->s.ts_reason[s] = why[s];
+}
 
-    /* 3. feature transfer (align.loss), then fine-tuning (finetune.strategy) */
-    double t2 = now_seconds();
+/* The scores of the fine-tuning curve. */
+static void curve_scores(tls_result *r, const tls_engine_params *p) {
+    int why;
+    r->s.ts[TLS_TS_FT_LOSS_RISE] = tls_ts_ft_loss_rise(r->ft_epoch, p->finetune_epochs, &why);
+    r->s.ts_reason[TLS_TS_FT_LOSS_RISE] = why;
+    r->s.ts[TLS_TS_FT_LOSS_REBOUND] = tls_ts_ft_loss_rebound(r->ft_epoch, p->finetune_epochs, &why);
+    r->s.ts_reason[TLS_TS_FT_LOSS_REBOUND] = why;
+}
+
+/* 3. The transfer network: source training with the alignment loss
+ * (align.loss), fine-tuning (finetune.strategy); its test metrics, the
+ * feature-space distances before and after, the embeddings (of every source
+ * point, the held-out ones too), negative transfer and its selection scores. */
+static int transfer_network(tls_result *r, run_ws *w, const tls_engine_params *p,
+                            const tls_point *pt) {
+    int F = p->features, ns = p->n_source, nt = p->n_test;
+    char why[sizeof(r->s.reason)] = "";
+    double t0 = now_seconds();
+    tls_rng rng;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
     features_of(w->feat_s, w, w->xs, w->ns);
     features_of(w->feat_t, w, w->xt, nt);
     r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
-    rc = train_source(r, w, p, pt, why, sizeof(why));
+    for (int s = 0; s < TLS_TS_NSCORES; s++) r->s.ts_reason[s] = TLS_TS_NOT_COMPUTED;
+    int rc = train_source(r, w, p, pt, why, sizeof(why));
+    double ts0 = now_seconds(), ts_seconds = 0.0;
+    if (rc == TLS_OK) transferability(r, w, p, pt), ts_seconds = now_seconds() - ts0;
     if (rc == TLS_OK)
         rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p,
                           "fine-tuning", why, sizeof(why));
+    if (rc == TLS_OK) curve_scores(r, p);
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_MMD, tls_method_names[TLS_METHOD_MMD], why);
-    } else {
-        TLS_CALL(rc);
-        network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
-        r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t2;
-
-        /* distances in feature space after training, and the embeddings (of every source
-         * point, the held-out ones too) */
-        features_of(w->feat_s, w, w->xs, ns);
-        features_of(w->feat_t, w, w->xt, nt);
-        r->s.mmd2_feat_after = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
-        rc = proxy_a_distance(&r->s.pad_feat, w, p, pt, w->feat_s, w->feat_t, F, why, sizeof(why));
-        if (rc == TLS_ERR_SVM)
-            fail(r, -1, "pad_feat", why);
-        else
-            TLS_CALL(rc);
-        memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
-        memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
-        if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
-            r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
-        /* the selection scores, after every metric above */
-        network_scores(r, w, p, TLS_METHOD_MMD, w->probs_mmd, w->pv_mmd);
-        if (w->nsv > 0) source_scores(r, w, p);
+        return TLS_OK;
     }
+    TLS_CALL(rc);
+    network_method(r, w, p, TLS_METHOD_MMD, w->probs_mmd);
+    r->s.seconds[TLS_METHOD_MMD] = now_seconds() - t0 - ts_seconds; /* the method's own */
+    features_of(w->feat_s, w, w->xs, ns);
+    features_of(w->feat_t, w, w->xt, nt);
+    TLS_CALL(distances(&r->s.mmd2_feat_after, &r->s.pad_feat, r, w, p, pt, w->feat_s, w->feat_t, F,
+                       "feat"));
+    memcpy(r->emb_source, w->feat_s, sizeof(float) * (size_t)ns * F);
+    memcpy(r->emb_target, w->feat_t, sizeof(float) * (size_t)nt * F);
+    if (r->s.mstatus[TLS_METHOD_SCRATCH] == TLS_STATUS_DONE)
+        r->s.negative_transfer = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_SCRATCH];
+    /* the selection scores, after every metric above */
+    network_scores(r, w, p, TLS_METHOD_MMD, w->probs_mmd, w->pv_mmd);
+    if (w->nsv > 0) source_scores(r, w, p);
+    return TLS_OK;
+}
 
-    /* 4. the target-only network: the same initialisation, a fresh Adam */
-    double t3 = now_seconds();
+/* 4. The target-only network: the same initialisation, a fresh Adam, on the
+ * labelled target points alone. */
+static int target_network(tls_result *r, run_ws *w, const tls_engine_params *p,
+                          const tls_point *pt) {
+    char why[sizeof(r->s.reason)] = "";
+    double t0 = now_seconds();
+    tls_rng rng;
     tls_rng_init(&rng, (uint64_t)pt->seed, TLS_STREAM_INIT, 0);
     tls_model_init(w->model, &rng);
-    rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, "training", why,
-                      sizeof(why));
+    int rc = train_target(r->target_ce, p->target_epochs, TLS_FINETUNE_ALL, w, p, "training", why,
+                          sizeof(why));
     if (rc == TLS_ERR_NUMERIC) {
         fail(r, TLS_METHOD_TARGET_MLP, tls_method_names[TLS_METHOD_TARGET_MLP], why);
-    } else {
-        TLS_CALL(rc);
-        network_method(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt);
-        r->s.seconds[TLS_METHOD_TARGET_MLP] = now_seconds() - t3;
-        if (r->s.mstatus[TLS_METHOD_MMD] == TLS_STATUS_DONE)
-            r->s.negative_transfer_mlp = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_TARGET_MLP];
-        network_scores(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt, w->pv_tgt);
+        return TLS_OK;
     }
+    TLS_CALL(rc);
+    network_method(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt);
+    r->s.seconds[TLS_METHOD_TARGET_MLP] = now_seconds() - t0;
+    if (r->s.mstatus[TLS_METHOD_MMD] == TLS_STATUS_DONE)
+        r->s.negative_transfer_mlp = r->s.acc[TLS_METHOD_MMD] < r->s.acc[TLS_METHOD_TARGET_MLP];
+    network_scores(r, w, p, TLS_METHOD_TARGET_MLP, w->probs_tgt, w->pv_tgt);
+    return TLS_OK;
+}
 
-    /* 5. the ensemble: mean of the two networks' softmax outputs */
+/* 5. The ensemble: the mean of the two networks' softmax outputs (which it
+ * overwrites probs_mmd and pv_mmd with); failed unless both are done. */
+static void ensemble(tls_result *r, run_ws *w, const tls_engine_params *p) {
+    int C = p->classes, nt = p->n_test;
     if (r->s.mstatus[TLS_METHOD_MMD] != TLS_STATUS_DONE ||
         r->s.mstatus[TLS_METHOD_TARGET_MLP] != TLS_STATUS_DONE) {
         fail(r, TLS_METHOD_ENSEMBLE, tls_method_names[TLS_METHOD_ENSEMBLE],
              "needs both the mmd and the target_mlp networks");
-        return TLS_OK;
+        return;
     }
-    double t4 = now_seconds();
+    double t0 = now_seconds();
     for (size_t i = 0; i < (size_t)nt * C; i++)
         w->probs_mmd[i] = 0.5f * (w->probs_mmd[i] + w->probs_tgt[i]);
     tls_argmax_rows(w->pred, w->probs_mmd, nt, C);
@@ -823,7 +685,7 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
     r->s.acc[TLS_METHOD_ENSEMBLE] = accuracy(cm, w->pred, w->yt, nt, C);
     /* both networks' training, and the averaging */
     r->s.seconds[TLS_METHOD_ENSEMBLE] =
-        r->s.seconds[TLS_METHOD_MMD] + r->s.seconds[TLS_METHOD_TARGET_MLP] + now_seconds() - t4;
+        r->s.seconds[TLS_METHOD_MMD] + r->s.seconds[TLS_METHOD_TARGET_MLP] + now_seconds() - t0;
     r->s.mstatus[TLS_METHOD_ENSEMBLE] = TLS_STATUS_DONE;
     r->s.score_entropy[TLS_METHOD_ENSEMBLE] = tls_score_entropy(w->probs_mmd, nt, C);
     r->s.score_snd[TLS_METHOD_ENSEMBLE] =
@@ -835,6 +697,23 @@ static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_p
         r->s.score_target_val[TLS_METHOD_ENSEMBLE] =
             tls_score_accuracy(w->pred, w->yl + w->nl, w->nlv);
     }
+}
+
+/* The phases of one configuration, in an order that fixes every stream's
+ * use: a method's failure is recorded in r and the others go on. */
+static int run(tls_result *r, run_ws *w, const tls_engine_params *p, const tls_point *pt) {
+    sample(r, w, p, pt);
+    r->s.status = TLS_STATUS_DONE;
+    /* 1. scratch: SVM on the labelled target points; 2. direct: SVM on the source */
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_SCRATCH, w->xl, w->yl, w->nl));
+    TLS_CALL(svm_method(r, w, p, TLS_METHOD_DIRECT, w->xs, w->ys, w->ns));
+    /* distances in input space: they do not depend on training */
+    TLS_CALL(
+        distances(&r->s.mmd2_input, &r->s.pad_input, r, w, p, pt, w->xs, w->xt, p->dim, "input"));
+    if (w->nsv > 0) input_weights(w, p);
+    TLS_CALL(transfer_network(r, w, p, pt));
+    TLS_CALL(target_network(r, w, p, pt));
+    ensemble(r, w, p);
     return TLS_OK;
 }
 

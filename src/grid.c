@@ -47,14 +47,18 @@ void tls_grid_describe(const tls_config *c, int64_t idx, char *buf, size_t len) 
 void tls_grid_envelope(const tls_config *c, void (*resolve)(const void *ctx, tls_engine_params *e),
                        const void *ctx, tls_engine_params *env, int *min_n_target,
                        int *max_n_target) {
-    tls_settings s = c->base;
+    /* the envelope of independent axes: each axis's values against the first
+     * configuration (every axis at its first value: not the base, which holds
+     * a swept key's default) */
+    tls_settings first, s;
+    tls_grid_settings(c, 0, &first);
+    s = first;
     if (resolve) resolve(ctx, &s.eng);
     *env = s.eng;
-    /* the envelope of independent axes: each axis's values against the base */
     for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
         const tls_axis *ax = &c->axis[a];
         for (int i = 0; i < ax->n; i++) {
-            s = c->base;
+            s = first;
             memcpy((char *)&s + (ax->off - offsetof(tls_config, base)),
                    ax->vals + (size_t)i * ax->size, ax->size);
             if (resolve) resolve(ctx, &s.eng);

@@ -100,6 +100,19 @@ int tls_h5_attr_str(hid_t loc, const char *name, const char *value) {
     return rc;
 }
 
+int tls_h5_attr_flags(hid_t loc, hid_t ftype, const char *values, const char *meanings) {
+    int8_t fv[32];
+    hsize_t nf = 0;
+    for (char *p = (char *)values; *p && nf < 32; nf++) {
+        char *end;
+        fv[nf] = (int8_t)strtol(p, &end, 10);
+        if (end == p) return -1;
+        p = end;
+    }
+    if (tls_h5_attr_write(loc, "flag_values", ftype, H5T_NATIVE_INT8, nf, fv) < 0) return -1;
+    return tls_h5_attr_str(loc, "flag_meanings", meanings);
+}
+
 int tls_h5_attr_strs(hid_t loc, const char *name, const char *const *values, int n) {
     hid_t t = tls_h5_str_vlen();
     if (t < 0) return -1;

@@ -48,6 +48,9 @@ int tls_h5_attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsi
 int tls_h5_attr_str(hid_t loc, const char *name, const char *value);
 int tls_h5_attr_strs(hid_t loc, const char *name, const char *const *values, int n);
 int tls_h5_attr_i64(hid_t loc, const char *name, long long v);
+/* CF flags of an int8 variable (file type ftype): flag_values from the
+ * integers of `values` ("0 1 2", at most 32) and flag_meanings. 0 or -1. */
+int tls_h5_attr_flags(hid_t loc, hid_t ftype, const char *values, const char *meanings);
 /* A scalar string attribute, malloc'ed ("" when absent or not a string). */
 char *tls_h5_read_str_attr(hid_t loc, const char *name);
 /* A 1-D string attribute array: *n malloc'ed strings in *out (at most 10^6). */

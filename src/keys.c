@@ -130,7 +130,7 @@ const tls_key tls_keys[] = {
      .long_name = "estimator of the MMD^2 loss", .names = tls_estimator_names},
     {.name = "align.loss", .type = TLS_K_ENUM, E(align_loss), .units = "",
      .long_name = "alignment loss of the source phase, weighted by lambda",
-     .names = tls_align_names},
+     .name_of = tls_align_name},
     {.name = "align.target_batch", .type = TLS_K_COUNT, E(align_target_batch), .lo = 1, .hi = 1e8,
      .allowed = "all (every target test point, the article) or an integer from 1 to 100000000 "
                 "(points drawn at random per step)",

@@ -21,6 +21,7 @@ typedef struct {
     tls_record_source *src;
     const tls_layout *pl; /* (n) each part's layout */
     int n;
+    int last; /* the part of the last record asked for */
 } merge_source;
 
 static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
@@ -35,7 +36,13 @@ static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
 static int merge_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *r, int *have) {
     merge_source *m = ctx;
     int k = tls_part_which(m->pl[0].part, pos) - 1;
+    m->last = k;
     return m->src[k].get(m->src[k].ctx, tls_part_pos(m->pl[k].part, pos), meta, r, have);
+}
+
+static const char *merge_why(void *ctx) {
+    merge_source *m = ctx;
+    return m->src[m->last].why(m->src[m->last].ctx);
 }
 
 /* The parts given, checked and put in order 1..N. */
@@ -149,8 +156,8 @@ static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_m
     snprintf(me.exit_status, sizeof(me.exit_status), "0");
     tls_runs_add(&p->runs, &me.run);
     merge_hosts(p);
-    merge_source ms = {p->ord, p->src, p->pl, p->N};
-    tls_record_source msrc = {merge_prepare, merge_get, &ms};
+    merge_source ms = {p->ord, p->src, p->pl, p->N, 0};
+    tls_record_source msrc = {merge_prepare, merge_get, &ms, merge_why};
     tls_versions v;
     tls_store_info info;
     char *yaml = tls_config_yaml(s->c);

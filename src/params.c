@@ -1,6 +1,5 @@
 #include "tlsweep/params.h"
 
-const char *const tls_align_names[] = {"mmd", "coral", "dann", "none", NULL};
 const char *const tls_finetune_names[] = {"all", "classifier", "l2sp", NULL};
 const char *const tls_bandwidth_names[] = {"fixed", "median", NULL};
 const char *const tls_estimator_names[] = {"biased", "unbiased", NULL};

@@ -8,6 +8,7 @@
 
 const char *const tls_method_names[TLS_NMETHODS] = {"scratch", "direct", "mmd", "target_mlp",
                                                     "ensemble"};
+const int tls_method_is_network[TLS_NMETHODS] = {0, 0, 1, 1, 1};
 
 void tls_result_shape(const tls_engine_params *p, int array, tls_array_shape *s) {
     int64_t C = p->classes, F = p->features, D = p->dim, ns = p->n_source, nt = p->n_test;
@@ -65,6 +66,7 @@ int tls_result_create(tls_result **out, const tls_engine_params *p) {
         TLS_CHECK(0, TLS_ERR_NOMEM, "out of memory for a result of %zu bytes", total);
     }
     r->mem_bytes = total;
+    r->classes = p->classes;
     char *cur = r->mem;
     void **views[TLS_NARRAYS] = {
         (void **)&r->confusion,  (void **)&r->ce_epoch,  (void **)&r->mmd_epoch,
@@ -116,10 +118,9 @@ static void fill_scalars(tls_scalars *s) {
     for (int k = 0; k < tls_nfields; k++) {
         const tls_field *f = &tls_fields[k];
         if (f->from != TLS_SRC_SCALARS) continue;
-        int n = f->per_method || f->ntrail ? TLS_NMETHODS : 1;
-        for (int m = 0; m < n; m++) {
+        for (int m = 0; m < tls_field_values(f); m++) {
             char *at = (char *)s + f->off;
-            if (f->type == TLS_T_F64)
+            if (!f->mem_int32)
                 ((double *)at)[m] = f->fill;
             else
                 ((int32_t *)at)[m] = (int32_t)f->fill;
@@ -199,70 +200,76 @@ int64_t tls_dim_len(const tls_engine_params *e, int d) {
 #define MT(f)        TLS_SRC_META, offsetof(tls_record_meta, f)
 #define AR(a)        TLS_SRC_ARRAY, (a)
 #define REAL         NAN, -INFINITY, INFINITY /* fill NaN, any value */
+#define SHARE        NAN, 0, 1                /* fill NaN, a share in [0, 1] */
+#define NONNEG       NAN, 0, INFINITY         /* fill NaN, >= 0 */
 #define FLAG(lo, hi) -1, lo, hi               /* int8 in the file; fill -1 */
 /* clang-format off */
 const tls_field tls_fields[] = {
-    /* name, per method, in embeddings/, file type, source (offset), int32 in memory, fill, lo, hi,
+    /* name, variables per, in embeddings/, file type, source (offset), int32 in memory, fill, lo, hi,
      * trailing dims, units, long_name, flag_values, flag_meanings, json style, json name */
-    {"acc_%s", 1, 0, TLS_T_F64, SC(acc), 0, REAL, 0, {0}, "1",
+    {"acc_%s", TLS_PER_METHOD, 0, TLS_T_F64, SC(acc), 0, SHARE, 0, {0}, "1",
      "target test accuracy of method %s", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"mmd2_input", 0, 0, TLS_T_F64, SC(mmd2_input), 0, REAL, 0, {0}, "1",
+    {"mmd2_input", TLS_PER_ONE, 0, TLS_T_F64, SC(mmd2_input), 0, REAL, 0, {0}, "1",
      "biased MMD^2 (RBF kernel, mmd.gamma) between source and target test points in input space", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"mmd2_feat_before", 0, 0, TLS_T_F64, SC(mmd2_feat_before), 0, REAL, 0, {0}, "1",
+    {"mmd2_feat_before", TLS_PER_ONE, 0, TLS_T_F64, SC(mmd2_feat_before), 0, REAL, 0, {0}, "1",
      "MMD^2 between source and target test features at initialisation", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"mmd2_feat_after", 0, 0, TLS_T_F64, SC(mmd2_feat_after), 0, REAL, 0, {0}, "1",
+    {"mmd2_feat_after", TLS_PER_ONE, 0, TLS_T_F64, SC(mmd2_feat_after), 0, REAL, 0, {0}, "1",
      "MMD^2 between source and target test features after fine-tuning", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"pad_input", 0, 0, TLS_T_F64, SC(pad_input), 0, REAL, 0, {0}, "1",
+    {"pad_input", TLS_PER_ONE, 0, TLS_T_F64, SC(pad_input), 0, NAN, -2, 2, 0, {0}, "1",
      "proxy A-distance 2(1-2 err) of a linear SVM domain classifier in input space", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"pad_feat", 0, 0, TLS_T_F64, SC(pad_feat), 0, REAL, 0, {0}, "1",
+    {"pad_feat", TLS_PER_ONE, 0, TLS_T_F64, SC(pad_feat), 0, NAN, -2, 2, 0, {0}, "1",
      "proxy A-distance in feature space after fine-tuning", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"score_entropy_%s", 1, 0, TLS_T_F64, SC(score_entropy), 0, REAL, 0, {0}, "1",
-     "mean entropy (nats) of the softmax of method %s on the target test points (networks only; lower: more confident)", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"score_snd_%s", 1, 0, TLS_T_F64, SC(score_snd), 0, REAL, 0, {0}, "1",
-     "soft neighbourhood density (nats) of the softmax of method %s on the target test points (Saito et al. 2021, temperature 0.05; networks only; higher: denser)", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"score_target_val_%s", 1, 0, TLS_T_F64, SC(score_target_val), 0, REAL, 0, {0}, "1",
+    {"score_entropy_%s", TLS_PER_NETWORK, 0, TLS_T_F64, SC(score_entropy), 0, NONNEG, 0, {0}, "1",
+     "mean entropy (nats) of the softmax of method %s on the target test points (lower: more confident)", NULL, NULL, TLS_JSON_NUMBER, NULL},
+    {"score_snd_%s", TLS_PER_NETWORK, 0, TLS_T_F64, SC(score_snd), 0, REAL, 0, {0}, "1",
+     "soft neighbourhood density (nats) of the softmax of method %s on the target test points (Saito et al. 2021, temperature 0.05; higher: denser)", NULL, NULL, TLS_JSON_NUMBER, NULL},
+    {"score_target_val_%s", TLS_PER_METHOD, 0, TLS_T_F64, SC(score_target_val), 0, SHARE, 0, {0}, "1",
      "accuracy of method %s on the held-out labelled target points (selection.target_holdout)", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"score_iwcv", 0, 0, TLS_T_F64, SC(score_iwcv), 0, REAL, 0, {0}, "1",
+    {"score_iwcv", TLS_PER_ONE, 0, TLS_T_F64, SC(score_iwcv), 0, REAL, 0, {0}, "1",
      "importance-weighted validation error of the transfer network on the held-out source points (Sugiyama et al. 2007; weights from a logistic-regression domain classifier on the inputs)", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"score_dev", 0, 0, TLS_T_F64, SC(score_dev), 0, REAL, 0, {0}, "1",
+    {"score_dev", TLS_PER_ONE, 0, TLS_T_F64, SC(score_dev), 0, REAL, 0, {0}, "1",
      "deep embedded validation error of the transfer network (You et al. 2019; weights from a logistic-regression domain classifier on its features)", NULL, NULL, TLS_JSON_NUMBER, NULL},
-    {"negative_transfer", 0, 0, TLS_T_I8, SC(negative_transfer), 1, FLAG(-1, 1), 0, {0}, "1",
+    {"ts_%s", TLS_PER_SCORE, 0, TLS_T_F64, SC(ts), 0, REAL, 0, {0}, "1",
+     "%s", NULL, NULL, TLS_JSON_NUMBER, NULL},
+    {"ts_%s_reason", TLS_PER_SCORE, 0, TLS_T_I8, SC(ts_reason), 1, FLAG(-1, TLS_TS_NREASONS - 1), 0, {0}, "1",
+     "why the transferability score is NaN (ok: it is not; not_computed: the transfer network failed)", TLS_TS_REASON_VALUES, TLS_TS_REASON_MEANINGS, TLS_JSON_REASON, NULL},
+    {"negative_transfer", TLS_PER_ONE, 0, TLS_T_I8, SC(negative_transfer), 1, FLAG(-1, 1), 0, {0}, "1",
      "whether acc_mmd < acc_scratch", "0 1", "no yes", TLS_JSON_BOOL, NULL},
-    {"negative_transfer_mlp", 0, 0, TLS_T_I8, SC(negative_transfer_mlp), 1, FLAG(-1, 1), 0, {0}, "1",
+    {"negative_transfer_mlp", TLS_PER_ONE, 0, TLS_T_I8, SC(negative_transfer_mlp), 1, FLAG(-1, 1), 0, {0}, "1",
      "whether acc_mmd < acc_target_mlp", "0 1", "no yes", TLS_JSON_BOOL, NULL},
-    {"status", 0, 0, TLS_T_I8, SC(status), 1, 0, 0, 3, 0, {0}, "1",
+    {"status", TLS_PER_ONE, 0, TLS_T_I8, SC(status), 1, 0, 0, 3, 0, {0}, "1",
      "state of the configuration (failed: a method or distance failed, see reason; not_needed: in the decide modes, a seed its cell stopped before)", "0 1 2 3", "pending done failed not_needed", TLS_JSON_NONE, NULL},
-    {"approach_status", 0, 0, TLS_T_I8, SC(mstatus), 1, 0, 0, 2, 1, {TLS_DIM_APPROACH}, "1",
+    {"approach_status", TLS_PER_ONE, 0, TLS_T_I8, SC(mstatus), 1, 0, 0, 2, 1, {TLS_DIM_APPROACH}, "1",
      "state of each method", "0 1 2", "pending done failed", TLS_JSON_STATUS, "status_%s"},
-    {"seconds_%s", 1, 0, TLS_T_F64, SC(seconds), 0, REAL, 0, {0}, "s",
+    {"seconds_%s", TLS_PER_METHOD, 0, TLS_T_F64, SC(seconds), 0, NONNEG, 0, {0}, "s",
      "wall time of method %s", NULL, NULL, TLS_JSON_SECONDS, NULL},
-    {"seconds_total", 0, 0, TLS_T_F64, MT(seconds), 0, REAL, 0, {0}, "s",
+    {"seconds_total", TLS_PER_ONE, 0, TLS_T_F64, MT(seconds), 0, REAL, 0, {0}, "s",
      "wall time of the whole configuration", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"rank", 0, 0, TLS_T_I32, MT(rank), 0, REAL, 0, {0}, "1",
+    {"rank", TLS_PER_ONE, 0, TLS_T_I32, MT(rank), 0, REAL, 0, {0}, "1",
      "MPI rank that computed the configuration", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"host", 0, 0, TLS_T_I32, TLS_SRC_HOST, 0, 0, REAL, 0, {0}, "1",
+    {"host", TLS_PER_ONE, 0, TLS_T_I32, TLS_SRC_HOST, 0, 0, REAL, 0, {0}, "1",
      "host that computed the configuration: index into the hosts coordinate", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"confusion", 0, 0, TLS_T_I32, AR(TLS_ARR_CONFUSION), 0, REAL, 3, {TLS_DIM_APPROACH, TLS_DIM_TRUE, TLS_DIM_PRED}, "1",
+    {"confusion", TLS_PER_ONE, 0, TLS_T_I32, AR(TLS_ARR_CONFUSION), 0, REAL, 3, {TLS_DIM_APPROACH, TLS_DIM_TRUE, TLS_DIM_PRED}, "1",
      "confusion matrix counts on the target test set [method, true, predicted]", NULL, NULL, TLS_JSON_MATRIX, "confusion_%s"},
-    {"ce_epoch", 0, 0, TLS_T_F32, AR(TLS_ARR_CE_EPOCH), 0, REAL, 1, {TLS_DIM_EPOCH}, "1",
+    {"ce_epoch", TLS_PER_ONE, 0, TLS_T_F32, AR(TLS_ARR_CE_EPOCH), 0, REAL, 1, {TLS_DIM_EPOCH}, "1",
      "mean source cross-entropy per epoch (nats)", NULL, NULL, TLS_JSON_CURVE, NULL},
-    {"mmd2_epoch", 0, 0, TLS_T_F32, AR(TLS_ARR_MMD_EPOCH), 0, REAL, 1, {TLS_DIM_EPOCH}, "1",
+    {"mmd2_epoch", TLS_PER_ONE, 0, TLS_T_F32, AR(TLS_ARR_MMD_EPOCH), 0, REAL, 1, {TLS_DIM_EPOCH}, "1",
      "mean alignment loss per epoch between source batches and target features (MMD^2; " "align.loss coral: CORAL; dann: the discriminator's BCE; none: NaN)", NULL, NULL, TLS_JSON_CURVE, NULL},
-    {"finetune_ce", 0, 0, TLS_T_F32, AR(TLS_ARR_FT_EPOCH), 0, REAL, 1, {TLS_DIM_FTEPOCH}, "1",
+    {"finetune_ce", TLS_PER_ONE, 0, TLS_T_F32, AR(TLS_ARR_FT_EPOCH), 0, REAL, 1, {TLS_DIM_FTEPOCH}, "1",
      "cross-entropy on the labelled target points per fine-tuning epoch (nats)", NULL, NULL, TLS_JSON_CURVE, NULL},
-    {"target_mlp_ce", 0, 0, TLS_T_F32, AR(TLS_ARR_TARGET_CE), 0, REAL, 1, {TLS_DIM_TEPOCH}, "1",
+    {"target_mlp_ce", TLS_PER_ONE, 0, TLS_T_F32, AR(TLS_ARR_TARGET_CE), 0, REAL, 1, {TLS_DIM_TEPOCH}, "1",
      "cross-entropy of the target-only MLP on the labelled target points per epoch (nats)", NULL, NULL, TLS_JSON_CURVE, NULL},
-    {"source_features", 0, 1, TLS_T_F32, AR(TLS_ARR_EMB_SOURCE), 0, REAL, 2, {TLS_DIM_SPOINT, TLS_DIM_FEATURE}, "1",
+    {"source_features", TLS_PER_ONE, 1, TLS_T_F32, AR(TLS_ARR_EMB_SOURCE), 0, REAL, 2, {TLS_DIM_SPOINT, TLS_DIM_FEATURE}, "1",
      "source embeddings after training", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"target_features", 0, 1, TLS_T_F32, AR(TLS_ARR_EMB_TARGET), 0, REAL, 2, {TLS_DIM_TPOINT, TLS_DIM_FEATURE}, "1",
+    {"target_features", TLS_PER_ONE, 1, TLS_T_F32, AR(TLS_ARR_EMB_TARGET), 0, REAL, 2, {TLS_DIM_TPOINT, TLS_DIM_FEATURE}, "1",
      "target test embeddings after training", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"source_x", 0, 1, TLS_T_F32, AR(TLS_ARR_X_SOURCE), 0, REAL, 2, {TLS_DIM_SPOINT, TLS_DIM_INDIM}, "1",
+    {"source_x", TLS_PER_ONE, 1, TLS_T_F32, AR(TLS_ARR_X_SOURCE), 0, REAL, 2, {TLS_DIM_SPOINT, TLS_DIM_INDIM}, "1",
      "source inputs", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"target_x", 0, 1, TLS_T_F32, AR(TLS_ARR_X_TARGET), 0, REAL, 2, {TLS_DIM_TPOINT, TLS_DIM_INDIM}, "1",
+    {"target_x", TLS_PER_ONE, 1, TLS_T_F32, AR(TLS_ARR_X_TARGET), 0, REAL, 2, {TLS_DIM_TPOINT, TLS_DIM_INDIM}, "1",
      "target test inputs", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"source_y", 0, 1, TLS_T_I32, AR(TLS_ARR_Y_SOURCE), 0, REAL, 1, {TLS_DIM_SPOINT}, "1",
+    {"source_y", TLS_PER_ONE, 1, TLS_T_I32, AR(TLS_ARR_Y_SOURCE), 0, REAL, 1, {TLS_DIM_SPOINT}, "1",
      "source labels", NULL, NULL, TLS_JSON_NONE, NULL},
-    {"target_y", 0, 1, TLS_T_I32, AR(TLS_ARR_Y_TARGET), 0, REAL, 1, {TLS_DIM_TPOINT}, "1",
+    {"target_y", TLS_PER_ONE, 1, TLS_T_I32, AR(TLS_ARR_Y_TARGET), 0, REAL, 1, {TLS_DIM_TPOINT}, "1",
      "target test labels", NULL, NULL, TLS_JSON_NONE, NULL},
 };
 /* clang-format on */
@@ -270,24 +277,84 @@ const tls_field tls_fields[] = {
 #undef MT
 #undef AR
 #undef REAL
+#undef SHARE
+#undef NONNEG
 #undef FLAG
 const int tls_nfields = (int)(sizeof(tls_fields) / sizeof(tls_fields[0]));
 _Static_assert(sizeof(tls_fields) / sizeof(tls_fields[0]) * TLS_NMETHODS <= TLS_MAX_VARS,
                "more result fields than TLS_MAX_VARS variables: raise it");
 
+int tls_field_values(const tls_field *f) {
+    switch (f->per) {
+    case TLS_PER_METHOD:
+    case TLS_PER_NETWORK:
+        return TLS_NMETHODS;
+    case TLS_PER_SCORE:
+        return TLS_TS_NSCORES;
+    default:
+        return f->from == TLS_SRC_SCALARS && f->ntrail ? TLS_NMETHODS : 1; /* approach_status */
+    }
+}
+
+int tls_field_var(const tls_field *f, int i, char *name, size_t nlen, char *long_name,
+                  size_t llen) {
+    const char *inst = f->per == TLS_PER_SCORE ? tls_ts_table[i].name : tls_method_names[i];
+    const char *desc = f->per == TLS_PER_SCORE ? tls_ts_table[i].long_name : inst;
+    snprintf(name, nlen, f->name, inst);
+    snprintf(long_name, llen, f->long_name, desc);
+    if (f->per == TLS_PER_ONE) return i == 0;
+    return f->per != TLS_PER_NETWORK || tls_method_is_network[i];
+}
+
+/* One value of field f (method m) against its range: integers (flags) from
+ * lo to hi; reals NaN (not computed) or finite within [lo, hi]. */
+static int in_range(const tls_field *f, const tls_scalars *s, int m, char *why, size_t len) {
+    const char *at = (const char *)s + f->off;
+    double v = f->mem_int32 ? ((const int32_t *)at)[m] : ((const double *)at)[m];
+    int ok = f->mem_int32 ? v >= f->lo && v <= f->hi
+                          : isnan(v) || (isfinite(v) && v >= f->lo && v <= f->hi);
+    if (ok) return 0;
+    char name[64], ln[8];
+    tls_field_var(f, m, name, sizeof(name), ln, sizeof(ln));
+    if (f->per == TLS_PER_ONE && tls_field_values(f) > 1)
+        snprintf(name + strlen(name), sizeof(name) - strlen(name), " of %s", tls_method_names[m]);
+    snprintf(why, len, "%s is %.17g, out of range", name, v);
+    return -1;
+}
+
 int tls_result_check(const tls_result *r, char *why, size_t len) {
+    const tls_scalars *s = &r->s;
     for (int k = 0; k < tls_nfields; k++) {
         const tls_field *f = &tls_fields[k];
-        if (f->from != TLS_SRC_SCALARS || !f->mem_int32) continue;
-        int n = f->per_method || f->ntrail ? TLS_NMETHODS : 1;
-        for (int m = 0; m < n; m++) {
-            int32_t v = ((const int32_t *)((const char *)&r->s + f->off))[m];
-            if (v < f->lo || v > f->hi) {
-                snprintf(why, len, "%s%s%s out of range (%d)", f->name, n > 1 ? " of " : "",
-                         n > 1 ? tls_method_names[m] : "", (int)v);
+        if (f->from != TLS_SRC_SCALARS) continue;
+        for (int m = 0; m < tls_field_values(f); m++)
+            if (in_range(f, s, m, why, len)) return -1;
+    }
+    /* across fields: a done method has its accuracy and a confusion matrix of
+     * counts; a configuration is done exactly when each of its methods is */
+    int all_done = 1;
+    for (int m = 0; m < TLS_NMETHODS; m++) {
+        all_done &= s->mstatus[m] == TLS_STATUS_DONE;
+        if (s->mstatus[m] == TLS_STATUS_DONE && isnan(s->acc[m])) {
+            snprintf(why, len, "acc_%s is NaN though approach_status says done",
+                     tls_method_names[m]);
+            return -1;
+        }
+    }
+    if ((s->status == TLS_STATUS_DONE) != all_done &&
+        (s->status == TLS_STATUS_DONE || s->status == TLS_STATUS_FAILED)) {
+        snprintf(why, len, "status %d disagrees with approach_status", s->status);
+        return -1;
+    }
+    /* confusion counts: >= 0 where the method is done, -1 (fill) or counts elsewhere */
+    size_t C = (size_t)r->classes;
+    for (int m = 0; m < TLS_NMETHODS; m++)
+        for (size_t i = 0; i < C * C; i++) {
+            int32_t v = r->confusion[(size_t)m * C * C + i];
+            if (v < -1 || (i == 0 && v < 0 && s->mstatus[m] == TLS_STATUS_DONE)) {
+                snprintf(why, len, "confusion of %s holds %d", tls_method_names[m], (int)v);
                 return -1;
             }
         }
-    }
     return 0;
 }

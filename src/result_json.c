@@ -59,10 +59,11 @@ static void json_matrix(FILE *f, const tls_result *r, int m, int C) {
 static void json_field(FILE *f, const tls_field *d, const tls_result *r,
                        const tls_engine_params *p) {
     const char *pattern = d->json_name ? d->json_name : d->name;
-    int per = d->per_method || d->json == TLS_JSON_STATUS || d->json == TLS_JSON_MATRIX;
-    for (int m = 0; m < (per ? TLS_NMETHODS : 1); m++) {
-        char key[96];
-        snprintf(key, sizeof(key), pattern, tls_method_names[m]);
+    int per = d->json == TLS_JSON_STATUS || d->json == TLS_JSON_MATRIX; /* one key per method */
+    for (int m = 0; m < (per ? TLS_NMETHODS : tls_field_values(d)); m++) {
+        char key[96], ln[8];
+        if (!tls_field_var(d, m, key, sizeof(key), ln, sizeof(ln)) && !per) continue;
+        if (per || d->json_name) snprintf(key, sizeof(key), pattern, tls_method_names[m]);
         const char *at = (const char *)&r->s + d->off;
         switch (d->json) {
         case TLS_JSON_NUMBER:
@@ -81,6 +82,15 @@ static void json_field(FILE *f, const tls_field *d, const tls_result *r,
             fprintf(f, ", \"%s\": ", key);
             json_matrix(f, r, m, p->classes);
             break;
+        case TLS_JSON_REASON: {
+            int32_t v = ((const int32_t *)at)[m];
+            fprintf(f, ", \"%s\": ", key);
+            if (v >= 0 && v < TLS_TS_NREASONS)
+                json_string(f, tls_ts_reason_names[v]);
+            else
+                fprintf(f, "null");
+            break;
+        }
         case TLS_JSON_CURVE: {
             const float *v = tls_result_array(r, (int)d->off);
             int64_t n = tls_dim_len(p, d->trail[0]);

@@ -176,8 +176,12 @@ static int import_file(const plan_ctx *p, tls_store_reader *rd, char *err) {
         }
     }
     int crc = tls_journal_close(&j);
-    if (rc == TLS_OK) rc = crc;
-    if (rc) snprintf(err, TLS_ERRMSG, "cannot take over the results of %s", p->o->output);
+    if (rc == TLS_ERR_INPUT)
+        snprintf(err, TLS_ERRMSG, "%s", src.why(src.ctx)); /* a record out of range */
+    else if (rc == TLS_OK && (rc = crc) != TLS_OK)
+        snprintf(err, TLS_ERRMSG, "cannot take over the results of %s", p->o->output);
+    else if (rc)
+        snprintf(err, TLS_ERRMSG, "cannot take over the results of %s", p->o->output);
     return rc;
 }
 
@@ -302,8 +306,6 @@ static int check_state(const plan_ctx *p, const char *dir, char *err) {
 /* A resume without a state: a new state holding what the file holds. */
 static int take_over(const plan_ctx *p, tls_store_reader *rd, const char *dir, char *err) {
     tls_resume *x = p->x;
-    fprintf(stderr, "tlsweep: %s has no sweep state (%s): taking over the results the file holds\n",
-            p->o->output, dir);
     int rc = x->state.lock_fd < 0 ? tls_state_lock(&x->state, dir, err) : TLS_OK;
     const char *started = tls_store_meta_of(rd)->started;
     if (started[0]) snprintf(x->man.started, sizeof(x->man.started), "%s", started);
@@ -314,6 +316,12 @@ static int take_over(const plan_ctx *p, tls_store_reader *rd, const char *dir, c
     for (int i = 0; rc == TLS_OK && i < old.n; i++)
         rc = tls_state_run_write(&x->state, i + 1, &old.run[i]);
     tls_runs_free(&old);
+    if (rc == TLS_OK)
+        fprintf(stderr,
+                "tlsweep: %s has no sweep state (%s): took over the results the file holds\n",
+                p->o->output, dir);
+    else if (x->state.lock_fd >= 0)
+        tls_state_remove(&x->state); /* nothing written: the new state goes */
     return rc;
 }
 

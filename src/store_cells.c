@@ -97,14 +97,7 @@ static int make_cell_var(hid_t f, const tls_cell_field *cf, int nd, const hsize_
     TLS_H5TRY(e, tls_h5_attr_write(d, "_FillValue", ft, ft, 0, fill));
     TLS_H5TRY(e, tls_h5_attr_str(d, "units", cf->units));
     TLS_H5TRY(e, tls_h5_attr_str(d, "long_name", cf->long_name));
-    if (cf->flag_values) {
-        int8_t fv[8];
-        hsize_t nf = 0;
-        for (const char *p = cf->flag_values; *p && nf < 8; nf++)
-            fv[nf] = (int8_t)strtol(p, (char **)&p, 10);
-        TLS_H5TRY(e, tls_h5_attr_write(d, "flag_values", ft, H5T_NATIVE_INT8, nf, fv));
-        TLS_H5TRY(e, tls_h5_attr_str(d, "flag_meanings", cf->flag_meanings));
-    }
+    if (cf->flag_values) TLS_H5TRY(e, tls_h5_attr_flags(d, ft, cf->flag_values, cf->flag_meanings));
     H5Pclose(dcpl);
     H5Sclose(sp);
     *out = d;

@@ -2,7 +2,7 @@
  * its reader (internal to src/store_*.c).
  *
  * The variables of a layout are the table of result fields (result.h),
- * each field once, or once per method; positions [lo, hi) of a layout map
+ * each field once, or once per method or score; positions [lo, hi) of a layout map
  * to row-major boxes of its configuration dimensions. */
 #ifndef TLSWEEP_STORE_INT_H
 #define TLSWEEP_STORE_INT_H
@@ -11,10 +11,11 @@
 
 #include <hdf5.h>
 
-/* One variable of a file: a definition, for one method where per_method. */
+/* One variable of a file: a definition, for one method or score where it
+ * has one variable per method or score. */
 typedef struct {
     const tls_field *d;
-    int method;
+    int inst; /* the method or score (tls_field_var's instance), -1: the field's one variable */
     char name[64];
     char long_name[256];
     int64_t elems; /* values per configuration */

@@ -28,6 +28,7 @@ struct tls_store_reader {
     char **hosts;
     int nhosts;
     int64_t lo, hi, cap;
+    char why[TLS_ERRMSG]; /* what was wrong with the last record refused */
 };
 
 /* A string root attribute ("" when absent). */
@@ -390,7 +391,7 @@ int tls_store_read_acc(tls_store_reader *rd, double *acc) {
             rc = TLS_ERR_IO;
             break;
         }
-        for (int64_t i = 0; i < n; i++) acc[i * TLS_NMETHODS + x->method] = one[i];
+        for (int64_t i = 0; i < n; i++) acc[i * TLS_NMETHODS + x->inst] = one[i];
     }
     free(one);
     TLS_CHECK(rc == TLS_OK, rc, "%s: cannot read the accuracies", rd->path);
@@ -444,10 +445,19 @@ static int reader_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result 
     memset(meta, 0, sizeof(*meta));
     tls_store_frame_copy(rd->v, rd->nvars, rd->buf, pos - rd->lo, meta, r, 0, &host, 0);
     *have = r->s.status == TLS_STATUS_DONE || r->s.status == TLS_STATUS_FAILED;
-    if (!*have) return TLS_OK;
     /* nothing read from disk is trusted */
-    char why[160];
-    TLS_CHECK(tls_result_check(r, why, sizeof(why)) == 0, TLS_ERR_IO, "%s: %s", rd->path, why);
+    char why[200] = "";
+    if (r->s.status < TLS_STATUS_PENDING || r->s.status > TLS_STATUS_NOT_NEEDED)
+        snprintf(why, sizeof(why), "status is %d, out of range", (int)r->s.status);
+    else if (*have && tls_result_check(r, why, sizeof(why)) != 0) {
+    }
+    if (why[0]) {
+        char desc[600];
+        tls_grid_describe(rd->L->c, tls_layout_index(rd->L, pos), desc, sizeof(desc));
+        return tls_input_error(rd->why, rd->path, "(values)",
+                               "%s at %s; allowed: a file as tlsweep wrote it", why, desc);
+    }
+    if (!*have) return TLS_OK;
     meta->index = tls_layout_index(rd->L, pos);
     if (host >= 0 && host < rd->nhosts)
         snprintf(meta->host, sizeof(meta->host), "%s", rd->hosts[host]);
@@ -456,10 +466,15 @@ static int reader_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result 
     return TLS_OK;
 }
 
+static const char *reader_why(void *ctx) {
+    return ((tls_store_reader *)ctx)->why;
+}
+
 void tls_store_source(tls_store_reader *rd, tls_record_source *src) {
     src->prepare = reader_prepare;
     src->get = reader_get;
     src->ctx = rd;
+    src->why = reader_why;
 }
 
 int tls_store_hosts(tls_store_reader *rd, const char *const **hosts) {

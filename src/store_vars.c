@@ -37,13 +37,14 @@ int tls_store_vars(const tls_layout *L, tls_svar *v) {
     for (int k = 0; k < tls_nfields; k++) {
         const tls_field *d = &tls_fields[k];
         if (d->embeddings && !L->c->embeddings) continue;
-        for (int m = 0; m < (d->per_method ? TLS_NMETHODS : 1); m++) {
-            tls_svar *x = &v[n++];
+        for (int i = 0; i < tls_field_values(d); i++) {
+            tls_svar *x = &v[n];
             memset(x, 0, sizeof(*x));
+            if (!tls_field_var(d, i, x->name, sizeof(x->name), x->long_name, sizeof(x->long_name)))
+                continue;
+            n++;
             x->d = d;
-            x->method = d->per_method ? m : -1;
-            snprintf(x->name, sizeof(x->name), d->name, tls_method_names[m]);
-            snprintf(x->long_name, sizeof(x->long_name), d->long_name, tls_method_names[m]);
+            x->inst = d->per == TLS_PER_ONE ? -1 : i;
             x->elems = 1;
             for (int t = 0; t < d->ntrail; t++) x->elems *= tls_layout_trail(L, d->trail[t]);
             x->esize = esize_of(d->type);
@@ -59,7 +60,7 @@ void *tls_store_field(const tls_svar *x, tls_record_meta *meta, tls_result *r, s
     *msize = d->mem_int32 ? 4 : x->esize;
     switch (d->from) {
     case TLS_SRC_SCALARS:
-        return (char *)&r->s + d->off + (x->method >= 0 ? (size_t)x->method * *msize : 0);
+        return (char *)&r->s + d->off + (x->inst >= 0 ? (size_t)x->inst * *msize : 0);
     case TLS_SRC_META:
         return (char *)meta + d->off;
     case TLS_SRC_ARRAY:

@@ -40,6 +40,7 @@ typedef struct {
     int64_t *fpos;                    /* (nfail) positions */
     char (*freason)[112];             /* (nfail) reasons */
     tls_store_cells cells;            /* the decide modes' cells */
+    int input;                        /* a record read was out of range (bad input) */
 } writer;
 
 /* Creates dataset `name` in loc with nd dims: attribute creation order
@@ -93,20 +94,7 @@ static int make_var_in(writer *w, hid_t loc, const hid_t *given, hid_t *out, con
     TLS_H5TRY(&w->e, tls_h5_attr_write(d, "_FillValue", ftype, ftype, 0, fill));
     if (units) TLS_H5TRY(&w->e, tls_h5_attr_str(d, "units", units));
     if (long_name) TLS_H5TRY(&w->e, tls_h5_attr_str(d, "long_name", long_name));
-    if (flag_values) {
-        int8_t fv[8];
-        int nf = 0;
-        for (const char *p = flag_values; *p && nf < 8; nf++)
-            fv[nf] = (int8_t)strtol(p, (char **)&p, 10);
-        hsize_t hn = (hsize_t)nf;
-        hid_t fsp = H5Screate_simple(1, &hn, NULL);
-        hid_t a = H5Acreate2(d, "flag_values", ftype, fsp, H5P_DEFAULT, H5P_DEFAULT);
-        int ok = fsp >= 0 && a >= 0 && H5Awrite(a, H5T_NATIVE_INT8, fv) >= 0;
-        if (a >= 0) H5Aclose(a);
-        if (fsp >= 0) H5Sclose(fsp);
-        TLS_H5TRY(&w->e, ok ? 0 : -1);
-        TLS_H5TRY(&w->e, tls_h5_attr_str(d, "flag_meanings", flag_meanings));
-    }
+    if (flag_values) TLS_H5TRY(&w->e, tls_h5_attr_flags(d, ftype, flag_values, flag_meanings));
     if (!tls_layout_is_cube(w->L) && !w->no_coords) {
         /* a part's list: the grid's axes are auxiliary coordinates along config */
         char coords[TLS_MAX_AXES * 66] = "";
@@ -260,9 +248,6 @@ static int create_vars(writer *w) {
         TLS_TRY(make_var(w, d->embeddings ? w->group : w->file, &w->dset[k], x->name,
                          tls_h5_file_type(d->type), tls_h5_fill_of(d->type), d->ntrail, d->trail,
                          d->units, x->long_name, d->flag_values, d->flag_meanings));
-        if (k == 1) {
-            /* the reason string right after the accuracies' group of variables */
-        }
     }
     if (!tls_layout_is_cube(w->L)) {
         w->no_coords = 1;
@@ -645,7 +630,13 @@ static int pack_round(writer *w, const tls_record_source *src, int64_t a, int64_
     for (int64_t p = a; p < b; p++) {
         int have = 0;
         memset(&meta, 0, sizeof(meta));
-        if (src->get(src->ctx, p, &meta, w->r, &have) != TLS_OK) {
+        int rc = src->get(src->ctx, p, &meta, w->r, &have);
+        if (rc == TLS_ERR_INPUT && src->why) { /* a record out of range: one line, bad input */
+            snprintf(w->e.msg, sizeof(w->e.msg), "%s", src->why(src->ctx));
+            w->input = 1;
+            return 0;
+        }
+        if (rc != TLS_OK) {
             snprintf(w->e.msg, sizeof(w->e.msg), "cannot read the result of configuration %lld",
                      (long long)tls_layout_index(w->L, p));
             return 0;
@@ -770,14 +761,23 @@ static void gather_failures(writer *w, int64_t **gpos, char (**greason)[112], in
 }
 
 /* Collective: one line for a failed write, from the lowest rank that knows
- * a cause, else the lowest that failed. */
-static void report_failure(writer *w, const char *path) {
+ * a cause, else the lowest that failed; TLS_ERR_INPUT when a record read was
+ * out of range (its line says so), else TLS_ERR_IO. */
+static int report_failure(writer *w, const char *path) {
+    int input = !tls_all_ok(w->comm, !w->input);
+    if (input) { /* the lowest rank that refused a record says why */
+        int mine = w->input ? w->rank : w->nranks, first;
+        TLS_MPI(w->comm, MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, w->comm));
+        if (w->rank == first) fprintf(stderr, "tlsweep: %s\n", w->e.msg);
+        return TLS_ERR_INPUT;
+    }
     int rank_known = w->e.msg[0] && !strstr(w->e.msg, "no cause") ? w->rank : w->nranks;
     int rank_any = w->e.msg[0] ? w->rank : w->nranks, first_known, first_any;
     TLS_MPI(w->comm, MPI_Allreduce(&rank_known, &first_known, 1, MPI_INT, MPI_MIN, w->comm));
     TLS_MPI(w->comm, MPI_Allreduce(&rank_any, &first_any, 1, MPI_INT, MPI_MIN, w->comm));
     if (w->rank == (first_known < w->nranks ? first_known : first_any))
         fprintf(stderr, "tlsweep: rank %d: cannot write %s: %s\n", w->rank, path, w->e.msg);
+    return TLS_ERR_IO;
 }
 
 int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
@@ -806,12 +806,12 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     if (ok && w->rank == 0) ok = write_strings(w, gpos, greason, gfail) == TLS_OK;
     ok = tls_all_ok(comm, ok);
     tls_h5_capture_end(&cap);
-    if (!ok) report_failure(w, path);
+    int rc = ok ? TLS_OK : report_failure(w, path);
     H5Eset_auto2(H5E_DEFAULT, efunc, edata);
     if (counts) *counts = w->cnt;
     tls_result_destroy(&w->r);
     free(w->fpos), free(w->freason), free(w->idx), free(w->auxbuf), free(gpos), free(greason);
     tls_store_cells_free(&w->cells);
     free(w);
-    return ok ? TLS_OK : TLS_ERR_IO;
+    return rc;
 }

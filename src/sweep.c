@@ -48,6 +48,29 @@ typedef struct {
 
 /* ---- setup ----------------------------------------------------------------------- */
 
+/* Collective: every rank read the same data files as rank 0 (their CRC-32):
+ * a stale node-local copy at the same path would compute some configurations
+ * on other data. */
+static int same_data(run_ctx *u, char *err) {
+    const tls_data_files *f = &u->s.files;
+    uint64_t mine = f->source ? ((uint64_t)f->source->crc32 << 32) | f->target->crc32 : 0;
+    uint64_t first = tls_bcast_u64(u->comm, mine);
+    int rc = TLS_OK;
+    if (mine != first) {
+        int src = (uint32_t)(mine >> 32) != (uint32_t)(first >> 32);
+        char host[TLS_HOST_LEN];
+        tls_hostname(host, sizeof(host));
+        rc = tls_input_error(err, src ? u->s.c->data_source : u->s.c->data_target,
+                             src ? "data.source" : "data.target",
+                             "rank %d on %s reads it with CRC-32 %08x, rank 0 with %08x: the data "
+                             "differs between ranks (a stale node-local copy?); nothing was "
+                             "computed; allowed: the same file on every node",
+                             u->rank, host, (unsigned)(src ? mine >> 32 : mine & 0xffffffffu),
+                             (unsigned)(src ? first >> 32 : first & 0xffffffffu));
+    }
+    return tls_agree(u->comm, rc, err);
+}
+
 static int setup(run_ctx *u, char *err) {
     const tls_run_opts *o = u->o;
     char *stored = NULL;
@@ -59,6 +82,7 @@ static int setup(run_ctx *u, char *err) {
                             stored, o->sets, o->nsets, o->part, u->rank, err);
     free(stored);
     TLS_TRY(tls_agree(u->comm, rc, err));
+    TLS_TRY(same_data(u, err));
     if (o->dry_run) return TLS_OK;
     u->yaml = tls_config_yaml(u->s.c);
     if (!u->yaml) rc = TLS_ERR_NOMEM, snprintf(err, TLS_ERRMSG, "rank %d: out of memory", u->rank);

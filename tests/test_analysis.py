@@ -73,6 +73,9 @@ def files(tmp_path_factory):
 # ---------------------------------------------------------------- the reference: h5py alone
 
 
+TABLE = {"mmd": "transfer"}  # the tables' name of the file's transfer network (analysis/tables.py)
+
+
 def reference(path):
     """What the file holds, read with h5py only: axes (names, values) in file
     order, methods, status, per-method status and accuracies."""
@@ -174,6 +177,20 @@ def test_to_frame_against_h5py(files, kind):
         j = ref["methods"].index(m)
         np.testing.assert_array_equal(sub["approach_status"].to_numpy(), ref["approach_status"][..., j][idx])
         np.testing.assert_array_equal(sub["status"].to_numpy(), ref["status"][idx])
+    with h5py.File(files[kind], "r") as f:  # the selection scores: the row's method's, iwcv and dev the transfer's
+        for col, var in (("score_entropy", "score_entropy_{m}"), ("score_snd", "score_snd_{m}"),
+                         ("score_target_val", "score_target_val_{m}"), ("score_iwcv", "score_iwcv"),
+                         ("score_dev", "score_dev")):
+            assert col in df, col
+            for m in ref["methods"]:
+                sub = df[df["approach"] == TABLE.get(m, m)]
+                idx = tuple(np.searchsorted(ref["coords"][a], sub[a].to_numpy()) for a in ref["axes"])
+                v = var.format(m=m)
+                if v in f and ("{m}" in var or m == "mmd"):
+                    np.testing.assert_array_equal(sub[col].to_numpy(), f[v][()][idx], err_msg=f"{col} {m}")
+                else:
+                    assert sub[col].isna().all(), (col, m)
+    assert set(df["alignment"]) == {"mmd"}
     full = to_frame(files[kind], include_pending=True)
     assert len(full) == ref["status"].size * len(ref["methods"])
     assert int((full["status"] == 0).sum()) == int((ref["status"] == 0).sum()) * len(ref["methods"])
@@ -187,9 +204,9 @@ def test_to_frame_failed_rows(files):
     bad = df[df["status"] == 2]
     assert len(bad) == 2 * len(analysis.approaches(files["extra"]))
     assert set(bad["reason"]) == {"mmd: fault injected by TLSWEEP_FAULT"}
-    assert bad[bad["approach"] == "mmd"]["accuracy"].isna().all()
-    assert (bad[bad["approach"] == "mmd"]["approach_status"] == 2).all()
-    assert bad[bad["approach"] != "mmd"]["accuracy"].notna().all()  # the SVMs ran
+    assert bad[bad["approach"] == "transfer"]["accuracy"].isna().all()  # the file's mmd: named for what it is
+    assert (bad[bad["approach"] == "transfer"]["approach_status"] == 2).all()
+    assert bad[bad["approach"] != "transfer"]["accuracy"].notna().all()  # the SVMs ran
     assert set(df["host"]) == {os.uname().nodename}
 
 
@@ -214,17 +231,42 @@ def test_summary_against_h5py(files, kind):
         assert row["n_failed"] == (status[pos] == 2).sum()
         for m in ref["methods"]:
             mean, half, n = mean_ci(acc[m][pos])
-            assert row[f"acc_{m}"] == approx(mean) and row[f"acc_{m}_ci95"] == approx(half), (key, m)
-            assert row[f"n_{m}"] == n
+            t = TABLE.get(m, m)
+            assert row[f"acc_{t}"] == approx(mean) and row[f"acc_{t}_ci95"] == approx(half), (key, m)
+            assert row[f"seeds_{t}"] == n
         for a, b in (("mmd", "scratch"), ("direct", "scratch"), ("mmd", "direct")):
             mean, half, _ = mean_ci(acc[a][pos] - acc[b][pos])
+            a = TABLE.get(a, a)
             assert row[f"gain_{a}_vs_{b}"] == approx(mean) and row[f"gain_{a}_vs_{b}_ci95"] == approx(half)
         d = acc["mmd"][pos] - acc["scratch"][pos]
         d = d[np.isfinite(d)]
         assert row["negative_transfer_share"] == approx((d < 0).mean() if d.size else np.nan)
     strict_json(analysis.dumps(s))
     if kind == "failed":
-        assert s["acc_mmd"].isna().all() and s["acc_scratch"].notna().all()
+        assert s["acc_transfer"].isna().all() and s["acc_scratch"].notna().all()
+
+
+def test_summary_names_counts_as_counts_and_reads_old_names(files):
+    """summary.csv had the axis n_target next to n_target_mlp, a count of
+    seeds, and acc_mmd holding CORAL results when align.loss said so: the
+    counts are seeds_<method>, the transfer network is transfer; the old
+    names still read, with a DeprecationWarning naming the new one."""
+    s = summary(files["extra"])
+    cols = list(s.columns)
+    assert "seeds_target_mlp" in cols and "n_target_mlp" not in cols and "seeds_transfer" in cols
+    assert not [c for c in cols if "mmd" in c], cols
+    assert {"n_done", "n_failed", "n_pending"} <= set(cols)  # counts of configurations, not an axis's look-alike
+    with pytest.warns(DeprecationWarning, match="seeds_transfer"):
+        np.testing.assert_array_equal(s["n_mmd"].to_numpy(), s["seeds_transfer"].to_numpy())
+    with pytest.warns(DeprecationWarning, match="gain_transfer_vs_scratch"):
+        old = s[["acc_mmd", "gain_mmd_vs_scratch"]]
+    assert list(old.columns) == ["acc_transfer", "gain_transfer_vs_scratch"]
+    row = s.reset_index().iloc[0]
+    with pytest.warns(DeprecationWarning):
+        assert row["acc_mmd"] == row["acc_transfer"] or np.isnan(row["acc_transfer"])
+    with pytest.raises(KeyError):
+        s["acc_nothing"]
+    assert s.attrs["alignment"] == "mmd"
 
 
 # ---------------------------------------------------------------- rules of thumb, crossover, best values
@@ -506,3 +548,39 @@ def test_report_names_the_methods_of_its_own_file(files, tmp_path):
     assert report_main(files["complete"], tmp_path / "mmd") == 0
     page = (tmp_path / "mmd" / "index.html").read_text()
     assert "CORAL" not in page and "MMD transfer (MLP, CE + λ·MMD², fine-tuned)" in page
+
+
+def test_report_on_string_shift_kind_and_one_value_axes(tmp_path):
+    """The report of a sweep over align.loss (a string axis), data.shift_kind
+    and a one-value train.lr: every figure drawn, the tables name the
+    transfer network for what it is (its alignment varies: transfer, never
+    acc_mmd), and no sentence lost its words (the crossover table printed
+    "not pinned down: the spans the whole grid")."""
+    from test_notebook import MIXED
+    path = str(tmp_path / "mixed.h5")
+    mpirun(2, ["run", "-o", path] + MIXED, extra_env=YIELD)
+    out = tmp_path / "report"
+    assert report_main(path, out) == 0
+    page, imgs = check_page(out)
+    assert "could not be drawn" not in page and "192 of 192 done" in page
+    assert "the spans" not in page and "the 95% interval spans" not in page
+    assert "aligned transfer" in page and "MMD transfer" not in page
+    rep = strict_json((out / "report.json").read_text())
+    assert rep["errors"] == [] and rep["transfer"]["alignment"].startswith("per configuration")
+    head = (out / "summary.csv").read_text().splitlines()[0].split(",")
+    assert head[:3] == ["shift", "lambda", "n_target"] and {"align_loss", "data_shift_kind", "train_lr"} <= set(head)
+    assert "acc_transfer" in head and "seeds_target_mlp" in head and not [c for c in head if "mmd" in c]
+
+
+def test_the_readme_plot_runs(files, tmp_path, monkeypatch):
+    """README.md's three-line plot (to_frame + seaborn.relplot over two axes) runs as written on a results file."""
+    pytest.importorskip("seaborn")
+    import matplotlib
+    matplotlib.use("Agg")
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "relplot" in b]
+    assert len(blocks) == 1 and len(blocks[0].strip().splitlines()) == 3, blocks
+    monkeypatch.chdir(tmp_path)
+    exec(blocks[0].replace('"results.h5"', repr(files["extra"])), {})
+    w, h = png_size(tmp_path / "acc.png")
+    assert w > 300 and h > 200

@@ -6,6 +6,7 @@
 #include "tlsweep/grid.h"
 #include "tlsweep/journal.h"
 #include "tlsweep/keys.h"
+#include "tlsweep/result.h"
 #include "tlsweep/slurm.h"
 #include "tlsweep/state.h"
 
@@ -514,6 +515,36 @@ static void test_slurm_formats(void) {
     }
 }
 
+/* ---- the table of result fields -------------------------------------------------- */
+
+static void test_fields(void) {
+    /* the reasons' CF flags are their names, in order */
+    char meanings[256] = "", values[64] = "";
+    for (int i = 0; i < TLS_TS_NREASONS; i++) {
+        snprintf(meanings + strlen(meanings), sizeof(meanings) - strlen(meanings), "%s%s",
+                 i ? " " : "", tls_ts_reason_names[i]);
+        snprintf(values + strlen(values), sizeof(values) - strlen(values), "%s%d", i ? " " : "", i);
+    }
+    CHECK(!strcmp(meanings, TLS_TS_REASON_MEANINGS), "TLS_TS_REASON_MEANINGS is not %s", meanings);
+    CHECK(!strcmp(values, TLS_TS_REASON_VALUES), "TLS_TS_REASON_VALUES is not %s", values);
+    /* the variables: names distinct; per network, none for the SVMs; per score, one each */
+    char names[TLS_MAX_VARS][64], ln[256];
+    int n = 0, svm_entropy = 0, scores = 0;
+    for (int k = 0; k < tls_nfields; k++)
+        for (int i = 0; i < tls_field_values(&tls_fields[k]); i++) {
+            if (!tls_field_var(&tls_fields[k], i, names[n], 64, ln, sizeof(ln))) {
+                svm_entropy += tls_fields[k].per == TLS_PER_NETWORK;
+                continue;
+            }
+            for (int j = 0; j < n; j++) CHECK(strcmp(names[j], names[n]), "%s twice", names[n]);
+            scores += !strncmp(names[n], "ts_", 3) && !strstr(names[n], "_reason");
+            n++;
+        }
+    CHECK(svm_entropy == 4, "%d SVM variables left out of the per-network fields (want 4)",
+          svm_entropy);
+    CHECK(scores == TLS_TS_NSCORES, "%d ts_ variables (want %d)", scores, TLS_TS_NSCORES);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_core.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -525,6 +556,7 @@ int main(void) {
     test_state_names();
     test_state();
     test_slurm_formats();
+    test_fields();
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -7,6 +7,10 @@ from tlstest import ROOT, run
 SECTIONS = ("## Per-configuration variables", "## Curves and matrices", "## Group `embeddings/`")
 CELLS = ("## Cells and their decisions",)
 METHODS = ["scratch", "direct", "mmd", "target_mlp", "ensemble"]
+NETWORKS = ["mmd", "target_mlp", "ensemble"]
+SCORES = ["leep", "nleep", "logme", "hscore", "hscore_shrink", "nce", "gbc", "transrate", "knn", "ft_loss_rise",
+          "ft_loss_rebound"]
+EXPAND = {"<approach>": METHODS, "<network>": NETWORKS, "<score>": SCORES}
 
 
 def documented(sections=SECTIONS):
@@ -20,8 +24,8 @@ def documented(sections=SECTIONS):
                 continue
             cell = line.split("|")[1]
             for name in re.findall(r"`([^`]+)`", cell):
-                names.update(name.replace("<approach>", m) for m in METHODS) if "<approach>" in name \
-                    else names.add(name)
+                what = [k for k in EXPAND if k in name]
+                names.update(name.replace(what[0], m) for m in EXPAND[what[0]]) if what else names.add(name)
     return names
 
 

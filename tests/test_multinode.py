@@ -302,8 +302,6 @@ def test_node_local_data_the_same_on_every_node(cluster, tmp_path):
     assert result_digest(os.path.join(w, "t.h5")) == result_digest(reference)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 24, item 3: ranks do not yet check their data files against the "
-                   "manifest's checksums; today the sweep computes on mixed data and exits 0")
 def test_different_node_local_data_is_refused(cluster):
     node_local_data(cluster, odd_node="node2")
     w = cluster.workdir("data-differs")

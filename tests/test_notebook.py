@@ -1,9 +1,13 @@
 """The example notebook analysis/examples/mmd_crossover.ipynb, executed with
-nbclient on Debian's python3 kernel (ipykernel) against a small results file
+nbclient on Debian's python3 kernel (ipykernel) against small results files
 given through TLSWEEP_RESULTS: it runs without error and its answer (the
-rotation at which MMD transfer stops helping with 10 labelled points) is
-what analysis.crossover computes. The notebook in the repository is not
-touched: the executed copy goes to the test's tmp dir."""
+rotation at which transfer stops helping with 10 labelled points) is what
+analysis.crossover computes. Two files: the article's axes only, and one
+with a string axis (align.loss), a shift-kind axis (data.shift_kind, a
+question axis: read at rotation, never tuned) and a one-value axis
+(train.lr) -- the notebook crashed on string axes (`v.item()` of a str).
+The notebook in the repository is not touched: the executed copy goes to
+the test's tmp dir."""
 import os
 import re
 import sys
@@ -13,7 +17,7 @@ import pytest
 from tlstest import ROOT, mpirun
 
 sys.path.insert(0, ROOT)
-from analysis import best_values, crossover  # noqa: E402
+from analysis import best_values, crossover, load  # noqa: E402
 
 NOTEBOOK = os.path.join(ROOT, "analysis", "examples", "mmd_crossover.ipynb")
 GRID = ["--set", "grid.shift=[0,30,60,90,120,150]", "--set", "grid.lambda=[0,0.5]", "--set", "grid.n_target=[10,50]",
@@ -22,11 +26,22 @@ GRID = ["--set", "grid.shift=[0,30,60,90,120,150]", "--set", "grid.lambda=[0,0.5
         "--set", "output.embeddings=false"]
 
 
-def test_notebook_answers_the_question(tmp_path, monkeypatch):
+# a string axis, a shift-kind axis and a one-value axis
+MIXED = ["--set", "grid.shift=[0,30,60,90]", "--set", "grid.lambda=[0,0.5]", "--set", "grid.n_target=[10,50]",
+         "--set", "grid.seed=[0,1,2]", "--set", "grid.align.loss=[mmd,coral]",
+         "--set", "grid.data.shift_kind=[rotation,translation]", "--set", "grid.train.lr=[0.01]",
+         "--set", "train.epochs=4", "--set", "train.finetune_epochs=4", "--set", "data.n_source=100",
+         "--set", "data.n_test=40", "--set", "baselines.target_epochs=30", "--set", "output.embeddings=false"]
+FILES = {"article": (GRID, 72), "mixed": (MIXED, 192)}
+
+
+@pytest.mark.parametrize("kind", sorted(FILES))
+def test_notebook_answers_the_question(tmp_path, monkeypatch, kind):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     results = str(tmp_path / "results.h5")
-    mpirun(2, ["run", "-o", results] + GRID, extra_env={"OMPI_MCA_mpi_yield_when_idle": "1"})
+    grid, n = FILES[kind]
+    mpirun(2, ["run", "-o", results] + grid, extra_env={"OMPI_MCA_mpi_yield_when_idle": "1"})
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")  # kept without outputs
@@ -39,16 +54,28 @@ def test_notebook_answers_the_question(tmp_path, monkeypatch):
     client.execute()
     nbformat.write(nb, str(tmp_path / "executed.ipynb"))
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stdout")
-    assert "72 of 72 configurations done" in text, text
+    assert f"{n} of {n} configurations done" in text, text
     answer = [line for line in text.splitlines() if line.startswith("With 10 labelled points")]
     assert len(answer) == 1, text
-    lam = best_values(results, "lambda").index[0]
-    c = crossover(results).loc[(lam, 10)]
+    ds = load(results)
+    key = {}
+    if kind == "mixed":  # the question's kind, not the best one; the other axes at their best for transfer
+        assert "data.shift_kind = rotation (the file sweeps rotation, translation)" in text, text
+        assert "train.lr = 0.01 (its only value)" in text, text
+        ds = ds.sel(data_shift_kind=["rotation"])
+        key["data_shift_kind"] = "rotation"
+    for a in ("lambda", "align_loss", "train_lr"):
+        if a in ds.dims:
+            key[a] = best_values(ds, a).index[0]
+    key["n_target"] = 10
+    cr = crossover(ds)
+    c = cr.loc[tuple(key[a] for a in cr.index.names)]
+    name = f"{(key.get('align_loss') or 'mmd').upper()} transfer"
     if c["kind"] == "crosses":
-        assert re.search(rf"stops helping at a rotation of about {c['crossover']:.0f}°", answer[0]), answer
+        assert re.search(rf"{name} stops helping at a rotation of about {c['crossover']:.0f}°", answer[0]), answer
     elif c["kind"] == "helps everywhere":
-        assert "helps at every rotation swept" in answer[0]
+        assert f"{name} helps at every rotation shift swept" in answer[0], answer
     else:
-        assert "does not help at any rotation" in answer[0]
+        assert f"{name} does not help at any rotation shift swept" in answer[0], answer
     assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
                for c in nb.cells for o in c.get("outputs", [])), "no figure"

@@ -4,6 +4,7 @@
  * steps, and the PyTorch initialisation bounds. Exits non-zero on any
  * failure. */
 #include "tlsweep/align.h"
+#include "tlsweep/data.h"
 #include "tlsweep/mmd.h"
 #include "tlsweep/model.h"
 #include "tlsweep/nn.h"
@@ -23,6 +24,21 @@ static void expect_close(const char *what, double got, double want, double rtol,
         failures++;
         fprintf(stderr, "FAIL %s: got %.9g want %.9g\n", what, got, want);
     }
+}
+
+/* A gradient entry against finite differences of its loss at +h (lp), 0 (l0)
+ * and -h (lm): the central difference or, as a ReLU's kink within h of the
+ * point makes the analytic value one side's, either one-sided difference. */
+static void expect_grad(const char *what, double got, double lp, double l0, double lm, double h,
+                        double rtol, double atol) {
+    double central = (lp - lm) / (2 * h), right = (lp - l0) / h, left = (l0 - lm) / h;
+    double want[3] = {central, right, left};
+    int ok = 0;
+    for (int i = 0; i < 3; i++) ok |= fabs(got - want[i]) <= atol + rtol * fabs(want[i]);
+    if (ok)
+        checks++;
+    else
+        expect_close(what, got, central, rtol, atol);
 }
 
 static float *randv(tls_rng *r, int n, double scale) {
@@ -697,16 +713,12 @@ static void test_median(tls_rng *rng) {
     }
 }
 
-/* The whole network with each remedy's loss, end to end against finite
- * differences: CE on labelled points plus lambda times CORAL, a
- * 3-kernel unbiased MMD, the DANN discriminator's BCE through a gradient
- * reversal, or the L2-SP penalty on the feature extractor. */
-enum { R_CORAL, R_MMD_VARIANT, R_DANN, R_L2SP, NREMEDIES };
-static const char *const REMEDY_NAMES[NREMEDIES] = {
-    "network gradient (CE + lambda CORAL)",
-    "network gradient (CE + lambda 3-kernel unbiased MMD^2)",
-    "network gradient (CE + lambda BCE through reversal)", "network gradient (CE + L2-SP)"};
-
+/* The whole network with each alignment method's step (every row of the
+ * table with one, and the MMD with 3 kernels, unbiased) or the L2-SP penalty
+ * on the feature extractor, end to end against finite differences: CE on
+ * labelled points plus lambda times the loss; for a method with parameters
+ * (DANN) through the reversal, the network descending CE - lambda loss and
+ * the discriminator CE + lambda loss. */
 typedef struct {
     tls_model *m;
     tls_acts *a, *b;
@@ -714,16 +726,16 @@ typedef struct {
     const int *ys;
     int ns, nt;
     float lambda;
-    float *work, *pool, *h, *dh, *lg, *dlg, *pr, *dpool;
-    int *lab;
+    const tls_align_method *al; /* NULL: L2-SP */
+    const tls_engine_params *p;
+    float *work;
 } remedy_net;
 
 /* Returns CE + sign * lambda * remedy (sign -1: what a reversal gives the
  * network); with backward, the engine's gradients into m->g. */
-static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
+static double remedy_loss(remedy_net *r, double sign, int backward) {
     tls_model *m = r->m;
     int F = m->F, ns = r->ns, nt = r->nt;
-    const float g3[3] = {0.5f, 1.0f, 2.0f};
     if (backward) tls_model_zero_grad(m);
     tls_model_features_forward(r->a, m, r->xs, ns);
     tls_model_classifier_forward(r->a, m, ns);
@@ -737,34 +749,15 @@ static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
     }
     float *dxs = backward ? r->a->dfeat : NULL, *dxt = backward ? r->b->dfeat : NULL;
     double extra = 0.0;
-    if (kind == R_CORAL) {
-        extra = r->lambda * tls_coral_forward_backward(dxs, dxt, r->lambda, r->a->feat, r->b->feat,
-                                                       ns, nt, F, r->work);
-    } else if (kind == R_MMD_VARIANT) {
+    if (r->al)
         extra =
-            r->lambda * tls_mmd2_multi_forward_backward(dxs, dxt, r->lambda, r->a->feat, r->b->feat,
-                                                        ns, nt, F, g3, 3, 1, r->work);
-    } else if (kind == R_DANN) {
-        int np = ns + nt;
-        memcpy(r->pool, r->a->feat, sizeof(float) * (size_t)ns * F);
-        memcpy(r->pool + (size_t)ns * F, r->b->feat, sizeof(float) * (size_t)nt * F);
-        for (int i = 0; i < np; i++) r->lab[i] = i >= ns;
-        tls_model_disc_forward(r->h, r->lg, m, r->pool, np);
-        extra = sign * r->lambda * tls_bce_forward(r->pr, r->lg, r->lab, np);
-        if (backward) {
-            memset(r->dlg, 0, sizeof(float) * (size_t)np);
-            tls_bce_backward(r->dlg, r->pr, r->lab, r->lambda, np);
-            memset(r->dpool, 0, sizeof(float) * (size_t)np * F);
-            tls_model_disc_backward(m, r->dpool, 1, r->dh, r->dlg, r->h, r->pool, np);
-            for (int i = 0; i < ns * F; i++) dxs[i] += r->dpool[i];
-            for (int i = 0; i < nt * F; i++) dxt[i] += r->dpool[ns * F + i];
-        }
-    }
+            sign * r->lambda *
+            r->al->step(dxs, dxt, r->lambda, m, r->a->feat, r->b->feat, ns, nt, F, r->p, r->work);
     if (backward) {
         tls_model_features_backward(m, r->a, r->xs, ns);
         tls_model_features_backward(m, r->b, r->xt, nt);
     }
-    if (kind == R_L2SP) {
+    if (!r->al) {
         float *tmp = malloc(sizeof(float) * m->n_extractor);
         extra = tls_l2sp_forward_backward(backward ? m->grads_mem : tmp, r->lambda, m->params_mem,
                                           r->w0, m->n_extractor);
@@ -773,53 +766,235 @@ static double remedy_loss(remedy_net *r, int kind, double sign, int backward) {
     return ce + extra;
 }
 
-static void test_network_remedies(tls_rng *rng) {
-    enum { D = 3, H = 8, F = 5, C = 3, HD = 6, NS = 9, NT = 7 };
-    for (int kind = 0; kind < NREMEDIES; kind++) {
-        remedy_net r = {0};
-        tls_model_create(&r.m, D, H, F, C, kind == R_DANN ? HD : 0);
-        tls_acts_create(&r.a, r.m, NS);
-        tls_acts_create(&r.b, r.m, NT);
-        tls_model_init(r.m, rng);
-        float *xs = randv(rng, NS * D, 1), *xt = randv(rng, NT * D, 1);
-        float *w0 = randv(rng, (int)r.m->n_extractor, 0.2);
-        for (size_t i = 0; i < r.m->n_extractor; i++) w0[i] += r.m->params_mem[i];
-        int ys[NS] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
-        r.xs = xs, r.xt = xt, r.ys = ys, r.ns = NS, r.nt = NT, r.w0 = w0;
-        r.lambda = kind == R_MMD_VARIANT ? 0.7f : kind == R_L2SP ? 0.4f : 1.3f;
-        size_t wf = tls_mmd_work_floats(NS, NT, F) + tls_coral_work_floats(NS, NT, F);
-        r.work = malloc(sizeof(float) * wf);
-        r.pool = malloc(sizeof(float) * (NS + NT) * F);
-        r.dpool = malloc(sizeof(float) * (NS + NT) * F);
-        r.h = malloc(sizeof(float) * (NS + NT) * HD);
-        r.dh = malloc(sizeof(float) * (NS + NT) * HD);
-        r.lg = malloc(sizeof(float) * (NS + NT));
-        r.dlg = malloc(sizeof(float) * (NS + NT));
-        r.pr = malloc(sizeof(float) * (NS + NT));
-        r.lab = malloc(sizeof(int) * (NS + NT));
-        remedy_loss(&r, kind, 1.0, 1);
-        int checked = 0;
-        for (size_t i = 0; i < r.m->nparams; i++) {
-            /* the reversal: the network descends CE - lambda BCE, the discriminator CE + lambda BCE
-             */
-            double sign = kind == R_DANN && i < r.m->n_net ? -1.0 : 1.0;
-            float keep = r.m->params_mem[i], h = 1e-3f;
-            r.m->params_mem[i] = keep + h;
-            double lp = remedy_loss(&r, kind, sign, 0);
-            r.m->params_mem[i] = keep - h;
-            double lm = remedy_loss(&r, kind, sign, 0);
-            r.m->params_mem[i] = keep;
-            expect_close(REMEDY_NAMES[kind], r.m->grads_mem[i], (lp - lm) / (2 * h), 2e-2, 2e-3);
-            checked++;
-        }
-        expect_close("remedy network: every parameter checked", checked, (double)r.m->nparams, 0,
-                     0);
-        free(xs), free(xt), free(w0), free(r.work), free(r.pool), free(r.dpool), free(r.h);
-        free(r.dh), free(r.lg), free(r.dlg), free(r.pr), free(r.lab);
-        tls_acts_destroy(&r.a);
-        tls_acts_destroy(&r.b);
-        tls_model_destroy(&r.m);
+static void check_network_remedy(const char *what, const tls_align_method *al,
+                                 const tls_engine_params *p, float lambda, tls_rng *rng) {
+    enum { D = 3, H = 8, F = 5, C = 3, NS = 9, NT = 7 };
+    char name[128];
+    snprintf(name, sizeof(name), "network gradient (CE + lambda %s)", what);
+    remedy_net r = {0};
+    tls_model_create(&r.m, D, H, F, C, al && al->has_params ? p->disc_hidden : 0);
+    tls_acts_create(&r.a, r.m, NS);
+    tls_acts_create(&r.b, r.m, NT);
+    tls_model_init(r.m, rng);
+    float *xs = randv(rng, NS * D, 1), *xt = randv(rng, NT * D, 1);
+    float *w0 = randv(rng, (int)r.m->n_extractor, 0.2);
+    for (size_t i = 0; i < r.m->n_extractor; i++) w0[i] += r.m->params_mem[i];
+    int ys[NS] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+    r.xs = xs, r.xt = xt, r.ys = ys, r.ns = NS, r.nt = NT, r.w0 = w0;
+    r.lambda = lambda, r.al = al, r.p = p;
+    r.work = malloc(sizeof(float) * (al && al->work_floats ? al->work_floats(NS, NT, F, p) : 1));
+    remedy_loss(&r, 1.0, 1);
+    int checked = 0;
+    for (size_t i = 0; i < r.m->nparams; i++) {
+        double sign = al && al->has_params && i < r.m->n_net ? -1.0 : 1.0;
+        float keep = r.m->params_mem[i], h = 1e-3f;
+        double l0 = remedy_loss(&r, sign, 0);
+        r.m->params_mem[i] = keep + h;
+        double lp = remedy_loss(&r, sign, 0);
+        r.m->params_mem[i] = keep - h;
+        double lm = remedy_loss(&r, sign, 0);
+        r.m->params_mem[i] = keep;
+        expect_grad(name, r.m->grads_mem[i], lp, l0, lm, h, 2e-2, 2e-3);
+        checked++;
     }
+    expect_close("remedy network: every parameter checked", checked, (double)r.m->nparams, 0, 0);
+    free(xs), free(xt), free(w0), free(r.work);
+    tls_acts_destroy(&r.a);
+    tls_acts_destroy(&r.b);
+    tls_model_destroy(&r.m);
+}
+
+static void test_network_remedies(tls_rng *rng) {
+    tls_engine_params p = tls_engine_defaults();
+    p.disc_hidden = 6;
+    for (int i = 0; i < tls_align_count; i++)
+        if (tls_align_methods[i].step)
+            check_network_remedy(tls_align_methods[i].loss, &tls_align_methods[i], &p, 1.3f, rng);
+    p.mmd_gammas = (tls_reals){3, {0.5, 1.0, 2.0}};
+    p.mmd_estimator = TLS_MMD_UNBIASED;
+    check_network_remedy("3-kernel unbiased MMD^2", &tls_align_methods[TLS_ALIGN_MMD], &p, 0.7f,
+                         rng);
+    check_network_remedy("L2-SP", NULL, &p, 0.4f, rng);
+}
+
+/* ---- the table of alignment methods (align.h) --------------------------- */
+
+/* lambda * row's loss of x (n, F), y (m, F) in double, from its float step without gradients. */
+static double align_loss_of(const tls_align_method *al, tls_model *md, const float *x,
+                            const float *y, int n, int m, int F, const tls_engine_params *p,
+                            float *work) {
+    return al->step(NULL, NULL, 1.0f, md, x, y, n, m, F, p, work);
+}
+
+/* One row's step against its contract, at n <= N source and m <= M target
+ * points: the same loss with and without gradients; gradients ADDED into dx
+ * and dy (which start at 0.5) equal to lambda * its finite differences,
+ * reversed for a method with parameters, whose own gradient goes into md's;
+ * no write past work_floats(N, M, F, p) floats. */
+static void check_align_method(const tls_align_method *al, const tls_engine_params *p, int N, int M,
+                               int n, int m, tls_rng *rng) {
+    enum { D = 3, H = 5, F = 4, C = 2, GUARD = 64 };
+    char what[160];
+    tls_model *md;
+    tls_model_create(&md, D, H, F, C, al->has_params ? p->disc_hidden : 0);
+    tls_model_init(md, rng);
+    float *x = randv(rng, n * F, 0.8), *y = randv(rng, m * F, 1.1);
+    for (int i = 0; i < m * F; i++) y[i] += 0.3f;
+    size_t wf = al->work_floats ? al->work_floats(N, M, F, p) : 0;
+    float *work = malloc(sizeof(float) * (wf + GUARD)), *dx = malloc(sizeof(float) * n * F);
+    float *dy = malloc(sizeof(float) * m * F);
+    for (int i = 0; i < GUARD; i++) work[wf + i] = -7.0f;
+    for (int i = 0; i < n * F; i++) dx[i] = 0.5f;
+    for (int i = 0; i < m * F; i++) dy[i] = 0.5f;
+    const float lambda = 0.7f;
+    tls_model_zero_grad(md);
+    double v = al->step(dx, dy, lambda, md, x, y, n, m, F, p, work);
+    snprintf(what, sizeof(what), "align %s (%d, %d): loss with and without gradients", al->name, n,
+             m);
+    expect_close(what, align_loss_of(al, md, x, y, n, m, F, p, work), v, 0, 0);
+    int guard_ok = 1;
+    for (int i = 0; i < GUARD; i++) guard_ok &= work[wf + i] == -7.0f;
+    snprintf(what, sizeof(what), "align %s (%d, %d): within work_floats", al->name, n, m);
+    expect_close(what, guard_ok, 1, 0, 0);
+    double sign = al->has_params ? -1.0 : 1.0;
+    float *vars[] = {x, y}, *grads[] = {dx, dy};
+    int sizes[] = {n * F, m * F};
+    double l0 = sign * lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < sizes[t]; i++) {
+            float keep = vars[t][i], h = 1e-2f;
+            vars[t][i] = keep + h;
+            double lp = sign * lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+            vars[t][i] = keep - h;
+            double lm = sign * lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+            vars[t][i] = keep;
+            snprintf(what, sizeof(what), "align %s (%d, %d): %s added", al->name, n, m,
+                     t ? "dy" : "dx");
+            expect_grad(what, grads[t][i] - 0.5f, lp, l0, lm, h, 1e-2, 1e-4);
+        }
+    l0 = lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+    for (size_t i = 0; i < md->nparams; i++) { /* the method's own parameters, if any */
+        float keep = md->params_mem[i], h = 1e-2f;
+        md->params_mem[i] = keep + h;
+        double lp = lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+        md->params_mem[i] = keep - h;
+        double lm = lambda * align_loss_of(al, md, x, y, n, m, F, p, work);
+        md->params_mem[i] = keep;
+        snprintf(what, sizeof(what), "align %s (%d, %d): parameter gradient", al->name, n, m);
+        expect_grad(what, md->grads_mem[i], lp, l0, lm, h, 1e-2, 1e-4);
+    }
+    free(x), free(y), free(work), free(dx), free(dy);
+    tls_model_destroy(&md);
+}
+
+/* Every row of the table: its contract, in the settings that change its
+ * step (the MMD's kernels and estimators; the median bandwidth, which is not
+ * differentiated, only for its workspace); the words the configuration
+ * reads are the rows' names in order, distinct. */
+static void test_align_methods(tls_rng *rng) {
+    printf("test_numerics: alignment methods:");
+    for (int i = 0; i < tls_align_count; i++) {
+        const tls_align_method *al = &tls_align_methods[i];
+        printf(" %s", al->name);
+        expect_close("align: tls_align_name(i) is row i's name", tls_align_name(i) == al->name, 1,
+                     0, 0);
+        for (int j = 0; j < i; j++)
+            expect_close("align: distinct names", strcmp(tls_align_methods[j].name, al->name) != 0,
+                         1, 0, 0);
+        if (!al->step) continue;
+        tls_engine_params p = tls_engine_defaults();
+        p.disc_hidden = 3;
+        check_align_method(al, &p, 7, 6, 7, 6, rng);
+        check_align_method(al, &p, 7, 6, 3, 6, rng); /* a last, partial batch */
+        p.mmd_gammas = (tls_reals){3, {0.3, 1.0, 2.5}};
+        p.mmd_estimator = TLS_MMD_UNBIASED;
+        check_align_method(al, &p, 5, 4, 5, 4, rng);
+        p.mmd_bandwidth = TLS_BANDWIDTH_MEDIAN;
+        tls_model *md;
+        tls_model_create(&md, 3, 5, 4, 2, al->has_params ? p.disc_hidden : 0);
+        tls_model_init(md, rng);
+        size_t wf = al->work_floats ? al->work_floats(9, 8, 4, &p) : 0;
+        float *x = randv(rng, 9 * 4, 1), *y = randv(rng, 8 * 4, 1), *dx = calloc(9 * 4, 4);
+        float *dy = calloc(8 * 4, 4), *work = malloc(sizeof(float) * (wf + 64));
+        for (int k = 0; k < 64; k++) work[wf + k] = -7.0f;
+        double v = al->step(dx, dy, 0.5f, md, x, y, 9, 8, 4, &p, work);
+        int guard_ok = isfinite(v);
+        for (int k = 0; k < 64; k++) guard_ok &= work[wf + k] == -7.0f;
+        expect_close("align: finite, within work_floats, median bandwidth", guard_ok, 1, 0, 0);
+        free(x), free(y), free(dx), free(dy), free(work);
+        tls_model_destroy(&md);
+    }
+    printf("\n");
+    expect_close("align: no name past the rows",
+                 tls_align_name(tls_align_count) == NULL && tls_align_name(-1) == NULL, 1, 0, 0);
+}
+
+/* ---- a configuration's sets (data.h) ------------------------------------ */
+
+/* tls_data_draw from files: the label shift's class counts, labelled and test
+ * rows disjoint, distinct source rows, no write past tls_data_draw_ints; and
+ * the conditional shift: the rotation kind's draws at 0 with round(share * n)
+ * labels of each target set moved to the next class. */
+static void test_data_draw(void) {
+    enum { NF = 40, DIM = 4, C = 3, GUARD = 16 };
+    float X[NF * DIM];
+    int y[NF];
+    for (int i = 0; i < NF; i++) {
+        y[i] = (i * 7) % C;
+        for (int j = 0; j < DIM; j++) X[i * DIM + j] = (float)i + 0.25f * (float)j;
+    }
+    tls_points S = {X, y, NF, DIM}, T = {X, y, NF, DIM};
+    tls_engine_params p = tls_engine_defaults();
+    p.dim = DIM, p.classes = C, p.n_source = 25, p.n_test = 12;
+    p.source_data = &S, p.target_data = &T, p.shift_kind = TLS_SHIFT_LABEL;
+    tls_point pt = {0.5, 0.0, 9, 7};
+    size_t nw = tls_data_draw_ints(&p, &pt);
+    int *work = malloc(sizeof(int) * (nw + GUARD));
+    for (int i = 0; i < GUARD; i++) work[nw + i] = -7;
+    float xs[25 * DIM], xl[9 * DIM], xt[12 * DIM];
+    int ys[25], yl[9], yt[12], used[NF] = {0}, want[C], got[C] = {0}, ok = 1;
+    tls_data_sets sets = {xs, ys, xl, yl, xt, yt};
+    tls_data_draw(&sets, &p, &pt, work);
+    for (int i = 0; i < GUARD; i++) ok &= work[nw + i] == -7;
+    expect_close("data: draw within tls_data_draw_ints", ok, 1, 0, 0);
+    for (int i = 0; i < 25; i++) ok &= used[(int)xs[i * DIM]]++ == 0;
+    expect_close("data: distinct source rows", ok, 1, 0, 0);
+    memset(used, 0, sizeof(used));
+    for (int i = 0; i < 9; i++) used[(int)xl[i * DIM]]++, got[yl[i]]++;
+    for (int i = 0; i < 12; i++) ok &= used[(int)xt[i * DIM]]++ == 0;
+    expect_close("data: labelled and test rows disjoint", ok, 1, 0, 0);
+    tls_data_label_counts(want, 9, C, 0.5, 1);
+    for (int k = 0; k < C; k++)
+        expect_close("data: labelled counts, label shift", got[k], want[k], 0, 0);
+    tls_data_label_counts(want, 12, C, 0.5, 0);
+    memset(got, 0, sizeof(got));
+    for (int i = 0; i < 12; i++) got[yt[i]]++;
+    for (int k = 0; k < C; k++)
+        expect_close("data: test counts, label shift", got[k], want[k], 0, 0);
+    free(work);
+
+    tls_engine_params q = tls_engine_defaults();
+    q.n_source = 10, q.n_test = 20, q.classes = C;
+    tls_point at0 = {0.0, 0.0, 10, 3}, swapped = {0.3, 0.0, 10, 3};
+    work = malloc(sizeof(int) * tls_data_draw_ints(&q, &at0));
+    float a[2][10 * 2], b[2][10 * 2], c[2][20 * 2];
+    int ya[2][10], yb[2][10], yc[2][20];
+    for (int t = 0; t < 2; t++) {
+        q.shift_kind = t ? TLS_SHIFT_CONDITIONAL : TLS_SHIFT_ROTATION;
+        tls_data_sets st = {a[t], ya[t], b[t], yb[t], c[t], yc[t]};
+        tls_data_draw(&st, &q, t ? &swapped : &at0, work);
+    }
+    int moved_t = 0, moved_l = 0;
+    ok = memcmp(a[0], a[1], sizeof(a[0])) == 0 && memcmp(b[0], b[1], sizeof(b[0])) == 0 &&
+         memcmp(c[0], c[1], sizeof(c[0])) == 0 && memcmp(ya[0], ya[1], sizeof(ya[0])) == 0;
+    for (int i = 0; i < 20; i++)
+        if (yc[1][i] != yc[0][i]) moved_t++, ok &= yc[1][i] == (yc[0][i] + 1) % C;
+    for (int i = 0; i < 10; i++)
+        if (yb[1][i] != yb[0][i]) moved_l++, ok &= yb[1][i] == (yb[0][i] + 1) % C;
+    expect_close("data: conditional shift keeps the points, moves labels by one", ok, 1, 0, 0);
+    expect_close("data: conditional shift, test labels moved", moved_t, 6, 0, 0);
+    expect_close("data: conditional shift, labelled labels moved", moved_l, 3, 0, 0);
+    free(work);
 }
 
 /* Adam over a range leaves the rest alone and matches the full step there. */
@@ -933,6 +1108,8 @@ int main(void) {
     test_bce_l2sp(&rng);
     test_median(&rng);
     test_network_remedies(&rng);
+    test_align_methods(&rng);
+    test_data_draw();
     test_adam_range(&rng);
     test_adam(&rng);
     test_init(&rng);

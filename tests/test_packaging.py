@@ -92,6 +92,7 @@ def check_layout(prefix, docdir="share/doc/tlsweep"):
     p = subprocess.run([os.path.join(prefix, "bin", "tlsweep-report"), "--help"], capture_output=True, text=True,
                        cwd="/", env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert p.returncode == 0 and "results" in p.stdout, p.stderr
+    assert p.stdout.startswith("usage: tlsweep-report "), p.stdout[:200]  # its own name, not python3 -m ...
 
 
 # ---- the docs generated from the binary
@@ -246,6 +247,57 @@ def test_venv_install_and_report(tmp_path):
     assert (work / "report" / "index.html").is_file()
     pngs = list((work / "report").glob("*.png"))
     assert pngs and all(f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in pngs)
+
+
+# ---- a Python without the packages (a conda or pyenv python3)
+
+
+def without_site(tmp_path):
+    """An interpreter that sees none of the installed packages: Debian's python3 -S."""
+    py = tmp_path / "bare-python3"
+    py.write_text('#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n')
+    py.chmod(0o755)
+    return str(py)
+
+
+def test_a_python_without_the_packages_gets_one_line(tmp_path):
+    """python3 -m analysis.report, tlsweep-report and `import analysis` in a
+    Python that lacks numpy and the rest: one line naming what is missing and
+    the way out (Debian's /usr/bin/python3, the venv recipe), not a bare
+    ModuleNotFoundError from inside the first import."""
+    bare = without_site(tmp_path)
+    e = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def one_line(p):
+        lines = p.stderr.strip().splitlines()
+        assert p.returncode == 2 and len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+        line = lines[0]
+        assert line.startswith("analysis: this Python (") and "lacks numpy, pandas, scipy, xarray, h5py" in line
+        assert "/usr/bin/python3" in line and "venv" in line and "README.md, Install" in line
+        return line
+    one_line(subprocess.run([bare, "-m", "analysis.report", "r.h5", "-o", str(tmp_path / "out")], cwd=ROOT, env=e,
+                            capture_output=True, text=True, timeout=60))
+    # tlsweep-report as installed: bin/ next to share/tlsweep/python/analysis, TLSWEEP_PYTHON the bare one
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "share" / "tlsweep" / "python").mkdir(parents=True)
+    os.symlink(os.path.join(ROOT, "analysis"), prefix / "share" / "tlsweep" / "python" / "analysis")
+    text = open(os.path.join(ROOT, "packaging", "tlsweep-report.in")).read()
+    text = text.replace("@TLSWEEP_REPORT_PYTHON@", "/usr/bin/python3").replace(
+        "@TLSWEEP_REPORT_RELDIR@", "../share/tlsweep/python").replace("@TLSWEEP_REPORT_PYDIR@", "share/tlsweep/python")
+    wrapper = prefix / "bin" / "tlsweep-report"
+    wrapper.write_text(text)
+    wrapper.chmod(0o755)
+    one_line(subprocess.run([str(wrapper), "r.h5", "-o", str(tmp_path / "out")], cwd=tmp_path,
+                            env=dict(e, TLSWEEP_PYTHON=bare), capture_output=True, text=True, timeout=60))
+    ok = subprocess.run([str(wrapper), "--help"], cwd=tmp_path, env=e, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.startswith("usage: tlsweep-report "), ok.stdout[:200] + ok.stderr
+    # import analysis in a script or a notebook: an ImportError whose message is that line
+    script = tmp_path / "use.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {ROOT!r})\ntry:\n    import analysis\n"
+                      "except ModuleNotFoundError as e:\n    print(e.name, e)\n")
+    p = subprocess.run([bare, str(script)], env=e, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.startswith("numpy analysis: this Python (") and "venv" in p.stdout, p.stdout
 
 
 # ---- the Spack recipe

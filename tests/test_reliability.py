@@ -75,7 +75,7 @@ def test_resume_without_state_takes_over_the_file(baseline, tmp_path):
         assert s.returncode == 75 and "pending" in s.stdout and s.stdout.split("\n")[1].startswith("incomplete")
         p = mpirun(2, ["run", "-o", path, "--resume"], check=False)  # no CONFIG: the file's own
         assert p.returncode == 0, p.stderr
-        assert "taking over the results the file holds" in p.stderr and "already recorded" in p.stderr
+        assert "took over the results the file holds" in p.stderr and "already recorded" in p.stderr
         assert result_digest(path) == baseline
         with h5py.File(path, "r") as f:
             assert f.attrs["runs"] == 2  # the interrupted run and this one, from the file's provenance

@@ -171,7 +171,18 @@ def test_report_in_chromium(report, tmp_path):
         images = b.js("Array.from(document.images).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
         scripts = b.js("Array.from(document.scripts).filter(s => s.src).map(s => s.getAttribute('src'))")
         traces = b.js("document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length")
-        menus = b.js("document.querySelectorAll('.js-plotly-plot .updatemenu-container').length")
+        # the view's menus: x and lines among every axis that varies, one menu per other axis (entries: a sum
+        # over the axes, not the product of their sizes)
+        x_menu = b.js("Array.from(document.querySelectorAll('select.tls-x option')).map(o => o.value)")
+        options = b.js("document.querySelectorAll('.tls-menus option').length")
+        first = b.js("document.querySelector('.tls-plot').data.map(t => t.name)")
+        b.js("(() => { const s = document.querySelector('select.tls-x'); s.value = 'n_target';"
+             " s.dispatchEvent(new Event('change')); })()")
+        by_nt = b.js("document.querySelector('.tls-plot').data[0].x")
+        b.js("(() => { const s = document.querySelector('select.tls-colour'); s.value = 'lambda';"
+             " s.dispatchEvent(new Event('change')); })()")
+        by_lambda = b.js("document.querySelector('.tls-plot').data.map(t => t.name)")
+        axis_menus = b.js("Array.from(document.querySelectorAll('.tls-menu')).map(m => m.textContent.split(' ')[0])")
         has_plotly = b.js("typeof window.Plotly === 'object' && typeof Plotly.newPlot === 'function'")
         headline = b.js("document.querySelector('.headline').innerText")
         time.sleep(0.5)  # let late console messages arrive
@@ -204,7 +215,12 @@ def test_report_in_chromium(report, tmp_path):
         assert complete and width > 0, f"image {src} did not load"
         assert status.get((report / src).as_uri()) == 200, src
     assert scripts == ["plotly.js"] and status.get((report / "plotly.js").as_uri()) == 200
-    assert has_plotly and traces > 0 and menus == 1  # a menu: n_target has two values
+    assert has_plotly and traces > 0
+    assert x_menu == ["shift", "lambda", "n_target"] and len(first) == 5  # one line per method to begin with
+    assert options == 3 + (1 + 2) + (3 + 2)  # x: 3 axes; lines: the methods or another axis; λ (3) and n_target (2) held
+    assert by_nt == [10, 50]  # x is now n_target
+    assert len(by_lambda) == 3 and all(", λ = " in n for n in by_lambda), by_lambda  # one line per λ of a method
+    assert axis_menus[:3] == ["x", "lines", "of"] and axis_menus[3:] == ["shift"], axis_menus  # shift held
     assert "MMD transfer" in headline and "Negative transfer" in headline
 
     for shot in ("report.png", "report-full.png"):

@@ -132,3 +132,113 @@ def test_the_page_follows_its_table(browser_sweep, tmp_path, monkeypatch):
     assert "Some parts could not be made: methods.png: RuntimeError: no ink" in html
     assert not (out / "methods.png").exists() and (out / "spread.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "report.json").read_text())["errors"] == ["methods.png: RuntimeError: no ink"]
+
+
+# ---------------------------------------------------------------- every figure fits its canvas; direct transfer apart
+
+# one panel of two shifts and a long name (CORAL transfer): the gain heatmap's title was wider than the figure
+ONE_PANEL = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
+             "--set", "grid.seed=[0,1]", "--set", "align.loss=coral", "--set", "output.embeddings=false"] + FAST
+# direct transfer falls to about 0.01 at 120-180 degrees while the methods that see the target labels stay above
+# 0.75: on one 0-1 axis the five others overlapped in one band
+FAR = ["--set", "grid.shift=[0,60,120,180]", "--set", "grid.lambda=[0,0.5]", "--set", "grid.n_target=[20,50]",
+       "--set", "grid.seed=[0,1,2]", "--set", "train.epochs=5", "--set", "train.finetune_epochs=40",
+       "--set", "baselines.target_epochs=40", "--set", "data.n_source=100", "--set", "data.n_test=60",
+       "--set", "output.embeddings=false"]
+
+
+def drawn_figures(path, monkeypatch):
+    """Every figure of the report of path, drawn but not saved: {file name: matplotlib figure}."""
+    import importlib
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ctx = context(path)
+    figs = {}
+    for f in FIGURES:
+        if not f.when(ctx):
+            continue
+        name = f.name(ctx)
+        for mod in {f.draw.__module__, "analysis.report.figures.heatmap"}:
+            monkeypatch.setattr(importlib.import_module(mod), "save", lambda fig, p, name=name: figs.setdefault(name, fig),
+                                raising=False)
+        f.draw(ctx, path=os.devnull, plt=plt)
+    return ctx, figs
+
+
+@pytest.mark.parametrize("grid", ["one_panel", "far"])
+def test_nothing_is_drawn_outside_the_canvas(grid, tmp_path, monkeypatch):
+    """Every figure's ink (titles, legends, labels) lies within its canvas:
+    with one panel the gain heatmap's centred title was cut off at both ends,
+    and the accuracy figure's legend at both sides."""
+    import matplotlib.pyplot as plt
+    path = str(tmp_path / f"{grid}.h5")
+    mpirun(2, ["run", "-o", path] + (ONE_PANEL if grid == "one_panel" else FAR), extra_env=YIELD)
+    ctx, figs = drawn_figures(path, monkeypatch)
+    assert "gain_heatmap.png" in figs and "accuracy_vs_shift.png" in figs
+    for name, fig in figs.items():
+        fig.canvas.draw()  # as savefig does: the constrained layout is made at drawing
+        inside = fig.get_tightbbox(fig.canvas.get_renderer())
+        canvas = fig.bbox_inches
+        assert (inside.x0 >= canvas.x0 - 0.02 and inside.x1 <= canvas.x1 + 0.02 and inside.y0 >= canvas.y0 - 0.02
+                and inside.y1 <= canvas.y1 + 0.02), (name, inside.extents, canvas.extents)
+        plt.close(fig)
+
+
+def test_direct_transfer_gets_a_strip_of_its_own(tmp_path, monkeypatch):
+    """Where direct transfer falls far below the others, it is drawn in a
+    strip under each panel (0-1) and the panels' y axis fits the methods
+    that learn from the target points; where it stays among them, one axis."""
+    import matplotlib.pyplot as plt
+    from analysis import summary
+    from analysis.report.figures import accuracy
+    path = str(tmp_path / "far.h5")
+    mpirun(2, ["run", "-o", path] + FAR, extra_env=YIELD)
+    s = summary(path)
+    others = s[[c for c in s if c.startswith("acc_") and not c.endswith("_ci95") and c != "acc_direct"]]
+    assert s["acc_direct"].min() < 0.1 and others.min().min() > 0.6  # the case of the figure: one band + direct
+    ctx, figs = drawn_figures(path, monkeypatch)
+    fig = figs["accuracy_vs_shift.png"]
+    assert len(fig.axes) == 4  # two panels (n_target), each with a strip under it
+    with_direct = [ax for ax in fig.axes if any(ln.get_label().startswith("direct") for ln in ax.get_lines())]
+    assert len(with_direct) == 2
+    for ax in with_direct:
+        assert ax.get_ylim() == (0, 1.02) and len(ax.get_lines()) == 1
+    for ax in fig.axes:
+        if ax not in with_direct:
+            lo, hi = ax.get_ylim()
+            assert lo > 0.3 and hi <= 1.02 and len(ax.get_lines()) == 5  # scratch, transfer at 2 λ, MLP, ensemble
+    assert "has a strip of its own" in accuracy.caption(ctx)
+    plt.close("all")
+    near = str(tmp_path / "near.h5")  # small shifts: direct transfer stays with the others, one axis per panel
+    mpirun(2, ["run", "-o", near] + ONE_PANEL[:2] + ["--set", "grid.shift=[0,20]"] + ONE_PANEL[4:], extra_env=YIELD)
+    ctx, figs = drawn_figures(near, monkeypatch)
+    assert len(figs["accuracy_vs_shift.png"].axes) == 1 and "strip" not in accuracy.caption(ctx)
+    plt.close("all")
+
+
+def test_the_interactive_view_holds_the_cube_not_its_combinations(tmp_path):
+    """The view's data: every axis that varies with its values (its menus:
+    one entry per value, a sum over the axes; the old view enumerated every
+    combination of the other axes, 3 x 3 x 3 = 27 menu entries here), and
+    per method the cube's means in C order over those axes."""
+    import numpy as np
+    from analysis import summary
+    from analysis.report import interactive
+    path = str(tmp_path / "three.h5")
+    mpirun(2, ["run", "-o", path, "--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,0.5,1]",
+               "--set", "grid.n_target=[10]", "--set", "grid.seed=[0,1]", "--set", "grid.train.lr=[0.001,0.01,0.1]",
+               "--set", "grid.align.loss=[mmd,coral,none]", "--set", "output.embeddings=false"] + FAST, extra_env=YIELD)
+    ctx = context(path)
+    data = interactive.cube_data(ctx)
+    assert [a["name"] for a in data["axes"]] == ["shift", "lambda", "train_lr", "align_loss"]  # n_target: one value
+    assert data["shape"] == [2, 3, 3, 3] and data["x"] == "shift" and data["colour"] == "method"
+    assert [a["labels"] for a in data["axes"]][3] == ["mmd", "coral", "none"]
+    s = summary(path)
+    for m in data["methods"]:
+        assert len(m["mean"]) == 54
+        want = s[f"acc_{m['name']}"].to_numpy()  # summary's cells: shift, lambda, n_target (one), train_lr, align_loss
+        got = np.array([np.nan if v is None else v for v in m["mean"]])
+        np.testing.assert_allclose(got, want, atol=1e-4, equal_nan=True)
+    frag, _ = interactive.interactive(ctx)
+    assert "updatemenus" not in frag and "tls-x" in frag

@@ -154,8 +154,8 @@ def test_article_settings_compute_only_the_label_free_scores():
     for m in nets:
         assert 0 <= d[f"score_entropy_{m}"] <= np.log(2)
         assert 0 < d[f"score_snd_{m}"] <= np.log(199)  # at most uniform over the other 199 test points
-    for m in svms:  # no probabilities
-        assert d[f"score_entropy_{m}"] is None and d[f"score_snd_{m}"] is None
+    for m in svms:  # no probabilities: no such score
+        assert f"score_entropy_{m}" not in d and f"score_snd_{m}" not in d
     for m in nets + svms:  # nothing held out
         assert d[f"score_target_val_{m}"] is None
     assert d["score_iwcv"] is None and d["score_dev"] is None

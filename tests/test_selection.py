@@ -104,6 +104,7 @@ def test_select_over_another_axis_and_several_scores(sweep):
 def test_summary_regret_is_the_paired_mean_over_seeds(sweep):
     sr = summary_regret(sweep)
     assert list(sr.index.names) == ["shift", "n_target"] and len(sr) == 6
+    assert "seeds_reference" in sr and not [c for c in sr if c.startswith("n_")]  # n_target_val read as an axis
     want = direct(sweep, "entropy")
     with h5py.File(sweep, "r") as f:
         shifts, nts = f["shift"][()], f["n_target"][()]
@@ -117,7 +118,7 @@ def test_summary_regret_is_the_paired_mean_over_seeds(sweep):
         assert row["regret_entropy_ci95"] == pytest.approx(half, abs=1e-12)
         never = np.array([want[i, k, s][1] - want[i, k, s][2] for s in range(4)])
         assert row["regret_reference"] == pytest.approx(never.mean())
-        assert row["n_entropy"] == 4
+        assert row["seeds_entropy"] == 4
 
 
 def test_regret_overall_pools_seeds(sweep):

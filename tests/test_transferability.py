@@ -363,3 +363,67 @@ def test_knn_subsample_is_deterministic_and_exact_on_its_points():
     assert got["knn"][0] == pytest.approx(want[0], abs=0) and got["knn"][1] == "ok"
     # the other scores use every point
     assert_agree(got, reference(f, p, y), names=("leep", "logme", "hscore", "gbc"))
+
+
+# ---- the engine's scores: the right network, points and moment ----------------
+
+TLSWEEP = os.environ.get("TLSWEEP_BIN", os.path.join(os.path.dirname(__file__), "..", "build", "tlsweep"))
+TS = ALL + ("ft_loss_rise", "ft_loss_rebound")
+
+
+def engine_one(shift, seed, n_target=20, epochs=20):
+    import json
+    p = subprocess.run([TLSWEEP, "one", "--shift", str(shift), "--n-target", str(n_target), "--seed",
+                        str(seed), "--set", f"train.epochs={epochs}"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_curve_scores_are_the_stored_fine_tuning_curve():
+    """ts_ft_loss_rise and _rebound are read off the finetune_ce tlsweep
+    reports, exactly (the float curve's values in double)."""
+    for shift in (0, 135):
+        d = engine_one(shift, 3)
+        ce = np.array(d["finetune_ce"], np.float32)
+        assert d["ts_ft_loss_rise"] == float(ce[-1]) - float(ce[0])
+        assert d["ts_ft_loss_rebound"] == float(ce[-1]) - float(ce.min())
+        assert d["ts_ft_loss_rise_reason"] == "ok"
+
+
+def test_a_failed_transfer_network_has_no_scores():
+    """A network whose loss turns non-finite computes no score: NaN (null)
+    and not_computed, the other methods' results kept."""
+    p = subprocess.run([TLSWEEP, "one", "--set", "train.lr=1000", "--set", "mmd.gamma=1000000",
+                        "--set", "train.epochs=30"], capture_output=True, text=True)
+    import json
+    d = json.loads(p.stdout)
+    if d["status_mmd"] != "failed":
+        pytest.skip("this configuration did not fail here")
+    for s in TS:
+        assert d["ts_" + s] is None and d[f"ts_{s}_reason"] == "not_computed"
+
+
+@pytest.mark.parametrize("shift", [0, 135])
+def test_engine_scores_agree_with_the_torch_reference_in_distribution(shift):
+    """The PyTorch reference (tests/reference/torch_reference.py) computes
+    the scores with transferability.py on its own network's features and
+    softmax of the labelled target points after source training; its random
+    numbers are not tlsweep's, so the means over seeds are compared (within
+    4 standard errors of the difference, or 0.02 of the score's spread). A
+    score taken after fine-tuning, on the test points or on a softmax never
+    computed would be off by far more (shift 135: the source network swaps
+    the classes, which fine-tuning undoes)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "reference"))
+    import torch
+    import torch_reference
+    torch.set_num_threads(1)
+    seeds = range(8)
+    c = [engine_one(shift, s) for s in seeds]
+    r = [torch_reference.run(shift, 0.5, 20, s, epochs=20, scores=True) for s in seeds]
+    for s in TS:
+        a = np.array([x["ts_" + s] for x in c], float)
+        b = np.array([x["ts_" + s] for x in r], float)
+        assert np.isfinite(a).all() and np.isfinite(b).all(), (s, a, b)
+        se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        spread = max(np.ptp(np.concatenate([a, b])), 1e-12)
+        assert abs(a.mean() - b.mean()) <= max(4 * se, 0.02 * spread, 1e-6), (s, a.mean(), b.mean(), se)

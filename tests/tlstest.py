@@ -88,6 +88,7 @@ META_BYTES = 96  # tls_record_meta: index, rank, reserved, seconds, finished, ho
 # offsets inside tls_scalars (include/tlsweep/result.h)
 SCALAR = {"acc": 0, "seconds": 80, "negative_transfer": 120, "negative_transfer_mlp": 124, "status": 128,
           "mstatus": 132}
+SCALARS_BYTES = 536  # sizeof(tls_scalars), result.h's static assertion
 
 
 def journal_records(path):

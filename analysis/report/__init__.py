@@ -14,7 +14,10 @@ tlsweep-report; cli.py says what it writes).
     page       the tables, the sections between the figures, index.html
     write      walks PAGE into the report directory
 """
-from .cli import main
+from .._needs import REPORT, check
+
+check(REPORT)
+from .cli import main  # noqa: E402
 from .contents import FIGURES, PAGE, Figure, Section, figure_files
 from .context import Context
 from .layout import Layout

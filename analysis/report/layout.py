@@ -181,6 +181,45 @@ def figure_grid(plt, nrows, ncols, w=4.6, h=3.9, sharey=True, extra_w=1.2, extra
     return fig, axes
 
 
+def fit_suptitle(fig, text, fontsize=12, margin=0.97):
+    """The figure's title, a line wider than the figure wrapped at words
+    into lines of about equal length (a centred title wider than a
+    one-panel figure was cut off at both ends)."""
+    import math
+    import textwrap
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width * margin
+    t = fig.suptitle(text, fontsize=fontsize)
+    for shrink in (1.0, 0.9, 0.8, 0.7):
+        if t.get_window_extent(renderer).width <= width:
+            break
+        lines = []
+        for line in text.split("\n"):
+            t.set_text(line)
+            w = t.get_window_extent(renderer).width
+            parts = math.ceil(w / (width * shrink))
+            lines.append(textwrap.fill(line, math.ceil(len(line) / parts) + 2) if parts > 1 else line)
+        t.set_text("\n".join(lines))
+    return t
+
+
+def fit_legend(fig, handles, labels, fontsize=9, margin=0.98):
+    """A legend under the panels in as many columns as fit the figure's
+    width (at most one per 2.7 inches); returns it and its height as a
+    fraction of the figure's."""
+    width, height = fig.get_size_inches()
+    renderer = fig.canvas.get_renderer()
+    ncol = max(1, min(len(labels), int(width // 2.7)))
+    while True:
+        leg = fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=ncol,
+                         fontsize=fontsize, frameon=False)
+        bb = leg.get_window_extent(renderer)
+        if bb.width <= fig.bbox.width * margin or ncol == 1:
+            return leg, (bb.height + 0.1 * fig.dpi) / fig.bbox.height
+        leg.remove()
+        ncol -= 1
+
+
 def save(fig, path):
     fig.savefig(path, dpi=DPI)
     import matplotlib.pyplot as plt

@@ -2,9 +2,9 @@
 (the transfer method is named after the file's align.loss), the meaning of
 the shift axis (data.shift_kind), the axes' titles and a grid value as
 text -- and the colours, line styles and markers every figure shares."""
-import re
 
 from .. import results as R
+from ..tables import table_name
 
 LABELS = {"scratch": "from scratch (SVM on the target labels)", "direct": "direct transfer (SVM trained on the source)",
           "mmd": "MMD transfer (MLP, CE + λ·MMD², fine-tuned)", "target_mlp": "the same MLP on the target labels only",
@@ -27,6 +27,13 @@ SHIFT_TITLES = {"rotation": ("shift: target rotation (°)", "°"),
                 "label": ("shift: share of class 0 in the target", ""),
                 "conditional": ("shift: share of target labels swapped", ""),
                 "mixed": ("shift (its meaning per data.shift_kind)", "")}
+# what aligns the transfer network (align.loss; None: several, the align_loss axis): (the loss in words,
+# what mmd2_epoch holds, its unit)
+ALIGN_TITLES = {"mmd": ("MMD²", "Alignment loss (MMD²)", "MMD² (source batch vs target)"),
+                "coral": ("the CORAL loss", "Alignment loss (CORAL)", "CORAL loss (source batch vs target)"),
+                "dann": ("the adversarial loss", "Alignment loss (DANN discriminator)", "discriminator BCE (nats)"),
+                "none": ("nothing: no alignment", "Alignment loss (none)", "none"),
+                None: ("the alignment loss", "Alignment loss (per align.loss)", "alignment loss")}
 SCORE_LABELS = {"entropy": "prediction entropy", "snd": "soft neighbourhood density (SND)",
                 "mmd2": "MMD² of the features", "pad": "proxy A-distance of the features",
                 "iwcv": "importance-weighted validation (IWCV)", "dev": "deep embedded validation (DEV)",
@@ -55,16 +62,21 @@ class Names:
     def _name_transfer(self):
         """The mmd method is the transfer network whatever align.loss aligns it
         with: call it MMD transfer only when the alignment is MMD throughout."""
-        ds = self.ds
-        loss = re.search(r"^align:\s*\n(?:\s+.*\n)*?\s+loss:\s*(\S+)", str(ds.attrs.get("config_yaml", "")) + "\n",
-                         re.M)
-        if "align_loss" in ds.dims or (loss and loss.group(1) != "mmd"):
-            what = loss.group(1).upper() if loss and "align_loss" not in ds.dims else "aligned"
-            self.shorts["mmd"] = f"{what} transfer" if what != "NONE" else "transfer without alignment"
-            self.legends["mmd"] = self.shorts["mmd"]
-            self.labels["mmd"] = (f"{self.shorts['mmd']} (MLP, CE + λ·"
-                                  f"{'alignment loss' if what == 'aligned' else what}, fine-tuned)")
-            self.legends["ensemble"] = "ensemble (transfer + target MLP)"
+        self.alignment = R.alignment(self.ds)  # None: the grid sweeps align.loss
+        what = self.alignment
+        self.align_title = ALIGN_TITLES.get(what, ALIGN_TITLES[None])
+        if what == "mmd":
+            return
+        name = "transfer without alignment" if what == "none" else f"{what.upper()} transfer" if what else \
+            "aligned transfer"
+        self.shorts["mmd"] = self.legends["mmd"] = name
+        loss = "alignment loss" if what is None else what.upper()
+        self.labels["mmd"] = f"{name} (MLP, CE" + ("" if what == "none" else f" + λ·{loss}") + ", fine-tuned)"
+        self.legends["ensemble"] = "ensemble (transfer + target MLP)"
+
+    def var(self, m):
+        """The name of m's accuracy in the tables: acc_transfer for the file's mmd, acc_scratch."""
+        return f"acc_{table_name(m)}"
 
     def label(self, m):
         return self.labels.get(m, m)
@@ -79,7 +91,7 @@ class Names:
         return SCORE_LABELS.get(n, n)
 
     def axis_title(self, a):
-        return {"shift": self.shift_title, "lambda": "λ (weight of MMD²)",
+        return {"shift": self.shift_title, "lambda": f"λ (weight of {self.align_title[0]})",
                 "n_target": "n_target (labelled target points)", "seed": "seed"}.get(a, R.axis_key(self.ds, a))
 
     def axis_name(self, a):

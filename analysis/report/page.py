@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .. import results as R
+from ..tables import table_name
 from .headline import MIN_SEEDS, comparison_name, kind_of, line_text, seeds_per_cell, setting
 from .names import pct, signed
 
@@ -28,6 +29,8 @@ table.settings td:first-child{font-weight:600;white-space:nowrap;vertical-align:
 img{max-width:100%;height:auto;border:1px solid #eee;margin:.4em 0}
 .caption{color:#555;font-size:13px;margin:.2em 0 1.2em}
 .error{color:#a01b0b;font-weight:600}
+.tls-menu{margin-right:1.2em;font-size:13px;white-space:nowrap} .tls-menus{margin:.4em 0}
+.banner{background:#fff1d6;border-left:5px solid #8a5300;padding:.4em 1em}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}
 code{font-size:13px}
 """
@@ -89,15 +92,26 @@ def summary(ctx, report):
 
 # ---------------------------------------------------------------- tables
 
-def settings_table(ctx):
-    ds, path, n_ = ctx.ds, ctx.path, ctx.names
+def settings_table(ctx, shown=None):
+    ds, n_ = ctx.ds, ctx.names
+    path = shown or ctx.path
     a = ds.attrs
     n, done, failed, pending = ctx.counts
-    rows = [("results file", f"<code>{esc(os.path.abspath(path))}</code>")]
+    files = getattr(path, "paths", None)
+    if files:  # several files as one cube (analysis.concat)
+        rows = [("results files", " &nbsp;·&nbsp; ".join(
+            f"<code>{esc(os.path.abspath(p))}</code>: {esc(R.axis_key(ds, path.dim))} = {esc(n_.fmt(path.dim, v))}"
+            for p, v in zip(files, path.values))
+            + (f"<br>they differ in {esc(a['concat_differences'])}" if a.get("concat_differences") else ""))]
+        path = files[0]
+    else:
+        rows = [("results file", f"<code>{esc(os.path.abspath(path))}</code>")]
     state = f"{done} of {n} done" + (" (partial)" if pending else " (all failed)" if failed == n else " (complete)")
     if failed:
         state += f", {failed} failed"
-    if pending:
+    if pending and files:
+        state += f", {pending} pending (in a file, or not in it: the files' grids differ there)"
+    elif pending:
         state += (f", {pending} pending: resume with <code>mpirun -n P tlsweep run -o {esc(os.path.basename(path))} "
                   f"--resume</code> (or <code>scripts/run.sh -o {esc(os.path.basename(path))} ... --resume</code>)")
     rows.append(("configurations", state))
@@ -107,8 +121,9 @@ def settings_table(ctx):
         extra = " (extra axis)" if ax not in R.NAMED_AXES else ""
         grid.append(f"<code>{esc(R.axis_key(ds, ax))}</code>{extra}: {esc(vals)}")
     rows.append(("grid", " &nbsp;·&nbsp; ".join(grid)))
-    rows.append(("methods", " &nbsp;·&nbsp; ".join(f"<code>{esc(m)}</code>: {esc(n_.label(m))}"
-                                                    for m in R.approaches(ds))))
+    rows.append(("methods", " &nbsp;·&nbsp; ".join(
+        f"<code>{esc(table_name(m))}</code>: {esc(n_.label(m))}" + (
+            f" (the file's <code>acc_{esc(m)}</code>)" if table_name(m) != m else "") for m in R.approaches(ds))))
     commit = str(a.get("tlsweep_commit", ""))
     rows.append(("tlsweep", f"version {esc(a.get('tlsweep_version', '?'))}, commit <code title='{esc(commit)}'>"
                             f"{esc(commit[:12] or '?')}</code>" + (f", {esc(a['compiler'])}" if "compiler" in a else "")
@@ -147,13 +162,14 @@ def summary_table(ctx):
     """The summary, readable: mean ± CI per method, the gain of transfer, the
     negative-transfer share, counts; cells coloured where the gain's CI
     excludes 0."""
-    ds, summ, n_, gcol = ctx.ds, ctx.summ, ctx.names, ctx.gcol
-    ms = R.approaches(ds)
+    ds, summ, n_ = ctx.ds, ctx.summ, ctx.names
+    ms = [table_name(m) for m in R.approaches(ds)]
+    gcol = f"gain_{table_name(ctx.trans)}_vs_{table_name(ctx.base)}"
     cells = list(summ.index.names) if summ.index.nlevels > 1 or summ.index.name else []
     df = summ.reset_index() if cells else summ
     heads = [esc(n_.axis_name(a)) for a in cells] + ["done"] + [f"acc {esc(m)}" for m in ms]
     if gcol in df:
-        heads.append(f"gain {esc(ctx.trans)} − {esc(ctx.base)}")
+        heads.append(f"gain {esc(table_name(ctx.trans))} − {esc(table_name(ctx.base))}")
     if "negative_transfer_share" in df:
         heads.append("negative transfer")
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
@@ -246,10 +262,13 @@ def decisions_html(ctx):
 
 # ---------------------------------------------------------------- index.html
 
-def write_index(ctx, out, sections, plotly):
+def write_index(ctx, out, sections, plotly, banner="", refresh=None, shown=None):
     """index.html in out: the status, the headline, the settings, then the
-    sections in order. plotly: whether plotly.js is next to it."""
-    path = ctx.path
+    sections in order. plotly: whether plotly.js is next to it; banner:
+    HTML under the title; refresh: seconds after which the page reloads
+    itself; shown: the results file the page names (else ctx's)."""
+    path = shown or ctx.path
+    name = " + ".join(os.path.basename(p) for p in getattr(path, "paths", [path]))
     n, done, failed, pending = ctx.counts
     if done == 0:
         cls, state = "none", f"{done} of {n} done" + (" (partial)" if pending else "")
@@ -260,16 +279,18 @@ def write_index(ctx, out, sections, plotly):
     if failed:
         state += f", {failed} failed"
     head_js = "<script src='plotly.js' charset='utf-8'></script>" if plotly else ""
+    reload = f"<meta http-equiv='refresh' content='{int(refresh)}'>" if refresh else ""
+    note = f"<p class='banner'>{banner}</p>" if banner else ""
     body = "".join(sections)
     items = "".join(f"<li>{h}</li>" for h in ctx.heads)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>tlsweep report: {esc(os.path.basename(path))}</title>
+<title>tlsweep report: {esc(name)}</title>{reload}
 <style>{CSS}</style>{head_js}</head><body>
-<h1>tlsweep report: {esc(os.path.basename(path))} <span class="status {cls}">{esc(state)}</span></h1>
+<h1>tlsweep report: {esc(name)} <span class="status {cls}">{esc(state)}</span></h1>{note}
 <div class="headline"><ul>{items}</ul></div>
 <h2>Settings</h2>
-{settings_table(ctx)}
+{settings_table(ctx, shown)}
 {body}
 <p class="caption">Written by analysis.report at {esc(time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()))}.
 Tables as data: <a href="summary.csv">summary.csv</a>, <a href="summary.json">summary.json</a>,

@@ -9,6 +9,7 @@ import traceback
 
 from ..decide import tally
 from .. import results as R
+from ..tables import table_name
 from .contents import PAGE, Figure
 from .context import log
 from .page import esc, write_index
@@ -26,8 +27,11 @@ class Report:
         self.index = None  # index.html's path, once written
 
 
-def write(ctx, out, plt):
-    """Everything into the directory out (which exists). Returns the Report."""
+def write(ctx, out, plt, banner="", refresh=None, shown=None):
+    """Everything into the directory out (which exists). Returns the Report.
+    banner: HTML under the title; refresh: seconds after which the page
+    reloads itself (--watch); shown: the results file the page names, when
+    ctx's is another (a snapshot of it)."""
     report = Report(out)
     sections = []
     for part in PAGE:
@@ -42,8 +46,8 @@ def write(ctx, out, plt):
             sections.append(text)
     if report.errors:
         sections.insert(0, "<p class='error'>Some parts could not be made: " + esc("; ".join(report.errors)) + "</p>")
-    data_files(ctx, report)
-    report.index = write_index(ctx, out, sections, report.plotly)
+    data_files(ctx, report, shown)
+    report.index = write_index(ctx, out, sections, report.plotly, banner=banner, refresh=refresh, shown=shown)
     return report
 
 
@@ -74,7 +78,7 @@ def decisions_json(ctx):
             "lines": {ax: b.drop(columns=["runs"]).to_dict(orient="records") for ax, b in ctx.bounds.items()}}
 
 
-def data_files(ctx, report):
+def data_files(ctx, report, shown=None):
     """summary.csv, summary.json and report.json (valid JSON: no NaN)."""
     ds, out, c = ctx.ds, report.out, ctx.figure_config
     n, done, failed, pending = ctx.counts
@@ -82,12 +86,20 @@ def data_files(ctx, report):
     with open(os.path.join(out, "summary.json"), "w") as f:
         f.write(R.dumps(ctx.summ, indent=1))
     report.headline = [html.unescape(re.sub("<[^>]+>", "", h)) for h in ctx.heads]
-    data = {"file": os.path.abspath(ctx.path), "n_configs": n, "n_done": done, "n_failed": failed,
+    files = [os.path.abspath(p) for p in getattr(ctx.path, "paths", [ctx.path])]
+    data = {"file": os.path.abspath(shown or files[0]), "n_configs": n, "n_done": done, "n_failed": failed,
             "n_pending": pending, "complete": pending == 0, "headline": report.headline, "rules_of_thumb": ctx.rules,
             "decisions": decisions_json(ctx), "figure_configuration":
                 {ax: R._py(ds[ax].values[i]) for ax, i in c.items()} if c else None,
             "best": {R.axis_key(ds, k): v for k, v in ctx.best.items()}, "selection": ctx.regret_all,
+            "transfer": {"approach_in_file": ctx.trans, "name_in_tables": table_name(ctx.trans),
+                         "alignment": R.alignment(ds) or "per configuration: the align_loss axis"},
             "errors": report.errors}
+    if len(files) > 1:  # several files as one cube
+        data["files"] = files
+        data["files_axis"] = R.axis_key(ds, ctx.path.dim)
+    if shown:
+        data["snapshot"] = os.path.abspath(ctx.path)
     with open(os.path.join(out, "report.json"), "w") as f:
         f.write(R.dumps(data, indent=1))
     report.written += [os.path.join(out, f) for f in ("summary.csv", "summary.json", "report.json")]

@@ -1,6 +1,8 @@
-/* align.h - the remedies' losses besides MMD (mmd.h): Deep CORAL between
- * source and target features, the L2-SP penalty of fine-tuning, and the
- * median heuristic of the MMD bandwidth.
+/* align.h - the alignment methods of the source phase (align.loss), as one
+ * table the engine, its workspace and the configuration derive from; and the
+ * remedies' losses besides MMD (mmd.h): Deep CORAL between source and target
+ * features, the L2-SP penalty of fine-tuning, and the median heuristic of the
+ * MMD bandwidth.
  *
  * Argument order as nn.h: outputs (gradients) first, then inputs, then
  * sizes; backward parts ADD dloss * the gradient into what they are given
@@ -8,7 +10,40 @@
 #ifndef TLSWEEP_ALIGN_H
 #define TLSWEEP_ALIGN_H
 
+#include "tlsweep/model.h"
+#include "tlsweep/params.h"
+
 #include <stddef.h>
+
+/* Forward and backward of one source step's alignment loss between the
+ * source batch's features x (n, F) and the target points' features y (m, F)
+ * of the network md: returns the loss. With dx and dy (both NULL: the loss
+ * alone, as when lambda is 0), adds into dx (n, F) and dy (m, F) what the
+ * feature extractor follows: lambda * the loss's gradient, or for a method
+ * with parameters (trained against the features: DANN's discriminator) the
+ * reversed gradient -lambda * dloss/dx, its parameters' gradient
+ * lambda * dloss/dtheta going into md's gradients. p: the settings (mmd.*);
+ * work: work_floats(n, m, F, p) floats, n and m at most the sizes it was
+ * sized for. */
+typedef double (*tls_align_step_fn)(float *dx, float *dy, float lambda, tls_model *md,
+                                    const float *x, const float *y, int n, int m, int F,
+                                    const tls_engine_params *p, float *work);
+
+typedef struct {
+    const char *name; /* align.loss's word */
+    const char *loss; /* the loss's name in messages */
+    /* floats of workspace of a step of up to n source and m target points, F features;
+       NULL: none */
+    size_t (*work_floats)(int n, int m, int F, const tls_engine_params *p);
+    int has_params;         /* 1: md has a discriminator of model.disc_hidden units (DANN) */
+    tls_align_step_fn step; /* NULL: no alignment (the source phase is cross-entropy alone, its
+                               alignment curve NaN) */
+} tls_align_method;
+
+/* The methods, tls_align_count rows in the order of align.loss's values
+ * (row i is align.loss's word tls_align_name(i), params.h). */
+extern const tls_align_method tls_align_methods[];
+extern const int tls_align_count;
 
 /* Floats of workspace tls_coral_forward_backward needs for x (n,d), y (m,d). */
 size_t tls_coral_work_floats(int n, int m, int d);

@@ -1,4 +1,6 @@
-/* data.h - the synthetic Gaussian domains of the article, generalised.
+/* data.h - the data of one configuration: the synthetic Gaussian domains of
+ * the article, generalised, the data files' points, the shift kinds
+ * (data.shift_kind), and tls_data_draw, which draws a configuration's sets.
  *
  * A domain has `classes` isotropic Gaussian clusters in `dim` dimensions.
  * Class k's mean lies in the plane of the first two coordinates:
@@ -10,7 +12,10 @@
 #ifndef TLSWEEP_DATA_H
 #define TLSWEEP_DATA_H
 
+#include "tlsweep/params.h"
 #include "tlsweep/rng.h"
+
+#include <stddef.h>
 
 typedef struct {
     double mean_scale; /* a above: class means are +-(a, a) in 2-D */
@@ -40,14 +45,6 @@ void tls_data_sample_counts(float *X, int *y, const int *counts, int dim, int cl
  * data.shift_kind. */
 void tls_data_label_counts(int *counts, int n, int classes, double share0, int at_least_one);
 
-/* A data set read from a file (see dataset.h): plain arrays the engine
- * samples from. The engine never owns or frees it. */
-typedef struct {
-    const float *X; /* (n, dim) */
-    const int *y;   /* (n) labels in [0, classes) */
-    int n, dim;
-} tls_points;
-
 /* Rotates an image (h, w), row-major, by theta radians counter-clockwise
  * about its centre with bilinear interpolation; pixels that come from
  * outside the image are 0. out must not alias in. */
@@ -55,5 +52,29 @@ void tls_data_rotate_image(float *out, const float *in, int h, int w, double the
 
 /* Writes class k's mean (dim) for the given domain, before rotation. */
 void tls_data_class_mean(double *mean, int k, int dim, int classes, double mean_scale);
+
+/* A configuration's three sets, in buffers the caller owns. */
+typedef struct {
+    float *xs; /* (n_source, dim) source points, all labelled */
+    int *ys;   /* (n_source) */
+    float *xl; /* (n_target, dim) labelled target points */
+    int *yl;   /* (n_target) */
+    float *xt; /* (n_test, dim) target test points, also the unlabelled target set */
+    int *yt;   /* (n_test) */
+} tls_data_sets;
+
+/* Ints of scratch tls_data_draw needs for (p, pt). */
+size_t tls_data_draw_ints(const tls_engine_params *p, const tls_point *pt);
+
+/* Draws the source, labelled target and test sets of the configuration
+ * (p, pt) into s, as engine.h describes: from the synthetic domains above
+ * (source: a = source_mean, std source_std; target: target_mean, target_std)
+ * or from the data files (p->source_data, p->target_data); the target sets
+ * shifted by pt->shift as data.shift_kind says (params.h); standardised last,
+ * source and target alike, when p->std_mean is set. Each set from its own
+ * stream (rng.h): source (seed), test (seed; with files (seed, n_target)),
+ * labelled (seed, n_target), the conditional shift's swaps (seed) and
+ * (seed, n_target). work: tls_data_draw_ints(p, pt) ints. */
+void tls_data_draw(tls_data_sets *s, const tls_engine_params *p, const tls_point *pt, int *work);
 
 #endif

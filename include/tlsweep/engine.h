@@ -18,7 +18,8 @@
  * test points from the rest (stream of (seed, n_target)). The shift rotates
  * the target points: images (image_h, image_w) bilinearly about their
  * centre, other points in their first two coordinates. Standardisation, if
- * any, is applied last, to source and target alike. */
+ * any, is applied last, to source and target alike. The sets are drawn by
+ * data.h (tls_data_draw); the alignment loss is a row of align.h's table. */
 #ifndef TLSWEEP_ENGINE_H
 #define TLSWEEP_ENGINE_H
 

@@ -5,16 +5,18 @@
 #ifndef TLSWEEP_PARAMS_H
 #define TLSWEEP_PARAMS_H
 
-#include "tlsweep/data.h"
 #include "tlsweep/svc.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* align.loss: what the source phase adds, weighted by lambda, to the
- * cross-entropy of the source batch. */
+ * cross-entropy of the source batch: a row of align.h's table of methods
+ * (tls_align_methods). The enum names its first rows; a new row needs none. */
 enum { TLS_ALIGN_MMD = 0, TLS_ALIGN_CORAL = 1, TLS_ALIGN_DANN = 2, TLS_ALIGN_NONE = 3 };
-extern const char *const tls_align_names[]; /* NULL-terminated, in enum order */
+/* Row i's name (align.loss's word i), NULL past the last row: the words the
+ * configuration reads and lists (keys.c); defined with the table in align.c. */
+const char *tls_align_name(int i);
 /* finetune.strategy: which parameters fine-tuning moves, and how. */
 enum { TLS_FINETUNE_ALL = 0, TLS_FINETUNE_CLASSIFIER = 1, TLS_FINETUNE_L2SP = 2 };
 extern const char *const tls_finetune_names[];
@@ -46,6 +48,14 @@ enum {
     TLS_SHIFT_CONDITIONAL = 4
 };
 extern const char *const tls_shift_kind_names[];
+
+/* A data set read from a file (see dataset.h): plain arrays the engine
+ * samples from (data.h). The engine never owns or frees it. */
+typedef struct {
+    const float *X; /* (n, dim) */
+    const int *y;   /* (n) labels in [0, classes) */
+    int n, dim;
+} tls_points;
 
 #define TLS_MAX_REALS 8
 

@@ -16,6 +16,7 @@
 #define TLSWEEP_RESULT_H
 
 #include "tlsweep/params.h"
+#include "tlsweep/transfer.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,8 @@ enum {
     TLS_NMETHODS = 5
 };
 extern const char *const tls_method_names[TLS_NMETHODS];
+/* 1 for the methods that are networks (a softmax to score), 0 for the SVMs. */
+extern const int tls_method_is_network[TLS_NMETHODS];
 
 /* A configuration's state; NOT_NEEDED: in the decide modes, a seed its
  * cell stopped before (never run). */
@@ -69,14 +72,18 @@ typedef struct {
     double score_target_val[TLS_NMETHODS]; /* accuracy on the held-out labelled target points */
     double score_iwcv; /* IWCV estimate of the transfer network's target error (input space) */
     double score_dev;  /* DEV estimate of it (the network's feature space) */
+
+    /* transferability scores of the transfer network (transfer.h), NaN where undefined */
+    double ts[TLS_TS_NSCORES];
+    int32_t ts_reason[TLS_TS_NSCORES]; /* why ts[s] is NaN (tls_ts_reason; TLS_TS_OK: it is not) */
 } tls_scalars;
 
 /* The record layout of a result (tls_record_meta, tls_scalars, the arrays),
  * as journals keep it verbatim: a change of tls_scalars changes the
  * journals' format, so its size is checked here and the version goes up
  * with it (journal.h writes and checks it). */
-enum { TLS_RESULT_LAYOUT = 3 }; /* 3: the selection scores */
-_Static_assert(sizeof(tls_scalars) == 400,
+enum { TLS_RESULT_LAYOUT = 4 }; /* 3: the selection scores; 4: the transferability scores */
+_Static_assert(sizeof(tls_scalars) == 536,
                "tls_scalars changed: raise TLS_RESULT_LAYOUT and update this size");
 
 /* The arrays of a result, in the order of their views below. */
@@ -122,6 +129,7 @@ typedef struct {
     int32_t *y_target;  /* (n_test) */
     void *mem;          /* the single allocation behind the views */
     size_t mem_bytes;
+    int classes; /* of the parameters it was created for (the confusion's size) */
 } tls_result;
 
 /* Creates a result sized for p (every array holding its fill value); *out
@@ -184,12 +192,21 @@ typedef enum {
     TLS_JSON_BOOL,    /* true or false; null for -1 */
     TLS_JSON_STATUS,  /* one word per method ("done", "failed", "not computed") */
     TLS_JSON_MATRIX,  /* one matrix per method, rows the true class; null unless done */
-    TLS_JSON_CURVE    /* one value per epoch (9 digits), null for NaN */
+    TLS_JSON_CURVE,   /* one value per epoch (9 digits), null for NaN */
+    TLS_JSON_REASON   /* a transferability score's reason word (tls_ts_reason_names) */
 } tls_json_style;
 
+/* What a field has one variable of per configuration. */
+typedef enum {
+    TLS_PER_ONE,     /* one variable */
+    TLS_PER_METHOD,  /* one per method ("acc_%s"), TLS_NMETHODS values in memory */
+    TLS_PER_NETWORK, /* as METHOD, the networks only: the SVMs' values stay unmade */
+    TLS_PER_SCORE    /* one per transferability score ("ts_%s"), TLS_TS_NSCORES values */
+} tls_per;
+
 typedef struct {
-    const char *name; /* in the file; "acc_%s": one variable per method */
-    int per_method;   /* one variable per method (TLS_NMETHODS values in memory) */
+    const char *name; /* in the file; "acc_%s": one variable per method (or score) */
+    tls_per per;      /* what it has one variable of */
     int embeddings;   /* in the group /embeddings, only with output.embeddings */
     tls_ftype type;   /* in the file */
     tls_fsource from; /* where the values are in a record */
@@ -207,6 +224,15 @@ typedef struct {
 
 extern const tls_field tls_fields[];
 extern const int tls_nfields;
+/* The values field f holds in memory (tls_scalars): one per method or
+ * score, the methods of an approach dimension, or one. */
+int tls_field_values(const tls_field *f);
+/* The instance i (< tls_field_values(f)) of f is a variable of its own
+ * (per method or score) whose name and long name are written to name and
+ * long_name (the instance's name or, for a score, its description in the
+ * long name's %s): 1, or 0 where f makes no variable of it (an SVM's
+ * entropy). A field of one variable has instance 0 only. */
+int tls_field_var(const tls_field *f, int i, char *name, size_t nlen, char *long_name, size_t llen);
 /* Variables the fields make at most (each field once per method; checked
  * at compile time in result.c). */
 enum { TLS_MAX_VARS = 400 };

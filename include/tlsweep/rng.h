@@ -25,8 +25,10 @@ typedef enum {
     TLS_STREAM_SOURCE_HOLDOUT = 9, /* selection.source_holdout: held-out source points; key: seed */
     TLS_STREAM_TARGET_HOLDOUT = 10, /* selection.target_holdout's held-out labelled target points;
                                        key: seed, n_target */
-    TLS_STREAM_LABEL_SWAP = 11      /* data.shift_kind conditional: which target labels are swapped;
+    TLS_STREAM_LABEL_SWAP = 11,     /* data.shift_kind conditional: which target labels are swapped;
                                        key: seed, then 0 (test set) or n_target (labelled set) */
+    TLS_STREAM_TS_KNN = 12          /* the k-NN transferability score's subsample; key: seed,
+                                       n_target */
 } tls_stream;
 
 typedef struct {

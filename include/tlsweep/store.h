@@ -69,6 +69,8 @@ typedef struct {
     int (*prepare)(void *ctx, int64_t lo, int64_t hi);
     int (*get)(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *r, int *have);
     void *ctx;
+    /* the one line that explains get's TLS_ERR_INPUT (a record out of range); may be NULL */
+    const char *(*why)(void *ctx);
 } tls_record_source;
 
 typedef struct {

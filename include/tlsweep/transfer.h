@@ -159,6 +159,12 @@ typedef enum {
 } tls_ts_reason;
 /* Short names of the reasons ("ok", "one_class", ...), in enum order. */
 extern const char *const tls_ts_reason_names[TLS_TS_NREASONS];
+/* The same as the CF flags of the variables ts_<score>_reason (a test
+ * checks them against the names). */
+#define TLS_TS_REASON_VALUES "0 1 2 3 4 5 6 7 8 9"
+#define TLS_TS_REASON_MEANINGS                                                                     \
+    "ok one_class few_points no_variance singular nonfinite bad_input short_curve numeric "        \
+    "not_computed"
 
 /* What describes a score in the results file. */
 typedef struct {

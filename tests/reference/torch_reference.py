@@ -130,7 +130,11 @@ def softmax_accuracy(extractor, classifier, xt, yt):
 def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finetune_epochs=50,
         batch_size=32, lr=1e-3, gamma=1.0, hidden=32, features=16, align="mmd", target_batch=None,
         gammas=None, bandwidth="fixed", estimator="biased", disc_hidden=32, strategy="all",
-        l2sp_alpha=0.1, target_epochs=500):
+        l2sp_alpha=0.1, target_epochs=500, scores=False):
+    """One configuration; with `scores`, the transferability scores too
+    (ts_<name>, from transferability.py on the source-trained network's
+    features and softmax on the labelled target points, before fine-tuning,
+    and from the fine-tuning cross-entropy curve)."""
     rng = np.random.default_rng(seed)
     xs, ys = sample_domain(rng, n_source, 2.0, 0.5, 0.0)
     xt, yt = sample_domain(rng, n_test, 1.0, 0.6, shift)
@@ -187,6 +191,18 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
                     raise ValueError(align)
             loss.backward()
             opt.step()
+    if scores:
+        import transferability as ts
+        with torch.no_grad():
+            fl = extractor(Xl)
+            pl = torch.softmax(classifier(fl), 1)
+        f64, p64 = fl.numpy().astype(np.float64), pl.numpy().astype(np.float64)
+        for name in ("leep", "nce"):
+            out["ts_" + name] = float(getattr(ts, name)(p64, yl)[0])
+        for name in ("nleep", "logme", "hscore", "hscore_shrink", "gbc", "transrate"):
+            out["ts_" + name] = float(getattr(ts, name)(f64, yl)[0])
+        out["ts_knn"] = float(ts.knn(f64, yl, 20)[0])
+    ft_curve = []
     # fine-tuning, same optimizer: frozen or regularized feature extractor
     if strategy == "classifier":
         for p in extractor.parameters():
@@ -195,11 +211,15 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
     for _ in range(finetune_epochs):
         opt.zero_grad(set_to_none=True)
         loss = ce(classifier(extractor(Xl)), Yl)
+        ft_curve.append(float(loss))
         if strategy == "l2sp":
             loss = loss + 0.5 * l2sp_alpha * sum(((p - w0) ** 2).sum()
                                                  for p, w0 in zip(extractor.parameters(), source_w))
         loss.backward()
         opt.step()
+    if scores:
+        out["ts_ft_loss_rise"] = float(ts.ft_loss_rise(np.array(ft_curve))[0])
+        out["ts_ft_loss_rebound"] = float(ts.ft_loss_rebound(np.array(ft_curve))[0])
     out["acc_mmd"], p_mmd = softmax_accuracy(extractor, classifier, Xt, yt)
     t2, c2 = time.perf_counter(), time.process_time()
 

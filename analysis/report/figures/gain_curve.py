@@ -22,7 +22,7 @@ def title(ctx):
 def caption(ctx):
     k = seeds_per_cell(ctx)
     flag = f" <b>From {k} seeds: fewer than {MIN_SEEDS}, the intervals are rough.</b>" if k < MIN_SEEDS else ""
-    return (f"Paired gain acc_{ctx.trans} − acc_{ctx.base} per n_target at the best tuning setting: the mean over "
+    return (f"Paired gain {ctx.names.var(ctx.trans)} − {ctx.names.var(ctx.base)} per n_target at the best tuning setting: the mean over "
             f"seeds and its 95% t interval (shaded). Filled markers: cells decided (helps, hurts or equivalent) on "
             f"{ctx.trans}:{ctx.base}; hollow: undecided; a mean above or below 0 alone decides nothing.{flag}")
 
@@ -53,7 +53,7 @@ def draw(ctx, path, plt):
     ax.axhline(0, color="black", linewidth=0.9)
     ax.set_xlim(x[0] - 0.03 * (np.ptp(x) or 1), x[-1] + 0.03 * (np.ptp(x) or 1))
     ax.set_xlabel(n.axis_title("shift"))
-    ax.set_ylabel(f"gain: acc_{trans} − acc_{base}\n(mean over seeds, 95% CI)")
+    ax.set_ylabel(f"gain: {n.var(trans)} − {n.var(base)}\n(mean over seeds, 95% CI)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     where = "; ".join(n.setting(a, ds[a].values[i]) for a, i in ctx.tuning.items() if ds.sizes[a] > 1)

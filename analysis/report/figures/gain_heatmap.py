@@ -18,5 +18,5 @@ def caption(ctx):
 
 
 def draw(ctx, path, plt):
-    draw_heatmap(ctx, ctx.gcol, f"{title(ctx)} (mean over seeds)", f"acc_{ctx.trans} − acc_{ctx.base}", "RdBu", None,
+    draw_heatmap(ctx, ctx.gcol, f"{title(ctx)} (mean over seeds)", f"{ctx.names.var(ctx.trans)} − {ctx.names.var(ctx.base)}", "RdBu", None,
                  f"{ctx.gcol}_ci95", path=path, plt=plt)

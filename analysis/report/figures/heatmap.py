@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from ..layout import figure_grid, heat_axes, partial_note, save
+from ..layout import figure_grid, fit_suptitle, heat_axes, partial_note, save
 
 
 def draw_heatmap(ctx, column, title, cbar, cmap, lim=None, hatch_ci=None, fmtv="{:+.2f}", path=None, plt=None):
@@ -38,8 +38,7 @@ def draw_heatmap(ctx, column, title, cbar, cmap, lim=None, hatch_ci=None, fmtv="
         if p.title:
             ax.set_title(p.title, fontsize=11)
     fig.colorbar(im, ax=axes.ravel().tolist(), label=cbar, shrink=0.9)
-    sup = title + partial_note(ds) + lay.figure_note()
-    fig.suptitle(sup, fontsize=12)
+    fit_suptitle(fig, title + partial_note(ds) + lay.figure_note(), fontsize=12)
     save(fig, path)
 
 

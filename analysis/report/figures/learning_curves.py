@@ -7,7 +7,7 @@ from ..layout import save
 from ..names import PALETTE, STYLES
 
 PANELS = [("ce_epoch", "epoch", "Source cross-entropy", "nats"),
-          ("mmd2_epoch", "epoch", "Alignment loss (MMD²)", "MMD² (source batch vs target)"),
+          ("mmd2_epoch", "epoch", "Alignment loss", "per align.loss (names.ALIGN_TITLES)"),
           ("finetune_ce", "finetune_epoch", "Fine-tuning cross-entropy", "nats (labelled target points)"),
           ("target_mlp_ce", "target_epoch", "Target-only MLP cross-entropy", "nats (labelled target points)")]
 
@@ -18,7 +18,8 @@ def when(ctx):
 
 def draw(ctx, path, plt):
     ds, c, n = ctx.ds, ctx.figure_config, ctx.names
-    panels = [p for p in PANELS if p[0] in ds and ds.sizes.get(p[1], 0)]
+    panels = [(v, d, n.align_title[1], n.align_title[2]) if v == "mmd2_epoch" else (v, d, t, y)
+              for v, d, t, y in PANELS if v in ds and ds.sizes.get(d, 0)]
     fig, axes = plt.subplots(1, len(panels), figsize=(min(14, 4.7 * len(panels)), 4.3), squeeze=False)
     axes = axes[0]
     lam = "lambda" if "lambda" in ds.dims else None

@@ -12,5 +12,5 @@ def caption(ctx):
 
 
 def draw(ctx, path, plt):
-    draw_heatmap(ctx, "negative_transfer_share", f"Share of seeds with acc_{ctx.trans} < acc_{ctx.base}",
+    draw_heatmap(ctx, "negative_transfer_share", f"Share of seeds with {ctx.names.var(ctx.trans)} < {ctx.names.var(ctx.base)}",
                  "share of seeds", "Reds", (0, 1), None, "{:.2f}", path=path, plt=plt)

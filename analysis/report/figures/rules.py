@@ -39,7 +39,7 @@ def draw(ctx, path, plt):
                      (f"{sr:.2f}" if sr is not None else "n/a"), fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0][0].set_ylabel(f"gain acc_{trans} − acc_{base}\n(vermillion: negative transfer)")
+    axes[0][0].set_ylabel(f"gain {ctx.names.var(trans)} − {ctx.names.var(base)}\n(vermillion: negative transfer)")
     fig.suptitle("The article's rules of thumb on this sweep: do domain distances predict the gain of transfer?",
                  fontsize=12)
     fig.tight_layout()
