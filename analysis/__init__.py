@@ -20,11 +20,11 @@ _check()  # one line naming what this Python lacks, rather than a ModuleNotFound
 from .combine import Files, compare, concat  # noqa: E402
 from .decide import boundaries, decide, decisions  # noqa: E402
 from .results import (DONE, FAILED, PENDING, SCORES, alignment, approaches, axes, axis_key,  # noqa: E402
-                      best_values, cell_axes, counts, crossover, dumps, extra_axes, jsonable, load, load_embeddings,
+                      best_values, cell_axes, counts, dumps, extra_axes, jsonable, load, load_embeddings,
                       regret_overall, roles, rules_of_thumb, scores_in, select, shift_kind, summary, summary_cube,
                       summary_regret, to_frame)
 
 __all__ = ["load", "load_embeddings", "to_frame", "summary", "summary_cube", "rules_of_thumb", "decide", "decisions",
-           "boundaries", "crossover", "best_values", "select", "summary_regret", "regret_overall", "scores_in",
+           "boundaries", "best_values", "select", "summary_regret", "regret_overall", "scores_in",
            "SCORES", "approaches", "roles", "axes", "cell_axes", "extra_axes", "axis_key", "counts", "jsonable",
            "dumps", "alignment", "shift_kind", "concat", "compare", "Files", "PENDING", "DONE", "FAILED"]
