@@ -12,7 +12,7 @@
   from the file (or from the reference), every sign change it names lies between a decided
   helps and a decided hurts, it states no crossover from means, flags fewer than 5 seeds,
   calls lambda 0 fine-tuning without alignment and never optimises data.shift_kind; the
-  decision map is drawn."""
+  decision map is drawn; the captions of the figures with 95% intervals flag fewer than 5 seeds."""
 import html
 import json
 import os
@@ -317,3 +317,25 @@ def test_report_flags_few_seeds_and_asks_per_kind_of_shift(files, tmp_path):
     assert lines and all("data.shift_kind = label" in i for i in lines)
     label = [seg for i in lines for seg in i.split("; at ") if "data.shift_kind = label" in seg]
     assert label and all("from 0.5 above" in s and "from 0.5 below" in s for s in label)  # 0.5: the prior
+
+
+def caption_of(page, png):
+    """The caption under a figure of the page ('' without one)."""
+    m = re.search(rf"<img src='{re.escape(png)}'[^>]*>(?:<p class='caption'>(.*?)</p>)?", page, re.S)
+    assert m, png
+    return m.group(1) or ""
+
+
+def test_intervals_from_fewer_than_5_seeds_are_flagged_in_the_figures(files, tmp_path):
+    """The captions of the figures that show 95% intervals (accuracy bands, the gain heatmap's hatching, the
+    regret's intervals) and the summary say when a cell has fewer than 5 seeds; with 6 seeds they do not."""
+    figures = ("accuracy_vs_shift.png", "gain_heatmap.png", "regret.png")
+    page, items, rep = report(files["kinds"], tmp_path / "kinds")
+    for png in figures:
+        assert "From 3 seeds per cell at most: fewer than 5" in caption_of(page, png), png
+    summary = page[page.index("<h2>Summary per cell</h2>"):]
+    assert "From 3 seeds per cell at most: fewer than 5" in summary
+    page, items, rep = report(files["grid"], tmp_path / "grid")
+    for png in figures + ("gain_vs_shift.png",):
+        assert "fewer than 5" not in caption_of(page, png), png
+

@@ -59,7 +59,7 @@ PAGE = (
     Figure("negative_transfer.png", "Where negative transfer happens", negative_transfer.when, negative_transfer.draw,
            negative_transfer.caption),
     Section(interactive.section),
-    Figure("regret.png", "Regret of label-free selection", regret.when, regret.draw, regret.CAPTION, regret.write_csv),
+    Figure("regret.png", "Regret of label-free selection", regret.when, regret.draw, regret.caption, regret.write_csv),
     Figure("rules_of_thumb.png", "The article's rules of thumb on this sweep", rules.when, rules.draw, rules.CAPTION,
            page.rules_section),
     Section(page.one_configuration),

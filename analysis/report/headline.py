@@ -107,6 +107,18 @@ def seeds_per_cell(ctx):
     return int(ran.sum("seed").max()) if ran.size else 0
 
 
+def rough(ctx, what="the intervals", html=True):
+    """The flag of intervals over the seeds of cells that have fewer than MIN_SEEDS ('' otherwise): for a
+    caption (HTML, bold, after a sentence) or, html False, a figure's title (a line of its own)."""
+    k = seeds_per_cell(ctx)
+    if k >= MIN_SEEDS:
+        return ""
+    seeds = f"{k} seed{'s' if k != 1 else ''} per cell at most: fewer than {MIN_SEEDS}"
+    if html:
+        return f" <b>From {seeds}, {what} are rough.</b>"
+    return f"\n({what[:1].upper()}{what[1:]} from {seeds}: rough)"
+
+
 def comparison_name(ctx, c):
     """'MMD transfer against the target-only MLP' for 'mmd:target_mlp'."""
     a, b = str(c).split(":")

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import results as R
 from ..tables import table_name
-from .headline import MIN_SEEDS, comparison_name, kind_of, line_text, seeds_per_cell, setting
+from .headline import comparison_name, kind_of, line_text, rough, setting
 from .names import pct, signed
 
 CSS = """
@@ -82,12 +82,9 @@ def failures(ctx, report):
 
 
 def summary(ctx, report):
-    k = seeds_per_cell(ctx)
-    flag = (f" <b>From {k} seeds per cell at most: fewer than {MIN_SEEDS}, the intervals are rough.</b>"
-            if k < MIN_SEEDS else "")
     return ("<h2>Summary per cell</h2><p class='caption'>Mean over the finished seeds ± half-width of the "
             "95% t interval; the gain is paired per seed; blue/red: its interval excludes 0 (the decisions per cell "
-            f"are in the decision map).{flag}</p>" + summary_table(ctx))
+            f"are in the decision map).{rough(ctx)}</p>" + summary_table(ctx))
 
 
 # ---------------------------------------------------------------- tables
@@ -170,8 +167,8 @@ def summary_table(ctx):
     heads = [esc(n_.axis_name(a)) for a in cells] + ["done"] + [f"acc {esc(m)}" for m in ms]
     if gcol in df:
         heads.append(f"gain {esc(table_name(ctx.trans))} − {esc(table_name(ctx.base))}")
-    if "negative_transfer_share" in df:
-        heads.append("negative transfer")
+    if "negative_transfer_share" in df:  # per seed, not a decision: named for what it counts
+        heads.append(f"seeds with {esc(table_name(ctx.trans))} &lt; {esc(table_name(ctx.base))}")
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
     for _, r in df.iterrows():
         tds = [f"<td class='num'>{esc(n_.fmt(a, r[a]))}</td>" for a in cells]

@@ -5,7 +5,7 @@ hollow: undecided). No crossover is drawn: where the sign changes is said
 by the decisions (the decision map and the headline)."""
 import numpy as np
 
-from ..headline import MIN_SEEDS, seeds_per_cell
+from ..headline import rough
 from ..layout import partial_note, save
 from ..names import MARKERS, PALETTE, STYLES
 
@@ -20,11 +20,9 @@ def title(ctx):
 
 
 def caption(ctx):
-    k = seeds_per_cell(ctx)
-    flag = f" <b>From {k} seeds: fewer than {MIN_SEEDS}, the intervals are rough.</b>" if k < MIN_SEEDS else ""
     return (f"Paired gain {ctx.names.var(ctx.trans)} − {ctx.names.var(ctx.base)} per n_target at the best tuning setting: the mean over "
             f"seeds and its 95% t interval (shaded). Filled markers: cells decided (helps, hurts or equivalent) on "
-            f"{ctx.trans}:{ctx.base}; hollow: undecided; a mean above or below 0 alone decides nothing.{flag}")
+            f"{ctx.trans}:{ctx.base}; hollow: undecided; a mean above or below 0 alone decides nothing.{rough(ctx)}")
 
 
 def draw(ctx, path, plt):
@@ -58,6 +56,7 @@ def draw(ctx, path, plt):
     ax.legend(fontsize=9)
     where = "; ".join(n.setting(a, ds[a].values[i]) for a, i in ctx.tuning.items() if ds.sizes[a] > 1)
     ax.set_title(f"{title(ctx)}: filled = decided, hollow = undecided"
-                 + (f"\n(at {where}){partial_note(ds)}" if where else partial_note(ds)), fontsize=11)
+                 + (f"\n(at {where}){partial_note(ds)}" if where else partial_note(ds))
+                 + rough(ctx, "the 95% intervals", html=False), fontsize=11)
     fig.tight_layout()
     save(fig, path)
