@@ -12,7 +12,9 @@
   from the file (or from the reference), every sign change it names lies between a decided
   helps and a decided hurts, it states no crossover from means, flags fewer than 5 seeds,
   calls lambda 0 fine-tuning without alignment and never optimises data.shift_kind; the
-  decision map is drawn; the captions of the figures with 95% intervals flag fewer than 5 seeds."""
+  decision map is drawn; the captions of the figures with 95% intervals flag fewer than 5 seeds;
+  negative_transfer.png colours each cell by its decision on mmd:scratch (the file's own or the
+  reference's) with the seeds it used, not a share of seeds."""
 import html
 import json
 import os
@@ -339,3 +341,46 @@ def test_intervals_from_fewer_than_5_seeds_are_flagged_in_the_figures(files, tmp
     for png in figures + ("gain_vs_shift.png",):
         assert "fewer than 5" not in caption_of(page, png), png
 
+
+CLASS = {2: 0, 1: 1, 3: 1, 0: 2, -1: 3}  # hurts: negative; helps, equivalent: not negative; undecided; no seed
+
+
+@pytest.mark.parametrize("kind", ["grid", "seq"])
+def test_negative_transfer_figure_shows_decided_cells(files, tmp_path, monkeypatch, kind):
+    """negative_transfer.png colours each cell by its decision on mmd:scratch (the file's own on the sequential
+    file, the reference's confidence sequence on the grid) and writes the seeds it used, not a share of seeds
+    where transfer is below scratch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from analysis import load
+    from analysis.report import Context
+    from analysis.report.figures import negative_transfer as NT
+    r = read(files[kind])
+    if kind == "grid":
+        d = REF.sequential((r["acc"]["mmd"] - r["acc"]["scratch"]).reshape(-1, 6), round_=5, max_seeds=6,
+                           rule=ref_rule(D.DEFAULT))
+        dec, seeds = d["decision"].reshape(4, 2, 2), d["seeds"].reshape(4, 2, 2)  # no failed seed: seeds = checks
+    else:
+        k = r["comparison"].index("mmd:scratch")
+        dec, seeds = r["decision"][..., k], r["seeds_used"][..., k]
+    dec = np.where(seeds > 0, dec, -1)
+    assert {2, 0} <= set(np.unique(dec).tolist())  # something to tell apart
+    figs = []
+    monkeypatch.setattr(NT, "save", lambda fig, path: figs.append(fig))
+    path = files[kind]
+    ctx = Context(path, load(path))
+    assert NT.when(ctx) and "share of" not in NT.caption(ctx).lower()
+    NT.draw(ctx, str(tmp_path / "n.png"), plt)
+    panels = [ax for ax in figs[0].axes if ax.images]
+    # (shift, lambda, n_target): the grid's panels are n_target, each lambda x shift; the sequential file's
+    # lambda is one value: one panel, n_target x shift
+    want = ([(dec[:, :, j].T, seeds[:, :, j].T) for j in range(2)] if kind == "grid"
+            else [(dec[:, 0, :].T, seeds[:, 0, :].T)])
+    assert len(panels) == len(want)
+    for ax, (m, s) in zip(panels, want):
+        assert (np.asarray(ax.images[0].get_array()) == np.vectorize(CLASS.get)(m)).all()
+        texts = [t.get_text() for t in ax.texts]
+        assert texts == [("–" if v < 0 else f"{n}*" if v > 0 and n < 5 else str(n)) for v, n in zip(m.ravel(),
+                                                                                                   s.ravel())]
+    plt.close("all")

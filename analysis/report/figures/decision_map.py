@@ -9,13 +9,12 @@ import numpy as np
 
 from ...decide import CS_WORDS, EQUIVALENT, HELPS, HURTS, UNDECIDED
 from ..headline import MIN_SEEDS, comparison_name, setting
-from ..layout import partial_note, save
+from ..layout import legend_below, partial_note, save
 
 # decision code -> (colour, text colour); -1: no seed finished yet
 COLOURS = {HELPS: ("#0072B2", "white"), HURTS: ("#D55E00", "white"), EQUIVALENT: ("#F0E442", "black"),
            UNDECIDED: ("#DDDDDD", "black"), -1: ("#FFFFFF", "#555555")}
 MAX_COLS = 4  # panels side by side before they wrap
-LEGEND_IN = 0.75  # inches kept below the panels for the legend
 
 
 def when(ctx):
@@ -63,7 +62,7 @@ def draw(ctx, path, plt):
     xv = dec[x].values
     yv = dec[y].values if y else [None]
     w, h = max(3.4, 0.6 * len(xv) + 1.8), max(2.3, 0.42 * len(yv) + 1.6)
-    size = (min(16.0, max(6.5, w * ncols + 0.6)), h * len(comps) * per_comp + 0.6 + LEGEND_IN)
+    size = (min(16.0, max(6.5, w * ncols + 0.6)), h * len(comps) * per_comp + 0.6)
     fig, axes = plt.subplots(len(comps) * per_comp, ncols, figsize=size, squeeze=False, layout="constrained")
     codes = sorted(COLOURS)
     cmap = ListedColormap([COLOURS[k][0] for k in codes])
@@ -82,10 +81,8 @@ def draw(ctx, path, plt):
             ax.imshow(np.vectorize(codes.index)(M), cmap=cmap, vmin=-0.5, vmax=len(codes) - 0.5, aspect="auto",
                       origin="lower", interpolation="nearest")
             for yi, xi in itertools.product(range(len(yv)), range(len(xv))):
-                m, s = int(M[yi, xi]), int(S[yi, xi])
-                flag = "*" if m in (HELPS, HURTS, EQUIVALENT) and s < MIN_SEEDS else ""
-                ax.text(xi, yi, f"{s}{flag}" if m >= 0 else "–", ha="center", va="center", fontsize=8,
-                        color=COLOURS[m][1])
+                ax.text(xi, yi, seeds_text(M[yi, xi], S[yi, xi]), ha="center", va="center", fontsize=8,
+                        color=COLOURS[int(M[yi, xi])][1])
             ax.set_xticks(range(len(xv)), [n_.fmt(x, v) for v in xv], rotation=45 if len(xv) > 8 else 0, fontsize=8)
             ax.set_xlabel(n_.axis_title(x), fontsize=9)
             if y:
@@ -104,7 +101,14 @@ def draw(ctx, path, plt):
                if k in seen or k >= 0]
     fig.suptitle(f"Decisions per cell (α = {dec.attrs['alpha']:g} per cell and comparison)" + partial_note(ctx.ds),
                  fontsize=12)
-    fig.get_layout_engine().set(rect=(0, LEGEND_IN / fig.get_figheight(), 1, 1 - LEGEND_IN / fig.get_figheight()))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False,
-               title=f"number: seeds used; *: decided from fewer than {MIN_SEEDS} seeds", title_fontsize=9)
+    legend_below(fig, handles, SEEDS_LEGEND)
     save(fig, path)
+
+
+SEEDS_LEGEND = f"number: seeds used; *: decided from fewer than {MIN_SEEDS} seeds"
+
+
+def seeds_text(m, s):
+    """A cell's text: the seeds s it used, * when decided (m) from fewer than MIN_SEEDS; a dash without any."""
+    m, s = int(m), int(s)
+    return "–" if m < 0 else f"{s}*" if m in (HELPS, HURTS, EQUIVALENT) and s < MIN_SEEDS else str(s)
