@@ -36,6 +36,7 @@ import pandas as pd
 import xarray as xr
 
 from . import results as R
+from .tables import file_name
 
 UNDECIDED, HELPS, HURTS, EQUIVALENT = 0, 1, 2, 3
 MEANINGS = ("undecided", "helps", "hurts", "equivalent")
@@ -246,7 +247,8 @@ def _ran(ds):
 def decide(ds, a, b, alpha=0.05, delta=0.01, round=None, rule=DEFAULT):
     """Per cell (the grid's axes but seed), whether approach a helps or hurts against b, from the
     paired differences acc_a - acc_b of the cell's seeds in order (see the module's text).
-    ds: a path or a loaded dataset; a, b: approaches of the file (results.approaches). round:
+    ds: a path or a loaded dataset; a, b: approaches of the file (results.approaches; the tables'
+    name transfer reads as the file's mmd, and the comparison is named in the file's names). round:
     differences per round (None: the file's decide.round, else 5); the budget is the file's seed
     axis. Returns an xarray.Dataset over the cell axes: decision (int8; 0 undecided, 1 helps,
     2 hurts, 3 equivalent), cs_low, cs_high, seeds_used (int32), mean_diff, evalue, stop_round
@@ -255,6 +257,7 @@ def decide(ds, a, b, alpha=0.05, delta=0.01, round=None, rule=DEFAULT):
     rule it ran with, these are the file's own variables; on a grid, the CS at its seeds."""
     ds = R.load(ds)
     have = R.approaches(ds)
+    a, b = file_name(a), file_name(b)
     for m in (a, b):
         if m not in have:
             raise KeyError(f"{m!r} is not an approach of the file; allowed: {', '.join(have)}")
@@ -309,7 +312,7 @@ def decisions(ds, compare=None, alpha=None, delta=None, round=None, rule=DEFAULT
                 out[k] = out[k].fillna(0).astype(np.int32)
         out.attrs = dict(attrs, source="file", rule=DEFAULT.text(), sign_cs=DEFAULT.sign, equiv_cs=DEFAULT.equiv)
         return out
-    pairs = [tuple(p.split(":")) if isinstance(p, str) else tuple(p) for p in (compare or comparisons(ds))]
+    pairs = [tuple(map(file_name, p.split(":") if isinstance(p, str) else p)) for p in (compare or comparisons(ds))]
     parts = [decide(ds, a, b, alpha, delta, round, rule) for a, b in pairs]
     if not parts:
         return None

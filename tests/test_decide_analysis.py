@@ -193,6 +193,10 @@ def test_decide_on_a_grid_is_the_reference_at_its_seeds(files, round_):
     np.testing.assert_allclose(exact["cs_low"].values.ravel(), ref["cs_low"], atol=1e-12)
     with pytest.raises(KeyError, match="allowed"):
         decide(files["grid"], "mmd", "nothing")
+    named = decide(files["grid"], "transfer", "target_mlp", round=round_)  # the tables' name of mmd
+    assert named.attrs["comparison"] == "mmd:target_mlp" and named.equals(got)
+    both = decisions(files["grid"], compare=["transfer:target_mlp"], round=round_)
+    assert [str(c) for c in both["comparison"].values] == ["mmd:target_mlp"]
 
 
 # ---------------------------------------------------------------- lines in words
