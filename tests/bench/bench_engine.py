@@ -35,6 +35,7 @@ tlsweep's engine does not call OpenBLAS at this setting.
 """
 import argparse
 import json
+from types import SimpleNamespace
 import math
 import os
 import resource
@@ -114,7 +115,7 @@ def machine():
     return f"{model}, {os.cpu_count()} CPUs; " + " ".join(f for f in want if f in flags)
 
 
-def main():
+def options():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.environ.get("TLSWEEP_BIN", os.path.join(HERE, "..", "..", "build", "tlsweep")))
     ap.add_argument("--repeat", type=int, default=None, help="runs of tlsweep one and of the loop (default 5)")
@@ -133,57 +134,68 @@ def main():
     for key, val in (quick if a.quick else full).items():
         if getattr(a, key) is None:
             setattr(a, key, val)
-    ks = [int(k) for k in a.batched_ks.split(",") if k]
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS too, for the peak
-    env = dict(os.environ)
+    a.ks = [int(k) for k in a.batched_ks.split(",") if k]
+    return a
+
+
+def time_tlsweep(a):
+    """tlsweep one at the article's point, a.repeat times: wall, engine, MMD method and CPU seconds."""
     args = ["one", "--shift", "45", "--lambda", "0.5", "--n-target", "50", "--seed", "42",
             "--set", f"train.epochs={a.epochs}", "--set", f"train.finetune_epochs={a.finetune_epochs}"]
-    print(f"machine: {machine()}")
-    c_times, c_engine, c_mmd, c_cpu = [], [], [], []
+    m = SimpleNamespace(times=[], engine=[], mmd=[], cpu=[])
     for _ in range(a.repeat):
         t, c = time.perf_counter(), children_cpu()
-        out = subprocess.run([a.bin] + args, capture_output=True, text=True, env=env, check=True).stdout
-        c_times.append(time.perf_counter() - t)
-        c_cpu.append(children_cpu() - c)
+        out = subprocess.run([a.bin] + args, capture_output=True, text=True, env=dict(os.environ), check=True).stdout
+        m.times.append(time.perf_counter() - t)
+        m.cpu.append(children_cpu() - c)
         r = json.loads(out)
-        c_engine.append(r["seconds_scratch"] + r["seconds_direct"] + r["seconds_mmd"])
-        c_mmd.append(r["seconds_mmd"])
+        m.engine.append(r["seconds_scratch"] + r["seconds_direct"] + r["seconds_mmd"])
+        m.mmd.append(r["seconds_mmd"])
+    return m
+
+
+def time_torch(a):
+    """The PyTorch loop (a.repeat runs) and the batched runs at each K."""
     import torch
     torch.set_num_threads(1)
     import torch_reference
     import torch_batched
-    p_times, p_mmd, p_cpu, p_cpu_mmd = [], [], [], []
+    m = SimpleNamespace(times=[], mmd=[], cpu=[], cpu_mmd=[], b_cfg={}, b_acc={}, b_cpu={})
     for _ in range(a.repeat):
         t, c = time.perf_counter(), time.process_time()
         r = torch_reference.run(45.0, 0.5, 50, 42, epochs=a.epochs, finetune_epochs=a.finetune_epochs)
-        p_times.append(time.perf_counter() - t)
-        p_cpu.append(time.process_time() - c)
-        p_mmd.append(r["seconds_mmd"])
-        p_cpu_mmd.append(r["cpu_seconds_mmd"])
-    b_cfg, b_acc, b_cpu = {}, {}, {}
-    for K in ks:
+        m.times.append(time.perf_counter() - t)
+        m.cpu.append(time.process_time() - c)
+        m.mmd.append(r["seconds_mmd"])
+        m.cpu_mmd.append(r["cpu_seconds_mmd"])
+    for K in a.ks:
         runs = [torch_batched.run_batched(K, 45.0, 0.5, 50, range(K), epochs=a.epochs,
                                           finetune_epochs=a.finetune_epochs) for _ in range(a.batched_repeat)]
-        b_cfg[K] = [r["seconds_per_config"] for r in runs]
-        b_cpu[K] = [r["cpu_seconds_per_config"] for r in runs]
-        b_acc[K] = sum(runs[0]["acc_mmd"]) / K
+        m.b_cfg[K] = [r["seconds_per_config"] for r in runs]
+        m.b_cpu[K] = [r["cpu_seconds_per_config"] for r in runs]
+        m.b_acc[K] = sum(runs[0]["acc_mmd"]) / K
+    return m
+
+
+def print_whole(a, c, p):
+    """Per-configuration times of the three methods; returns the MMD method's FLOPs and the peak."""
     setting = ("the article's setting" if (a.epochs, a.finetune_epochs) == (100, 50)
                else f"the article's setting but {a.epochs} + {a.finetune_epochs} epochs")
-    rows = [("tlsweep one (process, incl. start-up and distances)", c_times),
-            ("tlsweep engine: the three methods", c_engine),
-            ("PyTorch reference: the three methods", p_times)]
+    rows = [("tlsweep one (process, incl. start-up and distances)", c.times),
+            ("tlsweep engine: the three methods", c.engine),
+            ("PyTorch reference: the three methods", p.times)]
     print(f"per-configuration time at {setting}, one core, runs: {a.repeat}")
     print(f"{'':55s} {'min s':>8s} {'median s':>9s}")
     for name, ts in rows:
         print(f"{name:55s} {min(ts):8.3f} {statistics.median(ts):9.3f}")
-    print(f"speed-up of the engine over PyTorch: min {min(p_times) / min(c_engine):.1f}x, "
-          f"median {statistics.median(p_times) / statistics.median(c_engine):.1f}x")
-    print(f"speed-up of the whole tlsweep one process: median {statistics.median(p_times) / statistics.median(c_times):.1f}x")
-    print(f"CPU time (user + system), min: tlsweep one process {min(c_cpu):.3f} s, PyTorch reference {min(p_cpu):.3f} s: "
-          f"{min(p_cpu) / min(c_cpu):.1f}x")
+    print(f"speed-up of the engine over PyTorch: min {min(p.times) / min(c.engine):.1f}x, "
+          f"median {statistics.median(p.times) / statistics.median(c.engine):.1f}x")
+    print(f"speed-up of the whole tlsweep one process: median {statistics.median(p.times) / statistics.median(c.times):.1f}x")
+    print(f"CPU time (user + system), min: tlsweep one process {min(c.cpu):.3f} s, PyTorch reference {min(p.cpu):.3f} s: "
+          f"{min(p.cpu) / min(c.cpu):.1f}x")
     import numpy  # noqa: F401  (its OpenBLAS, one thread: OPENBLAS_NUM_THREADS=1 above)
     flops = flops_per_config(epochs=a.epochs, finetune_epochs=a.finetune_epochs)
-    mmd_s = min(c_mmd)
+    mmd_s = min(c.mmd)
     peak = sgemm_peak()
     print(f"MMD method: {flops / 1e9:.2f} GFLOP per configuration in {mmd_s:.3f} s = {flops / mmd_s / 1e9:.1f} GFLOP/s; "
           f"single-core SGEMM peak measured now {peak / 1e9:.1f} GFLOP/s: {100 * flops / mmd_s / peak:.0f}% of it")
@@ -193,42 +205,66 @@ def main():
         print("  OpenBLAS did not recognise this AVX2 CPU and uses generic SSE3 kernels: the SGEMM peak above and "
               "PyTorch's products are below what the CPU does; rerun with OPENBLAS_CORETYPE=Haswell (AVX2) or "
               "SkylakeX (AVX-512) set to measure with its real kernels")
+    return flops, peak
+
+
+def print_mmd(a, c, p, flops, peak):
+    """The MMD method alone: tlsweep, the PyTorch loop and the batched runs."""
+    ks = a.ks
     print()
     print(f"the MMD method alone, per configuration (runs: {a.repeat}; batched: {a.batched_repeat} per K, "
           f"seeds 0..K-1, denormals flushed, elapsed / K); {flops / 1e9:.2f} GFLOP per configuration "
           f"(counted for tlsweep's algorithm), against the SGEMM peak above")
     print(f"{'':40s} {'min s':>8s} {'median s':>9s} {'vs tlsweep':>11s} {'GFLOP/s':>8s} {'of peak':>8s}")
-    mmd_rows = [("tlsweep engine", c_mmd), ("PyTorch loop (torch_reference)", p_mmd)]
-    mmd_rows += [(f"PyTorch batched, K = {K}", b_cfg[K]) for K in ks]
-    c_min = mmd_s
+    mmd_rows = [("tlsweep engine", c.mmd), ("PyTorch loop (torch_reference)", p.mmd)]
+    mmd_rows += [(f"PyTorch batched, K = {K}", p.b_cfg[K]) for K in ks]
+    c_min = min(c.mmd)
     for name, ts in mmd_rows:
         lo, med = min(ts), statistics.median(ts)
         print(f"{name:40s} {lo:8.3f} {med:9.3f} {lo / c_min:10.1f}x {flops / lo / 1e9:8.1f} {100 * flops / lo / peak:7.1f}%")
-    if ks:
-        best = min(ks, key=lambda K: min(b_cfg[K]))
-        b_min = min(b_cfg[best])
-        print(f"tlsweep engine vs the PyTorch loop: {min(p_mmd) / c_min:.1f}x; vs PyTorch batched at its best K "
-              f"({best}): {b_min / c_min:.1f}x; batching gains PyTorch {min(p_mmd) / b_min:.1f}x (mins)")
-        print("mean acc_mmd of the batched runs: " + ", ".join(f"K = {K}: {b_acc[K]:.3f}" for K in ks))
-        cbest = min(ks, key=lambda K: min(b_cpu[K]))
-        c_up = min(c_cpu)
-        print(f"CPU time per configuration, min: the whole tlsweep one process {c_up:.3f} s (an upper bound of its MMD "
-              f"method); the PyTorch loop's MMD method {min(p_cpu_mmd):.3f} s: {min(p_cpu_mmd) / c_up:.1f}x; "
-              + "; ".join(f"PyTorch batched K = {K} {min(b_cpu[K]):.3f} s: {min(b_cpu[K]) / c_up:.1f}x" for K in ks))
-        print(f"  tlsweep vs PyTorch batched at its best K by CPU time ({cbest}): {min(b_cpu[cbest]) / c_up:.1f}x; "
-              f"rate of the whole process {flops / c_up / 1e9:.1f} GFLOP/s = {100 * flops / c_up / peak:.0f}% of the SGEMM peak")
-        if a.denormals:
-            nf = torch_batched.run_batched(best, 45.0, 0.5, 50, range(best), epochs=a.epochs,
-                                           finetune_epochs=a.finetune_epochs, flush_denormal=False)
-            torch.set_flush_denormal(True)
-            try:
-                lf = torch_reference.run(45.0, 0.5, 50, 42, epochs=a.epochs, finetune_epochs=a.finetune_epochs)
-            finally:
-                torch.set_flush_denormal(False)
-            print(f"denormals not flushed, batched at K = {best}: {nf['seconds_per_config']:.3f} s per configuration, "
-                  f"{nf['seconds_per_config'] / b_min:.2f}x the flushed min (one run)")
-            print(f"denormals flushed, PyTorch loop: {lf['seconds_mmd']:.3f} s, "
-                  f"{lf['seconds_mmd'] / min(p_mmd):.2f}x the unflushed min (one run)")
+    if not ks:
+        return
+    best = min(ks, key=lambda K: min(p.b_cfg[K]))
+    b_min = min(p.b_cfg[best])
+    print(f"tlsweep engine vs the PyTorch loop: {min(p.mmd) / c_min:.1f}x; vs PyTorch batched at its best K "
+          f"({best}): {b_min / c_min:.1f}x; batching gains PyTorch {min(p.mmd) / b_min:.1f}x (mins)")
+    print("mean acc_mmd of the batched runs: " + ", ".join(f"K = {K}: {p.b_acc[K]:.3f}" for K in ks))
+    cbest = min(ks, key=lambda K: min(p.b_cpu[K]))
+    c_up = min(c.cpu)
+    print(f"CPU time per configuration, min: the whole tlsweep one process {c_up:.3f} s (an upper bound of its MMD "
+          f"method); the PyTorch loop's MMD method {min(p.cpu_mmd):.3f} s: {min(p.cpu_mmd) / c_up:.1f}x; "
+          + "; ".join(f"PyTorch batched K = {K} {min(p.b_cpu[K]):.3f} s: {min(p.b_cpu[K]) / c_up:.1f}x" for K in ks))
+    print(f"  tlsweep vs PyTorch batched at its best K by CPU time ({cbest}): {min(p.b_cpu[cbest]) / c_up:.1f}x; "
+          f"rate of the whole process {flops / c_up / 1e9:.1f} GFLOP/s = {100 * flops / c_up / peak:.0f}% of the SGEMM peak")
+    if a.denormals:
+        print_denormals(a, best, b_min, min(p.mmd))
+
+
+def print_denormals(a, best, b_min, p_mmd_min):
+    import torch
+    import torch_batched
+    import torch_reference
+    nf = torch_batched.run_batched(best, 45.0, 0.5, 50, range(best), epochs=a.epochs,
+                                   finetune_epochs=a.finetune_epochs, flush_denormal=False)
+    torch.set_flush_denormal(True)
+    try:
+        lf = torch_reference.run(45.0, 0.5, 50, 42, epochs=a.epochs, finetune_epochs=a.finetune_epochs)
+    finally:
+        torch.set_flush_denormal(False)
+    print(f"denormals not flushed, batched at K = {best}: {nf['seconds_per_config']:.3f} s per configuration, "
+          f"{nf['seconds_per_config'] / b_min:.2f}x the flushed min (one run)")
+    print(f"denormals flushed, PyTorch loop: {lf['seconds_mmd']:.3f} s, "
+          f"{lf['seconds_mmd'] / p_mmd_min:.2f}x the unflushed min (one run)")
+
+
+def main():
+    a = options()
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS too, for the peak
+    print(f"machine: {machine()}")
+    c = time_tlsweep(a)
+    p = time_torch(a)
+    flops, peak = print_whole(a, c, p)
+    print_mmd(a, c, p, flops, peak)
 
 
 if __name__ == "__main__":

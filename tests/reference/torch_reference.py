@@ -127,6 +127,21 @@ def softmax_accuracy(extractor, classifier, xt, yt):
     return float((logits.argmax(1).numpy() == yt).mean()), torch.softmax(logits, 1)
 
 
+def transferability_scores(extractor, classifier, Xl, yl):
+    """The scores of transferability.py on the network's features and softmax of the labelled
+    target points (in double precision), as ts_<name>."""
+    import transferability as ts
+    with torch.no_grad():
+        fl = extractor(Xl)
+        pl = torch.softmax(classifier(fl), 1)
+    f64, p64 = fl.numpy().astype(np.float64), pl.numpy().astype(np.float64)
+    out = {"ts_" + name: float(getattr(ts, name)(p64, yl)[0]) for name in ("leep", "nce")}
+    for name in ("nleep", "logme", "hscore", "hscore_shrink", "gbc", "transrate"):
+        out["ts_" + name] = float(getattr(ts, name)(f64, yl)[0])
+    out["ts_knn"] = float(ts.knn(f64, yl, 20)[0])
+    return out
+
+
 def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finetune_epochs=50,
         batch_size=32, lr=1e-3, gamma=1.0, hidden=32, features=16, align="mmd", target_batch=None,
         gammas=None, bandwidth="fixed", estimator="biased", disc_hidden=32, strategy="all",
@@ -192,16 +207,7 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
             loss.backward()
             opt.step()
     if scores:
-        import transferability as ts
-        with torch.no_grad():
-            fl = extractor(Xl)
-            pl = torch.softmax(classifier(fl), 1)
-        f64, p64 = fl.numpy().astype(np.float64), pl.numpy().astype(np.float64)
-        for name in ("leep", "nce"):
-            out["ts_" + name] = float(getattr(ts, name)(p64, yl)[0])
-        for name in ("nleep", "logme", "hscore", "hscore_shrink", "gbc", "transrate"):
-            out["ts_" + name] = float(getattr(ts, name)(f64, yl)[0])
-        out["ts_knn"] = float(ts.knn(f64, yl, 20)[0])
+        out.update(transferability_scores(extractor, classifier, Xl, yl))
     ft_curve = []
     # fine-tuning, same optimizer: frozen or regularized feature extractor
     if strategy == "classifier":
@@ -218,6 +224,7 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
         loss.backward()
         opt.step()
     if scores:
+        import transferability as ts
         out["ts_ft_loss_rise"] = float(ts.ft_loss_rise(np.array(ft_curve))[0])
         out["ts_ft_loss_rebound"] = float(ts.ft_loss_rebound(np.array(ft_curve))[0])
     out["acc_mmd"], p_mmd = softmax_accuracy(extractor, classifier, Xt, yt)
