@@ -68,6 +68,7 @@ RULES = (("mmd2_input", 0.1, ">=", "MMD² < 0.1 typically indicates transferabil
          ("mmd2_feat_after", 0.1, ">=", "MMD² < 0.1 typically indicates transferability"),
          ("pad_input", 0.5, ">", "A-distance > 0.5 signals negative transfer"),
          ("pad_feat", 0.5, ">", "A-distance > 0.5 signals negative transfer"))
+SHIFT_KINDS = ("rotation", "translation", "scale", "label", "conditional")  # data.shift_kind's values, in order
 KIND = "shift_kind"  # the column of the configurations' and cells' tables that names the kind
 COLUMNS = ("target", "score", "slice", "slice_axis", "slice_value", "when", "direction", "direction_from", "auroc",
            "auroc_low", "auroc_high", "threshold", "rule", "error", "base_error", "loko_threshold", "loko_error", "n",
@@ -407,6 +408,8 @@ class _Slice:
                 continue
             vals = self.frame[ax].values
             uniq = list(dict.fromkeys(vals)) if vals.dtype == object else sorted(set(vals.tolist()))
+            if ax == KIND:  # data.shift_kind's order
+                uniq.sort(key=lambda k: (SHIFT_KINDS.index(k) if k in SHIFT_KINDS else len(SHIFT_KINDS), str(k)))
             out += [(f"{ax}={R._py(v)}", ax, R._py(v), vals == v) for v in uniq]
         return out
 
