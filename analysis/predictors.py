@@ -41,7 +41,10 @@ The threshold (threshold, rule, error) is the one that misclassifies fewest poin
 (in-sample: optimistic); base_error is the error of predicting the majority everywhere. Leave
 one shift kind out (loko_threshold, loko_error): on a kind's row, the threshold fitted on the
 configurations of every other kind and its error on this kind; on the row of all, the errors of
-all kinds pooled. The article's rules (MMD^2 >= 0.1: no longer "typically transferable";
+all kinds pooled. Where harm is rare, no threshold may beat the majority (error ==
+base_error however good the AUROC): balanced_threshold, balanced_error and
+loko_balanced_error are the same for the balanced error, the mean of the shares of harmful and
+of harmless points misclassified (0.5: chance, whatever the prevalence). The article's rules (MMD^2 >= 0.1: no longer "typically transferable";
 A-distance > 0.5: negative transfer) are rows of their own (score rule_<distance>): a fixed
 binary prediction, whose AUROC is its balanced accuracy and whose threshold is the article's.
 """
@@ -71,8 +74,9 @@ RULES = (("mmd2_input", 0.1, ">=", "MMD² < 0.1 typically indicates transferabil
 SHIFT_KINDS = ("rotation", "translation", "scale", "label", "conditional")  # data.shift_kind's values, in order
 KIND = "shift_kind"  # the column of the configurations' and cells' tables that names the kind
 COLUMNS = ("target", "score", "slice", "slice_axis", "slice_value", "when", "direction", "direction_from", "auroc",
-           "auroc_low", "auroc_high", "threshold", "rule", "error", "base_error", "loko_threshold", "loko_error", "n",
-           "n_harm", "n_ties", "n_seeds", "n_missing")
+           "auroc_low", "auroc_high", "threshold", "rule", "error", "base_error", "loko_threshold", "loko_error",
+           "balanced_threshold", "balanced_error", "loko_balanced_error", "n", "n_harm", "n_ties", "n_seeds",
+           "n_missing")
 
 
 # ---------------------------------------------------------------- the statistics
@@ -161,13 +165,15 @@ def clustered_auroc_interval(score, harm, cluster, level=0.95):
     return a, max(a - half, 0.0), min(a + half, 1.0)
 
 
-def best_threshold(score, harm, direction=None):
+def best_threshold(score, harm, direction=None, balanced=False):
     """The threshold that misclassifies fewest points when harm is predicted on the harm side
     of it: score > t for direction +1, score < t for -1 (None: both tried, the better kept;
     ties to +1). Thresholds lie midway between consecutive distinct scores, or beyond every
-    score (predict one label everywhere: +-inf). Returns (threshold, errors / n, direction)."""
+    score (predict one label everywhere: +-inf). balanced: the threshold of the least balanced
+    error, the mean of the shares of harmful and of harmless points misclassified (1 - Youden's
+    J over 2; NaN unless both labels occur). Returns (threshold, its error, direction)."""
     s, y = np.asarray(score, float), np.asarray(harm, bool)
-    if s.size == 0:
+    if s.size == 0 or (balanced and (y.all() or not y.any())):
         return math.nan, math.nan, direction
     best = None
     for d in ((+1, -1) if direction is None else (direction,)):
@@ -178,12 +184,21 @@ def best_threshold(score, harm, direction=None):
         # threshold below u[0], between u[i] and u[i+1], above u[-1]: harm predicted above it
         missed = np.concatenate([[0.0], np.cumsum(h)])  # harmful at or below the threshold
         false = g.sum() - np.concatenate([[0.0], np.cumsum(g)])  # harmless above it
-        err = missed + false
+        err = (missed / h.sum() + false / g.sum()) * s.size / 2.0 if balanced else missed + false
         i = int(np.argmin(err))
         t = -np.inf if i == 0 else np.inf if i == u.size else (u[i - 1] + u[i]) / 2.0
         if best is None or err[i] < best[1]:
             best = (d * t, err[i], d)
     return float(best[0]), float(best[1] / s.size), best[2]
+
+
+def balanced_error(predicted, harm):
+    """The mean of the shares of harmful and of harmless points misclassified (of those that
+    occur; NaN without points)."""
+    p, y = np.asarray(predicted, bool), np.asarray(harm, bool)
+    rates = [np.mean(~p[y])] if y.any() else []
+    rates += [np.mean(p[~y])] if (~y).any() else []
+    return float(np.mean(rates)) if rates else math.nan
 
 
 def predict(score, threshold, direction):
@@ -289,10 +304,14 @@ def _t_decisions(ds, a, b, alpha, delta):
     """A stand-in for analysis.decide where it is missing: the (1 - alpha) t interval of the
     mean paired difference at the cell's seeds (fixed, not sequential): 1 helps (above 0), 2
     hurts (below 0), 3 equivalent (inside +-delta), 0 otherwise."""
+    import warnings
+
     from scipy import stats
     d = (R.accuracy(ds, a) - R.accuracy(ds, b))
     n = d.count("seed")
-    mean, sd = d.mean("seed", skipna=True), d.std("seed", ddof=1, skipna=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # cells of one seed or none: no interval
+        mean, sd = d.mean("seed", skipna=True), d.std("seed", ddof=1, skipna=True)
     q = xr.apply_ufunc(lambda k: stats.t.ppf(1 - alpha / 2, np.maximum(k - 1, 1)), n)
     half = (q * sd / np.sqrt(n.where(n > 1))).where(n > 1)
     lo, hi = mean - half, mean + half
@@ -495,33 +514,41 @@ def _score_rows(sl, name, decl, how, by):
         lo, hi = (sl.ci(sign * x, mask, None if per_seed is None else per_seed[mask], lambda v, s=sign: s * v)
                   if np.isfinite(a) else (math.nan, math.nan))
         t, err, _ = best_threshold(x, y, sign)
-        lt, le = loko.get((ax, val), (math.nan, math.nan))
+        tb, eb, _ = best_threshold(x, y, sign, balanced=True)
+        lt, le, lb = loko.get((ax, val), (math.nan, math.nan, math.nan))
         rows.append({"target": sl.target, "score": name, "slice": sname, "slice_axis": ax, "slice_value": val,
                      "when": when_known(name), "direction": sign, "direction_from": how, "auroc": a,
                      "auroc_low": lo, "auroc_high": hi, "threshold": t, "rule": _rule_text(name, t, sign),
                      "error": err, "base_error": _base_error(y), "loko_threshold": lt, "loko_error": le,
+                     "balanced_threshold": tb, "balanced_error": eb, "loko_balanced_error": lb,
                      "n": int(y.size), "n_harm": int(y.sum()), "n_seeds": sl.seeds(name, mask),
                      "n_missing": int((m & ~fin).sum()), **sl.counts(m)})
     return rows
 
 
 def _loko(x, y, fin, kinds, direction):
-    """Leave one shift kind out: {(KIND, kind): (threshold fitted on the other kinds, its error on
-    this kind)}, and {("", ""): (NaN, the errors of every kind pooled)}; empty with one kind."""
+    """Leave one shift kind out: {(KIND, kind): (threshold fitted on the other kinds, its error
+    on this kind, the balanced error on this kind of the balanced threshold fitted there)}, and
+    {("", ""): (NaN, both errors over every kind's held-out predictions pooled)}; empty with one
+    kind."""
     uniq = list(dict.fromkeys(kinds))
     if len(uniq) < 2:
         return {}
-    out, wrong, total = {}, 0, 0
+    out, plain, bal, truth = {}, [], [], []
     for k in uniq:
         test, train = (kinds == k) & fin, (kinds != k) & fin
         if not test.any() or not train.any():
             continue
         t, _, d = best_threshold(x[train], y[train], direction)
-        miss = predict(x[test], t, d) != y[test]
-        out[(KIND, k)] = (t, float(miss.mean()))
-        wrong, total = wrong + int(miss.sum()), total + int(test.sum())
-    if total:
-        out[("", "")] = (math.nan, wrong / total)
+        tb, _, db = best_threshold(x[train], y[train], direction, balanced=True)
+        p = predict(x[test], t, d)
+        pb = predict(x[test], tb, db) if np.isfinite(tb) else np.zeros(int(test.sum()), bool)
+        out[(KIND, k)] = (t, float(np.mean(p != y[test])), balanced_error(pb, y[test]) if np.isfinite(tb) else
+                          math.nan)
+        plain.append(p), bal.append(pb), truth.append(y[test])
+    if truth:
+        p, pb, yy = np.concatenate(plain), np.concatenate(bal), np.concatenate(truth)
+        out[("", "")] = (math.nan, float(np.mean(p != yy)), balanced_error(pb, yy))
     return out
 
 
@@ -545,12 +572,14 @@ def _rule_rows(sl, dist, thr, side, words, by):
         lo, hi = (sl.ci(f, mask, None if per_seed is None else per_seed[mask], flag) if np.isfinite(a)
                   else (math.nan, math.nan))
         err = float(np.mean((f > 0.5) != y)) if y.size else math.nan
-        loko = err if several and ax in ("", KIND) else math.nan
+        bal = balanced_error(f > 0.5, y)
+        loko = (err, bal) if several and ax in ("", KIND) else (math.nan, math.nan)
         rows.append({"target": sl.target, "score": f"rule_{dist}", "slice": sname, "slice_axis": ax,
                      "slice_value": val, "when": DISTANCES[dist], "direction": +1, "direction_from": "article",
                      "auroc": a, "auroc_low": lo, "auroc_high": hi, "threshold": thr,
                      "rule": f"harm if {dist} {side} {thr:g} (article: {words})", "error": err,
                      "base_error": _base_error(y), "loko_threshold": thr if several and ax == KIND else math.nan,
-                     "loko_error": loko, "n": int(y.size), "n_harm": int(y.sum()), "n_seeds": sl.seeds(dist, mask),
+                     "loko_error": loko[0], "balanced_threshold": thr, "balanced_error": bal,
+                     "loko_balanced_error": loko[1], "n": int(y.size), "n_harm": int(y.sum()), "n_seeds": sl.seeds(dist, mask),
                      "n_missing": int((m & ~fin).sum()), **sl.counts(m)})
     return rows

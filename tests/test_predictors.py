@@ -19,7 +19,7 @@ from tlstest import ROOT, mpirun
 
 sys.path.insert(0, ROOT)
 from analysis import predictors  # noqa: E402
-from analysis.predictors import (auroc, best_threshold, bootstrap_auroc, cells,  # noqa: E402
+from analysis.predictors import (auroc, balanced_error, best_threshold, bootstrap_auroc, cells,  # noqa: E402
                                  clustered_auroc_interval, configurations, predict)
 
 YIELD = {"OMPI_MCA_mpi_yield_when_idle": "1"}
@@ -113,6 +113,13 @@ def test_the_intervals_cover_the_true_auroc(seeds, noise):
     assert cover["independent"] <= 0.88, cover
 
 
+def test_balanced_error_by_hand():
+    y = np.array([1, 1, 0, 0, 0, 0], bool)
+    p = np.array([1, 0, 1, 0, 0, 0], bool)
+    assert balanced_error(p, y) == pytest.approx((1 / 2 + 1 / 4) / 2)
+    assert balanced_error(p[2:], y[2:]) == pytest.approx(1 / 4)  # no harmful point: the harmless share only
+
+
 def test_best_threshold_is_the_brute_force_minimum():
     rng = np.random.default_rng(5)
     for _ in range(50):
@@ -123,6 +130,9 @@ def test_best_threshold_is_the_brute_force_minimum():
             cands = np.concatenate([[-np.inf, np.inf], np.unique(s) + 0.05, np.unique(s) - 0.05])
             brute = min(np.mean(predict(s, c, d) != y) for c in cands)
             assert dd == d and err == pytest.approx(brute) and np.mean(predict(s, t, d) != y) == pytest.approx(err)
+            t, err, _ = best_threshold(s, y, d, balanced=True)
+            brute = min(balanced_error(predict(s, c, d), y) for c in cands)
+            assert err == pytest.approx(brute) and balanced_error(predict(s, t, d), y) == pytest.approx(err)
         t, err, dd = best_threshold(s, y)  # both directions tried
         assert err <= min(best_threshold(s, y, +1)[1], best_threshold(s, y, -1)[1]) + 1e-12
 
@@ -163,7 +173,7 @@ def test_the_articles_rules_as_counted_by_hand(sweeps):
         flag = x > thr if strict else x >= thr
         r = df[(df["score"] == f"rule_{dist}") & (df["slice"] == "all")].iloc[0]
         assert r["error"] == pytest.approx(np.mean(flag != harm))
-        assert r["threshold"] == thr
+        assert r["threshold"] == thr and r["balanced_error"] == pytest.approx(balanced_error(flag, harm))
         if harm.any() and not harm.all():
             balanced = (np.mean(flag[harm]) + np.mean(~flag[~harm])) / 2
             assert r["auroc"] == pytest.approx(balanced)
@@ -178,7 +188,7 @@ def test_two_kinds_slices_and_leave_one_kind_out(sweeps):
     assert {"all", "shift_kind=rotation", "shift_kind=conditional", "n_target=10", "n_target=30"} <= set(leep.index)
     assert leep.loc["shift_kind=rotation", "n"] + leep.loc["shift_kind=conditional", "n"] == leep.loc["all", "n"]
     # leave one kind out: the threshold fitted on the other kind, its error here
-    errors = 0
+    errors, pooled, truth = 0, [], []
     for kind, other in (("rotation", "conditional"), ("conditional", "rotation")):
         train, test = conf[conf["shift_kind"] == other], conf[conf["shift_kind"] == kind]
         t, _, d = best_threshold(train["ts_leep"], train["harm"], -1)
@@ -186,7 +196,13 @@ def test_two_kinds_slices_and_leave_one_kind_out(sweeps):
         errors += err * len(test)
         assert leep.loc[f"shift_kind={kind}", "loko_error"] == pytest.approx(err)
         assert leep.loc[f"shift_kind={kind}", "loko_threshold"] == pytest.approx(t)
+        tb, _, _ = best_threshold(train["ts_leep"], train["harm"], -1, balanced=True)
+        p = predict(test["ts_leep"], tb, -1)
+        assert leep.loc[f"shift_kind={kind}", "loko_balanced_error"] == pytest.approx(balanced_error(p, test["harm"]))
+        pooled.append(p), truth.append(test["harm"].values)
     assert leep.loc["all", "loko_error"] == pytest.approx(errors / len(conf))
+    assert leep.loc["all", "loko_balanced_error"] == pytest.approx(
+        balanced_error(np.concatenate(pooled), np.concatenate(truth)))
     assert np.isnan(leep.loc["n_target=10", "loko_error"])
 
 
