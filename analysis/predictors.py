@@ -29,24 +29,26 @@ The interval (auroc_low, auroc_high) is over seeds: the seeds are the independen
 labelled points, initialisation), while the configurations of one seed share them (common
 random numbers), so the seed is the unit of resampling, not the configuration. Per
 configuration (interval="clustered", the default): the clustered Mann-Whitney/DeLong variance
-of Obuchowski (Biometrics 1997), the seeds as clusters, with a Student t quantile on
-seeds - 1 degrees of freedom, clipped to [0, 1]; interval="bootstrap": the percentile interval
-of n_boot AUROCs of samples of seeds drawn with replacement (every configuration of a drawn
-seed taken as often as it is drawn), which covers less at few seeds (tests/test_predictors.py
-simulates 300 sweeps with seed effects at level 0.95: clustered 0.94 at 10 seeds and 0.97 at 30,
-bootstrap 0.89 and 0.95; an interval that treats the configurations as independent 0.76 and 0.83). Per cell: the seed bootstrap, the seeds drawn making each cell's mean score, the
-cells' decisions held fixed.
+of Obuchowski (Biometrics 1997), the seeds as clusters, with a Student t quantile on seeds - 1
+degrees of freedom, clipped to [0, 1]; interval="bootstrap": the percentile interval of n_boot
+AUROCs of samples of seeds drawn with replacement (every configuration of a drawn seed taken as
+often as it is drawn), which covers less at few seeds. tests/test_predictors.py simulates 300
+sweeps with seed effects at level 0.95: the clustered interval covers 0.94 at 10 seeds and 0.97
+at 30, the bootstrap 0.89 and 0.95, an interval that treats the configurations as independent
+0.76 and 0.83. Per cell: the seed bootstrap, the seeds drawn making each cell's mean score, the
+cells' decisions held fixed (so it leaves out the decisions' own uncertainty).
 
 The threshold (threshold, rule, error) is the one that misclassifies fewest points of the slice
 (in-sample: optimistic); base_error is the error of predicting the majority everywhere. Leave
 one shift kind out (loko_threshold, loko_error): on a kind's row, the threshold fitted on the
 configurations of every other kind and its error on this kind; on the row of all, the errors of
-all kinds pooled. Where harm is rare, no threshold may beat the majority (error ==
-base_error however good the AUROC): balanced_threshold, balanced_error and
-loko_balanced_error are the same for the balanced error, the mean of the shares of harmful and
-of harmless points misclassified (0.5: chance, whatever the prevalence). The article's rules (MMD^2 >= 0.1: no longer "typically transferable";
-A-distance > 0.5: negative transfer) are rows of their own (score rule_<distance>): a fixed
-binary prediction, whose AUROC is its balanced accuracy and whose threshold is the article's.
+all kinds pooled. Where harm is rare, no threshold may beat the majority (error == base_error
+however good the AUROC): balanced_threshold, balanced_error and loko_balanced_error are the same
+for the balanced error, the mean of the shares of harmful and of harmless points misclassified
+(0.5: chance, whatever the prevalence). The article's rules (MMD^2 >= 0.1: no longer "typically
+transferable"; A-distance > 0.5: negative transfer) are rows of their own (score
+rule_<distance>): a fixed yes/no prediction, whose AUROC is its balanced accuracy and whose
+threshold is the article's.
 """
 import math
 import re
@@ -57,7 +59,7 @@ import xarray as xr
 
 from . import results as R
 
-# the article's distances, when they are computed, and which side predicts harm (+1: higher)
+# the domain distances and what each is measured on (a higher distance is taken to predict harm)
 DISTANCES = {
     "mmd2_input": "inputs",
     "pad_input": "inputs",
@@ -580,6 +582,7 @@ def _rule_rows(sl, dist, thr, side, words, by):
                      "rule": f"harm if {dist} {side} {thr:g} (article: {words})", "error": err,
                      "base_error": _base_error(y), "loko_threshold": thr if several and ax == KIND else math.nan,
                      "loko_error": loko[0], "balanced_threshold": thr, "balanced_error": bal,
-                     "loko_balanced_error": loko[1], "n": int(y.size), "n_harm": int(y.sum()), "n_seeds": sl.seeds(dist, mask),
+                     "loko_balanced_error": loko[1], "n": int(y.size), "n_harm": int(y.sum()),
+                     "n_seeds": sl.seeds(dist, mask),
                      "n_missing": int((m & ~fin).sum()), **sl.counts(m)})
     return rows

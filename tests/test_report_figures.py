@@ -284,5 +284,6 @@ def test_what_foresees_negative_transfer(tmp_path, monkeypatch):
     assert "<h2>What foresees negative transfer</h2><img src='what_foresees.png'" in html
     assert (out / "what_foresees.png").read_bytes()[:4] == b"\x89PNG"
     table = pd.read_csv(out / "predictors.csv")
-    kinds = table[(table["score"] == "ts_leep") & (table["slice_axis"] == "shift_kind")]
+    kinds = table[(table["score"] == "ts_leep") & (table["slice_axis"] == "shift_kind")
+                  & (table["target"] == "configuration")]
     assert list(kinds["slice_value"]) == ["rotation", "conditional"] and kinds["n"].sum() == 16

@@ -1,7 +1,7 @@
 """What foresees negative transfer: the AUROC of each transferability score, domain
-distance and article's rule for the configurations where transfer fell below the baseline,
-one panel per shift kind (and one for all), with intervals over seeds (analysis.predictors);
-predictors.csv beside it. Drawn for sweeps of several shift kinds whose files have the ts_
+distance and article's rule for the configurations where transfer fell below the baseline and
+for the cells decided `hurts`, one panel per shift kind (and one for all), with intervals over
+seeds (analysis.predictors); predictors.csv beside it. Drawn for sweeps of several shift kinds whose files have the ts_
 variables."""
 import os
 
@@ -42,18 +42,20 @@ def table(ctx):
     per shift kind (computed once per Context)."""
     if "_what_foresees" not in ctx.__dict__:
         from ... import predictors
-        ctx._what_foresees = predictors(ctx.ds, f"{ctx.trans}:{ctx.base}", targets=("configuration",),
-                                        by=(KIND, "n_target"))
+        ctx._what_foresees = predictors(ctx.ds, f"{ctx.trans}:{ctx.base}", by=(KIND, "n_target"))
     return ctx._what_foresees
 
 
 def caption(ctx):
     n = ctx.names
-    return (f"Per configuration, negative transfer is {n.var(ctx.trans)} &lt; {n.var(ctx.base)} (a tie counts as none). "
-            "The AUROC is the chance that a configuration with negative transfer has a score on the harm side of one "
+    return (f"Filled: per configuration, negative transfer is {n.var(ctx.trans)} &lt; {n.var(ctx.base)} (a tie counts "
+            "as none). Hollow: per cell, the cells decided <i>hurts</i> against those decided <i>helps</i> or "
+            "<i>equivalent</i> (undecided cells left out), each with its mean score. "
+            "The AUROC is the chance that a harmed configuration (cell) has a score on the harm side of one "
             "without, the side each score declares (its long_name: lower LEEP, higher distance, ...): 0.5 is chance, "
-            "below 0.5 the score points the wrong way. Bars: 95% interval over seeds (clustered DeLong, the seeds as "
-            "clusters). Blue: known before fine-tuning from the source network on the labelled target points; green: "
+            "below 0.5 the score points the wrong way. Bars: 95% interval over seeds (per configuration clustered "
+            "DeLong, the seeds as clusters; per cell a seed bootstrap of the cells' mean scores, the decisions held). "
+            "Blue: known before fine-tuning from the source network on the labelled target points; green: "
             "from the inputs or the untrained features; grey: read during or after fine-tuning. The article's rules "
             "(black squares) are yes/no predictions: their AUROC is the balanced accuracy. Every slice (n_target "
             "too), the best thresholds and their errors when fitted on the other kinds: predictors.csv.")
@@ -67,39 +69,46 @@ def write_csv(ctx, report):
     return ""
 
 
+def _marks(ax, sub, names, ys, hollow):
+    """One mark and interval per score of sub (a slice's rows, indexed by score)."""
+    for y, s in zip(ys, names):
+        if s not in sub.index or not np.isfinite(sub.loc[s, "auroc"]):
+            continue
+        r = sub.loc[s]
+        colour = "black" if s.startswith("rule_") else COLOURS.get(r["when"], PALETTE[0])
+        if np.isfinite(r["auroc_low"]) and np.isfinite(r["auroc_high"]):
+            ax.plot([r["auroc_low"], r["auroc_high"]], [y, y], color=colour, linewidth=1.0 if hollow else 1.6,
+                    alpha=0.6 if hollow else 1.0, solid_capstyle="butt")
+        ax.plot(r["auroc"], y, marker="s" if s.startswith("rule_") else "o", color=colour, markersize=5,
+                markerfacecolor="white" if hollow else colour)
+
+
 def draw(ctx, path, plt):
     df = table(ctx)
     df = df[df["slice_axis"].isin(["", KIND])]
+    conf, cell = df[df["target"] == "configuration"], df[df["target"] == "cell"]
     names = [s for s in score_names(ctx.ds) if s in set(df["score"])] + \
         [s for s in dict.fromkeys(df["score"]) if s.startswith("rule_")]
-    panels = ["all"] + [s for s in dict.fromkeys(df["slice"]) if s != "all"]
+    panels = ["all"] + [s for s in dict.fromkeys(conf["slice"]) if s != "all"]
     ncols = len(panels)
-    fig, axes = plt.subplots(1, ncols, figsize=(min(15.0, 2.3 * ncols + 2.4), 0.32 * len(names) + 2.2),
+    fig, axes = plt.subplots(1, ncols, figsize=(min(15.0, 2.3 * ncols + 2.4), 0.36 * len(names) + 2.4),
                              sharey=True, squeeze=False, layout="constrained")
-    ys = np.arange(len(names))[::-1]
+    ys = np.arange(len(names))[::-1].astype(float)
     for ax, panel in zip(axes[0], panels):
-        sub = df[df["slice"] == panel].set_index("score")
-        for y, s in zip(ys, names):
-            if s not in sub.index or not np.isfinite(sub.loc[s, "auroc"]):
-                continue
-            r = sub.loc[s]
-            rule = s.startswith("rule_")
-            colour = "black" if rule else COLOURS.get(r["when"], PALETTE[0])
-            lo, hi = r["auroc_low"], r["auroc_high"]
-            if np.isfinite(lo) and np.isfinite(hi):
-                ax.plot([lo, hi], [y, y], color=colour, linewidth=1.6, solid_capstyle="butt")
-            ax.plot(r["auroc"], y, marker="s" if rule else "o", color=colour, markersize=5)
+        a, b = conf[conf["slice"] == panel].set_index("score"), cell[cell["slice"] == panel].set_index("score")
+        _marks(ax, a, names, ys + 0.15, hollow=False)
+        _marks(ax, b, names, ys - 0.15, hollow=True)
         ax.axvline(0.5, color="black", linewidth=0.8, linestyle="--")
         ax.set_xlim(0, 1)
         ax.grid(axis="x", alpha=0.3)
-        n = int(sub["n"].max()) if len(sub) else 0
-        harm = int(sub["n_harm"].max()) if len(sub) else 0
         label = "all kinds" if panel == "all" else panel.split("=", 1)[1]
-        ax.set_title(f"{label}\n{harm} of {n} harmed", fontsize=9)
+        counts = [f"{int(t['n_harm'].max())}/{int(t['n'].max())} {what}" for t, what in
+                  ((a, "configurations"), (b, "cells")) if len(t)]
+        ax.set_title("\n".join([label] + counts) + " harmed", fontsize=8.5)
         ax.set_xlabel("AUROC", fontsize=9)
         ax.tick_params(labelsize=8)
     axes[0][0].set_yticks(ys, [LABELS.get(s, s) for s in names], fontsize=8)
     fit_suptitle(fig, f"{TITLE}: does the score tell in advance where {ctx.names.short(ctx.trans)} falls below "
-                 f"{ctx.names.short(ctx.base)}? (per configuration, by shift kind)",
-                 fontsize=11)
+                 f"{ctx.names.short(ctx.base)}? AUROC by shift kind (filled: per configuration; hollow: per "
+                 "decided cell)", fontsize=11)
     save(fig, path)
