@@ -30,7 +30,8 @@ def ci(r):
     if not np.isfinite(r["auroc"]):
         return "–"
     text = f"{r['auroc']:.2f} [{r['auroc_low']:.2f}, {r['auroc_high']:.2f}]"
-    return f"**{text}**" if r["auroc_low"] > 0.5 or r["auroc_high"] < 0.5 else text
+    lo, hi = round(r["auroc_low"], 2), round(r["auroc_high"], 2)  # as shown
+    return f"**{text}**" if lo > 0.5 or hi < 0.5 else text
 
 
 def auroc_table(df, target):
