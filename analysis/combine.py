@@ -7,7 +7,7 @@ pairs two sweeps seed by seed.
     compare("a.h5", "b.h5")                  # per cell: b - a per method, paired where the seeds match
 
 The result of concat() is a results dataset like load()'s: summary(),
-to_frame(), crossover(), select() and the report take it (the report:
+to_frame(), decisions(), select() and the report take it (the report:
 tlsweep-report A.h5 B.h5 -o DIR)."""
 import os
 

@@ -1,5 +1,6 @@
 #include "tlsweep/cells.h"
 
+#include "tlsweep/bmap.h"
 #include "tlsweep/check.h"
 
 #include <math.h>
@@ -14,11 +15,30 @@ void tls_cell_grid_init(tls_cell_grid *g, const tls_config *c) {
 }
 
 void tls_cells_rule(const tls_config *c, tls_decide_rule *rule) {
-    tls_decide_rule_default(rule);
+    if (c->decide.cs == TLS_DECIDE_CS_ASYMPTOTIC)
+        tls_decide_rule_asymptotic(rule);
+    else
+        tls_decide_rule_default(rule);
     rule->alpha = c->decide.alpha;
     rule->delta = c->decide.delta;
     rule->round = c->decide.round;
     rule->max_seeds = c->axis[TLS_AXIS_SEED].n;
+}
+
+const char *tls_cells_rule_text(const tls_config *c) {
+    return c->decide.cs == TLS_DECIDE_CS_ASYMPTOTIC
+               ? "asymptotic (time-uniform central limit) confidence sequence (Waudby-Smith et "
+                 "al. 2021; tightest at 20 seeds, standard deviation floored at 0.01, each "
+                 "round's own interval) for every decision: valid only as the seeds grow and "
+                 "when every mode of the differences shows within the seeds run; a comparison "
+                 "is given up from 20 seeds when no decision is reachable within max_seeds "
+                 "(docs/decisions-study.md)"
+               : "betting confidence sequence (Waudby-Smith & Ramdas 2023, bets truncated at c = "
+                 "0.9, a running intersection) for every decision: the chance of any wrong "
+                 "decision of a cell and comparison is at most alpha for every distribution of "
+                 "the differences on [-1, 1], at any stopping time; a comparison is given up "
+                 "from 20 seeds when no decision is reachable within max_seeds "
+                 "(docs/decisions-study.md)";
 }
 
 struct tls_cell_run {
@@ -28,7 +48,8 @@ struct tls_cell_run {
     int seeds; /* taken */
     int stop;  /* TLS_CELL_* */
     tls_decide *d[TLS_MAX_COMPARE];
-    int done[TLS_MAX_COMPARE]; /* decided: takes no more differences */
+    int done[TLS_MAX_COMPARE]; /* decided or given up: takes no more differences */
+    int futile;                /* a comparison was given up */
     tls_cell_decision last[TLS_MAX_COMPARE];
 };
 
@@ -64,11 +85,13 @@ void tls_cell_run_destroy(tls_cell_run **crp) {
 
 void tls_cell_run_reset(tls_cell_run *cr) {
     cr->seeds = 0;
+    cr->futile = 0;
     cr->stop = TLS_CELL_OPEN;
     for (int k = 0; k < cr->ncompare; k++) {
         tls_decide_reset(cr->d[k]);
         cr->done[k] = 0;
-        cr->last[k] = (tls_cell_decision){TLS_DECIDE_UNDECIDED, 0, -1.0, 1.0, NAN, 1.0};
+        cr->last[k] =
+            (tls_cell_decision){TLS_DECIDE_UNDECIDED, 0, -1.0, 1.0, NAN, 1.0, TLS_BMAP_MEASURED};
     }
 }
 
@@ -84,14 +107,15 @@ int tls_cell_run_push(tls_cell_run *cr, const double acc[TLS_NMETHODS]) {
         if (isfinite(x) && tls_decide_push(cr->d[k], x, &checked) == TLS_OK && checked) {
             tls_decide_result r;
             tls_decide_get(cr->d[k], &r);
-            cr->last[k] =
-                (tls_cell_decision){r.decision, cr->seeds, r.cs_low, r.cs_high, r.mean, r.evalue};
-            cr->done[k] = r.decision != TLS_DECIDE_UNDECIDED;
+            cr->last[k] = (tls_cell_decision){r.decision, cr->seeds, r.cs_low,         r.cs_high,
+                                              r.mean,     r.evalue,  TLS_BMAP_MEASURED};
+            cr->done[k] = r.decision != TLS_DECIDE_UNDECIDED || r.futile;
+            cr->futile |= r.futile;
         }
         open += !cr->done[k];
     }
     if (!open)
-        cr->stop = TLS_CELL_DECIDED;
+        cr->stop = cr->futile ? TLS_CELL_FUTILE : TLS_CELL_DECIDED;
     else if (cr->seeds >= cr->max_seeds)
         cr->stop = TLS_CELL_BUDGET;
     return cr->stop != TLS_CELL_OPEN;
@@ -119,6 +143,103 @@ int64_t tls_cells_id(tls_part p, int64_t j) {
     return p.seeds ? j * p.n + (p.k - 1) : j;
 }
 
+/* Runs cell `cell` from the records: its seeds in order up to its first
+ * missing one or until it stops. */
+static void replay_cell(tls_cell_run *run, const tls_cell_grid *g, tls_part p, int64_t cell,
+                        const double *acc, const int8_t *have) {
+    tls_cell_run_reset(run);
+    for (int s = 0; s < g->seeds; s++) {
+        int64_t pos = tls_part_pos(p, tls_cell_index(g, cell, s));
+        if (!have[pos] || tls_cell_run_push(run, acc + pos * TLS_NMETHODS)) break;
+    }
+}
+
+/* Marks the seeds from `from` on of a cell that will never take them (those
+ * without a record) as not needed; returns how many. */
+static int64_t unneeded_from(const tls_cell_grid *g, tls_part p, int64_t cell, int from,
+                             const int8_t *have, int8_t *not_needed) {
+    int64_t n = 0;
+    for (int s = from; s < g->seeds; s++) {
+        int64_t pos = tls_part_pos(p, tls_cell_index(g, cell, s));
+        if (!have[pos]) not_needed[pos] = 1, n++;
+    }
+    return n;
+}
+
+/* A cell no seed of which ran: no decision measured. */
+static void not_run(tls_cell_decision *out, int K) {
+    for (int k = 0; k < K; k++)
+        out[k] = (tls_cell_decision){-1, 0, NAN, NAN, NAN, NAN, TLS_BMAP_UNKNOWN};
+}
+
+static int on_need(void *ctx, int64_t cell, int level) {
+    (void)level;
+    ((int8_t *)ctx)[cell] = 1;
+    return TLS_OK;
+}
+
+/* The boundary mode: the cells the map needs, in its canonical order
+ * (level, cell) -- what the plan runs, whatever the schedule (bmap.h,
+ * plan.c) -- then the inference for the others. stop[] as in the sequential
+ * mode, TLS_CELL_NOT_RUN for the cells the map did not need and
+ * TLS_CELL_TRAININGS for those decide.max_trainings left out. Returns the
+ * configurations not needed, or -1. */
+static int64_t replay_map(const tls_config *c, const tls_cell_grid *g, const double *acc,
+                          const int8_t *have, tls_cell_run *run, tls_cell_decision *out,
+                          int8_t *stop, int8_t *not_needed) {
+    tls_part whole = {.k = 1, .n = 1};
+    int K = c->decide.compare.n;
+    int64_t n = g->ncells, budget = c->decide.max_trainings, spent = 0, unneeded = 0;
+    tls_bmap *map = NULL;
+    int8_t *needed = calloc((size_t)(n ? n : 1), 1), *done = calloc((size_t)(n ? n : 1), 1);
+    int8_t *dec = calloc((size_t)(n * K + 1), 1), *ran = calloc((size_t)(n ? n : 1), 1);
+    int8_t *src = calloc((size_t)(n * K + 1), 1);
+    int rc = needed && done && dec && ran && src ? tls_bmap_create(&map, c) : TLS_ERR_NOMEM;
+    if (rc == TLS_OK) rc = tls_bmap_start(map, on_need, needed);
+    int cut = 0, blocked = 0; /* blocked: an open cell under a budget hides what comes after */
+    for (int level = 0; rc == TLS_OK && level < 128; level++)
+        for (int64_t cell = 0; cell < n && rc == TLS_OK; cell++) {
+            if (!needed[cell] || done[cell] || tls_bmap_level(map, cell) != level) continue;
+            done[cell] = 1;
+            cut |= !blocked && budget > 0 && spent + g->seeds > budget;
+            if (blocked || cut) {
+                stop[cell] = (int8_t)(cut ? TLS_CELL_TRAININGS : TLS_CELL_OPEN);
+                not_run(out + cell * K, K);
+                if (cut) unneeded += unneeded_from(g, whole, cell, 0, have, not_needed);
+                continue;
+            }
+            replay_cell(run, g, whole, cell, acc, have);
+            int seeds = tls_cell_run_seeds(run), dk[TLS_MAX_COMPARE];
+            stop[cell] = (int8_t)tls_cell_run_stop(run);
+            tls_cell_run_get(run, out + cell * K);
+            ran[cell] = seeds > 0;
+            spent += seeds;
+            if (stop[cell] == TLS_CELL_OPEN) {
+                blocked |= budget > 0;
+                continue;
+            }
+            unneeded += unneeded_from(g, whole, cell, seeds, have, not_needed);
+            for (int k = 0; k < K; k++)
+                dk[k] = out[cell * K + k].decision, dec[cell * K + k] = (int8_t)dk[k];
+            rc = tls_bmap_stopped(map, cell, dk, on_need, needed);
+        }
+    for (int64_t cell = 0; rc == TLS_OK && cell < n; cell++) {
+        if (needed[cell]) continue;
+        stop[cell] = TLS_CELL_NOT_RUN;
+        not_run(out + cell * K, K);
+        unneeded += unneeded_from(g, whole, cell, 0, have, not_needed);
+    }
+    if (rc == TLS_OK) {
+        tls_bmap_infer(map, ran, dec, src);
+        for (int64_t i = 0; i < n * K; i++)
+            if (!ran[i / K] && src[i] == TLS_BMAP_INFERRED)
+                out[i].decision = dec[i], out[i].source = TLS_BMAP_INFERRED;
+    }
+    tls_bmap_destroy(&map);
+    free(needed), free(done), free(dec), free(ran), free(src);
+    return rc == TLS_OK ? unneeded : -1;
+}
+
 int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const double *acc,
                          const int8_t *have, tls_cell_decision *out, int8_t *stop,
                          int8_t *not_needed) {
@@ -129,23 +250,50 @@ int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const d
     int K = c->decide.compare.n;
     int64_t n = tls_cells_in(&g, p), unneeded = 0;
     memset(not_needed, 0, (size_t)count);
-    for (int64_t j = 0; j < n; j++) {
-        int64_t cell = tls_cells_id(p, j);
-        tls_cell_run_reset(run);
-        int s = 0;
-        for (; s < g.seeds; s++) {
-            int64_t pos = tls_part_pos(p, tls_cell_index(&g, cell, s));
-            if (!have[pos] || tls_cell_run_push(run, acc + pos * TLS_NMETHODS)) break;
+    if (c->decide.mode == TLS_MODE_BOUNDARY) /* one part (setup.c) */
+        unneeded = replay_map(c, &g, acc, have, run, out, stop, not_needed);
+    else
+        for (int64_t j = 0; j < n; j++) {
+            int64_t cell = tls_cells_id(p, j);
+            replay_cell(run, &g, p, cell, acc, have);
+            stop[j] = (int8_t)tls_cell_run_stop(run);
+            tls_cell_run_get(run, out + j * K);
+            if (stop[j] != TLS_CELL_OPEN)
+                unneeded += unneeded_from(&g, p, cell, tls_cell_run_seeds(run), have, not_needed);
         }
-        stop[j] = (int8_t)tls_cell_run_stop(run);
-        tls_cell_run_get(run, out + j * K);
-        for (s = tls_cell_run_seeds(run); stop[j] != TLS_CELL_OPEN && s < g.seeds; s++) {
-            int64_t pos = tls_part_pos(p, tls_cell_index(&g, cell, s));
-            if (!have[pos]) not_needed[pos] = 1, unneeded++;
-        }
-    }
     tls_cell_run_destroy(&run);
     return unneeded;
+}
+
+int tls_cells_ebh(const tls_config *c, int64_t n, tls_cell_decision *out, int64_t *kept,
+                  int64_t *signs) {
+    int K = c->decide.compare.n;
+    *kept = *signs = 0;
+    int64_t m = 0; /* the measured (cell, comparison) pairs: the family */
+    for (int64_t i = 0; i < n * K; i++) m += out[i].source == TLS_BMAP_MEASURED;
+    if (c->decide.multiplicity != TLS_MULT_EBH || m == 0) return TLS_OK;
+    if (m > INT32_MAX) return TLS_ERR_INPUT;
+    double *e = malloc(sizeof(double) * 2 * (size_t)m);
+    int *reject = malloc(sizeof(int) * (size_t)m);
+    if (!e || !reject) {
+        free(e), free(reject);
+        return TLS_ERR_NOMEM;
+    }
+    int64_t j = 0;
+    for (int64_t i = 0; i < n * K; i++)
+        if (out[i].source == TLS_BMAP_MEASURED) e[j++] = out[i].evalue;
+    tls_decide_ebh(reject, e, (int)m, c->decide.alpha, e + m);
+    j = 0;
+    for (int64_t i = 0; i < n * K; i++) {
+        if (out[i].source != TLS_BMAP_MEASURED) continue;
+        int sign = out[i].decision == TLS_DECIDE_HELPS || out[i].decision == TLS_DECIDE_HURTS;
+        *signs += sign;
+        if (sign && !reject[j]) out[i].decision = TLS_DECIDE_UNDECIDED;
+        *kept += sign && reject[j];
+        j++;
+    }
+    free(e), free(reject);
+    return TLS_OK;
 }
 
 /* clang-format off */
@@ -153,7 +301,12 @@ const tls_cell_field tls_cell_fields[] = {
     {"decision", TLS_T_I8, TLS_CELL_DECISION, "1",
      "the cell's decision on the comparison A:B: A helps (its confidence sequence for the mean of "
      "acc_A - acc_B over seeds lies above 0), hurts (below 0), equivalent (inside +-decide.delta) "
-     "or undecided", "0 1 2 3", "undecided helps hurts equivalent"},
+     "or undecided (fill: not known; see decision_source)", "0 1 2 3",
+     "undecided helps hurts equivalent"},
+    {"decision_source", TLS_T_I8, TLS_CELL_SOURCE, "1",
+     "where the decision comes from: measured (the cell's own seeds), inferred (the boundary "
+     "mode did not run the cell: the rule in the attribute decide_inference) or unknown",
+     "0 1 2", "unknown measured inferred"},
     {"cs_low", TLS_T_F64, TLS_CELL_LOW, "1",
      "lower bound of the anytime-valid confidence sequence for the mean of acc_A - acc_B, at the "
      "check that decided (or the last one)", NULL, NULL},
@@ -170,7 +323,10 @@ const tls_cell_field tls_cell_fields[] = {
      NULL, NULL},
     {"stop_reason", TLS_T_I8, TLS_CELL_STOP, "1",
      "why the cell stopped taking seeds: open (seeds still to come), decided (every comparison "
-     "decided), budget (decide.max_seeds spent)", "0 1 2", "open decided budget"},
+     "decided), budget (decide.max_seeds spent), not_run (the boundary map did not need the "
+     "cell), max_trainings (needed, but decide.max_trainings was spent), futile (every "
+     "comparison decided or given up: no decision was reachable within decide.max_seeds)",
+     "0 1 2 3 4 5", "open decided budget not_run max_trainings futile"},
 };
 /* clang-format on */
 const int tls_ncell_fields = (int)(sizeof(tls_cell_fields) / sizeof(tls_cell_fields[0]));
@@ -180,6 +336,8 @@ double tls_cell_field_value(const tls_cell_field *f, const tls_cell_decision *d,
     switch (f->value) {
     case TLS_CELL_DECISION:
         return d->decision;
+    case TLS_CELL_SOURCE:
+        return d->source;
     case TLS_CELL_LOW:
         return d->cs_low;
     case TLS_CELL_HIGH:

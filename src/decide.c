@@ -15,6 +15,8 @@ struct tls_decide {
     tls_decide_rule rule;
     tls_decide_result res;
     double rho2;    /* the asymptotic CS's mixture parameter, from t_opt and alpha */
+    double w_flat;  /* half-width of the betting CS of max_seeds zeros (futility) */
+    double m_max;   /* the asymptotic CS's unit-variance margin at max_seeds (futility) */
     double *d;      /* (max_seeds) the differences, in seed order */
     double *x;      /* (max_seeds) scratch: X = (D + 1) / 2 */
     double *lamdot; /* (max_seeds) scratch: the bets */
@@ -25,20 +27,21 @@ void tls_decide_rule_default(tls_decide_rule *r) {
     r->delta = 0.01;
     r->round = 5;
     r->max_seeds = 100;
-    r->sign_cs = TLS_DECIDE_CS_ASYMPTOTIC;
-    r->equiv_cs = TLS_DECIDE_CS_ASYMPTOTIC;
-    r->c = 0.5;
+    r->sign_cs = TLS_DECIDE_CS_BETTING;
+    r->equiv_cs = TLS_DECIDE_CS_BETTING;
+    r->c = 0.9;
     r->t_opt = 20.0;
-    r->var_floor = 0.0;
+    r->var_floor = 0.01 * 0.01;
     r->min_seeds = 0;
     r->min_seeds_eq = 0;
+    r->asym_running = 0;
+    r->futility = 20;
+    r->futility_z = 2.0;
 }
 
-void tls_decide_rule_exact(tls_decide_rule *r) {
+void tls_decide_rule_asymptotic(tls_decide_rule *r) {
     tls_decide_rule_default(r);
-    r->sign_cs = r->equiv_cs = TLS_DECIDE_CS_BETTING;
-    r->c = 0.5;
-    r->min_seeds = r->min_seeds_eq = 0;
+    r->sign_cs = r->equiv_cs = TLS_DECIDE_CS_ASYMPTOTIC;
 }
 
 const char *tls_decide_rule_check(const tls_decide_rule *r) {
@@ -55,8 +58,20 @@ const char *tls_decide_rule_check(const tls_decide_rule *r) {
     if (!(r->var_floor >= 0.0 && r->var_floor <= 1.0)) return "var_floor: allowed: 0 .. 1";
     if (r->min_seeds < 0) return "min_seeds: allowed: an integer >= 0";
     if (r->min_seeds_eq < 0) return "min_seeds_eq: allowed: an integer >= 0";
+    if (r->asym_running != 0 && r->asym_running != 1) return "asym_running: allowed: 0, 1";
+    if (r->futility < 0) return "futility: allowed: an integer >= 0 (0: never)";
+    if (!(r->futility_z > 0.0 && r->futility_z < 1e6)) return "futility_z: allowed: a number > 0";
     return NULL;
 }
+
+static double asym_margin(double t, double alpha, double rho2) {
+    double a = t * rho2 + 1.0;
+    return sqrt(2.0 * a / (t * t * rho2) * log(sqrt(a) / alpha));
+}
+
+static void betting_bounds(double *lo_out, double *hi_out, const double *x, const double *lamdot,
+                           int t, double alpha, double c);
+static void prpl_bets(double *lamdot, const double *x, int t, double alpha);
 
 static void decide_clear(tls_decide *s) {
     tls_decide_result *o = &s->res;
@@ -83,6 +98,12 @@ int tls_decide_create(tls_decide **out, const tls_decide_rule *r) {
     s->rule = *r;
     double L = log(1.0 / r->alpha);
     s->rho2 = (2.0 * L + log(1.0 + 2.0 * L)) / r->t_opt;
+    s->m_max = asym_margin((double)r->max_seeds, r->alpha, s->rho2);
+    for (int i = 0; i < r->max_seeds; i++) s->x[i] = 0.5;
+    prpl_bets(s->lamdot, s->x, r->max_seeds, r->alpha);
+    double lo, hi;
+    betting_bounds(&lo, &hi, s->x, s->lamdot, r->max_seeds, r->alpha, r->c);
+    s->w_flat = 2.0 * hi - 1.0;
     decide_clear(s);
     *out = s;
     return TLS_OK;
@@ -198,12 +219,10 @@ static void decide_check(tls_decide *s) {
     }
     double var = sq / t;
     if (var < r->var_floor) var = r->var_floor;
-    double a = t * s->rho2 + 1.0;
-    double margin = sqrt(2.0 * a / ((double)t * t * s->rho2) * log(sqrt(a) / r->alpha));
-    double half = sqrt(var) * margin;
+    double half = sqrt(var) * asym_margin((double)t, r->alpha, s->rho2);
     lo = fmax(mean - half, -1.0), hi = fmin(mean + half, 1.0);
-    if (lo > o->asym_low) o->asym_low = lo;
-    if (hi < o->asym_high) o->asym_high = hi;
+    if (!r->asym_running || lo > o->asym_low) o->asym_low = lo;
+    if (!r->asym_running || hi < o->asym_high) o->asym_high = hi;
     o->mean = mean;
 
     int sign_exact = r->sign_cs == TLS_DECIDE_CS_BETTING;
@@ -214,17 +233,32 @@ static void decide_check(tls_decide *s) {
     double e_hi = eq_exact ? o->exact_high : o->asym_high;
     o->checked = t;
 
-    if (o->decision != TLS_DECIDE_UNDECIDED || t < r->min_seeds) return;
+    if (o->decision != TLS_DECIDE_UNDECIDED || o->futile) return;
     int d = TLS_DECIDE_UNDECIDED;
-    if (o->cs_low > 0.0)
-        d = TLS_DECIDE_HELPS;
-    else if (o->cs_high < 0.0)
-        d = TLS_DECIDE_HURTS;
-    else if (e_lo > -r->delta && e_hi < r->delta && t >= r->min_seeds_eq)
-        d = TLS_DECIDE_EQUIVALENT;
+    if (t >= r->min_seeds) {
+        if (o->cs_low > 0.0)
+            d = TLS_DECIDE_HELPS;
+        else if (o->cs_high < 0.0)
+            d = TLS_DECIDE_HURTS;
+        else if (e_lo > -r->delta && e_hi < r->delta && t >= r->min_seeds_eq)
+            d = TLS_DECIDE_EQUIVALENT;
+    }
     if (d != TLS_DECIDE_UNDECIDED) {
         o->decision = d;
-        o->decided_at = t;
+        o->stopped_at = t;
+        return;
+    }
+    if (r->futility > 0 && t >= r->futility) {
+        double se = sqrt(var / t), z = r->futility_z, am = fabs(mean);
+        double w_asym = sqrt(var) * s->m_max;
+        double w_sign = sign_exact ? s->w_flat : w_asym;
+        double w_eq = eq_exact ? s->w_flat : w_asym;
+        int reach_sign = am + z * se >= w_sign;
+        int reach_eq = fmax(am - z * se, 0.0) + w_eq < r->delta;
+        if (!reach_sign && !reach_eq) {
+            o->futile = 1;
+            o->stopped_at = t;
+        }
     }
 }
 

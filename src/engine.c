@@ -615,8 +615,12 @@ static int transfer_network(tls_result *r, run_ws *w, const tls_engine_params *p
     r->s.mmd2_feat_before = distance_mmd2(w, p, pt, w->feat_s, w->ns, w->feat_t, nt, F);
     for (int s = 0; s < TLS_TS_NSCORES; s++) r->s.ts_reason[s] = TLS_TS_NOT_COMPUTED;
     int rc = train_source(r, w, p, pt, why, sizeof(why));
-    double ts0 = now_seconds(), ts_seconds = 0.0;
-    if (rc == TLS_OK) transferability(r, w, p, pt), ts_seconds = now_seconds() - ts0;
+    double ts_seconds = 0.0;
+    if (rc == TLS_OK) {
+        double ts0 = now_seconds();
+        transferability(r, w, p, pt);
+        r->s.seconds_ts = ts_seconds = now_seconds() - ts0;
+    }
     if (rc == TLS_OK)
         rc = train_target(r->ft_epoch, p->finetune_epochs, p->finetune_strategy, w, p,
                           "fine-tuning", why, sizeof(why));

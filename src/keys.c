@@ -18,6 +18,7 @@
         offsetof(tls_svc_params, gamma) + sizeof(double) - offsetof(tls_svc_params, gamma_mode)
 const char *const tls_mode_names[] = {"grid", "sequential", "boundary", NULL};
 const char *const tls_multiplicity_names[] = {"none", "ebh", NULL};
+const char *const tls_cs_names[] = {"betting", "asymptotic", NULL}; /* TLS_DECIDE_CS_* */
 
 static const char FILES_FIXED[] =
     "data files are read once per run; allowed: one sweep per pair of files";
@@ -189,6 +190,8 @@ const tls_key tls_keys[] = {
     {.name = "decide.max_trainings", .type = TLS_K_I64, F(decide.max_trainings),
      .hi = 9.2233720368547758e18, .hi_open = 1,
      .allowed = "an integer >= 0 (configurations the boundary map may take; 0: no bound)",
+     .fixed = DECIDE_FIXED},
+    {.name = "decide.cs", .type = TLS_K_ENUM, F(decide.cs), .names = tls_cs_names,
      .fixed = DECIDE_FIXED},
     {.name = "decide.multiplicity", .type = TLS_K_ENUM, F(decide.multiplicity),
      .names = tls_multiplicity_names, .fixed = DECIDE_FIXED},

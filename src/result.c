@@ -243,6 +243,8 @@ const tls_field tls_fields[] = {
      "state of each method", "0 1 2", "pending done failed", TLS_JSON_STATUS, "status_%s"},
     {"seconds_%s", TLS_PER_METHOD, 0, TLS_T_F64, SC(seconds), 0, NONNEG, 0, {0}, "s",
      "wall time of method %s", NULL, NULL, TLS_JSON_SECONDS, NULL},
+    {"seconds_ts", TLS_PER_ONE, 0, TLS_T_F64, SC(seconds_ts), 0, NONNEG, 0, {0}, "s",
+     "wall time of the transferability scores ts_* (not counted in seconds_mmd)", NULL, NULL, TLS_JSON_SECONDS, NULL},
     {"seconds_total", TLS_PER_ONE, 0, TLS_T_F64, MT(seconds), 0, REAL, 0, {0}, "s",
      "wall time of the whole configuration", NULL, NULL, TLS_JSON_NONE, NULL},
     {"rank", TLS_PER_ONE, 0, TLS_T_I32, MT(rank), 0, REAL, 0, {0}, "1",

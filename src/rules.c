@@ -1,6 +1,7 @@
 #include "tlsweep/rules.h"
 
 #include "tlsweep/axis.h"
+#include "tlsweep/bmap.h"
 #include "tlsweep/check.h"
 
 #include <math.h>
@@ -192,11 +193,29 @@ static int grid_size(const tls_config *c, const tls_key_origin *org, int64_t *si
     return TLS_OK;
 }
 
+/* The boundary mode maps at most TLS_BMAP_MAX_ORDERED ordered axes (bmap.h). */
+static int check_boundary(const tls_config *c, const tls_key_origin *org, char *err) {
+    if (c->decide.mode != TLS_MODE_BOUNDARY) return TLS_OK;
+    int n = 0;
+    for (int a = 0; a < c->naxes; a++)
+        n += a != TLS_AXIS_SEED && c->axis[a].n > 1 &&
+             (c->axis[a].type == TLS_V_REAL || c->axis[a].type == TLS_V_INT);
+    int km = tls_key_find("decide.mode");
+    if (n > TLS_BMAP_MAX_ORDERED)
+        return tls_input_error(err, org[km].where, "decide.mode",
+                               "boundary over %d numeric axes of more than one value; allowed: "
+                               "at most %d (the others as single values or decide.mode "
+                               "sequential)",
+                               n, TLS_BMAP_MAX_ORDERED);
+    return TLS_OK;
+}
+
 int tls_rules_check(const tls_config *c, const tls_key_origin *org, int64_t *size, char *err) {
     int files = c->data_source[0] != '\0';
     TLS_TRY(check_keys(c, org, err));
     TLS_TRY(check_data(c, org, files, err));
     TLS_TRY(check_shifts(c, org, files, err));
+    TLS_TRY(check_boundary(c, org, err));
     TLS_TRY(check_holdout(c, org, "selection.target_holdout", "grid.n_target",
                           "labelled target point", err));
     if (!files) /* with files the drawn source's class counts are known only per seed */

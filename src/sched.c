@@ -21,9 +21,10 @@ typedef struct {
     int64_t done, failed;
     double max_seconds; /* longest configuration so far, s */
     double t0;
-    int local_finished; /* the compute thread has left */
-    int local_waiting;  /* ... waits for the plan */
-    int local_error;    /* its error code */
+    double plan_seconds; /* spent in the plan's next and record, s */
+    int local_finished;  /* the compute thread has left */
+    int local_waiting;   /* ... waits for the plan */
+    int local_error;     /* its error code */
 } coord;
 
 /* Takes up to max indices to compute, under the lock: how many; 0 with
@@ -46,7 +47,9 @@ static int take_work_locked(coord *x, int64_t *out, int max, int *wait) {
             return 0;
         }
     }
+    double t = tls_now();
     int more = 0, n = x->o->plan.next(x->o->plan.ctx, out, max, &more);
+    x->plan_seconds += tls_now() - t;
     if (n == 0 && !more) x->done_plan = 1;
     *wait = n == 0 && more;
     return n;
@@ -59,7 +62,9 @@ static void count(coord *x, int64_t done, int64_t failed, double seconds) {
 }
 
 static void record(coord *x, int rank, const tls_msg_rec *rec) {
+    double t = tls_now();
     if (x->o->plan.record) x->o->plan.record(x->o->plan.ctx, rank, rec);
+    x->plan_seconds += tls_now() - t;
 }
 
 static void *local_worker(void *arg) {
@@ -283,6 +288,8 @@ int tls_sched_run(MPI_Comm comm, const tls_sched_opts *o, tls_compute_fn fn, voi
     res->done = x.done;
     res->failed = x.failed;
     res->stop = x.stop;
+    res->plan_seconds = x.plan_seconds;
+    res->seconds = tls_now() - x.t0;
     res->error = x.local_error;
     return res->error;
 }

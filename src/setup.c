@@ -20,6 +20,12 @@ int tls_setup_load(tls_setup *s, const char *path, const char *text, const char 
                                "%d parts of a grid of %lld %s; allowed: at most one part per %s",
                                part.n, (long long)units, full.seeds ? "cells" : "configurations",
                                full.seeds ? "cell (decide.mode splits by cells)" : "configuration");
+    if (s->c->decide.mode == TLS_MODE_BOUNDARY && part.n > 1)
+        return tls_input_error(err, "--part", "(option)",
+                               "%d parts of a boundary map; allowed: one (the map refines where "
+                               "the decisions of all its cells say: run it as one job, on as "
+                               "many ranks as it takes)",
+                               part.n);
     TLS_TRY(tls_data_files_open(&s->files, s->c, err));
     int min_nt, max_nt;
     tls_grid_envelope(s->c, tls_data_files_bind, &s->files, &s->env, &min_nt, &max_nt);

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* timegm */
 #include "tlsweep/status.h"
 
+#include "tlsweep/bmap.h"
+
 #include "tlsweep/cells.h"
 #include "tlsweep/check.h"
 #include "tlsweep/grid.h"
@@ -60,23 +62,47 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
     int rc = have && stop && unneeded && out ? TLS_OK : TLS_ERR_NOMEM;
     for (int64_t p = 0; rc == TLS_OK && p < count; p++)
         have[p] = status[p] == TLS_STATUS_DONE || status[p] == TLS_STATUS_FAILED;
+    int64_t kept = 0, signs = 0;
     if (rc == TLS_OK && tls_cells_replay(c, part, count, acc, have, out, stop, unneeded) < 0)
         rc = TLS_ERR_NOMEM;
+    if (rc == TLS_OK) rc = tls_cells_ebh(c, n, out, &kept, &signs);
     if (rc == TLS_OK) {
-        int64_t by[3] = {0, 0, 0};
+        int64_t by[6] = {0};
         for (int64_t j = 0; j < n; j++) by[stop[j]]++;
-        fprintf(f, "cells: %lld: %lld decided, %lld with the seed budget spent, %lld open\n",
-                (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_BUDGET],
-                (long long)by[TLS_CELL_OPEN]);
+        fprintf(f,
+                "cells: %lld: %lld decided, %lld decided or given up (no decision reachable), "
+                "%lld with the seed budget spent, %lld open",
+                (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_FUTILE],
+                (long long)by[TLS_CELL_BUDGET], (long long)by[TLS_CELL_OPEN]);
+        if (c->decide.mode == TLS_MODE_BOUNDARY)
+            fprintf(f,
+                    ", %lld not run (the map did not need them), %lld left out by "
+                    "decide.max_trainings",
+                    (long long)by[TLS_CELL_NOT_RUN], (long long)by[TLS_CELL_TRAININGS]);
+        fprintf(f, "\n");
         for (int k = 0; k < K; k++) {
-            int64_t d[4] = {0, 0, 0, 0};
-            for (int64_t j = 0; j < n; j++) d[out[j * K + k].decision]++;
-            fprintf(f, "  %s:%s: %lld helps, %lld hurts, %lld equivalent, %lld undecided\n",
+            int64_t d[3][4] = {{0}}, unknown = 0; /* [source][decision] */
+            for (int64_t j = 0; j < n; j++) {
+                const tls_cell_decision *x = &out[j * K + k];
+                if (x->source == TLS_BMAP_UNKNOWN)
+                    unknown++;
+                else
+                    d[x->source][x->decision]++;
+            }
+            fprintf(f, "  %s:%s: %lld helps, %lld hurts, %lld equivalent, %lld undecided",
                     tls_method_names[c->decide.compare.v[k][0]],
-                    tls_method_names[c->decide.compare.v[k][1]], (long long)d[TLS_DECIDE_HELPS],
-                    (long long)d[TLS_DECIDE_HURTS], (long long)d[TLS_DECIDE_EQUIVALENT],
-                    (long long)d[TLS_DECIDE_UNDECIDED]);
+                    tls_method_names[c->decide.compare.v[k][1]], (long long)d[1][TLS_DECIDE_HELPS],
+                    (long long)d[1][TLS_DECIDE_HURTS], (long long)d[1][TLS_DECIDE_EQUIVALENT],
+                    (long long)d[1][TLS_DECIDE_UNDECIDED]);
+            if (c->decide.mode == TLS_MODE_BOUNDARY)
+                fprintf(f, "; inferred: %lld helps, %lld hurts, %lld equivalent; %lld unknown",
+                        (long long)d[2][TLS_DECIDE_HELPS], (long long)d[2][TLS_DECIDE_HURTS],
+                        (long long)d[2][TLS_DECIDE_EQUIVALENT], (long long)unknown);
+            fprintf(f, "\n");
         }
+        if (c->decide.multiplicity == TLS_MULT_EBH)
+            fprintf(f, "  e-BH across cells at alpha %g: %lld of %lld helps / hurts kept\n",
+                    c->decide.alpha, (long long)kept, (long long)signs);
         for (int64_t p = 0; p < count; p++)
             if (unneeded[p]) status[p] = TLS_STATUS_NOT_NEEDED;
     }

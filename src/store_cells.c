@@ -73,6 +73,9 @@ int tls_store_cells_decide(tls_store_cells *x, MPI_Comm comm, const tls_layout *
             x->out && x->stop && x->not_needed
                 ? tls_cells_replay(L->c, L->part, count, acc, have, x->out, x->stop, x->not_needed)
                 : -1;
+        if (unneeded >= 0 &&
+            tls_cells_ebh(L->c, x->ncells, x->out, &x->ebh_kept, &x->ebh_signs) != TLS_OK)
+            unneeded = -1;
     }
     free(acc), free(have), free(cnt), free(displ), free(cnt5), free(displ5);
     x->unneeded = tls_bcast_i64(comm, unneeded);
@@ -241,8 +244,27 @@ fail:
     return rc;
 }
 
+/* How the cells decided, in words: the rule, and the control across cells. */
+static int write_rule(const tls_store_cells *x, hid_t f, const tls_config *c, tls_h5ctx *e) {
+    char mult[256];
+    if (c->decide.multiplicity == TLS_MULT_EBH)
+        snprintf(mult, sizeof(mult),
+                 "e-BH (Wang & Ramdas 2022) at alpha %g over the e-values of every measured cell "
+                 "and comparison: %lld of %lld helps / hurts decisions kept, the others made "
+                 "undecided",
+                 c->decide.alpha, (long long)x->ebh_kept, (long long)x->ebh_signs);
+    else
+        snprintf(mult, sizeof(mult), "none: alpha %g per cell and comparison", c->decide.alpha);
+    TLS_H5TRY(e, tls_h5_attr_str(f, "decide_rule", tls_cells_rule_text(c)));
+    TLS_H5TRY(e, tls_h5_attr_str(f, "decide_multiplicity", mult));
+    return TLS_OK;
+fail:
+    return TLS_ERR_IO;
+}
+
 int tls_store_cells_write(const tls_store_cells *x, hid_t f, const tls_layout *L, tls_h5ctx *e) {
     if (!x->on) return TLS_OK;
+    TLS_TRY(write_rule(x, f, L->c, e));
     TLS_TRY(write_cell_vars(x, f, L, e));
     return write_not_needed(x, f, L, e);
 }

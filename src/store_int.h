@@ -61,6 +61,7 @@ typedef struct {
     int8_t *stop;           /* (ncells) TLS_CELL_* */
     int8_t *not_needed;     /* (count) 1: no record and not needed */
     int64_t unneeded;       /* every rank: how many */
+    int64_t ebh_kept, ebh_signs; /* rank 0, decide.multiplicity ebh: sign decisions kept, of */
 } tls_store_cells;
 
 /* Prepares the notes of this rank's block [lo, hi) (nothing outside the decide modes). */

@@ -1,5 +1,6 @@
 #include "h5util.h"
 #include "store_int.h"
+#include "tlsweep/bmap.h"
 #include "tlsweep/check.h"
 #include "tlsweep/comm.h"
 
@@ -329,9 +330,10 @@ static int write_attrs(writer *w, const tls_store_counts *cnt) {
     rc |= tls_h5_attr_i64(f, "n_pending", cnt->pending);
     rc |= tls_h5_attr_i64(f, "complete", cnt->pending == 0);
     if (c->decide.mode != TLS_MODE_GRID) {
-        static const char *const modes[] = {"grid", "sequential", "boundary"};
         rc |= tls_h5_attr_i64(f, "n_not_needed", cnt->not_needed);
-        rc |= tls_h5_attr_str(f, "decide_mode", modes[c->decide.mode]);
+        rc |= tls_h5_attr_str(f, "decide_mode", tls_mode_names[c->decide.mode]);
+        if (c->decide.mode == TLS_MODE_BOUNDARY)
+            rc |= tls_h5_attr_str(f, "decide_inference", tls_bmap_rule_text);
     }
     for (int fld = 0; fld < TLS_RUN_FIELDS && nr > 0; fld++) {
         const char **col = malloc(sizeof(char *) * (size_t)nr);

@@ -338,6 +338,11 @@ static int commit(run_ctx *u, const tls_store_counts *cnt, double tw) {
             "in %s (file writing %.2f s)\n",
             (long long)u->s.L.count, (long long)cnt->done, (long long)cnt->failed,
             (long long)cnt->pending, unneeded, o->output, el, tw);
+    if (u->seq && u->sr.seconds > 0)
+        fprintf(stderr,
+                "tlsweep: deciding what to run took %.3f s of the %.1f s of computing "
+                "(%.2f%%)\n",
+                u->sr.plan_seconds, u->sr.seconds, 100.0 * u->sr.plan_seconds / u->sr.seconds);
     if (cnt->failed)
         fprintf(stderr, "tlsweep: %lld failed: `tlsweep status %s` lists them with their reasons\n",
                 (long long)cnt->failed, o->output);

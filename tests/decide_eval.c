@@ -3,12 +3,14 @@
  * (tests/reference/decide_reference.py).
  *
  *   decide_eval stream [key=value ...] < streams
- *       keys: alpha delta round max_seeds sign equiv (betting|asymptotic) c t_opt var_floor
- *             min_seeds min_seeds_eq; unset keys keep tls_decide_rule_default's values.
- *       stdin: one stream per line, its differences in seed order (at most max_seeds).
- *       stdout: per check "stream t decision decided_at exact_low exact_high asym_low
- *               asym_high cs_low cs_high mean evalue"
- *   decide_eval ebh alpha < e-values      -> the reject flags, one line */
+ *     keys: alpha delta round max_seeds sign equiv (betting or asymptotic) c t_opt
+ *     var_floor min_seeds min_seeds_eq asym_running futility futility_z; a key not given
+ *     keeps its tls_decide_rule_default value.
+ *     stdin: one stream per line, its differences in seed order (at most max_seeds).
+ *     stdout: per check, "stream t decision futile stopped_at exact_low exact_high
+ *     asym_low asym_high cs_low cs_high mean evalue".
+ *   decide_eval ebh alpha < e-values
+ *     stdout: the reject flags, one line. */
 #include "tlsweep/decide.h"
 
 #include <stdio.h>
@@ -48,6 +50,12 @@ static int set_key(tls_decide_rule *r, const char *kv) {
         r->min_seeds = atoi(v);
     else if (KEY("min_seeds_eq"))
         r->min_seeds_eq = atoi(v);
+    else if (KEY("asym_running"))
+        r->asym_running = atoi(v);
+    else if (KEY("futility"))
+        r->futility = atoi(v);
+    else if (KEY("futility_z"))
+        r->futility_z = atof(v);
     else
         return -1;
 #undef KEY
@@ -79,9 +87,9 @@ static int run_streams(const tls_decide_rule *r) {
             if (k == 1) {
                 tls_decide_result o;
                 tls_decide_get(s, &o);
-                printf("%d %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", stream,
-                       o.checked, o.decision, o.decided_at, o.exact_low, o.exact_high, o.asym_low,
-                       o.asym_high, o.cs_low, o.cs_high, o.mean, o.evalue);
+                printf("%d %d %d %d %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", stream,
+                       o.checked, o.decision, o.futile, o.stopped_at, o.exact_low, o.exact_high,
+                       o.asym_low, o.asym_high, o.cs_low, o.cs_high, o.mean, o.evalue);
             }
         }
         stream++;

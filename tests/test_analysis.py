@@ -2,7 +2,7 @@
 complete sweep, an interrupted one (--time-limit: partial, configurations
 pending), one where every configuration failed (TLSWEEP_FAULT on every grid
 index: exit 3) and one with an extra grid axis (train.lr) and two failed
-configurations. load, to_frame, summary, rules_of_thumb, crossover and
+configurations. load, to_frame, summary, rules_of_thumb and
 load_embeddings are checked against direct h5py computations; every function
 takes str and pathlib.Path; every JSON written is valid (no NaN literals);
 the report runs on each file, says how many configurations are done, and
@@ -14,7 +14,6 @@ import struct
 import re
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import h5py
@@ -26,7 +25,7 @@ from tlstest import BIN, ROOT, env, mpirun
 
 sys.path.insert(0, ROOT)
 import analysis  # noqa: E402
-from analysis import (crossover, load, load_embeddings, rules_of_thumb, summary, to_frame)  # noqa: E402
+from analysis import load, load_embeddings, rules_of_thumb, summary, to_frame  # noqa: E402
 
 SMALL = ["--set", "train.finetune_epochs=4", "--set", "data.n_source=150", "--set", "data.n_test=60",
          "--set", "baselines.target_epochs=50"]
@@ -269,7 +268,7 @@ def test_summary_names_counts_as_counts_and_reads_old_names(files):
     assert s.attrs["alignment"] == "mmd"
 
 
-# ---------------------------------------------------------------- rules of thumb, crossover, best values
+# ---------------------------------------------------------------- rules of thumb, best values
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -289,42 +288,6 @@ def test_rules_of_thumb(files, kind):
             else:
                 assert r[name]["pearson_r_with_gain"] is None
     strict_json(analysis.dumps(r))
-
-
-def first_crossing(x, g):
-    ok = np.isfinite(g)
-    x, g = x[ok], g[ok]
-    if not x.size:
-        return np.nan
-    if g[0] <= 0:
-        return -np.inf
-    for i in range(len(g) - 1):
-        if g[i] > 0 >= g[i + 1]:
-            return x[i] + (x[i + 1] - x[i]) * g[i] / (g[i] - g[i + 1])
-    return np.inf
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_crossover_against_h5py(files, kind):
-    ref = reference(files[kind])
-    cr = crossover(Path(files[kind]), n_boot=200)
-    axes = ref["axes"]
-    others = [a for a in axes if a not in ("shift", "seed")]
-    assert list(cr.index.names) == others
-    gain = ref_done(ref, "mmd") - ref_done(ref, "scratch")
-    gain = np.moveaxis(gain, [axes.index("shift"), axes.index("seed")], [-2, -1])
-    x = ref["coords"]["shift"].astype(float)
-    for pos in np.ndindex(*[len(ref["coords"][a]) for a in others]):
-        key = tuple(ref["coords"][a][i] for a, i in zip(others, pos))
-        row = cr.loc[key]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN shifts: no finished seed
-            curve = np.nanmean(gain[pos], axis=1)
-        want = first_crossing(x, curve)
-        assert row["crossover"] == approx(want), key
-        if np.isfinite(row["lo"]) and np.isfinite(row["crossover"]):
-            assert row["lo"] <= row["hi"]
-    strict_json(analysis.dumps(cr))
 
 
 def test_best_values(files):
@@ -570,20 +533,6 @@ def test_report_on_string_shift_kind_and_one_value_axes(tmp_path):
     head = (out / "summary.csv").read_text().splitlines()[0].split(",")
     assert head[:3] == ["shift", "lambda", "n_target"] and {"align_loss", "data_shift_kind", "train_lr"} <= set(head)
     assert "acc_transfer" in head and "seeds_target_mlp" in head and not [c for c in head if "mmd" in c]
-
-
-def test_a_whole_grid_interval_reads_whole():
-    """The interval of a crossover that the bootstrap does not pin down, as
-    the headline and the crossover table print it (the table trims "95%
-    interval " from the text)."""
-    import xarray as xr
-    from analysis.report import Names
-    ds = xr.Dataset(coords={"shift": [0.0, 45.0]})
-    c = {"lo": -np.inf, "hi": np.inf, "n_seeds": 3, "first": 0.0, "last": 45.0}
-    n = Names(ds)
-    assert n.interval_text(c) == "not pinned down: the whole grid is within the 95% interval, bootstrap over 3 seeds"
-    assert n.interval_text(c, seeds=False).replace("95% interval ", "") == \
-        "not pinned down: the whole grid is within the 95% interval"
 
 
 def test_the_readme_plot_runs(files, tmp_path, monkeypatch):

@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tlstest import BIN, ROOT, env  # noqa: E402
+from tlstest import BIN, ROOT, SCALAR, env, volatile  # noqa: E402
 
 GOLDEN = os.path.join(ROOT, "tests", "data", "golden")
 PY = "/usr/bin/python3"
@@ -61,8 +61,7 @@ SWEEP = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "g
          "--set", "train.finetune_epochs=2", "--set", "baselines.target_epochs=10",
          "--set", "data.n_source=60", "--set", "data.n_test=30"]
 # what differs between runs or machines, not between versions of the code
-VOLATILE_DATA = {"seconds_scratch", "seconds_direct", "seconds_mmd", "seconds_target_mlp", "seconds_ensemble",
-                 "seconds_total", "rank", "host", "hosts"}
+# (the data: tlstest.volatile -- who computed, and every variable in seconds)
 VOLATILE_ATTRS = {"history", "started", "finished", "tlsweep_version", "tlsweep_commit", "compiler", "cflags",
                   "hdf5_version", "mpi_version", "openblas_config", "libsvm_version", "mmd_kernel",
                   "DIMENSION_LIST", "REFERENCE_LIST"}
@@ -162,7 +161,7 @@ def attrs_in_order(obj):
 
 def structure(path):
     """Every object of a results file in creation order, with its attributes and a hash of its data."""
-    lines = []
+    lines, volatile_data = [], volatile(path)
     with h5py.File(path, "r") as f:
         lines.append(f"/ {json.dumps(attrs_in_order(f))}")
 
@@ -181,7 +180,7 @@ def structure(path):
                     continue
                 fill = obj.fillvalue
                 fill = attr_value("", fill) if not isinstance(fill, (bytes, str)) else str(fill)
-                data = "<MASKED>" if n in VOLATILE_DATA else hashed(obj[()])
+                data = "<MASKED>" if n in volatile_data else hashed(obj[()])
                 lines.append(f"{full} {obj.dtype} {obj.shape} fill={fill} data={data} "
                              f"{json.dumps(attrs_in_order(obj))}")
         walk(f, "")
@@ -205,6 +204,7 @@ def journal_payloads(state):
             p[16:32] = bytes(16)    # meta.seconds, finished
             p[32:96] = bytes(64)    # meta.host
             p[96 + 80:96 + 120] = bytes(40)  # scalars.seconds[5]
+            p[96 + SCALAR["seconds_ts"]:96 + SCALAR["seconds_ts"] + 8] = bytes(8)
             out.append((index, f"{index} v{version} {payload} {hashlib.sha256(bytes(p)).hexdigest()[:16]}"))
             at += 40 + payload
     return "\n".join(line for _, line in sorted(out)) + "\n"

@@ -1,15 +1,16 @@
-"""The example notebook analysis/examples/mmd_crossover.ipynb, executed with
-nbclient on Debian's python3 kernel (ipykernel) against small results files
-given through TLSWEEP_RESULTS: it runs without error and its answer (the
-rotation at which transfer stops helping with 10 labelled points) is what
-analysis.crossover computes. Two files: the article's axes only, and one
+"""The example notebook analysis/examples/transfer_decisions.ipynb, executed
+with nbclient on Debian's python3 kernel (ipykernel) against small results
+files given through TLSWEEP_RESULTS: it runs without error and its answer
+(with 10 labelled points, where transfer helps, hurts or is undecided
+against scratch along the rotation, and where the decided sign changes) is
+what analysis.decisions and analysis.boundaries give for that line of
+cells, independently selected here. Two files: the article's axes only, and one
 with a string axis (align.loss), a shift-kind axis (data.shift_kind, a
 question axis: read at rotation, never tuned) and a one-value axis
 (train.lr) -- the notebook crashed on string axes (`v.item()` of a str).
 The notebook in the repository is not touched: the executed copy goes to
 the test's tmp dir."""
 import os
-import re
 import sys
 
 import pytest
@@ -17,9 +18,9 @@ import pytest
 from tlstest import ROOT, mpirun
 
 sys.path.insert(0, ROOT)
-from analysis import best_values, crossover, load  # noqa: E402
+from analysis import best_values, boundaries, decisions, load  # noqa: E402
 
-NOTEBOOK = os.path.join(ROOT, "analysis", "examples", "mmd_crossover.ipynb")
+NOTEBOOK = os.path.join(ROOT, "analysis", "examples", "transfer_decisions.ipynb")
 GRID = ["--set", "grid.shift=[0,30,60,90,120,150]", "--set", "grid.lambda=[0,0.5]", "--set", "grid.n_target=[10,50]",
         "--set", "grid.seed=[0,1,2]", "--set", "train.epochs=6", "--set", "train.finetune_epochs=6",
         "--set", "data.n_source=150", "--set", "data.n_test=60", "--set", "baselines.target_epochs=50",
@@ -68,14 +69,25 @@ def test_notebook_answers_the_question(tmp_path, monkeypatch, kind):
         if a in ds.dims:
             key[a] = best_values(ds, a).index[0]
     key["n_target"] = 10
-    cr = crossover(ds)
-    c = cr.loc[tuple(key[a] for a in cr.index.names)]
+    line = boundaries(decisions(ds, compare=["mmd:scratch"]), "shift")
+    for a, v in key.items():
+        line = line[line[a] == v]
+    assert len(line) == 1, line
+    row = line.iloc[0]
     name = f"{(key.get('align_loss') or 'mmd').upper()} transfer"
-    if c["kind"] == "crosses":
-        assert re.search(rf"{name} stops helping at a rotation of about {c['crossover']:.0f}°", answer[0]), answer
-    elif c["kind"] == "helps everywhere":
-        assert f"{name} helps at every rotation shift swept" in answer[0], answer
-    else:
-        assert f"{name} does not help at any rotation shift swept" in answer[0], answer
+    assert answer[0].startswith(f"With 10 labelled points, {name} against training from scratch "), answer
+    said = {"helps": "helps", "hurts": "hurts", "equivalent": "is equivalent", "undecided": "is undecided",
+            "no data": "has no data"}
+    at = 0
+    for m, a, b, k in row["runs"]:  # every run of equal decisions along the shift, in order
+        where = f"{a:.0f}°" if a == b else f"{a:.0f}°–{b:.0f}°"
+        at = answer[0].find(f"{said[m]} at {where}", at)
+        assert at >= 0, (row["runs"], answer)
+    for c in row["changes"]:
+        assert f"from {c['from']} to {c['to']} between {c['after']:.0f}° and {c['before']:.0f}°" in answer[0], answer
+    if not row["changes"]:
+        assert "no decided sign change along the rotation" in answer[0], answer
+    assert "crossover" not in text and "stops helping" not in text, text
+    assert "fewer than 5" in answer[0]  # 3 seeds per cell: said
     assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
                for c in nb.cells for o in c.get("outputs", [])), "no figure"

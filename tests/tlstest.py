@@ -16,9 +16,22 @@ TINY = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "gr
         "--set", "grid.seed=[0,1]", "--set", "train.epochs=3", "--set", "train.finetune_epochs=2",
         "--set", "data.n_source=120", "--set", "data.n_test=40"]
 
-# fields that legitimately differ between runs: who computed and how long it took
-NONDETERMINISTIC = {"seconds_scratch", "seconds_direct", "seconds_mmd", "seconds_target_mlp",
-                    "seconds_ensemble", "seconds_total", "rank", "host", "hosts"}
+# fields that legitimately differ between runs: who computed (these) and how long it took
+# (every variable in seconds: units "s", volatile() below)
+NONDETERMINISTIC = {"rank", "host", "hosts"}
+
+
+def volatile(path):
+    """The variables of a results file that differ between runs of the same configurations:
+    who computed them and every wall time (units "s")."""
+    out = set(NONDETERMINISTIC)
+    with h5py.File(path, "r") as f:
+        def see(name, obj):
+            u = obj.attrs.get("units") if isinstance(obj, h5py.Dataset) else None
+            if (u.decode() if isinstance(u, bytes) else u) == "s":
+                out.add(name.split("/")[-1])
+        f.visititems(see)
+    return out
 
 
 def env(**extra):
@@ -45,6 +58,19 @@ def mpirun(n, args, check=True, timeout=600, extra_env=None, **kw):
     return p
 
 
+# a small, fast network and data set: for the tests of what runs, not of what it learns
+FAST = ["--set", "train.epochs=6", "--set", "train.finetune_epochs=3", "--set", "baselines.target_epochs=30",
+        "--set", "data.n_source=100", "--set", "data.n_test=50", "--set", "output.embeddings=false",
+        "--set", "output.sync_seconds=0.05"]
+
+
+def baseline_run(tmp_path_factory, args, name="base.h5", ranks=2):
+    """A module's reference run: (path, result digest, stderr)."""
+    path = str(tmp_path_factory.mktemp("base") / name)
+    p = mpirun(ranks, ["run", "-o", path] + list(args))
+    return path, result_digest(path), p.stderr
+
+
 def one(*args, binary=BIN):
     return json.loads(run(["one"] + list(args), binary=binary).stdout)
 
@@ -59,9 +85,9 @@ def datasets(path):
 
 def result_digest(path):
     """Hash of every result dataset, bit for bit, leaving out timing, rank and host."""
-    h = hashlib.sha256()
+    h, skip = hashlib.sha256(), volatile(path)
     for name, arr in sorted(datasets(path).items()):
-        if name.split("/")[-1] in NONDETERMINISTIC:
+        if name.split("/")[-1] in skip:
             continue
         h.update(name.encode())
         if arr.dtype == object:  # variable-length strings: their text, not pointers
@@ -87,8 +113,8 @@ JOURNAL_HEADER = "<IHHQqQII"  # magic, version, header bytes, sweep id, index, p
 META_BYTES = 96  # tls_record_meta: index, rank, reserved, seconds, finished, host[64]
 # offsets inside tls_scalars (include/tlsweep/result.h)
 SCALAR = {"acc": 0, "seconds": 80, "negative_transfer": 120, "negative_transfer_mlp": 124, "status": 128,
-          "mstatus": 132}
-SCALARS_BYTES = 536  # sizeof(tls_scalars), result.h's static assertion
+          "mstatus": 132, "seconds_ts": 536}
+SCALARS_BYTES = 544  # sizeof(tls_scalars), result.h's static assertion
 
 
 def journal_records(path):

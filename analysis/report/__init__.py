@@ -6,7 +6,8 @@ tlsweep-report; cli.py says what it writes).
     context    Context: everything the page says about one file, computed once
     names      Names: what the page calls the methods, axes and shift of a file; colours
     layout     Layout: where the axes go in the sweep figures, and its panels (facets)
-    headline   the sentences at the top, computed from the data
+    headline   the sentences at the top, in decisions (analysis.decide): counts per comparison, where
+               the decided sign changes, never a crossover from means; intervals from < 5 seeds flagged
     contents   PAGE: the page top to bottom, one line per figure or section
     figures/   one module per figure
     interactive  the plotly view

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 from . import interactive, page
-from .figures import (accuracy, confusion, domains, gain_curve, gain_heatmap, learning_curves, methods,
+from .figures import (accuracy, confusion, decision_map, domains, gain_curve, gain_heatmap, learning_curves, methods,
                       methods_single, negative_transfer, regret, rules, tsne, what_foresees)
 
 Text = Union[str, Callable]  # a text, or ctx -> text
@@ -51,14 +51,15 @@ def _text(t, ctx):
 PAGE = (
     Figure("accuracy.png", "Methods compared", methods_single.when, methods_single.draw),
     Figure(accuracy.file, accuracy.title, accuracy.when, accuracy.draw, accuracy.caption),
+    Figure("decision_map.png", decision_map.title, decision_map.when, decision_map.draw, decision_map.caption,
+           page.decisions_section),
     Section(page.no_gain),
-    Figure("gain_vs_shift.png", gain_curve.title, gain_curve.when, gain_curve.draw, gain_curve.caption,
-           page.crossover_section),
+    Figure("gain_vs_shift.png", gain_curve.title, gain_curve.when, gain_curve.draw, gain_curve.caption),
     Figure("gain_heatmap.png", gain_heatmap.title, gain_heatmap.when, gain_heatmap.draw, gain_heatmap.caption),
     Figure("negative_transfer.png", "Where negative transfer happens", negative_transfer.when, negative_transfer.draw,
            negative_transfer.caption),
     Section(interactive.section),
-    Figure("regret.png", "Regret of label-free selection", regret.when, regret.draw, regret.CAPTION, regret.write_csv),
+    Figure("regret.png", "Regret of label-free selection", regret.when, regret.draw, regret.caption, regret.write_csv),
     Figure("rules_of_thumb.png", "The article's rules of thumb on this sweep", rules.when, rules.draw, rules.CAPTION,
            page.rules_section),
     Figure("what_foresees.png", what_foresees.TITLE, what_foresees.when, what_foresees.draw, what_foresees.caption,

@@ -1,19 +1,23 @@
 """Everything the report says about one results file, computed once before
 anything is drawn: a Context holds the file's names and layout, its
-summaries, the crossover, the best tuning values, the selection regret,
-the counts and the headline, and the configuration of the article's
-figures (with its embeddings)."""
+summaries, the best tuning values, the selection regret,
+the decisions per cell, the counts and the headline, and the
+configuration of the article's figures (with its embeddings)."""
 import sys
 import traceback
 
 import numpy as np
 
+from ..decide import boundaries, decisions, ordered_axes
 from .. import results as R
-from .headline import headline, negative_info, selection_sentences
+from .headline import headline, selection_sentences
 from .layout import Layout, best_index
 from .names import Names
 
 ARTICLE = {"shift": 45.0, "lambda": 0.5, "n_target": 50, "seed": 42}
+# what the sweep asks about, never optimised over: results are given per value (the tuning axes, lambda and
+# the extra axes, are held at their best value in the figures that need one value)
+QUESTION_AXES = ("shift", "n_target", "data_shift_kind")
 
 
 def log(msg):
@@ -30,10 +34,14 @@ class Context:
     counts            (configurations, done, failed, pending)
     cube, summ        results.summary_cube and results.summary
     rules, best       rules_of_thumb; axis -> best_values for each tuning axis that varies
-    tuning            axis -> index of its best value for trans (every cell axis but shift and n_target)
-    cross             results.crossover when shift varies, else None
+    tuning            axis -> index of its best value for trans (every cell axis but the QUESTION_AXES)
+    dec               analysis.decisions: per cell and comparison (the file's own in the decide modes); None
+                      without a pair of approaches
+    primary           the ordered axis the headline reads the decisions along (the layout's x when it is
+                      one), or None
+    bounds            ordered axis -> analysis.boundaries of dec along it
     gcol, has_gain    the gain variable's name; whether it has any finite value
-    info              counts, negative-transfer shares, per-method done/failed, the most frequent failure
+    info              counts, per-method done/failed, the most frequent failure
     heads             the headline sentences (HTML)
     sel_names, regret_sum, regret_all   the selection scores judged (none: [], None, {})
     figure_config     axis -> index of the article's figures' configuration, or None; figure_config_note
@@ -49,8 +57,7 @@ class Context:
         self.names = Names(ds)
         self.lay = Layout(ds, self.names)
         self._summarise()
-        self.info = {"counts": self.counts, "negative": negative_info(ds, self.tuning), "methods": self._methods(),
-                     "top_reason": self._top_reason()}
+        self.info = {"counts": self.counts, "methods": self._methods(), "top_reason": self._top_reason()}
         self.heads = headline(self)
         self._selection()
         self._embeddings()
@@ -60,12 +67,13 @@ class Context:
         self.cube = R.summary_cube(ds)
         self.summ = R.summary(ds)
         self.rules = R.rules_of_thumb(ds)
-        self.tuning = {ax: best_index(ds, ax, trans) for ax in R.cell_axes(ds) if ax not in ("shift", "n_target")}
+        self.tuning = {ax: best_index(ds, ax, trans) for ax in R.cell_axes(ds) if ax not in QUESTION_AXES}
         self.best = {ax: R.best_values(ds, ax, trans) for ax in self.tuning if ds.sizes[ax] > 1}
-        self.cross = None
-        if "shift" in self.lay.vary:
-            log("where transfer stops helping (bootstrap over seeds)")
-            self.cross = R.crossover(ds)
+        log("decisions per cell")
+        self.dec = decisions(ds)
+        ordered = ordered_axes(self.dec) if self.dec is not None else []
+        self.primary = self.lay.x if self.lay.x in ordered else next(iter(ordered), None)
+        self.bounds = {ax: boundaries(self.dec, ax) for ax in ordered}
         self.gcol = f"gain_{trans}_vs_{self.base}"
         self.has_gain = self.gcol in self.cube and bool(np.isfinite(self.cube[self.gcol].values).any())
 
@@ -105,21 +113,6 @@ class Context:
             self.emb = R.load_embeddings(self.path, **where)
         except Exception as e:
             self.emb_error = (f"embeddings: {type(e).__name__}: {e}", traceback.format_exc())
-
-    def cross_row(self, nt_index):
-        """The crossover row for n_target index nt_index at the tuning setting."""
-        cross, ds = self.cross, self.ds
-        if cross is None or len(cross) == 0:
-            return None
-        key = []
-        for a in cross.index.names:
-            i = nt_index if a == "n_target" else self.tuning.get(a, 0)
-            key.append(R._py(ds[a].values[i]))
-        try:
-            row = cross.loc[tuple(key) if len(key) > 1 else key[0]]
-        except KeyError:
-            return None
-        return row.to_dict()
 
 
 def selection_scores(ds, over="lambda"):

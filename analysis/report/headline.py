@@ -1,41 +1,54 @@
-"""The headline: sentences (HTML) computed from the data that say where
-transfer helps and where it hurts, which tuning value is best, what failed,
-how often transfer is negative, and how well each label-free score would
-have chosen lambda."""
+"""The headline: sentences (HTML) computed from the data. They speak in
+decisions (analysis.decide): per comparison how many cells help, hurt, are
+equivalent or undecided, and along each ordered axis where the decided sign
+changes, with the undecided band between -- never a crossover read off
+means. Then negative transfer as decided cells, the best value of each
+tuning axis (never of a question axis: shift, n_target, data.shift_kind),
+what failed, and how well each label-free score would have chosen lambda.
+Every interval from fewer than 5 seeds says so."""
 import html
 
 import numpy as np
 
+from ..decide import CS_WORDS, MEANINGS, MIN_SEEDS_FOR_INTERVAL, UNDECIDED, changes, runs, tally
 from .. import results as R
 from .names import pct, signed
+
+MIN_SEEDS = MIN_SEEDS_FOR_INTERVAL
+VERB = {"helps": "helps", "hurts": "hurts", "equivalent": "is equivalent", "undecided": "is undecided",
+        "no data": "has no finished seed"}
+# where a kind of shift leaves the target as it is, when that is inside the axis rather than at its end: a label
+# share of 0.5 is the unshifted prior (both ends are shifts), a scale factor of 1 the unscaled spread
+UNSHIFTED = {"label": 0.5, "scale": 1.0}
+# what a comparison of the file's default list asks
+GLOSS = {("mmd", "target_mlp"): "what the source adds: the same network trained with and without it",
+         ("mmd", "scratch"): "the article's comparison: below it is negative transfer"}
+
+
+def few(n):
+    """The flag after "over n seeds" of an interval or a decision from fewer than 5 seeds ('' otherwise)."""
+    return f": fewer than {MIN_SEEDS}, a rough interval" if n < MIN_SEEDS else ""
 
 
 def headline(ctx):
     """Sentences (HTML) that say what the sweep found, computed from the data."""
-    ds, n_, info = ctx.ds, ctx.names, ctx.info
+    n_, info = ctx.names, ctx.info
     n, done, failed, pending = info["counts"]
     if done == 0:
         return nothing_finished(ctx)
-    tun = ", ".join(n_.setting(a, ds[a].values[i]) for a, i in ctx.tuning.items() if ds.sizes[a] > 1)
-    lead = (f"From the {done} finished configurations" + (f" (of {n}: partial)" if pending else "")
-            + (f", at the best {tun}" if tun else "") + ": ")
-    if "shift" in ctx.lay.vary and ctx.cross is not None:
-        out = [lead + "; ".join(crossings(ctx)) + "."]
-    else:
-        out = [gains(ctx, lead)]
+    out = [how_decided(ctx)]
+    if ctx.dec is not None:
+        out += [comparison_sentence(ctx, c) for c in ctx.dec["comparison"].values]
+        out += other_axes_sentences(ctx)
+        neg = negative_sentence(ctx)
+        if neg:
+            out.append(neg)
     out += best_sentences(ctx)
     if failed:
         bad = [f"{n_.short(m)} in {f}" for m, (d, f) in info["methods"].items() if f]
         out.append(f"{failed} configuration{'s' if failed > 1 else ''} failed"
-                   + (f" ({', '.join(bad)})" if bad else "") + f"; most often: <i>{html.escape(info['top_reason'])}</i> "
-                   "(listed below).")
-    neg = info["negative"]
-    if neg["pairs"]:
-        s = (f"<b>Negative transfer</b> ({n_.short(ctx.trans)} below {n_.short(ctx.base)}) in "
-             f"<b>{pct(neg['share'])}</b> of the {neg['pairs']} configurations where both finished")
-        if neg.get("pairs_best") and tun:
-            s += f"; {pct(neg['share_best'])} of {neg['pairs_best']} at the best {tun}"
-        out.append(s + ".")
+                   + (f" ({', '.join(bad)})" if bad else "")
+                   + f"; most often: <i>{html.escape(info['top_reason'])}</i> (listed below).")
     if ctx.lay.notes:
         out.append("Extra axes: the figures show " + html.escape(ctx.lay.selection_text()) + ".")
     return out
@@ -56,92 +69,254 @@ def nothing_finished(ctx):
     return out
 
 
-def crossings(ctx):
-    """Per n_target: up to which shift transfer beats the baseline."""
-    ds, n_ = ctx.ds, ctx.names
-    short_t, short_b = n_.short(ctx.trans), n_.short(ctx.base)
+# ---------------------------------------------------------------- decisions
+
+def how_decided(ctx):
+    """What a decision is here, and from how many seeds."""
+    n, done, failed, pending = ctx.counts
+    dec = ctx.dec
+    lead = f"From the {done} finished configurations" + (f" (of {n}: partial)" if pending else "")
+    if dec is None:
+        return lead + ": no pair of approaches to compare."
+    a = dec.attrs
+    cells = int(np.prod([dec.sizes[d] for d in dec["decision"].dims if d != "comparison"]))
+    what = (f"{lead}, decided per cell (a point of the grid without its seeds: {cells} "
+            f"cell{'s' if cells != 1 else ''}) "
+            f"from the paired differences of accuracy over the cell's seeds in order: a {100 * (1 - a['alpha']):g}% "
+            f"{CS_WORDS[a['sign_cs']]} for their mean (α = {a['alpha']:g} per cell and comparison) above 0 "
+            f"<b>helps</b>, below 0 <b>hurts</b>, inside ±{a['delta']:g} is <b>equivalent</b>"
+            + (f" (by the {CS_WORDS[a['equiv_cs']]})" if a["equiv_cs"] != a["sign_cs"] else "")
+            + ", else <b>undecided</b>. ")
+    if a["source"] == "file":
+        used = dec["seeds_used"].max("comparison").values
+        what += (f"The run took seeds cell by cell until each was decided (decide.mode {html.escape(a['mode'])}, "
+                 f"rounds of {a['round']}, at most {a['max_seeds']} per cell): {int(used.sum())} trainings of the "
+                 f"{cells * a['max_seeds']} of a fixed design at {a['max_seeds']} seeds, {used.mean():.1f} seeds per "
+                 "cell on average.")
+    else:
+        k = seeds_per_cell(ctx)
+        what += (f"This grid has {k} seed{'s' if k != 1 else ''} per cell, fixed in advance"
+                 + (f": <b>fewer than {MIN_SEEDS}, too few to decide most cells</b>" if k < MIN_SEEDS else "")
+                 + "; <code>decide.mode: sequential</code> takes seeds until each cell is decided.")
+    return what
+
+
+def seeds_per_cell(ctx):
+    """The most seeds any cell has finished (a grid's seed axis, less in a partial file)."""
+    ran = (ctx.ds["status"] == R.DONE) | (ctx.ds["status"] == R.FAILED)
+    return int(ran.sum("seed").max()) if ran.size else 0
+
+
+def rough(ctx, what="the intervals", html=True):
+    """The flag of intervals over the seeds of cells that have fewer than MIN_SEEDS ('' otherwise): for a
+    caption (HTML, bold, after a sentence) or, html False, a figure's title (a line of its own)."""
+    k = seeds_per_cell(ctx)
+    if k >= MIN_SEEDS:
+        return ""
+    seeds = f"{k} seed{'s' if k != 1 else ''} per cell at most: fewer than {MIN_SEEDS}"
+    if html:
+        return f" <b>From {seeds}, {what} are rough.</b>"
+    return f"\n({what[:1].upper()}{what[1:]} from {seeds}: rough)"
+
+
+def comparison_name(ctx, c):
+    """'MMD transfer against the target-only MLP' for 'mmd:target_mlp'."""
+    a, b = str(c).split(":")
+    return f"{ctx.names.short(a)} against {ctx.names.short(b)}"
+
+
+def setting(ctx, c, ax, v):
+    """A line's setting in words; lambda 0 of a comparison with the transfer method is fine-tuning without
+    alignment (nothing is aligned), not MMD transfer."""
+    s = ctx.names.setting(ax, v)
+    if ax == "lambda" and float(v) == 0.0 and ctx.trans in str(c).split(":"):
+        s += " (fine-tuning without alignment)"
+    return s
+
+
+def comparison_sentence(ctx, c):
+    """Counts of decided cells, then where the sign changes along the primary ordered axis."""
+    dec = ctx.dec
+    one = dec.sel(comparison=c)
+    k = tally(dec)[str(c)]
+    a, b = str(c).split(":")
+    gloss = GLOSS.get((a, b))
+    decided = (one["decision"] != UNDECIDED) & (one["seeds_used"] < MIN_SEEDS)
+    flag = int(decided.sum())
+    name = comparison_name(ctx, c)
+    s = (f"<b>{html.escape(name[:1].upper() + name[1:])}</b>" + (f" ({html.escape(gloss)})" if gloss else "")
+         + f": <b>{k['helps']} cell{'s' if k['helps'] != 1 else ''} help{'' if k['helps'] != 1 else 's'}, "
+         f"{k['hurts']} hurt{'' if k['hurts'] != 1 else 's'}, {k['equivalent']} equivalent, {k['undecided']} "
+         f"undecided</b> (of {k['cells']})")
+    if flag:
+        s += f"; {flag} of the decided from fewer than {MIN_SEEDS} seeds"
+    along = ctx.primary
+    if along is None:
+        return s + "; " + "; ".join(cell_texts(ctx, c)) + "."
+    lines = line_groups(ctx, c, along)
+    return s + f". Along {html.escape(ctx.names.axis_name(along))}: " + "; ".join(lines) + "."
+
+
+def cell_texts(ctx, c):
+    """Without an ordered axis: each cell's decision with its confidence sequence."""
+    one = ctx.dec.sel(comparison=c)
+    dims = [d for d in one["decision"].dims]
+    out = []
+    for idx in np.ndindex(*[one.sizes[d] for d in dims]):
+        sel = dict(zip(dims, idx))
+        cell = one.isel(sel)
+        where = ", ".join(setting(ctx, c, d, one[d].values[i]) for d, i in sel.items() if one.sizes[d] > 1)
+        m = MEANINGS[int(cell["decision"])]
+        used = int(cell["seeds_used"])
+        cs = (f"confidence sequence {signed(float(cell['cs_low']))} to {signed(float(cell['cs_high']))} after "
+              f"{used} seed{'s' if used != 1 else ''}" + few(used))
+        out.append((f"at {where}: " if where else "") + f"{VERB[m]} ({cs})")
+    return out
+
+
+def line_groups(ctx, c, along):
+    """Each line along `along` in words, lines with the same words grouped: 'at λ = 0.5, n_target = 10:
+    helps up to 45°, is undecided at 90°, hurts from 135° on (the sign changes between 45° and 135°)'."""
+    b = ctx.bounds[along]
+    b = b[b["comparison"] == str(c)]
+    others = [a for a in b.columns if a not in ("comparison", "values", "decisions", "runs", "changes")]
+    vary = [a for a in others if ctx.dec.sizes[a] > 1]
+    groups = {}
+    for _, r in b.iterrows():
+        text = line_text(ctx, along, r, kind_of(ctx, r))
+        where = ", ".join(setting(ctx, c, a, r[a]) for a in vary)
+        groups.setdefault(text, []).append(where)
+    if not vary:
+        return list(groups)
+    if len(groups) == 1:
+        return [f"at every {' × '.join(html.escape(ctx.names.axis_name(a)) for a in vary)}: {next(iter(groups))}"]
+    most = max(groups, key=lambda t: len(groups[t]))  # said last, as the rest, when it saves words
+    rest = len(groups[most]) > 2
+    out = [f"at {' and '.join(w)}: {t}" for t, w in groups.items() if not (rest and t == most)]
+    if rest:
+        out.append(f"at the {len(groups[most])} other settings: {most}")
+    return out
+
+
+def kind_of(ctx, row):
+    """The kind of shift of a line (its data_shift_kind, else the file's)."""
+    return str(row["data_shift_kind"]) if "data_shift_kind" in row else R.shift_kind(ctx.ds)
+
+
+def line_text(ctx, along, row, kind=None):
+    """One line of cells in words, from its decisions only."""
+    xs, ms = list(row["values"]), list(row["decisions"])
+    if along == "lambda" and 0.0 in xs and ctx.trans in str(row["comparison"]).split(":"):
+        text, note = runs_text(ctx, along, xs, ms), "λ = 0: fine-tuning without alignment"
+        return text[:-1] + f"; {note})" if text.endswith(")") else text + f" ({note})"
+    mid = UNSHIFTED.get(kind) if along == "shift" else None
+    if mid is not None and xs[0] < mid < xs[-1] or mid is not None and mid in xs[1:-1]:
+        # both ends are shifts: each half from the unshifted value outwards
+        lo = [i for i, x in enumerate(xs) if x <= mid][::-1]
+        hi = [i for i, x in enumerate(xs) if x >= mid]
+        halves = []
+        for name, idx in (("above", hi), ("below", lo)):
+            if len(idx) > 1 or (idx and xs[idx[0]] != mid):
+                hx, hm = [xs[i] for i in idx], [ms[i] for i in idx]
+                halves.append(f"from {ctx.names.fmt(along, mid)} {name}: " + runs_text(ctx, along, hx, hm, plain=True))
+        return " and ".join(halves)
+    return runs_text(ctx, along, xs, ms)
+
+
+def runs_text(ctx, along, xs, ms, plain=False):
+    """'helps up to 45°, is undecided at 90°, hurts from 135° on (the sign changes between 45° and 135°)'.
+    plain: every run as 'at a–b' (a half-line read from its unshifted end)."""
+    f = lambda v: ctx.names.fmt(along, v)  # noqa: E731
+    parts_of = runs(xs, ms)
+    if len(parts_of) == 1:
+        m, a, b, k = parts_of[0]
+        text = (f"{VERB[m]} at {f(a)}" if k == 1 else f"{VERB[m]} at {f(a)}–{f(b)}" if plain
+                else f"{VERB[m]} at every {ctx.names.axis_name(along)} swept ({f(a)}–{f(b)})")
+    else:
+        parts = []
+        for i, (m, a, b, k) in enumerate(parts_of):
+            if k == 1:
+                parts.append(f"{VERB[m]} at {f(a)}")
+            elif plain or 0 < i < len(parts_of) - 1:
+                parts.append(f"{VERB[m]} at {f(a)}–{f(b)}")
+            elif i == 0:
+                parts.append(f"{VERB[m]} up to {f(b)}")
+            else:
+                parts.append(f"{VERB[m]} from {f(a)} on")
+        text = ", ".join(parts)
+    where = [f"between {f(ch['after'])} and {f(ch['before'])}" for ch in changes(xs, ms)]
+    if where:
+        text += " (the sign changes " + " and ".join(where) + ")"
+    return text
+
+
+def other_axes_sentences(ctx):
+    """Along every ordered axis but the primary one: the lines where the decided sign changes."""
+    axes = [a for a in ctx.bounds if a != ctx.primary]
+    if not axes:
+        return []
     parts = []
-    for k in range(ds.sizes["n_target"]):
-        c = ctx.cross_row(k)
-        nt = ds["n_target"].values[k]
-        who = f"with n_target = {nt}" if ds.sizes["n_target"] > 1 else f"with {nt} labelled target points"
-        if c is None or c["kind"] == "no data":
-            parts.append(f"{who}: no finished pair of {short_t} and {short_b}")
-        elif c["kind"] == "crosses":
-            parts.append(f"{who}, {short_t} beats {short_b} up to a shift of about "
-                         f"<b>{n_.shift_text(c['crossover'])}</b> and hurts beyond it ({n_.interval_text(c)})")
-        else:
-            verb = f"beats {short_b}" if c["kind"] == "helps everywhere" else f"is below {short_b}"
-            iv = f"; {n_.interval_text(c)}" if c["n_points"] > 1 else ""
-            parts.append(f"{who}, {short_t} <b>{verb} {covered(ctx, c)}{iv})")
-    return parts
+    for a in axes:
+        b = ctx.bounds[a]
+        hit = b[b["changes"].map(len) > 0]
+        others = [x for x in b.columns if x not in ("comparison", "values", "decisions", "runs", "changes")]
+        for _, r in hit.iterrows():
+            c = r["comparison"]
+            where = ", ".join(setting(ctx, c, x, r[x]) for x in others if ctx.dec.sizes[x] > 1)
+            parts.append(f"along {html.escape(ctx.names.axis_name(a))}, {html.escape(comparison_name(ctx, c))}"
+                         + (f" at {where}" if where else "") + f" {line_text(ctx, a, r, kind_of(ctx, r))}")
+    names = " or ".join(html.escape(ctx.names.axis_name(a)) for a in axes)
+    if not parts:
+        return [f"No sign change along {names}: no line of cells along {'them' if len(axes) > 1 else 'it'} has both "
+                "a decided helps and a decided hurts."]
+    return ["Sign changes along the other axes: " + "; ".join(parts) + "."]
 
 
-def covered(ctx, c):
-    """"at every shift ..." for a crossover row: all of the grid, or (partial) those with data."""
-    ds, n_ = ctx.ds, ctx.names
-    a, b = n_.fmt("shift", c["data_first"]), n_.fmt("shift", c["data_last"])
-    if c["n_points"] == ds.sizes["shift"]:
-        return f"at every shift swept</b> ({a}–{b}"
-    if c["n_points"] == 1:
-        return (f"at the only shift finished so far</b> ({a}, of {n_.fmt('shift', c['first'])}–"
-                f"{n_.fmt('shift', c['last'])}")
-    return (f"at every shift finished so far</b> ({c['n_points']} of {ds.sizes['shift']}: {a}–{b}, of "
-            f"{n_.fmt('shift', c['first'])}–{n_.fmt('shift', c['last'])}")
+def negative_sentence(ctx):
+    """Negative transfer as decided cells: the transfer method decided below the baseline."""
+    c = f"{ctx.trans}:{ctx.base}"
+    if ctx.dec is None or c not in [str(x) for x in ctx.dec["comparison"].values]:
+        return ""
+    k = tally(ctx.dec)[c]
+    n_ = ctx.names
+    return (f"<b>Negative transfer</b> ({n_.short(ctx.trans)} decided below {n_.short(ctx.base)}) in "
+            f"<b>{k['hurts']} of {k['cells']} cells</b> ({pct(k['hurts'] / max(k['cells'], 1))}); decided not "
+            f"negative (helps or equivalent) in {k['helps'] + k['equivalent']}, undecided in {k['undecided']}.")
 
 
-def gains(ctx, lead):
-    """Without a shift axis to cross: whether transfer helps in each cell."""
-    n_, gcol = ctx.names, ctx.gcol
-    sub = ctx.cube.isel({k: v for k, v in ctx.tuning.items() if k in ctx.cube.dims})
-    parts = []
-    fixed = [a for a in sub[gcol].dims if sub.sizes[a] == 1]
-    if fixed:
-        lead += "at " + ", ".join(n_.setting(a, sub[a].values[0]) for a in fixed) + ", "
-    for idx in np.ndindex(*[sub.sizes[a] for a in sub[gcol].dims]):
-        d = dict(zip(sub[gcol].dims, idx))
-        g, h = float(sub[gcol].isel(d)), float(sub[f"{gcol}_ci95"].isel(d))
-        where = ", ".join(n_.setting(a, sub[a].values[i]) for a, i in d.items() if a not in fixed) or "the only cell"
-        if not np.isfinite(g):
-            parts.append(f"at {where}: no finished pair")
-        elif np.isfinite(h) and g - h > 0:
-            parts.append(f"at {where} it <b>helps</b> ({signed(g)} ± {h:.3f})")
-        elif np.isfinite(h) and g + h < 0:
-            parts.append(f"at {where} it <b>hurts</b> ({signed(g)} ± {h:.3f})")
-        else:
-            parts.append(f"at {where} it makes no clear difference ({signed(g)}"
-                         + (f" ± {h:.3f})" if np.isfinite(h) else ", one seed)"))
-    return lead + f"{n_.short(ctx.trans)} against {n_.short(ctx.base)}: " + "; ".join(parts) + "."
+# ---------------------------------------------------------------- tuning and selection
+
+def descriptive(ctx):
+    """In the decide modes the seeds a cell took depend on its results: means over them are no test."""
+    if ctx.dec is not None and ctx.dec.attrs.get("source") == "file":
+        return ("; the seeds of a sequential run depend on each cell's results, so this mean and interval describe "
+                "the seeds run and test nothing")
+    return ""
+
+
+def n_seeds(ctx, method):
+    """Seeds with at least one finished configuration of method."""
+    ok = R.method_done(ctx.ds, method)
+    return int(ok.any([d for d in ok.dims if d != "seed"]).sum())
 
 
 def best_sentences(ctx):
     """Per tuning axis that varies: its best value and how much lower the others are."""
     ds, n_ = ctx.ds, ctx.names
     out = []
+    k = n_seeds(ctx, ctx.trans)
     for a, b in ctx.best.items():
         if ds.sizes[a] < 2 or not np.isfinite(b["accuracy"].iloc[0]):
             continue
         first = b.index[0]
-        rest = ", ".join(f"{n_.setting(a, v)} is {abs(r['diff_to_best']):.3f} lower"
+        rest = ", ".join(f"{setting(ctx, ctx.trans, a, v)} is {abs(r['diff_to_best']):.3f} lower"
                          + (f" (± {r['diff_to_best_ci95']:.3f})" if np.isfinite(r["diff_to_best_ci95"]) else "")
                          for v, r in b.iloc[1:].iterrows() if np.isfinite(r["accuracy"]))
-        out.append(f"Best {n_.axis_name(a)} for {n_.short(ctx.trans)}: <b>{n_.setting(a, first)}</b>, mean accuracy "
-                   f"{b['accuracy'].iloc[0]:.3f} over the {int(b['configurations'].iloc[0])} configurations "
-                   f"where every {n_.axis_name(a)} finished" + (f"; {rest} (paired, 95% CI over seeds)." if rest else "."))
+        out.append(f"Best {n_.axis_name(a)} for {n_.short(ctx.trans)}: <b>{setting(ctx, ctx.trans, a, first)}</b>, "
+                   f"mean accuracy {b['accuracy'].iloc[0]:.3f} over the {int(b['configurations'].iloc[0])} "
+                   f"configurations where every {n_.axis_name(a)} finished"
+                   + (f"; {rest} (paired, 95% CI over {k} seeds{few(k)}{descriptive(ctx)})." if rest else "."))
     return out
-
-
-def negative_info(ds, tuning):
-    base, trans = R.roles(ds)
-    a, b = R.accuracy(ds, trans), R.accuracy(ds, base)
-    both = np.isfinite(a) & np.isfinite(b)
-    res = {"pairs": int(both.sum()), "share": float(((a < b) & both).sum() / max(int(both.sum()), 1))}
-    sel = {k: v for k, v in tuning.items() if ds.sizes[k] > 1}
-    if sel:
-        bb = both.isel(sel)
-        res["pairs_best"] = int(bb.sum())
-        res["share_best"] = float(((a < b).isel(sel) & bb).sum() / max(int(bb.sum()), 1))
-    return res
 
 
 def selection_sentences(ctx, overall, over):
@@ -161,9 +336,11 @@ def selection_sentences(ctx, overall, over):
         if o.get("worst_cell"):
             where = "; worst at " + ", ".join(n_.setting(a, v) for a, v in o["worst_cell"].items()) \
                 + f" ({o['worst_regret']:.3f})"
+        flag = few(o["n_seeds"])
         if n == "reference":
             out.append(f"<b>Never adapting</b> ({ref_txt} always) loses <b>{o['regret']:.3f}</b>"
-                       + (f" ± {o['regret_ci95']:.3f}" if o["regret_ci95"] is not None else "")
+                       + (f" ± {o['regret_ci95']:.3f} (95% CI over {o['n_seeds']} seeds{flag})"
+                          if o["regret_ci95"] is not None else "")
                        + f" to the oracle{where}.")
             continue
         gain = (f"; against {ref_txt} {pm(o['gain'], o['gain_ci95'])}"
@@ -171,5 +348,9 @@ def selection_sentences(ctx, overall, over):
                 if o["gain"] is not None and o["share_below_reference"] is not None else "")
         out.append(f"Choosing {n_.axis_name(over)} by <b>{html.escape(str(n_.score(n)))}</b>: regret "
                    f"<b>{o['regret']:.3f}</b>" + (f" ± {o['regret_ci95']:.3f}" if o["regret_ci95"] is not None else "")
-                   + f" (oracle − picked accuracy, mean over the cells, 95% CI over {o['n_seeds']} seeds){gain}{where}.")
+                   + f" (oracle − picked accuracy, mean over the cells, 95% CI over {o['n_seeds']} seeds{flag}){gain}"
+                   f"{where}.")
+    if out and descriptive(ctx):
+        out.append(f"Choosing {n_.axis_name(over)}: the seeds of a sequential run depend on each cell's results, so "
+                   "the regrets and intervals above describe the seeds run and test nothing.")
     return out

@@ -44,7 +44,9 @@ class Layout:
         self.line = "lambda" if "lambda" in self.vary and self.x != "lambda" else None
         self.col = next((a for a in ("n_target", "shift") if a in self.vary and a not in (self.x, self.line)), None)
         rest = [a for a in self.vary if a not in (self.x, self.line, self.col)]
-        self.row = next((a for a in rest if ds.sizes[a] <= 4), None)
+        # the kind of shift is a question, never held at a "best" value: it gets the rows whatever its size
+        self.row = next((a for a in rest if a == "data_shift_kind"), None) or next(
+            (a for a in rest if ds.sizes[a] <= 4), None)
         if self.col is None and self.row is not None:  # side by side rather than stacked
             self.col, self.row = self.row, None
         self.fixed = {}  # axis -> index
@@ -201,21 +203,33 @@ def fit_suptitle(fig, text, fontsize=12, margin=0.97):
     return t
 
 
-def fit_legend(fig, handles, labels, fontsize=9, margin=0.98):
+def fit_legend(fig, handles, labels, fontsize=9, margin=0.98, ncol=None, **kw):
     """A legend under the panels in as many columns as fit the figure's
-    width (at most one per 2.7 inches); returns it and its height as a
-    fraction of the figure's."""
+    width (at most ncol, default one per 2.7 inches); returns it and its
+    height as a fraction of the figure's. kw: more of fig.legend's options."""
     width, height = fig.get_size_inches()
     renderer = fig.canvas.get_renderer()
-    ncol = max(1, min(len(labels), int(width // 2.7)))
+    ncol = max(1, min(len(labels), int(width // 2.7) if ncol is None else ncol))
     while True:
         leg = fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=ncol,
-                         fontsize=fontsize, frameon=False)
+                         fontsize=fontsize, frameon=False, **kw)
         bb = leg.get_window_extent(renderer)
         if bb.width <= fig.bbox.width * margin or ncol == 1:
             return leg, (bb.height + 0.1 * fig.dpi) / fig.bbox.height
         leg.remove()
         ncol -= 1
+
+
+def legend_below(fig, handles, title):
+    """A legend of handles (with their labels) under the panels of a constrained-layout figure, in as
+    many columns as fit its width (one row if it can); the figure grows by the legend's height."""
+    h = fig.get_figheight()
+    leg, frac = fit_legend(fig, handles, [x.get_label() for x in handles], ncol=len(handles), title=title,
+                           title_fontsize=9)
+    grown = h * (1 + frac)
+    fig.set_figheight(grown)
+    fig.get_layout_engine().set(rect=(0, frac * h / grown, 1, h / grown))
+    return leg
 
 
 def save(fig, path):

@@ -3,15 +3,14 @@
 the shift axis (data.shift_kind), the axes' titles and a grid value as
 text -- and the colours, line styles and markers every figure shares."""
 
-import numpy as np
-
 from .. import results as R
 from ..tables import table_name
 
 LABELS = {"scratch": "from scratch (SVM on the target labels)", "direct": "direct transfer (SVM trained on the source)",
           "mmd": "MMD transfer (MLP, CE + λ·MMD², fine-tuned)", "target_mlp": "the same MLP on the target labels only",
           "ensemble": "ensemble (mean of the MMD and target-only MLPs' softmax)"}
-SHORT = {"scratch": "training from scratch", "direct": "direct transfer", "mmd": "MMD transfer"}
+SHORT = {"scratch": "training from scratch", "direct": "direct transfer", "mmd": "MMD transfer",
+         "target_mlp": "the target-only MLP", "ensemble": "the ensemble"}
 LEGEND = {"scratch": "scratch (SVM, target labels)", "direct": "direct (SVM trained on source)", "mmd": "MMD transfer",
           "target_mlp": "MLP, target labels only", "ensemble": "ensemble (MMD + target MLP)"}
 # Okabe-Ito without its yellow, then Tol's muted colours: distinguishable for colour-blind readers; the
@@ -91,10 +90,6 @@ class Names:
     def score(self, n):
         return SCORE_LABELS.get(n, n)
 
-    def shift_text(self, v, digits=0):
-        """A shift in words: 45° for rotations, 0.35 otherwise."""
-        return f"{v:.{digits}f}°" if self.shift_unit == "°" else f"{v:.3g}"
-
     def axis_title(self, a):
         return {"shift": self.shift_title, "lambda": f"λ (weight of {self.align_title[0]})",
                 "n_target": "n_target (labelled target points)", "seed": "seed"}.get(a, R.axis_key(self.ds, a))
@@ -124,21 +119,3 @@ class Names:
 
     def numeric(self, a):
         return self.ds[a].values.dtype.kind in "iuf"
-
-    def interval_text(self, c, unit=None, seeds=True):
-        """The bootstrap interval of a crossover in words."""
-        unit = self.shift_unit if unit is None else unit
-        lo, hi = c["lo"], c["hi"]
-        if np.isnan(lo) or np.isnan(hi):
-            return "no interval with fewer than 2 seeds"
-        over = f", bootstrap over {c['n_seeds']} seeds" if seeds else ""
-        if lo == -np.inf and hi == np.inf:  # worded so that the table's "95% interval " trim leaves it whole
-            return "not pinned down: the whole grid is within the 95% interval" + over
-
-        def bound(v):
-            return (f"{c['first']:g}{unit} or earlier" if v == -np.inf else f"beyond {c['last']:g}{unit}"
-                    if v == np.inf else self.shift_text(v) if unit == self.shift_unit else f"{v:.0f}{unit}")
-        a, b = bound(lo), bound(hi)
-        if a == b:
-            return f"95% interval {a}" + over
-        return f"95% interval {a} to {b}" + over

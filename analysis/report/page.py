@@ -1,6 +1,6 @@
 """The page: its style, the settings and summary tables, the sections
-between the figures (crossover and rules tables, failures, the summary per
-cell) and index.html itself."""
+between the figures (the decisions along each ordered axis, the rules
+table, failures, the summary per cell) and index.html itself."""
 import html
 import os
 import sys
@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import results as R
 from ..tables import table_name
+from .headline import comparison_name, kind_of, line_text, rough, setting
 from .names import pct, signed
 
 CSS = """
@@ -49,8 +50,12 @@ def no_gain(ctx, report):
             f"configuration where both finished: no gain to show.</p>")
 
 
-def crossover_section(ctx, report):
-    return "<p class='caption'>The crossover for every setting:</p>" + crossover_html(ctx)
+def decisions_section(ctx, report):
+    """Under the decision map: every line of cells along each ordered axis in words."""
+    body = decisions_html(ctx)
+    return ("<p class='caption'>Every line of cells along each ordered axis, from the decisions only (a sign "
+            "change is named between a decided helps and a decided hurts; the cells between are the band where it "
+            "lies):</p>" + body) if body else ""
 
 
 def rules_section(ctx, report):
@@ -78,7 +83,8 @@ def failures(ctx, report):
 
 def summary(ctx, report):
     return ("<h2>Summary per cell</h2><p class='caption'>Mean over the finished seeds ± half-width of the "
-            "95% t interval; the gain is paired per seed; blue/red: its interval excludes 0.</p>" + summary_table(ctx))
+            "95% t interval; the gain is paired per seed; blue/red: its interval excludes 0 (the decisions per cell "
+            f"are in the decision map).{rough(ctx)}</p>" + summary_table(ctx))
 
 
 # ---------------------------------------------------------------- tables
@@ -161,8 +167,8 @@ def summary_table(ctx):
     heads = [esc(n_.axis_name(a)) for a in cells] + ["done"] + [f"acc {esc(m)}" for m in ms]
     if gcol in df:
         heads.append(f"gain {esc(table_name(ctx.trans))} − {esc(table_name(ctx.base))}")
-    if "negative_transfer_share" in df:
-        heads.append("negative transfer")
+    if "negative_transfer_share" in df:  # per seed, not a decision: named for what it counts
+        heads.append(f"seeds with {esc(table_name(ctx.trans))} &lt; {esc(table_name(ctx.base))}")
     out = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
     for _, r in df.iterrows():
         tds = [f"<td class='num'>{esc(n_.fmt(a, r[a]))}</td>" for a in cells]
@@ -226,29 +232,29 @@ def rules_html(rules):
             f"<th>mean gain above</th></tr>{''.join(rows)}</table>")
 
 
-def crossover_html(ctx):
-    ds, cross, n_ = ctx.ds, ctx.cross, ctx.names
-    if cross is None or not len(cross):
+def decisions_html(ctx):
+    """A table per ordered axis: comparison, the other axes that vary, the line in words. Along the
+    primary axis every line; along the others the lines where the sign changes."""
+    if ctx.dec is None or not ctx.bounds:
         return ""
-    df = cross.reset_index()
-    names = list(cross.index.names)
-    head = ("".join(f"<th>{esc(n_.axis_name(a))}</th>" for a in names)
-            + "<th>transfer stops helping at</th><th>95% interval</th><th>seeds</th>")
-    rows = []
-    for _, r in df.iterrows():
-        c = r.to_dict()
-        if c["kind"] == "crosses":
-            where = n_.shift_text(c["crossover"], 1)
-        else:
-            u = n_.shift_unit
-            where = {"no data": "no data", "helps everywhere": f"helps everywhere up to {c['data_last']:g}{u}",
-                     "hurts everywhere": f"hurts from {c['data_first']:g}{u} on"}[c["kind"]]
-            if c["kind"] != "no data" and c["n_points"] < ds.sizes["shift"]:
-                where += f" ({c['n_points']} of {ds.sizes['shift']} shifts finished)"
-        iv = n_.interval_text(c, seeds=False).replace("95% interval ", "") if c["kind"] != "no data" else ""
-        rows.append("<tr>" + "".join(f"<td class='num'>{esc(n_.fmt(a, c[a]))}</td>" for a in names)
-                    + f"<td class='num'>{esc(where)}</td><td class='num'>{esc(iv)}</td><td class='num'>{c['n_seeds']}</td></tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    out = []
+    for ax, b in ctx.bounds.items():
+        rows = b if ax == ctx.primary else b[b["changes"].map(len) > 0]
+        if not len(rows):
+            continue
+        others = [a for a in b.columns if a not in ("comparison", "values", "decisions", "runs", "changes")
+                  and ctx.dec.sizes[a] > 1]
+        head = ("<th>comparison</th>" + "".join(f"<th>{esc(ctx.names.axis_name(a))}</th>" for a in others)
+                + f"<th>along {esc(ctx.names.axis_name(ax))}</th>")
+        body = []
+        for _, r in rows.iterrows():
+            c = r["comparison"]
+            body.append(f"<tr><td>{esc(comparison_name(ctx, c))}</td>"
+                        + "".join(f"<td class='num'>{esc(setting(ctx, c, a, r[a]).split(' = ', 1)[1])}</td>"
+                                  for a in others)
+                        + f"<td>{line_text(ctx, ax, r, kind_of(ctx, r))}</td></tr>")
+        out.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- index.html

@@ -7,6 +7,7 @@ import os
 import re
 import traceback
 
+from ..decide import tally
 from .. import results as R
 from ..tables import table_name
 from .contents import PAGE, Figure
@@ -68,6 +69,15 @@ def figure(ctx, report, fig, plt):
             + (f"<p class='caption'>{caption}</p>" if caption else ""))
 
 
+def decisions_json(ctx):
+    """The decisions for report.json: how they were made, the counts per comparison and, along each ordered
+    axis, every line's decisions and sign changes."""
+    if ctx.dec is None:
+        return None
+    return {"how": dict(ctx.dec.attrs), "counts": tally(ctx.dec),
+            "lines": {ax: b.drop(columns=["runs"]).to_dict(orient="records") for ax, b in ctx.bounds.items()}}
+
+
 def data_files(ctx, report, shown=None):
     """summary.csv, summary.json and report.json (valid JSON: no NaN)."""
     ds, out, c = ctx.ds, report.out, ctx.figure_config
@@ -79,7 +89,7 @@ def data_files(ctx, report, shown=None):
     files = [os.path.abspath(p) for p in getattr(ctx.path, "paths", [ctx.path])]
     data = {"file": os.path.abspath(shown or files[0]), "n_configs": n, "n_done": done, "n_failed": failed,
             "n_pending": pending, "complete": pending == 0, "headline": report.headline, "rules_of_thumb": ctx.rules,
-            "crossover": ctx.cross if ctx.cross is not None else [], "figure_configuration":
+            "decisions": decisions_json(ctx), "figure_configuration":
                 {ax: R._py(ds[ax].values[i]) for ax, i in c.items()} if c else None,
             "best": {R.axis_key(ds, k): v for k, v in ctx.best.items()}, "selection": ctx.regret_all,
             "transfer": {"approach_in_file": ctx.trans, "name_in_tables": table_name(ctx.trans),

@@ -5,8 +5,9 @@
  * For seed s of a cell the paired difference is D_s = acc_A(s) - acc_B(s);
  * a cell's run takes its seeds in order 0, 1, 2, ... in rounds of
  * decide.round, checks every comparison's confidence sequence after each
- * (decide.h) and stops when every comparison is decided or decide.max_seeds
- * seeds are spent. A seed whose A or B failed adds no difference. What a
+ * (decide.h) and stops when every comparison is decided or given up (no
+ * decision reachable within decide.max_seeds) or decide.max_seeds seeds are
+ * spent. A seed whose A or B failed adds no difference. What a
  * cell decides is a function of its seeds' accuracies in seed order only:
  * the scheduler (plan.h) and the results file's writer replay the same runs
  * and find the same bits. No MPI, no I/O. */
@@ -41,9 +42,12 @@ static inline int64_t tls_cell_index(const tls_cell_grid *g, int64_t cell, int s
 
 /* Why a cell's run stopped (the file's flag values). */
 enum {
-    TLS_CELL_OPEN = 0,    /* it has not stopped: seeds are still to come */
-    TLS_CELL_DECIDED = 1, /* every comparison decided */
-    TLS_CELL_BUDGET = 2   /* decide.max_seeds spent */
+    TLS_CELL_OPEN = 0,      /* it has not stopped: seeds are still to come */
+    TLS_CELL_DECIDED = 1,   /* every comparison decided */
+    TLS_CELL_BUDGET = 2,    /* decide.max_seeds spent */
+    TLS_CELL_NOT_RUN = 3,   /* boundary mode: the map did not need it */
+    TLS_CELL_TRAININGS = 4, /* boundary mode: needed, but decide.max_trainings was spent */
+    TLS_CELL_FUTILE = 5     /* every comparison decided or given up (decide.h's futility) */
 };
 
 /* One comparison of one cell, after its run (or so far). */
@@ -54,10 +58,15 @@ typedef struct {
     double cs_high;
     double mean;   /* mean difference at its last check; NaN before */
     double evalue; /* the betting e-value of mu = 0 at its last check */
+    int source;    /* TLS_BMAP_MEASURED; for a cell the boundary map did not run,
+                      TLS_BMAP_INFERRED (decision inferred) or TLS_BMAP_UNKNOWN (-1) */
 } tls_cell_decision;
 
-/* The decision rule of a configuration's decide keys. */
+/* The decision rule of a configuration's decide keys (decide.cs: decide.h's
+ * default or asymptotic rule, with decide.alpha, delta, round, max_seeds). */
 void tls_cells_rule(const tls_config *c, tls_decide_rule *rule);
+/* That rule in words (the results file's decide_rule). */
+const char *tls_cells_rule_text(const tls_config *c);
 
 /* One cell's run of rounds: a decide state per comparison. */
 typedef struct tls_cell_run tls_cell_run;
@@ -87,20 +96,33 @@ int64_t tls_cells_id(tls_part p, int64_t j);
 /* Replays every cell of part p from its positions' accuracies (count x
  * TLS_NMETHODS, count = the part's positions; NaN where a method failed)
  * and whether each position has a record (have): a cell takes its seeds in
- * order up to its first missing one or until it stops. Fills, for the j-th
- * cell and comparison k, out[j * ncompare + k] and stop[j] (TLS_CELL_*),
- * and sets not_needed[pos] to 1 for the positions without a record after a
- * stopped cell's last seed (else 0); returns how many, or -1 when out of
- * memory. */
+ * order up to its first missing one or until it stops; in the boundary
+ * mode, the cells its map needs, in the map's order (bmap.h). Fills, for
+ * the j-th cell and comparison k, out[j * ncompare + k] (for a cell the map
+ * did not run: source INFERRED and the inferred decision, or UNKNOWN and
+ * -1; nothing else measured) and stop[j] (TLS_CELL_*), and sets
+ * not_needed[pos] to 1 for
+ * the positions without a record that no cell will take (else 0); returns
+ * how many, or -1 when out of memory. */
 int64_t tls_cells_replay(const tls_config *c, tls_part p, int64_t count, const double *acc,
                          const int8_t *have, tls_cell_decision *out, int8_t *stop,
                          int8_t *not_needed);
+
+/* decide.multiplicity ebh: e-BH (Wang & Ramdas 2022, decide.h) at decide.alpha
+ * over the e-values of every measured (cell, comparison) of out (n cells):
+ * a helps or hurts that e-BH does not reject becomes undecided (the
+ * equivalent decisions stay: the e-values test mean 0, not equivalence).
+ * *signs: the sign decisions before, *kept: after. Nothing changes under
+ * multiplicity none. TLS_OK, or TLS_ERR_NOMEM. */
+int tls_cells_ebh(const tls_config *c, int64_t n, tls_cell_decision *out, int64_t *kept,
+                  int64_t *signs);
 
 /* The table of per-cell variables of a results file in the decide modes:
  * dims (the grid's axes but seed, comparison), or (cell, comparison) in a
  * part's file. */
 typedef enum {
     TLS_CELL_DECISION,
+    TLS_CELL_SOURCE,
     TLS_CELL_LOW,
     TLS_CELL_HIGH,
     TLS_CELL_MEAN,

@@ -70,6 +70,7 @@ enum { TLS_MAX_COMPARE = 8 };
 enum { TLS_MULT_NONE = 0, TLS_MULT_EBH = 1 };
 extern const char *const tls_mode_names[];         /* "grid", "sequential", "boundary", NULL */
 extern const char *const tls_multiplicity_names[]; /* "none", "ebh", NULL */
+extern const char *const tls_cs_names[];           /* "betting", "asymptotic", NULL */
 
 /* Pairs of approaches (A, B), method indices (result.h): decide.compare. */
 typedef struct {
@@ -88,6 +89,7 @@ typedef struct {
     int max_seeds;         /* the seeds a cell may take (the seed axis's length) */
     int64_t max_trainings; /* boundary: configurations the map may take (0: no bound) */
     int multiplicity;      /* TLS_MULT_*: control across cells */
+    int cs;                /* TLS_DECIDE_CS_* (decide.h): the confidence sequence that decides */
 } tls_decide_keys;
 
 typedef struct {

@@ -4,9 +4,11 @@
  * (cells.h) until it stops; a round's seeds are handed out when the cell's
  * previous round is complete, so cells proceed independently and no rank
  * waits for a barrier. The records already in the journals (a resume) are
- * replayed first, in seed order. Which configurations run is a function of
- * their results only: any rank count, schedule, part or resume runs the
- * same ones. */
+ * replayed first, in seed order. Boundary mode: the same, for the cells the
+ * map needs (bmap.h), as it needs them; with decide.max_trainings in the
+ * map's canonical order, as the budget admits them. Which configurations
+ * run is a function of their results only: any rank count, schedule, part
+ * or resume runs the same ones. */
 #ifndef TLSWEEP_PLAN_H
 #define TLSWEEP_PLAN_H
 
@@ -23,7 +25,8 @@ int tls_seqplan_create(tls_seqplan **out, const tls_setup *s, tls_resume *x);
 void tls_seqplan_destroy(tls_seqplan **p);
 /* The scheduler's view of it. */
 void tls_seqplan_plan(tls_seqplan *p, tls_plan *plan);
-/* Cells of the part: all, stopped (decided or budget spent). */
+/* Cells of the part (the boundary mode: the cells the map needs so far),
+ * and of them stopped (decided or max_seeds spent). */
 void tls_seqplan_counts(const tls_seqplan *p, int64_t *cells, int64_t *stopped);
 
 #endif

@@ -76,14 +76,15 @@ typedef struct {
     /* transferability scores of the transfer network (transfer.h), NaN where undefined */
     double ts[TLS_TS_NSCORES];
     int32_t ts_reason[TLS_TS_NSCORES]; /* why ts[s] is NaN (tls_ts_reason; TLS_TS_OK: it is not) */
+    double seconds_ts;                 /* wall time of computing them, s (not in seconds[MMD]) */
 } tls_scalars;
 
 /* The record layout of a result (tls_record_meta, tls_scalars, the arrays),
  * as journals keep it verbatim: a change of tls_scalars changes the
  * journals' format, so its size is checked here and the version goes up
  * with it (journal.h writes and checks it). */
-enum { TLS_RESULT_LAYOUT = 4 }; /* 3: the selection scores; 4: the transferability scores */
-_Static_assert(sizeof(tls_scalars) == 536,
+enum { TLS_RESULT_LAYOUT = 5 }; /* 3: selection scores; 4: transferability scores; 5: their time */
+_Static_assert(sizeof(tls_scalars) == 544,
                "tls_scalars changed: raise TLS_RESULT_LAYOUT and update this size");
 
 /* The arrays of a result, in the order of their views below. */

@@ -103,6 +103,8 @@ typedef struct {
     int64_t done, failed; /* rank 0: finished in this run, all ranks */
     int stop;             /* rank 0: why handing out stopped early (TLS_STOP_*) */
     int error;            /* this rank's own error code, 0 when none */
+    double seconds;       /* rank 0: wall time of the compute phase, s */
+    double plan_seconds;  /* rank 0: of it, in the plan (what to compute next), s */
 } tls_sched_result;
 
 /* Runs the sweep's compute phase. Collective. Returns this rank's error

@@ -4,13 +4,15 @@ Three shape families, each at several settings, every setting with its own strea
   bounded   D = 2 B - 1, B ~ Beta(a, b): continuous, from U-shaped to concentrated
   bimodal   a flat part (a discretised normal near +0.01, sd 0.01, on the 1/200 grid) plus rare
             collapses: with probability p the seed's D is the flat value - 0.5 (p = 1% .. 10%);
-            the mean 0.01 - 0.5 p crosses 0 and +-delta as p grows
+            the mean 0.01 - 0.5 p crosses 0 and +-delta as p grows; and the same with the flat
+            part at 0 (mean -0.5 p: outside +-delta for p > 2%, while a run without a collapse
+            looks equivalent)
   discrete  D = (K_A - K_B) / 200 with K ~ Binomial(200, p_A), Binomial(200, p_B) (independent
             test-set noise), and a narrow pmf on {-0.01, ..., +0.01} (paired, nearly flat)
 The true mean of each setting is exact (the pmf's mean, or 2a/(a+b) - 1).
 
 For each setting: the share of streams in which a CS ever excludes the true mean at a check
-(after every round of 5 seeds, up to 100) -- for the exact betting CS it must be <= alpha --
+(after every round of 5 seeds, up to 100) -- for the betting CS it must be <= alpha --
 and, for each candidate decision rule (CANDIDATES), the share of streams decided wrongly
 (helps with mu <= 0, hurts with mu >= 0, equivalent with |mu| >= delta), the share decided and
 the mean seeds used.
@@ -20,6 +22,7 @@ the mean seeds used.
     /usr/bin/python3 tests/reference/decide_coverage.py --streams 20000 --markdown
 """
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -34,18 +37,62 @@ import decide_reference as R  # noqa: E402
 ALPHA, DELTA, ROUND, MAX_SEEDS = 0.05, 0.01, 5, 100
 GRID = np.arange(-200, 201) / 200.0  # D on the 1/n_test grid, n_test = 200
 
-# Candidate constructions (docs/decisions-study.md discusses each).
+# Candidate constructions (docs/decisions-study.md discusses each). "now": the asymptotic CS
+# of each check alone (no running intersection); floor: variance floor (sd); fut: futility.
+RECOMMENDED = R.Rule(sign="betting", equiv="betting", c=0.9, t_opt=20, var_floor=0.01 ** 2,
+                     asym_running=False, futility=20, futility_z=2.0)  # tls_decide_rule_default
+ASYMPTOTIC = dataclasses.replace(RECOMMENDED, sign="asymptotic", equiv="asymptotic")  # the opt-in
 CANDIDATES = {
-    "exact": R.Rule(sign="betting", equiv="betting", c=0.5),
-    "exact-c0.75": R.Rule(sign="betting", equiv="betting", c=0.75),
+    "exact c=0.5": R.Rule(sign="betting", equiv="betting", c=0.5),
+    "exact c=0.75": R.Rule(sign="betting", equiv="betting", c=0.75),
+    "exact c=0.9": R.Rule(sign="betting", equiv="betting", c=0.9),
+    "exact c=0.9 fut (recommended)": RECOMMENDED,
     "asymptotic": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20),
-    "asymptotic-min10": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds=10),
-    "asym-sign+exact-eq": R.Rule(sign="asymptotic", equiv="betting", c=0.75, t_opt=20),
-    "asym+eq-after-30": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=30),
-    "asym+eq-after-50": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=50),
-    "asym+eq-after-60": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=60),
-    "asym+floor-0.02": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, var_floor=0.02**2),
+    "asymptotic min10": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds=10),
+    "asymptotic eq>=50": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, min_seeds_eq=50),
+    "asymptotic floor0.02": R.Rule(sign="asymptotic", equiv="asymptotic", t_opt=20, var_floor=0.02 ** 2),
+    "asym signs + exact eq": R.Rule(sign="asymptotic", equiv="betting", c=0.9, t_opt=20),
+    "exact signs + asym eq now eq>=30 floor0.01 fut": dataclasses.replace(RECOMMENDED, equiv="asymptotic",
+                                                                          min_seeds_eq=30),
+    "asymptotic now floor0.01 fut (opt-in)": ASYMPTOTIC,
 }
+
+
+def grid_candidates():
+    """The wider family the study scans: the CS deciding signs (E: exact, c = 0.9; A:
+    asymptotic) / the CS deciding equivalence; 'now': the asymptotic CS without running
+    intersection; seeds before any decision and before 'equivalent'; a variance floor (sd)."""
+    out = {}
+    for sign, equiv in (("betting", "asymptotic"), ("asymptotic", "betting"), ("asymptotic", "asymptotic")):
+        for running in (True, False):
+            for min_all, eq_after in ((0, 0), (0, 30), (0, 50), (10, 30), (20, 50)):
+                for floor in (0.0, 0.01, 0.02):
+                    if equiv == "betting" and eq_after:
+                        continue
+                    if sign == "betting" and min_all:
+                        continue
+                    name = (f"{'E' if sign == 'betting' else 'A'}/{'E' if equiv == 'betting' else 'A'}"
+                            + ("" if running else " now") + (f" min{min_all}" if min_all else "")
+                            + (f" eq>={eq_after}" if eq_after else "") + (f" floor{floor}" if floor else ""))
+                    out[name] = R.Rule(sign=sign, equiv=equiv, c=0.9, t_opt=20, var_floor=floor ** 2,
+                                       min_seeds=min_all, min_seeds_eq=eq_after, asym_running=running)
+    # futility stops (no decision reachable by max_seeds) on the main contenders
+    base = {
+        "E": R.Rule(sign="betting", equiv="betting", c=0.9),
+        "E/A now eq>=30 floor0.01": R.Rule(sign="betting", equiv="asymptotic", c=0.9, var_floor=1e-4,
+                                           min_seeds_eq=30, asym_running=False),
+        "E/A now eq>=50 floor0.01": R.Rule(sign="betting", equiv="asymptotic", c=0.9, var_floor=1e-4,
+                                           min_seeds_eq=50, asym_running=False),
+        "A/A now floor0.01": R.Rule(sign="asymptotic", equiv="asymptotic", c=0.9, var_floor=1e-4,
+                                    asym_running=False),
+        "A/A now min10 eq>=30 floor0.01": R.Rule(sign="asymptotic", equiv="asymptotic", c=0.9,
+                                                 var_floor=1e-4, min_seeds=10, min_seeds_eq=30,
+                                                 asym_running=False),
+    }
+    for name, rule in base.items():
+        for start, z in ((20, 2.0), (20, 3.0), (30, 2.0)):
+            out[f"{name} fut{start} z{z:g}"] = dataclasses.replace(rule, futility=start, futility_z=z)
+    return out
 
 
 # ---------------------------------------------------------------- shapes
@@ -105,6 +152,9 @@ def shapes(long=False):
     ps = [0.01, 0.02, 0.05, 0.10] + ([0.03, 0.04, 0.07] if long else [])
     for p in ps:
         out.append(("bimodal", f"collapse p={p:.2f}", *bimodal(p)))
+    # a flat part at 0: a run without a collapse looks equivalent while mu is outside +-delta
+    for p in [0.03, 0.05] + ([0.04, 0.07, 0.10] if long else []):
+        out.append(("bimodal", f"flat 0, collapse p={p:.2f}", *bimodal(p, flat=0.0)))
     pairs = [(0.80, 0.80), (0.85, 0.80)] + ([(0.60, 0.62), (0.95, 0.94)] if long else [])
     for pa, pb in pairs:
         out.append(("discrete", f"binomial {pa:.2f}-{pb:.2f}", *binomial_difference(pa, pb)))
@@ -127,7 +177,8 @@ def betting_miss(d, mu, c):
 
 
 def asymptotic_miss(d, mu, t_opt=20, var_floor=0.0, first=0):
-    """Share of streams in which the asymptotic CS ever excludes mu at a check >= first."""
+    """Share of streams in which the asymptotic CS ever excludes mu at a check >= first (the
+    same with or without running intersection)."""
     ch = checks()
     ch = ch[ch >= first]
     lo, hi = R.asymptotic_running(d, ALPHA, t_opt, var_floor, ch)
@@ -140,8 +191,8 @@ def wrong(decision, mu):
 
 
 def simulate(streams=10_000, long=False, seed=20231, candidates=CANDIDATES, chunk=20_000):
-    """One row per shape setting: dict(family, name, mu, miss_exact, miss_exact_c075,
-    miss_asym, miss_asym_from10, and per candidate: wrong, decided, seeds)."""
+    """One row per shape setting: dict(family, name, mu, miss_exact (c = 0.5), miss_exact_c09,
+    miss_asym, miss_asym_floor (sd floor 0.01), and per candidate: wrong, decided, seeds)."""
     rows = []
     for i, (family, name, sample, mu) in enumerate(shapes(long)):
         rng = np.random.default_rng([seed, i])
@@ -150,8 +201,8 @@ def simulate(streams=10_000, long=False, seed=20231, candidates=CANDIDATES, chun
         while n_done < streams:
             S = min(chunk, streams - n_done)
             d = sample(rng, S, MAX_SEEDS)
-            part = {"miss_exact": betting_miss(d, mu, 0.5), "miss_exact_c075": betting_miss(d, mu, 0.75),
-                    "miss_asym": asymptotic_miss(d, mu), "miss_asym_from10": asymptotic_miss(d, mu, first=10)}
+            part = {"miss_exact": betting_miss(d, mu, 0.5), "miss_exact_c09": betting_miss(d, mu, 0.9),
+                    "miss_asym": asymptotic_miss(d, mu), "miss_asym_floor": asymptotic_miss(d, mu, var_floor=1e-4)}
             for cname, rule in candidates.items():
                 dec, used = R.decisions_fast(d, ALPHA, DELTA, ROUND, MAX_SEEDS, rule)
                 part[f"{cname}:wrong"] = float(wrong(dec, mu).mean())
@@ -167,20 +218,19 @@ def simulate(streams=10_000, long=False, seed=20231, candidates=CANDIDATES, chun
 
 
 def markdown(rows, candidates=CANDIDATES):
-    out = ["| family | setting | mu | exact CS miss | exact c=0.75 miss | asymptotic CS miss (from 5 / from 10 seeds) |",
-           "|---|---|---:|---:|---:|---:|"]
+    out = ["| family | setting | mu | betting CS c=0.5 | betting CS c=0.9 | asymptotic CS | asymptotic CS, sd floor 0.01 |",
+           "|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         out.append(f"| {r['family']} | {r['name']} | {r['mu']:+.4f} | {r['miss_exact']:.4f} | "
-                   f"{r['miss_exact_c075']:.4f} | {r['miss_asym']:.4f} / {r['miss_asym_from10']:.4f} |")
-    out.append("")
-    out.append("Wrong decisions (share of streams) / decided share / mean seeds, per candidate:")
-    out.append("")
-    names = list(candidates)
-    out.append("| setting | mu | " + " | ".join(names) + " |")
-    out.append("|---|---:|" + "---|" * len(names))
-    for r in rows:
-        cells = [f"{r[n + ':wrong']:.3f} / {r[n + ':decided']:.2f} / {r[n + ':seeds']:.0f}" for n in names]
-        out.append(f"| {r['name']} | {r['mu']:+.4f} | " + " | ".join(cells) + " |")
+                   f"{r['miss_exact_c09']:.4f} | {r['miss_asym']:.4f} | {r['miss_asym_floor']:.4f} |")
+    names = [n for n in candidates if f"{n}:wrong" in rows[0]]
+    if not names:
+        return "\n".join(out)
+    out += ["", "Wrong decisions, share of streams (share decided), per candidate and setting:", ""]
+    out.append("| candidate | " + " | ".join(f"{r['name']} ({r['mu']:+.3f})" for r in rows) + " |")
+    out.append("|---|" + "---|" * len(rows))
+    for n in names:
+        out.append(f"| {n} | " + " | ".join(f"{r[n + ':wrong']:.3f} ({r[n + ':decided']:.2f})" for r in rows) + " |")
     return "\n".join(out)
 
 
@@ -189,18 +239,23 @@ def main():
     ap.add_argument("--long", action="store_true", help="100 000 streams per setting and more settings")
     ap.add_argument("--streams", type=int, help="streams per setting (default 10 000, 100 000 with --long)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
+    ap.add_argument("--grid", action="store_true", help="also the study's wider family (grid_candidates)")
+    ap.add_argument("--match", help="only the candidates whose name contains this")
     args = ap.parse_args()
     streams = args.streams or (100_000 if args.long else 10_000)
     t0 = time.time()
-    rows = simulate(streams, args.long)
+    cands = {**CANDIDATES, **grid_candidates()} if args.grid else CANDIDATES
+    if args.match:
+        cands = {k: v for k, v in cands.items() if args.match in k}
+    rows = simulate(streams, args.long, candidates=cands)
     if args.markdown:
-        print(markdown(rows))
+        print(markdown(rows, cands))
     else:
         for r in rows:
-            print(f"{r['family']:9s} {r['name']:22s} mu={r['mu']:+.4f}  exact miss {r['miss_exact']:.4f}"
-                  f" (c=0.75 {r['miss_exact_c075']:.4f})  asymptotic miss {r['miss_asym']:.4f}"
-                  f" (from 10: {r['miss_asym_from10']:.4f})")
-    bad = [r["name"] for r in rows if r["miss_exact"] > ALPHA or r["miss_exact_c075"] > ALPHA]
+            print(f"{r['family']:9s} {r['name']:26s} mu={r['mu']:+.4f}  betting CS miss {r['miss_exact']:.4f}"
+                  f" (c=0.9 {r['miss_exact_c09']:.4f})  asymptotic miss {r['miss_asym']:.4f}"
+                  f" (sd floor 0.01: {r['miss_asym_floor']:.4f})")
+    bad = [r["name"] for r in rows if r["miss_exact"] > ALPHA or r["miss_exact_c09"] > ALPHA]
     print(f"\n{len(rows)} settings x {streams} streams in {time.time() - t0:.1f} s;"
           f" exact CS miss rate > alpha in: {bad or 'none'}")
     return 1 if bad else 0

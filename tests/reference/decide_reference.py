@@ -6,12 +6,12 @@ mu = E[D]. Seeds arrive in order; the decision is taken after each round of seed
 1. The betting confidence sequence (CS) of Waudby-Smith & Ramdas, "Estimating means of bounded
    random variables by betting", JRSS-B 2023 (arXiv:2010.09686), on X = (D + 1) / 2 in [0, 1]:
 
-   - predictable plug-in bets (their eq. for lambda^PrPl, Section 3.2/5.1):
+   - predictable plug-in bets (their lambda^PrPl, with the regularised mean and variance):
          mu_hat_t    = (1/2 + sum_{i<=t} X_i) / (t + 1)
          sigma2_t    = (1/4 + sum_{i<=t} (X_i - mu_hat_i)^2) / (t + 1),   sigma2_0 = 1/4
          lamdot_t    = sqrt(2 log(2/alpha) / (sigma2_{t-1} t log(1 + t)))
      (lamdot_t uses X_1 .. X_{t-1} only: the bet is placed before X_t is seen);
-   - the hedged capital process (their Theorem 3 / Section 4.3), for a candidate mean m:
+   - the hedged capital process, for a candidate mean m (bets truncated at c/m, c/(1-m)):
          K+_t(m) = prod_{i<=t} (1 + min(lamdot_i, c/m)     (X_i - m))
          K-_t(m) = prod_{i<=t} (1 - min(lamdot_i, c/(1-m)) (X_i - m))
          K_t(m)  = max(theta K+_t(m), (1 - theta) K-_t(m)),   theta = 1/2,  c in (0, 1)
@@ -21,7 +21,7 @@ mu = E[D]. Seeds arrive in order; the decision is taken after each round of seed
      lam = lamdot its derivative is -lamdot, with lam = c/m it is -c X/m^2) and K-_t(m)
      nondecreasing, so C_t = (L_t, U_t) with
          L_t = inf {m : K+_t(m) < 1/(theta alpha)},   U_t = sup {m : K-_t(m) < 1/((1-theta) alpha)}.
-     Both are found by bisection on [0, 1] (BISECT below: deterministic, a fixed rule, reporting
+     Both are found by bisection on [0, 1] (BISECT_STEPS below: deterministic, a fixed rule, reporting
      the excluded end of the last bracket, so that the reported interval contains C_t);
    - the running intersection over the times at which the CS is computed (the ends of rounds):
      low = max of the lows so far, high = min of the highs. It can be empty (low > high) only
@@ -38,13 +38,23 @@ mu = E[D]. Seeds arrive in order; the decision is taken after each round of seed
    (any rho > 0 is valid; this one makes the CS tightest near t_opt). Its coverage holds only
    as t grows (the variance estimate must be consistent); tests/reference/decide_coverage.py
    measures how far off it is at 5 .. 100 seeds. An optional variance floor replaces
-   sigma_hat_t^2 by max(sigma_hat_t^2, var_floor).
+   sigma_hat_t^2 by max(sigma_hat_t^2, var_floor). The running intersection over the checks
+   is optional for this CS (Rule.asym_running): it is valid for a valid CS, but for this one
+   it keeps the narrow intervals of an early run without a collapse after the collapses have
+   widened the later ones (docs/decisions-study.md measures it).
 
-3. The decision after each round (running intersections; a decision, once taken, is frozen):
-   helps (1) if the sign CS lies above 0, hurts (2) if below 0, equivalent (3) if the
-   equivalence CS lies inside (-delta, delta) and at least min_seeds_eq seeds were seen,
-   undecided (0) otherwise; a sign takes precedence over equivalent when both hold. A rule
-   names which CS serves the signs and which the equivalence ('betting' or 'asymptotic').
+3. The decision after each round (a decision, once taken, is frozen): helps (1) if the sign
+   CS lies above 0, hurts (2) if below 0, equivalent (3) if the equivalence CS lies inside
+   (-delta, delta) and at least min_seeds_eq seeds were seen, undecided (0) otherwise; a sign
+   takes precedence over equivalent when both hold. A rule names which CS serves the signs and
+   which the equivalence ('betting' or 'asymptotic').
+   Futility (optional, from Rule.futility seeds on): an undecided comparison is given up when
+   no decision looks reachable by max_seeds: with m, s the mean and (floored) sd of the seeds
+   so far and se = s / sqrt(t), a sign needs |m| + z se >= w_sign and equivalence needs
+   max(0, |m| - z se) + w_eq < delta, where w is the half-width the CS would have at
+   max_seeds: for the betting CS that of a constant stream of zeros (flat_halfwidth), for the
+   asymptotic one s * margin(max_seeds). A futility stop never decides anything; it only stops
+   spending seeds (the comparison stays undecided).
 
 4. e-values: the test martingale theta K+_t(1/2) + (1 - theta) K-_t(1/2) for H0: mu = 0
    (E <= 1 under H0 at any stopping time), and e-BH (Wang & Ramdas 2022, "False discovery
@@ -213,7 +223,10 @@ def asymptotic_bounds(d, alpha, t_opt, var_floor=0.0):
 class Rule:
     """A decision construction. sign, equiv: which CS decides signs and equivalence
     ('betting' or 'asymptotic'). min_seeds: no decision before; min_seeds_eq: no 'equivalent'
-    before. c: the betting truncation; t_opt, var_floor: the asymptotic CS's tuning."""
+    before. c: the betting truncation; t_opt, var_floor: the asymptotic CS's tuning;
+    asym_running: the asymptotic CS as a running intersection (else the current interval);
+    futility: seeds from which a comparison is given up when no decision is reachable (0:
+    never), futility_z: the optimism of that projection, in standard errors."""
     sign: str = "betting"
     equiv: str = "betting"
     c: float = 0.5
@@ -221,6 +234,9 @@ class Rule:
     var_floor: float = 0.0
     min_seeds: int = 0
     min_seeds_eq: int = 0
+    asym_running: bool = True
+    futility: int = 0
+    futility_z: float = 2.0
 
 
 EXACT = Rule()
@@ -232,6 +248,34 @@ def check_times(round_, max_seeds):
     if not ts or ts[-1] != max_seeds:
         ts.append(max_seeds)
     return ts
+
+
+def flat_halfwidth(t, alpha, c):
+    """Half-width of the betting CS after t seeds of D = 0 (the narrowest it gets near 0):
+    the upper bound of the CS of a constant stream, before any intersection."""
+    x = np.full((1, t), 0.5)
+    _, U = betting_bounds(x, prpl_bets(x, alpha), alpha, c)
+    return float(2.0 * U[0] - 1.0)
+
+
+def _futile(mean, var, delta, alpha, max_seeds, t, rule, w_flat):
+    """The futility test at t seeds for arrays of means and (floored) variances."""
+    se = np.sqrt(var / t)
+    z = rule.futility_z
+    w_asym = np.sqrt(var) * asymptotic_margin(max_seeds, alpha, rho2_for(rule.t_opt, alpha))
+    w_sign = w_flat if rule.sign == "betting" else w_asym
+    w_eq = w_flat if rule.equiv == "betting" else w_asym
+    reach_sign = np.abs(mean) + z * se >= w_sign
+    reach_eq = np.maximum(np.abs(mean) - z * se, 0.0) + w_eq < delta
+    return (t >= rule.futility) & ~reach_sign & ~reach_eq
+
+
+def _moments(d):
+    """Mean and variance (1/t) of d (streams, t) as the asymptotic CS computes them."""
+    t = d.shape[-1]
+    mean = np.cumsum(d, axis=-1)[:, -1] / t
+    var = np.cumsum((d - mean[:, None]) ** 2, axis=-1)[:, -1] / t
+    return mean, var
 
 
 def _intersect(prev_lo, prev_hi, lo, hi):
@@ -246,9 +290,12 @@ def sequential(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXACT, s
     exact_low/high (betting CS), cs_low/high (the sign CS), evalue -- at the stream's last
     check, which is its decision's with stop=True (the cell stops there) and the last check
     otherwise (the cell goes on for another comparison) -- and 'trace', per check time the
-    values of every stream, for agreement tests."""
+    values of every stream, for agreement tests. With a futility rule, 'futile' marks the
+    streams given up (undecided), at the check 'seeds'."""
     d = np.atleast_2d(np.asarray(d, dtype=float))[:, :max_seeds]
     S, T = d.shape
+    w_flat = flat_halfwidth(max_seeds, alpha, rule.c) if rule.futility else 0.0
+    futile = np.zeros(S, dtype=bool)
     x = unit(d)
     lamdot = prpl_bets(x, alpha)
     ex_lo, ex_hi = np.full(S, -1.0), np.full(S, 1.0)
@@ -262,7 +309,7 @@ def sequential(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXACT, s
         ex_lo, ex_hi = _intersect(ex_lo, ex_hi, 2.0 * L - 1.0, 2.0 * U - 1.0)
         a_lo, a_hi = asymptotic_bounds(d[:, :t], alpha, rule.t_opt, rule.var_floor)
         a_lo, a_hi = np.maximum(a_lo, -1.0), np.minimum(a_hi, 1.0)
-        as_lo, as_hi = _intersect(as_lo, as_hi, a_lo, a_hi)
+        as_lo, as_hi = _intersect(as_lo, as_hi, a_lo, a_hi) if rule.asym_running else (a_lo, a_hi)
         lp, lm = log_capital(x[:, :t], lamdot[:, :t], 0.5, rule.c)
         ev = THETA * np.exp(lp[:, -1]) + (1.0 - THETA) * np.exp(lm[:, -1])
         s_lo, s_hi = (ex_lo, ex_hi) if rule.sign == "betting" else (as_lo, as_hi)
@@ -272,16 +319,21 @@ def sequential(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXACT, s
             eq = (e_lo > -delta) & (e_hi < delta) & (t >= rule.min_seeds_eq)
             new = np.where(s_lo > 0.0, HELPS, np.where(s_hi < 0.0, HURTS,
                                                         np.where(eq, EQUIVALENT, UNDECIDED)))
-        open_ = decision == UNDECIDED
+        open_ = (decision == UNDECIDED) & ~futile
         upd = open_ if stop else np.ones(S, dtype=bool)
         for k, v in (("exact_low", ex_lo), ("exact_high", ex_hi), ("cs_low", s_lo),
                      ("cs_high", s_hi), ("evalue", ev)):
             out[k] = np.where(upd, v, out[k])
         seeds = np.where(upd, t, seeds)
         decision = np.where(open_ & (new != UNDECIDED), new, decision)
+        if rule.futility:
+            mean, var = _moments(d[:, :t])
+            var = np.maximum(var, rule.var_floor)
+            futile |= (decision == UNDECIDED) & _futile(mean, var, delta, alpha, max_seeds, t, rule, w_flat)
         trace.append(dict(t=t, exact_low=ex_lo.copy(), exact_high=ex_hi.copy(), asym_low=as_lo.copy(),
-                          asym_high=as_hi.copy(), evalue=ev, decision=decision.copy()))
-    out.update(decision=decision, seeds=seeds, trace=trace)
+                          asym_high=as_hi.copy(), evalue=ev, decision=decision.copy(),
+                          futile=futile.copy()))
+    out.update(decision=decision, seeds=seeds, trace=trace, futile=futile)
     return out
 
 
@@ -313,16 +365,17 @@ def betting_excluded(d, m, alpha, c, checks):
     return _running_any(below), _running_any(above)
 
 
-def asymptotic_running(d, alpha, t_opt, var_floor, checks):
+def asymptotic_running(d, alpha, t_opt, var_floor, checks, running=True):
     """The asymptotic CS's running intersection (low, high), (streams, checks), clipped to
-    [-1, 1], computed as sequential() does."""
+    [-1, 1], computed as sequential() does (running=False: each check's own interval)."""
     d = np.atleast_2d(np.asarray(d, dtype=float))
     rho2 = rho2_for(t_opt, alpha)
     lows, highs = [], []
     lo, hi = np.full(d.shape[0], -1.0), np.full(d.shape[0], 1.0)
     for t in checks:
         a, b = asymptotic_bounds(d[:, :t], alpha, t_opt, var_floor)
-        lo, hi = np.maximum(lo, np.maximum(a, -1.0)), np.minimum(hi, np.minimum(b, 1.0))
+        a, b = np.maximum(a, -1.0), np.minimum(b, 1.0)
+        lo, hi = (np.maximum(lo, a), np.minimum(hi, b)) if running else (a, b)
         lows.append(lo)
         highs.append(hi)
     return np.stack(lows, axis=-1), np.stack(highs, axis=-1)
@@ -341,7 +394,7 @@ def decisions_fast(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXAC
         _, bh = betting_excluded(d, 0.5 + delta / 2, alpha, rule.c, checks)
         betting = dict(helps=b0_lo, hurts=b0_hi, eq=bl & bh)
     if need_a:
-        lo, hi = asymptotic_running(d, alpha, rule.t_opt, rule.var_floor, checks)
+        lo, hi = asymptotic_running(d, alpha, rule.t_opt, rule.var_floor, checks, rule.asym_running)
         asym = dict(helps=lo > 0.0, hurts=hi < 0.0, eq=(lo > -delta) & (hi < delta))
     sg = betting if rule.sign == "betting" else asym
     eqd = betting if rule.equiv == "betting" else asym
@@ -349,7 +402,14 @@ def decisions_fast(d, alpha=0.05, delta=0.01, round_=5, max_seeds=100, rule=EXAC
     eq_ok = ok & (checks >= rule.min_seeds_eq)
     new = np.where(sg["helps"] & ok, HELPS, np.where(sg["hurts"] & ok, HURTS,
                    np.where(eqd["eq"] & eq_ok, EQUIVALENT, UNDECIDED)))
-    decided = new != UNDECIDED
-    first = np.where(decided.any(axis=1), decided.argmax(axis=1), len(checks) - 1)
+    stops = new != UNDECIDED
+    if rule.futility:
+        w_flat = flat_halfwidth(max_seeds, alpha, rule.c)
+        fut = np.zeros_like(stops)
+        for j, t in enumerate(checks):
+            mean, var = _moments(d[:, :t])
+            fut[:, j] = _futile(mean, np.maximum(var, rule.var_floor), delta, alpha, max_seeds, t, rule, w_flat)
+        stops = stops | fut
+    first = np.where(stops.any(axis=1), stops.argmax(axis=1), len(checks) - 1)
     decision = new[np.arange(S), first]
     return decision, checks[first]

@@ -11,6 +11,7 @@ import html
 import numpy as np
 
 from ... import results as R
+from ..headline import rough
 from ..layout import fit_legend, fit_suptitle, line_specs, partial_note, save
 
 APART = ("direct",)  # the methods that may get a strip of their own
@@ -39,7 +40,7 @@ def caption(ctx):
             + (f" Panels: {facets}." if facets else "")
             + (f" {html.escape(n.legend(apart[0]).capitalize())} (no target label) falls far below the other methods: "
                "it has a strip of its own under each panel, on the whole 0–1 scale, and the panels' y axis fits the "
-               "other methods." if apart else "") + lay.held_note())
+               "other methods." if apart else "") + lay.held_note() + rough(ctx, "the bands"))
 
 
 def curves(ctx, specs):
@@ -138,7 +139,8 @@ def draw(ctx, path, plt):
     order = [s[5] for s in specs]
     pairs = sorted(zip(handles, labels), key=lambda t: order.index(t[1]) if t[1] in order else len(order))
     leg, legend_h = fit_legend(fig, [a for a, _ in pairs], [b for _, b in pairs])
-    title_ = f"Target accuracy against {n.axis_title(lay.x).split(':')[0]}{partial_note(ds)}" + lay.figure_note()
+    title_ = (f"Target accuracy against {n.axis_title(lay.x).split(':')[0]}{partial_note(ds)}" + lay.figure_note()
+              + rough(ctx, "the 95% bands", html=False))
     fit_suptitle(fig, title_, fontsize=12)
     fig.tight_layout(rect=(0, legend_h, 1, 1))
     save(fig, path)

@@ -1,6 +1,6 @@
-"""What the two heatmaps (gain_heatmap, negative_transfer) share: a value
-per cell over (y: lambda, x: the layout's x), a panel per facet value,
-cells whose 95% CI includes 0 hatched, cells without data grey."""
+"""What the heatmaps (gain_heatmap, negative_transfer) share: a value per
+cell over (y: lambda, x: the layout's x), a panel per facet value, cells
+without data grey; the gain's cells whose 95% CI includes 0 hatched."""
 import itertools
 
 import numpy as np
@@ -8,37 +8,58 @@ import numpy as np
 from ..layout import figure_grid, fit_suptitle, heat_axes, partial_note, save
 
 
-def draw_heatmap(ctx, column, title, cbar, cmap, lim=None, hatch_ci=None, fmtv="{:+.2f}", path=None, plt=None):
-    """column: the cube's variable shown; hatch_ci: its CI half-width variable (None: no hatching);
-    lim: the colour range (None: symmetric around 0); fmtv: the format of a cell's number."""
-    ds, cube, lay = ctx.ds, ctx.cube, ctx.lay
+def heat_panels(ctx, plt):
+    """The heatmaps' figure and what each panel shows: (fig, axes, panels, matrix, yx) with panels the
+    layout's facets, matrix(panel, da) da's (y, x) matrix in that panel (floats; da over the cell axes)
+    and yx (y axis or None, its values or [None], x's values)."""
+    ds, lay = ctx.ds, ctx.lay
     yax, pcol = heat_axes(lay)
     nrows, ncols = lay.facet_shape(col=pcol)
     xv = ds[lay.x].values
     yv = ds[yax].values if yax else [None]
     fig, axes = figure_grid(plt, nrows, ncols, w=max(4.4, 0.75 * len(xv) + 1.6),
                             h=max(2.6, 0.5 * len(yv) + 1.6), sharey=False)
+    dims = ([yax] if yax else []) + [lay.x]
+
+    def matrix(p, da):
+        return p.pick(da).transpose(*dims).values.astype(float).reshape(len(yv), len(xv))
+    return fig, axes, list(lay.facets(col=pcol)), matrix, (yax, yv, xv)
+
+
+def label(ctx, ax, p, yx):
+    """A panel's ticks, axis titles and title."""
+    yax, yv, xv = yx
+    ticks(ax, ctx, yax, xv, yv, first_col=p.col == 0)
+    if p.title:
+        ax.set_title(p.title, fontsize=11)
+
+
+def suptitle(ctx, fig, title):
+    """The figure's title, with the file's partial note and the held axes' values."""
+    fit_suptitle(fig, title + partial_note(ctx.ds) + ctx.lay.figure_note(), fontsize=12)
+
+
+def draw_heatmap(ctx, column, title, cbar, cmap, lim=None, hatch_ci=None, fmtv="{:+.2f}", path=None, plt=None):
+    """column: the cube's variable shown; hatch_ci: its CI half-width variable (None: no hatching);
+    lim: the colour range (None: symmetric around 0); fmtv: the format of a cell's number."""
+    cube = ctx.cube
+    fig, axes, panels, matrix, yx = heat_panels(ctx, plt)
     vals = cube[column].values
     if lim is None:
         m = np.nanmax(np.abs(vals)) if np.isfinite(vals).any() else 0.0
         lim = (-max(m, 0.01), max(m, 0.01))
     im = None
-    for p in lay.facets(col=pcol):
+    for p in panels:
         ax = axes[p.row][p.col]
-        sub = p.pick(cube)
-        dims = ([yax] if yax else []) + [lay.x]
-        M = sub[column].transpose(*dims).values.astype(float).reshape(len(yv), len(xv))
-        H = (sub[hatch_ci].transpose(*dims).values.astype(float).reshape(len(yv), len(xv))
-             if hatch_ci else None)
+        M = matrix(p, cube[column])
+        H = matrix(p, cube[hatch_ci]) if hatch_ci else None
         ax.set_facecolor("#dddddd")
         im = ax.imshow(np.ma.masked_invalid(M), cmap=cmap, vmin=lim[0], vmax=lim[1], aspect="auto",
                        origin="lower", interpolation="nearest")
-        cells(ax, im, M, H, fmtv, small=len(xv) * len(yv) <= 200)
-        ticks(ax, ctx, yax, xv, yv, first_col=p.col == 0)
-        if p.title:
-            ax.set_title(p.title, fontsize=11)
+        cells(ax, im, M, H, fmtv, small=M.size <= 200)
+        label(ctx, ax, p, yx)
+    suptitle(ctx, fig, title)
     fig.colorbar(im, ax=axes.ravel().tolist(), label=cbar, shrink=0.9)
-    fit_suptitle(fig, title + partial_note(ds) + lay.figure_note(), fontsize=12)
     save(fig, path)
 
 

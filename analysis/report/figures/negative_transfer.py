@@ -1,16 +1,67 @@
-"""Where negative transfer happens: the share of seeds per cell where
-transfer is below the baseline."""
-from .heatmap import draw_heatmap
+"""Where negative transfer happens, as decided cells: per cell, whether the
+transfer method was decided below the baseline (it hurts: negative
+transfer), decided not below it (it helps, or is equivalent within ±δ) or
+is undecided -- the comparison transfer:baseline of the decisions, as in
+the decision map -- with the seeds the cell used written in it. Not a share
+of seeds: a seed where transfer lands one test point below the baseline is
+no negative transfer."""
+import numpy as np
+
+from ...decide import EQUIVALENT, HELPS, HURTS, UNDECIDED
+from ..headline import MIN_SEEDS
+from ..layout import legend_below, save
+from .decision_map import SEEDS_LEGEND, seeds_text
+from .heatmap import heat_panels, label, suptitle
+
+# (what a class says, the decisions in it (-1: no finished seed), colour, text colour); Okabe-Ito as the map's
+CLASSES = (("negative transfer (hurts)", (HURTS,), "#D55E00", "white"),
+           ("not negative (helps or equivalent)", (HELPS, EQUIVALENT), "#0072B2", "white"),
+           ("undecided", (UNDECIDED,), "#DDDDDD", "black"),
+           ("no finished seed", (-1,), "#FFFFFF", "#555555"))
+
+
+def comparison(ctx):
+    return f"{ctx.trans}:{ctx.base}"
 
 
 def when(ctx):
-    return ctx.lay.x is not None and ctx.has_gain
+    return (ctx.lay.x is not None and ctx.has_gain and ctx.dec is not None
+            and comparison(ctx) in [str(c) for c in ctx.dec["comparison"].values])
 
 
 def caption(ctx):
-    return "Share of the finished seeds of each cell where transfer is below the baseline." + ctx.lay.held_note()
+    n, a = ctx.names, ctx.dec.attrs
+    return (f"Each cell's decision on {n.short(ctx.trans)} against {n.short(ctx.base)} ({comparison(ctx)}, as in the "
+            f"decision map): <b>vermillion</b>, negative transfer: the {100 * (1 - a['alpha']):g}% confidence "
+            f"sequence for the mean of {n.var(ctx.trans)} − {n.var(ctx.base)} over the seeds lies below 0; "
+            f"<b>blue</b>: not negative (above 0, or inside ±{a['delta']:g}); <b>grey</b>: undecided. Only decided "
+            "cells count: a seed where transfer lands a test point or two below the baseline is no negative "
+            f"transfer. The number in a cell is the seeds it used; * marks a decision from fewer than "
+            f"{MIN_SEEDS} seeds." + ctx.lay.held_note())
 
 
 def draw(ctx, path, plt):
-    draw_heatmap(ctx, "negative_transfer_share", f"Share of seeds with {ctx.names.var(ctx.trans)} < {ctx.names.var(ctx.base)}",
-                 "share of seeds", "Reds", (0, 1), None, "{:.2f}", path=path, plt=plt)
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+    n = ctx.names
+    dec = ctx.dec.sel(comparison=comparison(ctx))
+    klass = {code: i for i, c in enumerate(CLASSES) for code in c[1]}
+    cmap = ListedColormap([c[2] for c in CLASSES])
+    fig, axes, panels, matrix, yx = heat_panels(ctx, plt)
+    seen = set()
+    for p in panels:
+        ax = axes[p.row][p.col]
+        S = matrix(p, dec["seeds_used"]).astype(int)
+        M = np.where(S > 0, matrix(p, dec["decision"]).astype(int), -1)
+        K = np.vectorize(klass.get)(M)
+        seen.update(np.unique(K).tolist())
+        ax.imshow(K, cmap=cmap, vmin=-0.5, vmax=len(CLASSES) - 0.5, aspect="auto", origin="lower",
+                  interpolation="nearest")
+        for yi, xi in np.ndindex(M.shape):
+            ax.text(xi, yi, seeds_text(M[yi, xi], S[yi, xi]), ha="center", va="center", fontsize=8,
+                    color=CLASSES[K[yi, xi]][3])
+        label(ctx, ax, p, yx)
+    suptitle(ctx, fig, f"Negative transfer as decided cells: {n.short(ctx.trans)} against {n.short(ctx.base)}")
+    legend_below(fig, [Patch(facecolor=c[2], edgecolor="#777777", label=c[0]) for i, c in enumerate(CLASSES)
+                       if i in seen or -1 not in c[1]], SEEDS_LEGEND)
+    save(fig, path)

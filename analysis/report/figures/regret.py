@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from ... import results as R
+from ..headline import rough
 from ..layout import partial_note, save
 
 OVER = "lambda"  # the axis chosen by the scores
@@ -14,6 +15,10 @@ CAPTION = ("For each cell and seed, λ is chosen by the score alone (lower entro
            "error; higher SND and target validation accuracy; ties share the pick); the regret is the best accuracy "
            "over λ (the oracle's choice, with the target test labels) minus the chosen λ's. The last panel never "
            "adapts (λ = 0 always). Per cell with 95% intervals: regret.csv.")
+
+
+def caption(ctx):
+    return CAPTION + rough(ctx, "the intervals in regret.csv")
 
 
 def when(ctx):
