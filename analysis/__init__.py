@@ -10,6 +10,7 @@
     summary_regret("results.h5")       # per cell: every score's mean regret over seeds, paired 95% CIs
     concat(["a.h5", "b.h5"])           # sweeps that differ in configuration as one cube: an axis for the file
     compare("a.h5", "b.h5")            # per cell and method: b - a, paired where the seeds match
+    predictors("results.h5")           # per score and slice: how well it foresees negative transfer (AUROC, CI)
 
 Every function takes a path (str or os.PathLike) or an already loaded dataset.
 Command line: python3 -m analysis.report results.h5 -o report/ (installed: tlsweep-report)
@@ -28,3 +29,6 @@ __all__ = ["load", "load_embeddings", "to_frame", "summary", "summary_cube", "ru
            "boundaries", "best_values", "select", "summary_regret", "regret_overall", "scores_in",
            "SCORES", "approaches", "roles", "axes", "cell_axes", "extra_axes", "axis_key", "counts", "jsonable",
            "dumps", "alignment", "shift_kind", "concat", "compare", "Files", "PENDING", "DONE", "FAILED"]
+from .predictors import predictors  # noqa: E402  (which transferability score foresees negative transfer)
+
+__all__ += ["predictors"]

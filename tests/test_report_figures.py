@@ -22,7 +22,7 @@ from tlstest import ROOT, mpirun
 from test_report_browser import GRID
 
 sys.path.insert(0, ROOT)
-from analysis import load  # noqa: E402
+from analysis import Files, concat, load  # noqa: E402
 from analysis import report  # noqa: E402
 from analysis.report import FIGURES, Context, figure_files  # noqa: E402
 import analysis.report.figures as figures_pkg  # noqa: E402
@@ -58,9 +58,10 @@ def test_every_figure_module_is_in_the_table():
 
 
 def test_the_browser_sweep_gets_every_figure(browser_sweep):
-    """test_report_browser.py expects figure_files(ctx) of its sweep: every figure but the one-cell bar chart."""
+    """test_report_browser.py expects figure_files(ctx) of its sweep: every figure but the one-cell bar chart
+    and what foresees negative transfer (it needs several shift kinds)."""
     ctx = context(browser_sweep)
-    every = [f.name(ctx) for f in FIGURES if f.file != "accuracy.png"]
+    every = [f.name(ctx) for f in FIGURES if f.file not in ("accuracy.png", "what_foresees.png")]  # one shift kind
     assert figure_files(ctx) == every
     assert every[0] == "accuracy_vs_shift.png" and "tsne.png" in every and "regret.png" in every
 
@@ -242,3 +243,47 @@ def test_the_interactive_view_holds_the_cube_not_its_combinations(tmp_path):
         np.testing.assert_allclose(got, want, atol=1e-4, equal_nan=True)
     frag, _ = interactive.interactive(ctx)
     assert "updatemenus" not in frag and "tls-x" in frag
+
+
+# ---------------------------------------------------------------- what foresees negative transfer
+
+def test_what_foresees_negative_transfer(tmp_path, monkeypatch):
+    """Files of two shift kinds with the transferability scores get the figure (a panel for all
+    kinds and one per kind, inside its canvas) and predictors.csv (the AUROC per score and
+    slice); one kind, or files without the ts_ variables (older files), do not."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from analysis.report.figures import what_foresees
+    files = []
+    for kind, shifts in (("rotation", "[0,180]"), ("conditional", "[0,1]")):
+        files.append(str(tmp_path / f"{kind}.h5"))
+        mpirun(2, ["run", "-o", files[-1], "--set", f"data.shift_kind={kind}", "--set", f"grid.shift={shifts}",
+                   "--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[10]", "--set", "grid.seed=[0,1,2,3]",
+                   "--set", "output.embeddings=false"] + FAST + ["--set", "train.epochs=20"], extra_env=YIELD)
+    ds = concat(files)
+    ctx = Context(Files(ds), ds)
+    assert "what_foresees.png" in figure_files(ctx)
+    assert "what_foresees.png" not in figure_files(context(files[0]))
+    old = ds.drop_vars([v for v in ds.data_vars if v.startswith("ts_")])
+    assert "what_foresees.png" not in figure_files(Context(Files(old), old))
+    figs = {}
+    with monkeypatch.context() as m:
+        m.setattr(what_foresees, "save", lambda fig, p: figs.setdefault("f", fig))
+        what_foresees.draw(ctx, os.devnull, plt)
+    fig = figs["f"]
+    assert [a.get_title().split("\n")[0] for a in fig.axes] == ["all kinds", "rotation", "conditional"]
+    fig.canvas.draw()
+    inside, canvas = fig.get_tightbbox(fig.canvas.get_renderer()), fig.bbox_inches
+    assert inside.x0 >= canvas.x0 - 0.02 and inside.x1 <= canvas.x1 + 0.02 and inside.y1 <= canvas.y1 + 0.02
+    plt.close(fig)
+    out = tmp_path / "report"
+    assert report.main(files + ["-o", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    assert "<h2>What foresees negative transfer</h2><img src='what_foresees.png'" in html
+    assert (out / "what_foresees.png").read_bytes()[:4] == b"\x89PNG"
+    table = pd.read_csv(out / "predictors.csv")
+    kinds = table[(table["score"] == "ts_leep") & (table["slice_axis"] == "shift_kind")
+                  & (table["target"] == "configuration")]
+    assert list(kinds["slice_value"]) == ["rotation", "conditional"] and kinds["n"].sum() == 16

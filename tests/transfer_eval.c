@@ -8,15 +8,22 @@
  *          flags of the points the k-NN used (its stream: seed, sub-key 0)
  *   transfer_eval curve  : E, ce (E)
  *       -> "ft_loss_rise <value> <reason>" and "ft_loss_rebound <value> <reason>"
+ *   transfer_eval time   : reps, then the input of scores
+ *       -> "seconds <median> <fastest> <slowest>": every score as the engine
+ *          computes them (tls_ts_compute, its stream set again each time, and
+ *          the two curve scores on a curve of 50 epochs), reps runs timed one
+ *          by one (tests/bench/transferability_cost.py)
  *
  * The workspace is exactly tls_ts_work_doubles(n, F, C) doubles followed by
  * guard doubles; a score that writes past its workspace makes the driver
  * exit 3. */
 #include "tlsweep/transfer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define GUARD       64
 #define GUARD_VALUE 12345.678
@@ -39,6 +46,17 @@ static void *alloc(size_t bytes) {
     return a;
 }
 
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static void print(int score, double v, int reason) {
     printf("%s %.17g %s\n", tls_ts_table[score].name, v, tls_ts_reason_names[reason]);
 }
@@ -59,10 +77,12 @@ int main(int argc, char **argv) {
         free(ce);
         return 0;
     }
-    if (strcmp(argv[1], "scores")) {
+    int timing = !strcmp(argv[1], "time");
+    if (strcmp(argv[1], "scores") && !timing) {
         fprintf(stderr, "transfer_eval: unknown command '%s'\n", argv[1]);
         return 2;
     }
+    int reps = timing ? (int)next() : 0;
     int n = (int)next(), F = (int)next(), C = (int)next();
     tls_ts_params par = {.knn_k = (int)next(), .knn_max_points = (int)next()};
     unsigned long long seed = (unsigned long long)next();
@@ -76,6 +96,26 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nw + GUARD; i++) work[i] = GUARD_VALUE;
     double value[TLS_TS_NSCORES];
     int reason[TLS_TS_NSCORES];
+    if (timing) {
+        enum { E = 50 };
+        float ce[E];
+        for (int e = 0; e < E; e++) ce[e] = (float)(0.7 * exp(-0.1 * e));
+        double *t = alloc(sizeof(double) * (size_t)(reps > 0 ? reps : 1));
+        for (int r = 0; r < reps; r++) {
+            double t0 = now();
+            tls_rng rng;
+            tls_rng_init(&rng, seed, (tls_stream)100, 0);
+            tls_ts_compute(value, reason, f, p, y, n, F, C, &par, &rng, work);
+            value[TLS_TS_FT_LOSS_RISE] = tls_ts_ft_loss_rise(ce, E, &reason[TLS_TS_FT_LOSS_RISE]);
+            value[TLS_TS_FT_LOSS_REBOUND] =
+                tls_ts_ft_loss_rebound(ce, E, &reason[TLS_TS_FT_LOSS_REBOUND]);
+            t[r] = now() - t0;
+        }
+        qsort(t, (size_t)reps, sizeof(double), by_value);
+        if (reps > 0) printf("seconds %.9g %.9g %.9g\n", t[reps / 2], t[0], t[reps - 1]);
+        free(t), free(f), free(p), free(y), free(work);
+        return reps > 0 ? 0 : 2;
+    }
     /* the k-NN's stream: a purpose of its own, as the engine will give it */
     tls_rng rng, again;
     tls_rng_init(&rng, seed, (tls_stream)100, 0);

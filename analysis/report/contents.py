@@ -11,7 +11,7 @@ from typing import Callable, Optional, Union
 
 from . import interactive, page
 from .figures import (accuracy, confusion, decision_map, domains, gain_curve, gain_heatmap, learning_curves, methods,
-                      methods_single, negative_transfer, regret, rules, tsne)
+                      methods_single, negative_transfer, regret, rules, tsne, what_foresees)
 
 Text = Union[str, Callable]  # a text, or ctx -> text
 
@@ -62,6 +62,8 @@ PAGE = (
     Figure("regret.png", "Regret of label-free selection", regret.when, regret.draw, regret.caption, regret.write_csv),
     Figure("rules_of_thumb.png", "The article's rules of thumb on this sweep", rules.when, rules.draw, rules.CAPTION,
            page.rules_section),
+    Figure("what_foresees.png", what_foresees.TITLE, what_foresees.when, what_foresees.draw, what_foresees.caption,
+           what_foresees.write_csv),
     Section(page.one_configuration),
     Figure("domains.png", "Source and target domains", domains.when, domains.draw),
     Figure("methods.png", "Methods compared", methods.when, methods.draw),
