@@ -1,15 +1,15 @@
 #include "tlsweep/bmap.h"
 
 #include "tlsweep/check.h"
-#include "tlsweep/decide.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 const char tls_bmap_rule_text[] =
     "a cell that did not run takes a comparison's decision when it lies in (or on) a box of the "
-    "map whose corners all ran and all have that decision (helps, hurts or equivalent) for every "
-    "comparison; the map assumes no sign change inside such a box";
+    "map whose corners all stopped with one decision (helps, hurts, equivalent, or undecided: "
+    "given up or out of seeds) for every comparison; the map assumes no change of decision "
+    "inside such a box";
 
 enum { MAXD = TLS_BMAP_MAX_ORDERED };
 enum { WAITING = 0, UNIFORM = 1, ATOMIC = 2, SPLIT = 3 };
@@ -153,7 +153,7 @@ static int examine(tls_bmap *m, int64_t i, tls_bmap_need_fn fn, void *ctx) {
     const int8_t *d0 = m->dec + corner(m, &b, 0) * m->K;
     for (unsigned q = 0; q < ncorner && uniform; q++) {
         const int8_t *dq = m->dec + corner(m, &b, q) * m->K;
-        for (int k = 0; k < m->K; k++) uniform &= dq[k] == d0[k] && dq[k] != TLS_DECIDE_UNDECIDED;
+        for (int k = 0; k < m->K; k++) uniform &= dq[k] == d0[k];
     }
     for (int j = 0; j < m->d; j++) atomic &= b.hi[j] - b.lo[j] <= 1;
     m->box[i].state = uniform ? UNIFORM : atomic ? ATOMIC : SPLIT;

@@ -68,7 +68,7 @@ def test_the_map_is_the_reference_map(baseline):
     assert inferred, "nothing inferred: the test map is too small to test inference"
     with h5py.File(path, "r") as f:
         assert f.attrs["decide_mode"] in (b"boundary", "boundary")
-        assert "no sign change inside" in str(f.attrs["decide_inference"])
+        assert "no change of decision inside" in str(f.attrs["decide_inference"])
         assert int(f.attrs["complete"]) == 1
 
 

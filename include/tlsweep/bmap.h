@@ -8,9 +8,12 @@
  * largest power of two <= (n - 1) / TLS_BMAP_COARSE (at least 1) -- whose
  * consecutive lattice points make boxes. A box is examined once every one
  * of its corners (2^d cells) has stopped (cells.h):
- *   uniform   every comparison has one decision (helps, hurts or equivalent:
- *             not undecided) at every corner: the box is a leaf, and the
- *             cells inside it that never ran are inferred to share it;
+ *   uniform   every comparison has one decision at every corner (helps,
+ *             hurts, equivalent, or undecided: a corner that stopped without
+ *             a decision -- given up, or out of seeds -- answers "not
+ *             decidable within decide.max_seeds", and a box of such corners
+ *             is the inside of an undecided band): the box is a leaf, and
+ *             the cells inside it that never ran are inferred to share it;
  *   atomic    not uniform, and no axis of the box spans more than one step:
  *             the boundary is located to one grid step there;
  *   split     otherwise: every axis spanning two steps or more is cut at its

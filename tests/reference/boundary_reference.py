@@ -64,7 +64,7 @@ def boundary_map(shape, decisions_of, max_seeds=None, budget=0, seeds_of=None):
                     if i in state or not all(k in stopped for k in corners(lo, hi)):
                         continue
                     ds = [stopped[k] for k in corners(lo, hi)]
-                    uniform = all(x == ds[0] for x in ds) and 0 not in ds[0]
+                    uniform = all(x == ds[0] for x in ds)  # undecided is a decision like the others
                     atomic = all(h - l <= 1 for l, h in zip(lo, hi))
                     state[i] = "uniform" if uniform else "atomic" if atomic else "split"
                     if state[i] != "split":
