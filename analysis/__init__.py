@@ -3,8 +3,8 @@
     from analysis import load, load_embeddings, to_frame, summary, rules_of_thumb
     ds = load("results.h5")            # xarray.Dataset: the grid cube (shift, lambda, n_target, seed, extra axes)
     summary("results.h5")              # per cell: means, 95% CIs, paired gains, negative-transfer share
-    decide("results.h5", "mmd", "target_mlp")  # per cell: helps / hurts / equivalent / undecided, its
-                                       # time-uniform confidence sequence and the seeds it used
+    decide("results.h5", "mmd", "target_mlp")  # per cell: helps / hurts / equivalent / undecided, the
+                                       # confidence sequence of the file's rule and the seeds it used
     boundaries(decisions("results.h5"), "shift")  # per line along the shift: where the decided sign changes
     select("results.h5", "entropy")    # per cell and seed: the lambda a label-free score picks, its regret
     summary_regret("results.h5")       # per cell: every score's mean regret over seeds, paired 95% CIs

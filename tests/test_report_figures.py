@@ -146,6 +146,16 @@ FAR = ["--set", "grid.shift=[0,60,120,180]", "--set", "grid.lambda=[0,0.5]", "--
        "--set", "grid.seed=[0,1,2]", "--set", "train.epochs=5", "--set", "train.finetune_epochs=40",
        "--set", "baselines.target_epochs=40", "--set", "data.n_source=100", "--set", "data.n_test=60",
        "--set", "output.embeddings=false"]
+# the decide modes on 4 classes in 8 dimensions (transfer helps at small rotations, hurts beyond): a sequential run,
+# and a boundary map cut by decide.max_trainings (measured, inferred and cells not known)
+DECIDED = ["--set", "data.dim=8", "--set", "data.classes=4", "--set", "data.n_source=200", "--set", "data.n_test=40",
+           "--set", "train.epochs=20", "--set", "train.finetune_epochs=10", "--set", "baselines.target_epochs=100",
+           "--set", "output.embeddings=false", "--set", "grid.lambda=[0.5]", "--set", "decide.max_seeds=24",
+           "--set", "decide.round=4"]
+SEQUENTIAL = (["--set", "decide.mode=sequential", "--set", "grid.shift=[0,30,60,120]", "--set", "grid.n_target=[4,8]"]
+              + DECIDED)
+BOUNDARY = ["--set", "decide.mode=boundary", "--set", "grid.shift=range(0,181,15)", "--set", "grid.n_target=[4,8,16]",
+            "--set", "decide.max_trainings=400"] + DECIDED
 
 
 def drawn_figures(path, monkeypatch):
@@ -167,16 +177,24 @@ def drawn_figures(path, monkeypatch):
     return ctx, figs
 
 
-@pytest.mark.parametrize("grid", ["one_panel", "far"])
+@pytest.mark.parametrize("grid", ["one_panel", "far", "sequential", "boundary"])
 def test_nothing_is_drawn_outside_the_canvas(grid, tmp_path, monkeypatch):
     """Every figure's ink (titles, legends, labels) lies within its canvas:
     with one panel the gain heatmap's centred title was cut off at both ends,
-    and the accuracy figure's legend at both sides."""
+    and the accuracy figure's legend at both sides. The files of the decide
+    modes get every figure of a grid and the decision map (with its
+    hatching, boundary and legend of marks on the map)."""
     import matplotlib.pyplot as plt
     path = str(tmp_path / f"{grid}.h5")
-    mpirun(2, ["run", "-o", path] + (ONE_PANEL if grid == "one_panel" else FAR), extra_env=YIELD)
+    args = {"one_panel": ONE_PANEL, "far": FAR, "sequential": SEQUENTIAL, "boundary": BOUNDARY}[grid]
+    mpirun(2, ["run", "-o", path] + args, extra_env=YIELD)
     ctx, figs = drawn_figures(path, monkeypatch)
     assert "gain_heatmap.png" in figs and "accuracy_vs_shift.png" in figs
+    if grid in ("sequential", "boundary"):
+        assert {"decision_map.png", "negative_transfer.png"} <= set(figs)
+        marks = {t.get_text() for ax in figs["decision_map.png"].axes for t in ax.texts}
+        hatched = [p for ax in figs["decision_map.png"].axes for p in ax.patches if p.get_gid() == "inferred"]
+        assert bool(hatched) == (grid == "boundary") and marks
     for name, fig in figs.items():
         fig.canvas.draw()  # as savefig does: the constrained layout is made at drawing
         inside = fig.get_tightbbox(fig.canvas.get_renderer())

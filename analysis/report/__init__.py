@@ -7,7 +7,8 @@ tlsweep-report; cli.py says what it writes).
     names      Names: what the page calls the methods, axes and shift of a file; colours
     layout     Layout: where the axes go in the sweep figures, and its panels (facets)
     headline   the sentences at the top, in decisions (analysis.decide): counts per comparison, where
-               the decided sign changes, never a crossover from means; intervals from < 5 seeds flagged
+               the decided sign changes (a boundary map's boundary per target size, inferred cells said),
+               never a crossover from means; intervals from < 5 seeds flagged
     contents   PAGE: the page top to bottom, one line per figure or section
     figures/   one module per figure
     interactive  the plotly view

@@ -10,13 +10,16 @@ Works on any results file, complete, partial (an interrupted sweep) or with
 failed configurations. index.html opens with a headline computed from the
 data in decisions (analysis.decide): per comparison the cells where one
 approach helps, hurts, is equivalent or is undecided against another,
-where the decided sign changes along each ordered axis, negative transfer
-as decided cells, which lambda is best -- then the settings behind it
-(configuration, version, commit, hash, dates, how many configurations are
+where the decided sign changes along each ordered axis (a boundary map's
+boundary per target size, measured and inferred cells said apart), negative
+transfer as decided cells, which lambda is best -- then the settings behind
+it (configuration, version, commit, hash, dates, how many configurations are
 done). The figures follow the axes that vary: accuracy against shift (or
 n_target when the shift is fixed) per n_target, the decision map (every
-cell coloured by its decision, the seeds it used), the gain of transfer and where negative transfer
-happens as heatmaps (cells whose 95% CI includes 0 hatched), the article's
+cell coloured by its decision, the seeds a measured cell used, inferred
+cells hatched, the boundary per row drawn), the gain of transfer (cells
+whose 95% CI includes 0 hatched) and where negative transfer happens (decided
+cells) as heatmaps, the article's
 rules of thumb tested on the sweep, an interactive view of the cube
 (plotly, offline: plotly.js is written next to index.html; its x axis and
 colour chosen among the axes), and the article's four figures for one

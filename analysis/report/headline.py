@@ -10,13 +10,18 @@ import html
 
 import numpy as np
 
-from ..decide import CS_WORDS, MEANINGS, MIN_SEEDS_FOR_INTERVAL, UNDECIDED, changes, runs, tally
+from ..decide import CS_WORDS, INFERRED, MIN_SEEDS_FOR_INTERVAL, changes, runs, states, tally
 from .. import results as R
 from .names import pct, signed
 
 MIN_SEEDS = MIN_SEEDS_FOR_INTERVAL
+# what a line of cells says of each cell (decide.states, and 'not known' for a boundary map's cell without data)
 VERB = {"helps": "helps", "hurts": "hurts", "equivalent": "is equivalent", "undecided": "is undecided",
-        "no data": "has no finished seed"}
+        "given up": "is undecided (given up)", "no data": "has no finished seed", "not known": "is not known (not run)"}
+PLURAL = {"helps": "help", "hurts": "hurt", "equivalent": "equivalent"}
+# the cells between the two sides of a sign change, in words
+BAND = {"undecided": "undecided", "given up": "given up", "equivalent": "equivalent", "no data": "not known",
+        "not known": "not known"}
 # where a kind of shift leaves the target as it is, when that is inside the axis rather than at its end: a label
 # share of 0.5 is the unshifted prior (both ends are shifts), a scale factor of 1 the unscaled spread
 UNSHIFTED = {"label": 0.5, "scale": 1.0}
@@ -72,7 +77,7 @@ def nothing_finished(ctx):
 # ---------------------------------------------------------------- decisions
 
 def how_decided(ctx):
-    """What a decision is here, and from how many seeds."""
+    """What a decision is here, from how many seeds, and in a boundary map which cells were measured."""
     n, done, failed, pending = ctx.counts
     dec = ctx.dec
     lead = f"From the {done} finished configurations" + (f" (of {n}: partial)" if pending else "")
@@ -86,8 +91,12 @@ def how_decided(ctx):
             f"{CS_WORDS[a['sign_cs']]} for their mean (α = {a['alpha']:g} per cell and comparison) above 0 "
             f"<b>helps</b>, below 0 <b>hurts</b>, inside ±{a['delta']:g} is <b>equivalent</b>"
             + (f" (by the {CS_WORDS[a['equiv_cs']]})" if a["equiv_cs"] != a["sign_cs"] else "")
-            + ", else <b>undecided</b>. ")
-    if a["source"] == "file":
+            + ", else <b>undecided</b>"
+            + (f"; a comparison still undecided after {a['futility']} seeds is <b>given up</b> (undecided for good) "
+               f"when no decision is reachable within {a['max_seeds']} seeds" if a.get("futility") else "") + ". ")
+    if a["source"] == "file" and a["mode"] == "boundary":
+        what += map_text(ctx)
+    elif a["source"] == "file":
         used = dec["seeds_used"].max("comparison").values
         what += (f"The run took seeds cell by cell until each was decided (decide.mode {html.escape(a['mode'])}, "
                  f"rounds of {a['round']}, at most {a['max_seeds']} per cell): {int(used.sum())} trainings of the "
@@ -98,7 +107,29 @@ def how_decided(ctx):
         what += (f"This grid has {k} seed{'s' if k != 1 else ''} per cell, fixed in advance"
                  + (f": <b>fewer than {MIN_SEEDS}, too few to decide most cells</b>" if k < MIN_SEEDS else "")
                  + "; <code>decide.mode: sequential</code> takes seeds until each cell is decided.")
+    if not str(a.get("multiplicity", "none")).startswith("none"):
+        what += f" Across cells: {html.escape(a['multiplicity'])}."
     return what
+
+
+def map_text(ctx):
+    """A boundary map's cells: how many were measured, inferred, not known, and the trainings."""
+    dec, a = ctx.dec, ctx.dec.attrs
+    st = states(dec)
+    ci = list(dec["decision"].dims).index("comparison")
+    src = dec["decision_source"].values
+    known = st != "no data"
+    measured = (known & (src != INFERRED)).any(axis=ci)
+    inferred = (known & (src == INFERRED)).any(axis=ci) & ~measured
+    cells = measured.size
+    used = int(dec["seeds_used"].max("comparison").values.sum())
+    unknown = cells - int(measured.sum()) - int(inferred.sum())
+    return (f"The run mapped where the decisions change (decide.mode boundary, rounds of {a['round']}, at most "
+            f"{a['max_seeds']} seeds per cell): it <b>measured {int(measured.sum())} of the {cells} cells</b> "
+            f"({used} trainings of the {cells * a['max_seeds']} of a fixed design at {a['max_seeds']} seeds) and "
+            f"<b>inferred {int(inferred.sum())}</b> from the measured cells around them (a cell inside a box of the "
+            "map whose corners all have one decision takes it: the map assumes no sign change inside such a box)"
+            + (f"; {unknown} {'are' if unknown != 1 else 'is'} not known" if unknown else "") + ".")
 
 
 def seeds_per_cell(ctx):
@@ -135,26 +166,31 @@ def setting(ctx, c, ax, v):
 
 
 def comparison_sentence(ctx, c):
-    """Counts of decided cells, then where the sign changes along the primary ordered axis."""
-    dec = ctx.dec
-    one = dec.sel(comparison=c)
-    k = tally(dec)[str(c)]
+    """Counts of decided cells (measured and inferred), then where the sign changes along the primary ordered
+    axis, line by line."""
+    k = tally(ctx.dec)[str(c)]
     a, b = str(c).split(":")
     gloss = GLOSS.get((a, b))
-    decided = (one["decision"] != UNDECIDED) & (one["seeds_used"] < MIN_SEEDS)
-    flag = int(decided.sum())
     name = comparison_name(ctx, c)
     s = (f"<b>{html.escape(name[:1].upper() + name[1:])}</b>" + (f" ({html.escape(gloss)})" if gloss else "")
          + f": <b>{k['helps']} cell{'s' if k['helps'] != 1 else ''} help{'' if k['helps'] != 1 else 's'}, "
          f"{k['hurts']} hurt{'' if k['hurts'] != 1 else 's'}, {k['equivalent']} equivalent, {k['undecided']} "
          f"undecided</b> (of {k['cells']})")
-    if flag:
-        s += f"; {flag} of the decided from fewer than {MIN_SEEDS} seeds"
+    if k["inferred"]:
+        what = ", ".join(f"{k['inferred_' + m]} {PLURAL[m]}" for m in PLURAL if k["inferred_" + m])
+        s += f"; {k['measured']} measured and {k['inferred']} inferred by the map ({what})"
+    if k["no_data"]:
+        s += f"; {k['no_data']} not known" + ("" if ctx.dec.attrs.get("mode") == "boundary" else
+                                               " (no finished seed)")
+    if k["given_up"]:
+        s += (f"; {k['given_up']} of the undecided given up (no decision was reachable within "
+              f"{ctx.dec.attrs['max_seeds']} seeds)")
+    if k["few"]:
+        s += f"; {k['few']} of the decided from fewer than {MIN_SEEDS} seeds"
     along = ctx.primary
     if along is None:
         return s + "; " + "; ".join(cell_texts(ctx, c)) + "."
-    lines = line_groups(ctx, c, along)
-    return s + f". Along {html.escape(ctx.names.axis_name(along))}: " + "; ".join(lines) + "."
+    return s + f". Along {html.escape(ctx.names.axis_name(along))}: " + along_texts(ctx, c, along) + "."
 
 
 def cell_texts(ctx, c):
@@ -166,36 +202,114 @@ def cell_texts(ctx, c):
         sel = dict(zip(dims, idx))
         cell = one.isel(sel)
         where = ", ".join(setting(ctx, c, d, one[d].values[i]) for d, i in sel.items() if one.sizes[d] > 1)
-        m = MEANINGS[int(cell["decision"])]
+        m = str(states(cell.expand_dims("comparison"))[0])
         used = int(cell["seeds_used"])
-        cs = (f"confidence sequence {signed(float(cell['cs_low']))} to {signed(float(cell['cs_high']))} after "
-              f"{used} seed{'s' if used != 1 else ''}" + few(used))
-        out.append((f"at {where}: " if where else "") + f"{VERB[m]} ({cs})")
+        if int(cell["decision_source"]) == INFERRED:
+            cs = "inferred by the map, not run"
+        elif m == "no data":
+            cs = "no seed"
+        else:
+            cs = (f"confidence sequence {signed(float(cell['cs_low']))} to {signed(float(cell['cs_high']))} after "
+                  f"{used} seed{'s' if used != 1 else ''}" + few(used))
+        out.append((f"at {where}: " if where else "") + f"{VERB[said_of(ctx, m)]} ({cs})")
     return out
 
 
-def line_groups(ctx, c, along):
-    """Each line along `along` in words, lines with the same words grouped: 'at λ = 0.5, n_target = 10:
-    helps up to 45°, is undecided at 90°, hurts from 135° on (the sign changes between 45° and 135°)'."""
+def along_texts(ctx, c, along):
+    """Each line along `along` in words (one text). The lines where the decided sign changes once, grouped by the
+    direction: 'helps up to 15°–60° at 4 labelled target points, up to 0°–45° at 8; hurts beyond; undecided or
+    given up between' -- from the last cell on one side to the first on the other, measured or inferred (an
+    inferred end is said). The other lines (no sign change, several, or a shift read from an unshifted value
+    inside the axis) in runs, lines with the same words grouped (line_groups)."""
     b = ctx.bounds[along]
     b = b[b["comparison"] == str(c)]
-    others = [a for a in b.columns if a not in ("comparison", "values", "decisions", "runs", "changes")]
-    vary = [a for a in others if ctx.dec.sizes[a] > 1]
-    groups = {}
+    vary = [a for a in b.columns if a not in ROW_COLUMNS and ctx.dec.sizes[a] > 1]
+    f = lambda v: ctx.names.fmt(along, v)  # noqa: E731
+    single, rest = {}, []
     for _, r in b.iterrows():
+        ch = r["changes"]
+        if len(ch) != 1 or (along == "shift" and _inner_unshifted(kind_of(ctx, r), r["values"])):
+            rest.append(r)
+            continue
+        ch = ch[0]
+        xs, ms = list(r["values"]), said(ctx, r)
+        i, j = xs.index(ch["after"]), xs.index(ch["before"])
+        ends = [xs[k] for k in (i, j) if r["sources"][k] == "inferred"]
+        span = f"{f(ch['after'])}–{f(ch['before'])}" + (f" ({' and '.join(f(x) for x in ends)} inferred)" if ends
+                                                         else "")
+        one = single.setdefault((ch["from"], ch["to"]), {"spans": {}, "band": set()})
+        one["spans"].setdefault(span, []).append(r)
+        one["band"].update(ms[i + 1:j])
+    out = []
+    for (fr, to), one in single.items():  # one text per direction of the change
+        ups = [f"up to {span}" + where_words(ctx, c, vary, rows, first=not k)
+               for k, (span, rows) in enumerate(one["spans"].items())]
+        text = f"{VERB[fr]} " + ", ".join(ups) + f"; {VERB[to].replace('is ', '')} beyond"
+        band = sorted({BAND[m] for m in one["band"]}, key=list(BAND.values()).index)
+        if band:
+            text += f"; {' or '.join(band)} between"
+        out.append(text)
+    if rest:
+        out.append("; ".join(line_groups(ctx, c, along, rest, all_lines=not single)))
+    return ". ".join(t[:1].upper() + t[1:] if k else t for k, t in enumerate(out))
+
+
+ROW_COLUMNS = ("comparison", "values", "decisions", "sources", "given_up", "runs", "changes")
+
+
+def where_words(ctx, c, vary, rows, first=True):
+    """' at 4 and 8 labelled target points' (the first time; ' at 4 and 8' after) for lines that differ in
+    n_target alone, else ' at λ = 0.5, n_target = 4 and at ...'; '' when no other axis varies."""
+    if not vary:
+        return ""
+    if vary == ["n_target"]:
+        vs = [ctx.names.fmt("n_target", r["n_target"]) for r in rows]
+        words = " and ".join([", ".join(vs[:-1]), vs[-1]] if len(vs) > 1 else vs)
+        return f" at {words}" + (f" labelled target point{'s' if len(vs) > 1 or vs[0] != '1' else ''}"
+                                 if first else "")
+    return " and".join(f" at {', '.join(setting(ctx, c, a, r[a]) for a in vary)}" for r in rows)
+
+
+def line_groups(ctx, c, along, rows=None, all_lines=True):
+    """Lines along `along` in words (rows: boundaries() rows, default every line of c), lines with the same
+    words grouped: 'at λ = 0.5, n_target = 10: helps up to 45°, is undecided at 90°, hurts from 135° on (the
+    sign changes between 45° and 135°)'. all_lines: rows are every line (so 'at every ...' may be said)."""
+    b = ctx.bounds[along]
+    b = b[b["comparison"] == str(c)]
+    rows = [r for _, r in b.iterrows()] if rows is None else rows
+    vary = [a for a in b.columns if a not in ROW_COLUMNS and ctx.dec.sizes[a] > 1]
+    groups = {}
+    for r in rows:
         text = line_text(ctx, along, r, kind_of(ctx, r))
-        where = ", ".join(setting(ctx, c, a, r[a]) for a in vary)
-        groups.setdefault(text, []).append(where)
+        groups.setdefault(text, []).append(r)
     if not vary:
         return list(groups)
-    if len(groups) == 1:
+    if len(groups) == 1 and all_lines:
         return [f"at every {' × '.join(html.escape(ctx.names.axis_name(a)) for a in vary)}: {next(iter(groups))}"]
     most = max(groups, key=lambda t: len(groups[t]))  # said last, as the rest, when it saves words
-    rest = len(groups[most]) > 2
-    out = [f"at {' and '.join(w)}: {t}" for t, w in groups.items() if not (rest and t == most)]
+    rest = len(groups[most]) > 2 and all_lines
+    out = [f"{where_words(ctx, c, vary, w).strip()}: {t}" for t, w in groups.items() if not (rest and t == most)]
     if rest:
         out.append(f"at the {len(groups[most])} other settings: {most}")
     return out
+
+
+def said(ctx, row):
+    """A line's cells as the reader is told: its decisions, 'given up' for an undecided cell given up, and in a
+    boundary map 'not known' for a cell without data."""
+    ms = list(row["decisions"])
+    given = row["given_up"] if "given_up" in row else [False] * len(ms)
+    return [said_of(ctx, "given up" if g and m == "undecided" else m) for m, g in zip(ms, given)]
+
+
+def said_of(ctx, m):
+    dec = getattr(ctx, "dec", None)
+    return "not known" if m == "no data" and dec is not None and dec.attrs.get("mode") == "boundary" else m
+
+
+def _inner_unshifted(kind, xs):
+    mid = UNSHIFTED.get(kind)
+    return mid is not None and (xs[0] < mid < xs[-1] or mid in xs[1:-1])
 
 
 def kind_of(ctx, row):
@@ -204,34 +318,44 @@ def kind_of(ctx, row):
 
 
 def line_text(ctx, along, row, kind=None):
-    """One line of cells in words, from its decisions only."""
-    xs, ms = list(row["values"]), list(row["decisions"])
+    """One line of cells in words, from its decisions only (inferred cells said)."""
+    xs, ms = list(row["values"]), said(ctx, row)
+    inferred = [v == "inferred" for v in row["sources"]] if "sources" in row else [False] * len(xs)
     if along == "lambda" and 0.0 in xs and ctx.trans in str(row["comparison"]).split(":"):
-        text, note = runs_text(ctx, along, xs, ms), "λ = 0: fine-tuning without alignment"
+        text, note = runs_text(ctx, along, xs, ms, inferred=inferred), "λ = 0: fine-tuning without alignment"
         return text[:-1] + f"; {note})" if text.endswith(")") else text + f" ({note})"
-    mid = UNSHIFTED.get(kind) if along == "shift" else None
-    if mid is not None and xs[0] < mid < xs[-1] or mid is not None and mid in xs[1:-1]:
+    if along == "shift" and _inner_unshifted(kind, xs):
+        mid = UNSHIFTED[kind]
         # both ends are shifts: each half from the unshifted value outwards
         lo = [i for i, x in enumerate(xs) if x <= mid][::-1]
         hi = [i for i, x in enumerate(xs) if x >= mid]
         halves = []
         for name, idx in (("above", hi), ("below", lo)):
             if len(idx) > 1 or (idx and xs[idx[0]] != mid):
-                hx, hm = [xs[i] for i in idx], [ms[i] for i in idx]
-                halves.append(f"from {ctx.names.fmt(along, mid)} {name}: " + runs_text(ctx, along, hx, hm, plain=True))
+                hx, hm, hi_ = [xs[i] for i in idx], [ms[i] for i in idx], [inferred[i] for i in idx]
+                halves.append(f"from {ctx.names.fmt(along, mid)} {name}: "
+                              + runs_text(ctx, along, hx, hm, plain=True, inferred=hi_))
         return " and ".join(halves)
-    return runs_text(ctx, along, xs, ms)
+    return runs_text(ctx, along, xs, ms, inferred=inferred)
 
 
-def runs_text(ctx, along, xs, ms, plain=False):
+def runs_text(ctx, along, xs, ms, plain=False, inferred=None):
     """'helps up to 45°, is undecided at 90°, hurts from 135° on (the sign changes between 45° and 135°)'.
-    plain: every run as 'at a–b' (a half-line read from its unshifted end)."""
+    plain: every run as 'at a–b' (a half-line read from its unshifted end). inferred (per x): the inferred
+    cells of a run are said after it ('(inferred)', or '(150° inferred)')."""
     f = lambda v: ctx.names.fmt(along, v)  # noqa: E731
+    inferred = inferred or [False] * len(xs)
     parts_of = runs(xs, ms)
+    notes, i = [], 0
+    for m, a, b, k in parts_of:
+        inf = [x for x, y in zip(xs[i:i + k], inferred[i:i + k]) if y]
+        notes.append("" if not inf else " (inferred)" if len(inf) == k else
+                     f" ({', '.join(f(x) for x in inf)} inferred)")
+        i += k
     if len(parts_of) == 1:
         m, a, b, k = parts_of[0]
         text = (f"{VERB[m]} at {f(a)}" if k == 1 else f"{VERB[m]} at {f(a)}–{f(b)}" if plain
-                else f"{VERB[m]} at every {ctx.names.axis_name(along)} swept ({f(a)}–{f(b)})")
+                else f"{VERB[m]} at every {ctx.names.axis_name(along)} swept ({f(a)}–{f(b)})") + notes[0]
     else:
         parts = []
         for i, (m, a, b, k) in enumerate(parts_of):
@@ -243,6 +367,7 @@ def runs_text(ctx, along, xs, ms, plain=False):
                 parts.append(f"{VERB[m]} up to {f(b)}")
             else:
                 parts.append(f"{VERB[m]} from {f(a)} on")
+            parts[-1] += notes[i]
         text = ", ".join(parts)
     where = [f"between {f(ch['after'])} and {f(ch['before'])}" for ch in changes(xs, ms)]
     if where:
@@ -259,7 +384,7 @@ def other_axes_sentences(ctx):
     for a in axes:
         b = ctx.bounds[a]
         hit = b[b["changes"].map(len) > 0]
-        others = [x for x in b.columns if x not in ("comparison", "values", "decisions", "runs", "changes")]
+        others = [x for x in b.columns if x not in ROW_COLUMNS]
         for _, r in hit.iterrows():
             c = r["comparison"]
             where = ", ".join(setting(ctx, c, x, r[x]) for x in others if ctx.dec.sizes[x] > 1)
@@ -280,8 +405,11 @@ def negative_sentence(ctx):
     k = tally(ctx.dec)[c]
     n_ = ctx.names
     return (f"<b>Negative transfer</b> ({n_.short(ctx.trans)} decided below {n_.short(ctx.base)}) in "
-            f"<b>{k['hurts']} of {k['cells']} cells</b> ({pct(k['hurts'] / max(k['cells'], 1))}); decided not "
-            f"negative (helps or equivalent) in {k['helps'] + k['equivalent']}, undecided in {k['undecided']}.")
+            f"<b>{k['hurts']} of {k['cells']} cells</b> ({pct(k['hurts'] / max(k['cells'], 1))}"
+            + (f"; {k['inferred_hurts']} of them inferred by the map" if k["inferred_hurts"] else "")
+            + f"); decided not negative (helps or equivalent) in {k['helps'] + k['equivalent']}, undecided in "
+            f"{k['undecided']}" + (f" ({k['given_up']} given up)" if k["given_up"] else "")
+            + (f", not known in {k['no_data']}" if k["no_data"] else "") + ".")
 
 
 # ---------------------------------------------------------------- tuning and selection

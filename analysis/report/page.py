@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import results as R
 from ..tables import table_name
-from .headline import comparison_name, kind_of, line_text, rough, setting
+from .headline import ROW_COLUMNS, comparison_name, kind_of, line_text, rough, setting
 from .names import pct, signed
 
 CSS = """
@@ -242,8 +242,7 @@ def decisions_html(ctx):
         rows = b if ax == ctx.primary else b[b["changes"].map(len) > 0]
         if not len(rows):
             continue
-        others = [a for a in b.columns if a not in ("comparison", "values", "decisions", "runs", "changes")
-                  and ctx.dec.sizes[a] > 1]
+        others = [a for a in b.columns if a not in ROW_COLUMNS and ctx.dec.sizes[a] > 1]
         head = ("<th>comparison</th>" + "".join(f"<th>{esc(ctx.names.axis_name(a))}</th>" for a in others)
                 + f"<th>along {esc(ctx.names.axis_name(ax))}</th>")
         body = []
