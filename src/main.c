@@ -504,7 +504,7 @@ static int cmd_status(cli *cl) {
                 cl->nargs ? "one FILE only" : "missing FILE");
         return TLS_EXIT_BAD_INPUT;
     }
-    return tls_status(cl->args[0]);
+    return tls_status(cl->args[0], cl->run.program);
 }
 
 static int cmd_run(cli *cl) {
@@ -518,8 +518,8 @@ static int cmd_merge(cli *cl) {
                         "part-1.h5 ... part-N.h5 -o results.h5\n");
         return TLS_EXIT_BAD_INPUT;
     }
-    tls_merge_opts m = {cl->args,          cl->nargs,     cl->run.output,
-                        cl->allow_partial, cl->run.force, cl->run.command};
+    tls_merge_opts m = {cl->args,      cl->nargs,       cl->run.output, cl->allow_partial,
+                        cl->run.force, cl->run.command, cl->run.program};
     return tls_sweep_merge(MPI_COMM_WORLD, &m);
 }
 
@@ -618,10 +618,12 @@ int main(int argc, char **argv) {
     cl.run.progress_seconds = 10;
     cl.run.batch = 1;
     cl.pt = (tls_point){.shift = 45, .lambda = 0.5, .n_target = 50, .seed = 42};
-    char *command = tls_command_line(argc, argv);
+    char *command = tls_command_line(argc, argv), *program = tls_command_line(1, argv);
     cl.run.command = command;
+    cl.run.program = program ? program : "tlsweep";
     int rc = parse(argc - 1, argv + 1, cmd, &cl);
     if (rc < 0) rc = cmd->mpi ? with_mpi(cmd->fn, &cl) : cmd->fn(&cl);
     free(command);
+    free(program);
     return rc;
 }

@@ -147,7 +147,8 @@ static time_t parse_iso(const char *s) {
     return timegm(&tm);
 }
 
-static int status_of_state(const char *out, const char *dir, int running, const char *holder) {
+static int status_of_state(const char *out, const char *dir, int running, const char *holder,
+                           const char *program) {
     char err[TLS_ERRMSG];
     tls_manifest m;
     if (tls_manifest_read(dir, &m, err) != TLS_OK) {
@@ -231,12 +232,12 @@ static int status_of_state(const char *out, const char *dir, int running, const 
         } else if (pending) {
             char pt[48] = "";
             if (m.part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", m.part.k, m.part.n);
-            printf("interrupted, resumable with: tlsweep run -o %s%s --resume\n", out, pt);
+            printf("interrupted, resumable with: %s run -o %s%s --resume\n", program, out, pt);
             rc = TLS_EXIT_RESUMABLE;
         } else {
-            printf("complete in its journals; the results file is written by: tlsweep run -o %s "
+            printf("complete in its journals; the results file is written by: %s run -o %s "
                    "--resume\n",
-                   out);
+                   program, out);
             rc = TLS_EXIT_RESUMABLE;
         }
         print_failed(c, x.part, x.count, x.status, x.reasons);
@@ -263,7 +264,7 @@ static void print_file_cells(tls_store_reader *rd, const tls_config *c, const tl
     free(st);
 }
 
-static int status_of_file(const char *out, const char *dir_note) {
+static int status_of_file(const char *out, const char *dir_note, const char *program) {
     char err[TLS_ERRMSG];
     tls_store_reader *rd = NULL;
     if (tls_store_open(&rd, out, err) != TLS_OK) {
@@ -318,7 +319,7 @@ static int status_of_file(const char *out, const char *dir_note) {
             char pt[48] = "";
             if (part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", part.k, part.n);
             if (pending)
-                printf("incomplete%s: resumable with: tlsweep run -o %s%s --resume\n", dir_note,
+                printf("incomplete%s: resumable with: %s run -o %s%s --resume\n", dir_note, program,
                        out, pt);
             else if (done == 0)
                 printf("complete, but every configuration failed\n");
@@ -339,7 +340,7 @@ static int status_of_file(const char *out, const char *dir_note) {
     return rc;
 }
 
-int tls_status(const char *out) {
+int tls_status(const char *out, const char *program) {
     char dir[4200], err[TLS_ERRMSG], mpath[4300], holder[200];
     if (tls_state_dir(dir, sizeof(dir), out, err) != TLS_OK) {
         fprintf(stderr, "tlsweep: status: %s\n", err);
@@ -357,11 +358,11 @@ int tls_status(const char *out) {
             const tls_store_meta *fm = tls_store_meta_of(rd);
             int complete = fm->n_pending == 0 && fm->config_hash == m.config_hash;
             tls_store_close(&rd);
-            if (complete) return status_of_file(out, "");
+            if (complete) return status_of_file(out, "", program);
         }
         tls_store_close(&rd);
     }
-    if (have_state) return status_of_state(out, dir, running, holder);
+    if (have_state) return status_of_state(out, dir, running, holder, program);
     if (!have_file) {
         fprintf(stderr,
                 "tlsweep: status: %s: neither a results file nor a sweep's state (%s); allowed: "
@@ -369,5 +370,6 @@ int tls_status(const char *out) {
                 out, dir);
         return TLS_EXIT_BAD_INPUT;
     }
-    return status_of_file(out, " (no sweep state: --resume takes over the file's results)");
+    return status_of_file(out, " (no sweep state: --resume takes over the file's results)",
+                          program);
 }

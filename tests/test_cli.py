@@ -2,6 +2,7 @@
 import glob
 import os
 import re
+import subprocess
 
 from tlstest import ROOT, one, run
 
@@ -134,10 +135,17 @@ def test_numbers_print_in_their_shortest_exact_form():
 
 
 def test_resume_message_names_the_launcher(tmp_path):
-    from tlstest import mpirun
+    """The commands the messages suggest start with the program as it was started (argv[0]:
+    here the build tree's binary), not a literal `tlsweep` that is not on PATH in a clone."""
+    from tlstest import BIN, mpirun
     grid = ["--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=200", "--time-limit", "6"]
     p = mpirun(2, ["run", "-o", str(tmp_path / "a.h5")] + grid, check=False)
-    assert p.returncode == 75 and f"continue with: mpirun -n 2 tlsweep run -o {tmp_path}/a.h5 --resume" in p.stderr
+    assert p.returncode == 75 and f"continue with: mpirun -n 2 {BIN} run -o {tmp_path}/a.h5 --resume" in p.stderr
+    st = run(["status", str(tmp_path / "a.h5")], check=False)
+    assert st.returncode == 75 and f"resumable with: {BIN} run -o {tmp_path}/a.h5 --resume" in st.stdout
+    rel = os.path.relpath(BIN, tmp_path)  # as typed in another directory: ../../build/tlsweep
+    st = subprocess.run([rel, "status", "a.h5"], cwd=tmp_path, capture_output=True, text=True)
+    assert f"resumable with: {rel} run -o a.h5 --resume" in st.stdout, st.stdout
     p = mpirun(2, ["run", "-o", str(tmp_path / "b.h5")] + grid, check=False,
                extra_env={"TLSWEEP_RESUME_WITH": "jobs/local.sh"})
     assert p.returncode == 75 and f"continue with: jobs/local.sh -o {tmp_path}/b.h5 --resume" in p.stderr
