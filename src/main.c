@@ -1,9 +1,10 @@
-/* main.c - the tlsweep command line: one, run, config, status, merge, snapshot. */
+/* main.c - the tlsweep command line: its commands (COMMANDS), their options and help. */
 #include "tlsweep/check.h"
 #include "tlsweep/comm.h"
 #include "tlsweep/config.h"
 #include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
+#include "tlsweep/export.h"
 #include "tlsweep/grid.h"
 #include "tlsweep/provenance.h"
 #include "tlsweep/signals.h"
@@ -12,12 +13,15 @@
 #include "tlsweep/sweep.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const HELP_HEAD =
     "usage: tlsweep COMMAND [OPTIONS]     (tlsweep COMMAND --help for one command)\n"
@@ -111,6 +115,28 @@ static const char *const HELP_MERGE =
     "different configurations, missing or repeated parts and incomplete parts\n"
     "(--allow-partial: merge them, pending configurations as fill values).\n";
 
+static const char *const HELP_EXPORT =
+    "usage: tlsweep export RESULTS.h5 -o OUT.csv [--force]\n"
+    "       tlsweep export RESULTS.h5 -o -         (to standard output)\n"
+    "\n"
+    "Writes a results file (or a part's, run --part K/N) as one tidy CSV table: a header\n"
+    "row, then one row per configuration x approach, in the file's order. Columns: every\n"
+    "grid axis (its coordinate as the file holds it: numbers, booleans 0/1, string axes as\n"
+    "text), approach (mmd: the transfer network, whatever align.loss aligns it with), the\n"
+    "configuration's status and the approach's approach_status, then every variable of the\n"
+    "file with one value per configuration: those with one per approach (acc_<approach>,\n"
+    "seconds_<approach>, score_*_<approach>) as one column without the approach's name,\n"
+    "holding the row's approach's value; the others (distances, scores, flags, who computed\n"
+    "it) as in the file; reason last. Flags are written as their words; NaN and fill values\n"
+    "are empty. Pending and not_needed configurations are rows too: their status says so\n"
+    "and their values are empty. Not in it: confusion matrices, curves, embeddings and the\n"
+    "decide modes' per-cell decisions (read them with xarray or analysis; docs/FORMAT.md).\n"
+    "Parquet: pandas.read_csv(OUT.csv).to_parquet(...) needs pyarrow, which Debian 12 does\n"
+    "not package (a venv with pip install pyarrow has it).\n"
+    "\n"
+    "  -o, --output OUT   the CSV file; - for standard output\n"
+    "  --force            replace an existing OUT\n";
+
 enum {
     OPT_SET = 1000,
     OPT_FORCE,
@@ -193,6 +219,7 @@ typedef struct cli {
     tls_point pt;
     int shift_given; /* --shift was on the command line (else pt.shift is the default) */
     int allow_partial;
+    int output_given; /* -o was on the command line (else run.output is the default) */
 } cli;
 
 /* A command: one row of COMMANDS, from which the dispatch, tlsweep --help's
@@ -248,6 +275,7 @@ static int take_flag(cli *cl, const char *name, int c, int argc, char **argv) {
         break;
     case 'o':
         o->output = optarg;
+        cl->output_given = 1;
         break;
     case OPT_SET:
         if (o->nsets >= 256) return bad(name, "--set", optarg, "at most 256 --set options");
@@ -534,6 +562,43 @@ static int cmd_snapshot(cli *cl) {
     return tls_sweep_snapshot(MPI_COMM_WORLD, cl->args[0], cl->run.output, cl->run.force);
 }
 
+static int cmd_export(cli *cl) {
+    const char *out = cl->run.output;
+    if (cl->nargs != 1 || !cl->output_given) {
+        fprintf(stderr, "tlsweep export: %s; allowed: tlsweep export results.h5 -o results.csv\n",
+                cl->nargs != 1 ? "expected one FILE (a results file)" : "missing -o OUT");
+        return TLS_EXIT_BAD_INPUT;
+    }
+    char err[TLS_ERRMSG], tmp[4200];
+    struct stat st;
+    int to_stdout = !strcmp(out, "-");
+    if (!to_stdout && stat(out, &st) == 0 && !cl->run.force) {
+        fprintf(stderr,
+                "tlsweep export: -o: %s: already exists; allowed: another -o, or --force to "
+                "replace it\n",
+                out);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", out, (long)getpid());
+    FILE *f = to_stdout ? stdout : fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "tlsweep export: -o: cannot write %s: %s\n", tmp, strerror(errno));
+        return TLS_EXIT_BAD_INPUT;
+    }
+    int rc = tls_export_csv(cl->args[0], f, err);
+    int wrote = fflush(f) == 0 && !ferror(f);
+    if (!to_stdout) wrote &= fclose(f) == 0;
+    if (rc == TLS_OK && !wrote) rc = TLS_ERR_IO;
+    if (rc == TLS_OK && !to_stdout && rename(tmp, out) != 0) rc = TLS_ERR_IO;
+    if (rc != TLS_OK && !to_stdout) unlink(tmp);
+    if (rc == TLS_ERR_IO)
+        fprintf(stderr, "tlsweep export: cannot write %s: %s\n", to_stdout ? "the output" : out,
+                strerror(errno));
+    else if (rc != TLS_OK)
+        fprintf(stderr, "tlsweep export: %s\n", err);
+    return tls_exit_of(rc);
+}
+
 static const command COMMANDS[] = {
     {"one", "run one configuration and print its results as one JSON object", HELP_ONE,
      "shift lambda n-target seed set help", cmd_one, 0},
@@ -549,6 +614,8 @@ static const command COMMANDS[] = {
      HELP_SNAPSHOT, "output force help", cmd_snapshot, 1},
     {"merge", "merge the files of the parts of a sweep (run --part K/N) into one", HELP_MERGE,
      "output allow-partial force help", cmd_merge, 1},
+    {"export", "write a results file as one CSV table (a row per configuration x approach)",
+     HELP_EXPORT, "output force help", cmd_export, 0},
 };
 enum { NCOMMANDS = sizeof(COMMANDS) / sizeof(COMMANDS[0]) };
 

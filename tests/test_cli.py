@@ -46,12 +46,13 @@ def test_common_random_numbers_pair_lambdas():
 
 def test_help_documents_every_option():
     main = run(["--help"]).stdout
-    for cmd in ("one", "run", "config", "status", "snapshot", "merge", "exit status"):
+    for cmd in ("one", "run", "config", "status", "snapshot", "merge", "export", "exit status"):
         assert cmd in main, cmd
     options = {"one": ("--shift", "--lambda", "--n-target", "--seed", "--set"),
                "run": ("--set", "--part", "--force", "--resume", "--retry-failed", "--dry-run", "--drain-seconds",
                        "--time-limit", "--progress-seconds", "--batch", "-o"),
-               "config": ("--set",), "status": ("FILE",), "snapshot": ("-o",), "merge": ("--allow-partial", "-o")}
+               "config": ("--set",), "status": ("FILE",), "snapshot": ("-o",), "merge": ("--allow-partial", "-o"),
+               "export": ("-o", "--force", "pyarrow")}
     for cmd, opts in options.items():
         for flag in ("--help", "-h"):
             p = run([cmd, flag])
