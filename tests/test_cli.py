@@ -152,6 +152,14 @@ def test_resume_message_names_the_launcher(tmp_path):
     assert p.returncode == 75 and f"continue with: jobs/local.sh -o {tmp_path}/b.h5 --resume" in p.stderr
 
 
+def test_status_before_the_sweep_has_started(tmp_path):
+    """Before a sweep's state exists (a job still queued, a typo), status says the sweep may not
+    have started yet, in one line."""
+    p = run(["status", str(tmp_path / "r.h5")], check=False)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert "neither a results file nor a sweep's state" in p.stderr and "may not have started yet" in p.stderr
+
+
 def test_range_is_the_list_it_stands_for(tmp_path):
     """grid.KEY: range(START, STOP[, STEP]) gives the values of the list it
     stands for: the same canonical text and hash; an axis of 1000 or more
