@@ -513,6 +513,8 @@ static int cmd_config(cli *cl) {
         fprintf(stderr, "tlsweep config: %s\n", err);
         return tls_exit_of(rc);
     }
+    char notes[4096];
+    if (tls_grid_fixed_notes(c, notes, sizeof(notes))) fputs(notes, stderr);
     char *y = tls_config_yaml(c);
     printf("# effective configuration from %s\n%s", c->source, y ? y : "");
     printf("# grid:");

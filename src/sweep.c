@@ -82,6 +82,8 @@ static int setup(run_ctx *u, char *err) {
                             stored, o->sets, o->nsets, o->part, u->rank, err);
     free(stored);
     TLS_TRY(tls_agree(u->comm, rc, err));
+    char notes[4096];
+    if (u->rank == 0 && tls_grid_fixed_notes(u->s.c, notes, sizeof(notes))) fputs(notes, stderr);
     TLS_TRY(same_data(u, err));
     if (o->dry_run) return TLS_OK;
     u->yaml = tls_config_yaml(u->s.c);

@@ -152,6 +152,26 @@ def test_resume_message_names_the_launcher(tmp_path):
     assert p.returncode == 75 and f"continue with: jobs/local.sh -o {tmp_path}/b.h5 --resume" in p.stderr
 
 
+def test_an_axis_of_one_value_is_said_to_be_held_fixed(tmp_path):
+    """grid: {train.lr: [0.01]} adds a dimension of size 1 to every variable: config and run say
+    so on stderr as they start, with the way to leave it out; an axis of several values, or a
+    named axis of one, says nothing."""
+    line = ("tlsweep: grid.train.lr has one value (0.01): held fixed, as a dimension train_lr of size 1 in the "
+            "results file; without the dimension: train: {lr: 0.01}, or --set train.lr=0.01")
+    p = run(["config", "--set", "grid.train.lr=[0.01]", "--set", "grid.seed=[3]"])
+    assert p.stderr.splitlines() == [line]
+    assert run(["config", "--set", "grid.train.lr=[0.01,0.1]"]).stderr == ""
+    out = str(tmp_path / "r.h5")
+    p = run(["run", "-o", out, "--set", "grid.train.lr=[0.01]", "--set", "grid.shift=[0]", "--set", "grid.lambda=[0]",
+             "--set", "grid.n_target=[4]", "--set", "grid.seed=[0]", "--set", "train.epochs=1",
+             "--set", "train.finetune_epochs=1", "--set", "baselines.target_epochs=2", "--set", "data.n_source=40",
+             "--set", "data.n_test=20", "--set", "output.embeddings=false"])
+    assert p.stderr.splitlines()[0] == line
+    import h5py
+    with h5py.File(out, "r") as f:
+        assert f["acc_mmd"].shape == (1, 1, 1, 1, 1) and list(f["train_lr"][()]) == [0.01]
+
+
 def test_status_before_the_sweep_has_started(tmp_path):
     """Before a sweep's state exists (a job still queued, a typo), status says the sweep may not
     have started yet, in one line."""
