@@ -180,6 +180,23 @@ def test_status_before_the_sweep_has_started(tmp_path):
     assert "neither a results file nor a sweep's state" in p.stderr and "may not have started yet" in p.stderr
 
 
+def test_range_in_a_flow_mapping(tmp_path):
+    """grid: {seed: range(0, 40)}, as the short examples write grids: YAML splits the flow mapping at
+    the range's comma, and tlsweep joins it back (it said "'range(0' is not range(START, STOP)")."""
+    def config(text):
+        f = tmp_path / "c.yaml"
+        f.write_text(text)
+        return run(["config", str(f)], check=False)
+    block = config("grid:\n  seed: range(0, 40)\n  shift: [0, 90]\n").stdout.splitlines()[1:]
+    for text in ("grid: {seed: range(0, 40), shift: [0, 90]}\n", "grid: {shift: [0, 90], seed: range(0,40)}\n"):
+        p = config(text)
+        assert p.returncode == 0 and p.stdout.splitlines()[1:] == block, (text, p.stderr)
+    p = config("grid: {seed: range(0, 40, 2)}\n")
+    assert p.returncode == 0 and "seed: [0, 2, 4," in p.stdout and " 20 seed = " in p.stdout
+    p = config("grid: {seed: range(0, 40}\n")
+    assert p.returncode == 2 and "'range(0, 40' is not range(START, STOP)" in p.stderr
+
+
 def test_range_is_the_list_it_stands_for(tmp_path):
     """grid.KEY: range(START, STOP[, STEP]) gives the values of the list it
     stands for: the same canonical text and hash; an axis of 1000 or more
