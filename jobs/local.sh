@@ -2,7 +2,8 @@
 # Workstation launcher: the sweep on every local core with mpirun.
 # Usage: jobs/local.sh [tlsweep run arguments...]   (default output results.h5)
 # Environment: TLSWEEP_BIN (default build/tlsweep; for an installed copy of
-# this script, PREFIX/bin/tlsweep, else tlsweep on PATH), TLSWEEP_RANKS (default nproc).
+# this script, PREFIX/bin/tlsweep, else tlsweep on PATH), TLSWEEP_RANKS (default nproc),
+# OMPI_MCA_mpi_yield_when_idle (default 1: idle ranks yield their core).
 #
 # Ctrl-C / SIGTERM: mpirun would kill the ranks, so they are turned into
 # SIGUSR1, which mpirun relays to every rank: tlsweep stops handing out
@@ -26,9 +27,15 @@ fi
 # the ranks' stderr is a pipe to mpirun: tell rank 0 whether a terminal shows it
 if [ -t 2 ]; then export TLSWEEP_PROGRESS=bar; else export TLSWEEP_PROGRESS=lines; fi
 flags+=(-x TLSWEEP_PROGRESS)
-# what tlsweep's messages tell to run to resume an interrupted sweep
-export TLSWEEP_RESUME_WITH=${TLSWEEP_RESUME_WITH:-jobs/local.sh}
+# what tlsweep's messages tell to run to resume an interrupted sweep: this script, as it was
+# started (jobs/local.sh from a clone, a full path when installed)
+export TLSWEEP_RESUME_WITH=${TLSWEEP_RESUME_WITH:-$0}
 flags+=(-x TLSWEEP_RESUME_WITH)
+# ranks waiting for a message yield the core instead of spinning on it: with a rank per core,
+# anything else on the machine (a report of the sweep so far, an editor) would otherwise slow
+# the ranks down by orders of magnitude (measured: the file's writing 12.1 s instead of 0.13 s
+# beside a report on 2 cores)
+export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 # one rank per core: OpenBLAS must not start threads of its own in each rank
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 flags+=(-x OPENBLAS_NUM_THREADS)

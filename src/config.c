@@ -151,6 +151,32 @@ typedef struct {
     int n, cap;
 } seen_keys;
 
+/* A flow mapping splits `{seed: range(0, 40)}` at its comma: into `seed: range(0` and a key
+ * `40)` without a value. Joins such a value back from the keys after it (*q advances past
+ * them) into one scalar (one, text: len bytes); v itself otherwise. */
+static yaml_node_t *rejoin_range(yaml_document_t *doc, yaml_node_t *vn, yaml_node_pair_t **q,
+                                 yaml_node_t *v, yaml_node_t *one, char *text, size_t len) {
+    if (vn->data.mapping.style != YAML_FLOW_MAPPING_STYLE || v->type != YAML_SCALAR_NODE ||
+        v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+        strncmp((const char *)v->data.scalar.value, "range(", 6) ||
+        strchr((const char *)v->data.scalar.value, ')'))
+        return v;
+    snprintf(text, len, "%s", (const char *)v->data.scalar.value);
+    while (*q + 1 < vn->data.mapping.pairs.top && !strchr(text, ')')) {
+        yaml_node_t *k = yaml_document_get_node(doc, (*q)[1].key);
+        yaml_node_t *e = yaml_document_get_node(doc, (*q)[1].value);
+        if (k->type != YAML_SCALAR_NODE || e->type != YAML_SCALAR_NODE || e->data.scalar.length)
+            break;
+        snprintf(text + strlen(text), len - strlen(text), ", %s",
+                 (const char *)k->data.scalar.value);
+        (*q)++;
+    }
+    *one = *v;
+    one->data.scalar.value = (yaml_char_t *)text;
+    one->data.scalar.length = strlen(text);
+    return one;
+}
+
 /* Applies the keys of section `sec` (mapping vn) to c. */
 static int apply_section(tls_config *c, yaml_document_t *doc, const char *name, const char *sec,
                          yaml_node_t *vn, seen_keys *seen, tls_key_origin *org, int from_user,
@@ -158,7 +184,10 @@ static int apply_section(tls_config *c, yaml_document_t *doc, const char *name, 
     char where[400];
     for (yaml_node_pair_t *q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
         yaml_node_t *k2 = yaml_document_get_node(doc, q->key);
-        yaml_node_t *v2 = yaml_document_get_node(doc, q->value);
+        yaml_node_t one;
+        char range[128];
+        yaml_node_t *v2 = rejoin_range(doc, vn, &q, yaml_document_get_node(doc, q->value), &one,
+                                       range, sizeof(range));
         snprintf(where, sizeof(where), "%s:%zu", name, k2->start_mark.line + 1);
         if (k2->type != YAML_SCALAR_NODE)
             return tls_input_error(err, where, sec,

@@ -28,6 +28,29 @@ void tls_grid_settings(const tls_config *c, int64_t idx, tls_settings *out) {
     }
 }
 
+int tls_grid_fixed_notes(const tls_config *c, char *buf, size_t len) {
+    int n = 0;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int a = TLS_NAMED_AXES; a < c->naxes; a++) {
+        const tls_axis *ax = &c->axis[a];
+        if (ax->n != 1 || used >= len) continue;
+        char t[64];
+        const char *v = tls_axis_text(ax, 0, t, sizeof(t));
+        int sec = (int)strcspn(ax->key_name, ".");
+        int w = snprintf(buf + used, len - used,
+                         "tlsweep: grid.%s has one value (%s): held fixed, as a dimension %s of "
+                         "size 1 in the results file; without the dimension: %.*s: {%s: %s}, or "
+                         "--set %s=%s\n",
+                         ax->key_name, v, ax->dim, sec, ax->key_name, ax->key_name + sec + 1, v,
+                         ax->key_name, v);
+        if (w < 0) break;
+        used += (size_t)w;
+        n++;
+    }
+    return n;
+}
+
 void tls_grid_describe(const tls_config *c, int64_t idx, char *buf, size_t len) {
     int64_t coords[TLS_MAX_AXES];
     tls_grid_coords(c, idx, coords);

@@ -1,9 +1,10 @@
-/* main.c - the tlsweep command line: one, run, config, status, merge, snapshot. */
+/* main.c - the tlsweep command line: its commands (COMMANDS), their options and help. */
 #include "tlsweep/check.h"
 #include "tlsweep/comm.h"
 #include "tlsweep/config.h"
 #include "tlsweep/dataset.h"
 #include "tlsweep/engine.h"
+#include "tlsweep/export.h"
 #include "tlsweep/grid.h"
 #include "tlsweep/provenance.h"
 #include "tlsweep/signals.h"
@@ -12,14 +13,17 @@
 #include "tlsweep/sweep.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static const char *const HELP_MAIN =
+static const char *const HELP_HEAD =
     "usage: tlsweep COMMAND [OPTIONS]     (tlsweep COMMAND --help for one command)\n"
     "\n"
     "When does transfer learning help, and when does it hurt? Runs the article's three\n"
@@ -27,13 +31,9 @@ static const char *const HELP_MAIN =
     "source SVM, and an MLP trained with cross-entropy + lambda*MMD^2 then fine-tuned) over a\n"
     "grid of any configuration keys and writes one parallel HDF5 (netCDF-4) file.\n"
     "\n"
-    "commands:\n"
-    "  one       run one configuration and print its results as one JSON object\n"
-    "  run       run a sweep with MPI (mpirun -n P tlsweep run ...) into an HDF5 file\n"
-    "  config    print the effective configuration, the grid and its hash\n"
-    "  status    print done / failed / pending of a sweep, running or not\n"
-    "  snapshot  write the results so far of a running or interrupted sweep to a file\n"
-    "  merge     merge the files of the parts of a sweep (run --part K/N) into one\n"
+    "commands:\n";
+
+static const char *const HELP_TAIL =
     "\n"
     "  tlsweep --version    version and git commit of this build\n"
     "\n"
@@ -115,23 +115,27 @@ static const char *const HELP_MERGE =
     "different configurations, missing or repeated parts and incomplete parts\n"
     "(--allow-partial: merge them, pending configurations as fill values).\n";
 
-typedef struct {
-    const char *name;
-    const char *help;
-    const char *options; /* the long options it takes, space-separated */
-} command;
-
-static const command COMMANDS[] = {
-    {"one", HELP_ONE, "shift lambda n-target seed set help"},
-    {"run", HELP_RUN,
-     "output set part force resume retry-failed dry-run drain-seconds time-limit "
-     "progress-seconds batch help"},
-    {"config", HELP_CONFIG, "set help"},
-    {"status", HELP_STATUS, "help"},
-    {"snapshot", HELP_SNAPSHOT, "output force help"},
-    {"merge", HELP_MERGE, "output allow-partial force help"},
-};
-enum { NCOMMANDS = sizeof(COMMANDS) / sizeof(COMMANDS[0]) };
+static const char *const HELP_EXPORT =
+    "usage: tlsweep export RESULTS.h5 -o OUT.csv [--force]\n"
+    "       tlsweep export RESULTS.h5 -o -         (to standard output)\n"
+    "\n"
+    "Writes a results file (or a part's, run --part K/N) as one tidy CSV table: a header\n"
+    "row, then one row per configuration x approach, in the file's order. Columns: every\n"
+    "grid axis (its coordinate as the file holds it: numbers, booleans 0/1, string axes as\n"
+    "text), approach (mmd: the transfer network, whatever align.loss aligns it with), the\n"
+    "configuration's status and the approach's approach_status, then every variable of the\n"
+    "file with one value per configuration: those with one per approach (acc_<approach>,\n"
+    "seconds_<approach>, score_*_<approach>) as one column without the approach's name,\n"
+    "holding the row's approach's value; the others (distances, scores, flags, who computed\n"
+    "it) as in the file; reason last. Flags are written as their words; NaN and fill values\n"
+    "are empty. Pending and not_needed configurations are rows too: their status says so\n"
+    "and their values are empty. Not in it: confusion matrices, curves, embeddings and the\n"
+    "decide modes' per-cell decisions (read them with xarray or analysis; docs/FORMAT.md).\n"
+    "Parquet: pandas.read_csv(OUT.csv).to_parquet(...) needs pyarrow, which Debian 12 does\n"
+    "not package (a venv with pip install pyarrow has it).\n"
+    "\n"
+    "  -o, --output OUT   the CSV file; - for standard output\n"
+    "  --force            replace an existing OUT\n";
 
 enum {
     OPT_SET = 1000,
@@ -207,7 +211,7 @@ static const char *closest(const char *w, const char *words, char *buf, size_t l
     return best <= 2 || (best <= 3 && strlen(w) > 6) ? buf : NULL;
 }
 
-typedef struct {
+typedef struct cli {
     tls_run_opts run;
     const char *sets[256];
     const char *args[1024]; /* positional arguments */
@@ -215,146 +219,157 @@ typedef struct {
     tls_point pt;
     int shift_given; /* --shift was on the command line (else pt.shift is the default) */
     int allow_partial;
+    int output_given; /* -o was on the command line (else run.output is the default) */
 } cli;
 
-/* Parses argv after the command into cl. Returns -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, const command *cmd, cli *cl) {
-    tls_run_opts *o = &cl->run;
+/* A command: one row of COMMANDS, from which the dispatch, tlsweep --help's
+ * list and the unknown-command message (with its did-you-mean) derive. */
+typedef struct {
+    const char *name;
+    const char *summary; /* its line in tlsweep --help */
+    const char *help;    /* tlsweep NAME --help */
+    const char *options; /* the long options it takes, space-separated */
+    int (*fn)(cli *cl);  /* checks its arguments, then runs; returns the exit status */
+    int mpi;             /* fn runs between MPI_Init and MPI_Finalize */
+} command;
+
+/* Refuses an option of another command: -1 when `c` (li: its LONG_OPTS
+ * index) is one of cmd's, else an exit status. */
+static int not_this_command(const command *cmd, int c, int li) {
+    if (c == 1 || c == ':' || c == '?' || c == 'h' || c == OPT_HELP) return -1;
+    const char *word = c == 'o' ? "output" : li >= 0 ? LONG_OPTS[li].name : "";
+    char padded[80], list[400];
+    snprintf(padded, sizeof(padded), " %s ", word);
+    snprintf(list, sizeof(list), " %s ", cmd->options);
+    if (strstr(list, padded)) return -1;
+    fprintf(stderr, "tlsweep %s: --%s is not an option of %s; allowed: see tlsweep %s --help\n",
+            cmd->name, word, cmd->name, cmd->name);
+    return TLS_EXIT_BAD_INPUT;
+}
+
+/* An option that is not one of tlsweep's, with the closest of cmd's. */
+static int unknown_option(const command *cmd, const char *opt) {
     const char *name = cmd->name;
-    int c;
+    char word[64], buf[64];
+    snprintf(word, sizeof(word), "%.*s", (int)strcspn(opt + strspn(opt, "-"), "="),
+             opt + strspn(opt, "-"));
+    const char *near = closest(word, cmd->options, buf, sizeof(buf));
+    if (near)
+        fprintf(stderr,
+                "tlsweep %s: unknown option %s; did you mean --%s? allowed: see tlsweep "
+                "%s --help\n",
+                name, opt, near, name);
+    else
+        fprintf(stderr, "tlsweep %s: unknown option %s; allowed: see tlsweep %s --help\n", name,
+                opt, name);
+    return TLS_EXIT_BAD_INPUT;
+}
+
+/* The flags and --set: -1 to go on, else an exit status. */
+static int take_flag(cli *cl, const char *name, int c, int argc, char **argv) {
+    tls_run_opts *o = &cl->run;
+    switch (c) {
+    case 1: /* a positional argument, in order */
+        if (cl->nargs >= 1024) return bad(name, "argument", optarg, "at most 1024 arguments");
+        cl->args[cl->nargs++] = optarg;
+        break;
+    case 'o':
+        o->output = optarg;
+        cl->output_given = 1;
+        break;
+    case OPT_SET:
+        if (o->nsets >= 256) return bad(name, "--set", optarg, "at most 256 --set options");
+        if (!strchr(optarg, '=')) {
+            /* --set KEY VALUE: the value went to the next word */
+            fprintf(stderr,
+                    "tlsweep %s: --set %s: --set expects KEY=VALUE; allowed: e.g. --set "
+                    "%s=%s\n",
+                    name, optarg, optarg,
+                    optind < argc && argv[optind][0] != '-' ? argv[optind] : "VALUE");
+            return TLS_EXIT_BAD_INPUT;
+        }
+        cl->sets[o->nsets++] = optarg;
+        break;
+    case OPT_FORCE:
+        o->force = 1;
+        break;
+    case OPT_RESUME:
+        o->resume = 1;
+        break;
+    case OPT_RETRY:
+        o->retry_failed = 1;
+        break;
+    case OPT_DRY:
+        o->dry_run = 1;
+        break;
+    case OPT_PARTIAL:
+        cl->allow_partial = 1;
+        break;
+    }
+    return -1;
+}
+
+/* The options with a value to check: -1 to go on, else an exit status. */
+static int take_value(cli *cl, const char *name, int c) {
+    tls_run_opts *o = &cl->run;
     double v;
     long long n;
-    opterr = 0;
-    optind = 1;
-    int li = -1;
-    while ((c = getopt_long(argc, argv, "-:o:h", LONG_OPTS, &li)) != -1) {
-        if (c != 1 && c != ':' && c != '?' && c != 'h' && c != OPT_HELP) {
-            /* an option of another command */
-            const char *word = c == 'o' ? "output" : li >= 0 ? LONG_OPTS[li].name : "";
-            char padded[80], list[400];
-            snprintf(padded, sizeof(padded), " %s ", word);
-            snprintf(list, sizeof(list), " %s ", cmd->options);
-            if (!strstr(list, padded)) {
-                fprintf(stderr,
-                        "tlsweep %s: --%s is not an option of %s; allowed: see tlsweep %s --help\n",
-                        name, word, name, name);
-                return TLS_EXIT_BAD_INPUT;
-            }
-        }
-        li = -1;
-        switch (c) {
-        case 1: /* a positional argument, in order */
-            if (cl->nargs >= 1024) return bad(name, "argument", optarg, "at most 1024 arguments");
-            cl->args[cl->nargs++] = optarg;
-            break;
-        case 'o':
-            o->output = optarg;
-            break;
-        case OPT_SET:
-            if (o->nsets >= 256) return bad(name, "--set", optarg, "at most 256 --set options");
-            if (!strchr(optarg, '=')) {
-                /* --set KEY VALUE: the value went to the next word */
-                fprintf(stderr,
-                        "tlsweep %s: --set %s: --set expects KEY=VALUE; allowed: e.g. --set "
-                        "%s=%s\n",
-                        name, optarg, optarg,
-                        optind < argc && argv[optind][0] != '-' ? argv[optind] : "VALUE");
-                return TLS_EXIT_BAD_INPUT;
-            }
-            cl->sets[o->nsets++] = optarg;
-            break;
-        case OPT_PART:
-            if (sscanf(optarg, "%d/%d", &o->part.k, &o->part.n) != 2 || o->part.n < 1 ||
-                o->part.k < 1 || o->part.k > o->part.n ||
-                strspn(optarg, "0123456789/") != strlen(optarg))
-                return bad(name, "--part", optarg, "K/N with 1 <= K <= N, e.g. 2/8");
-            break;
-        case OPT_FORCE:
-            o->force = 1;
-            break;
-        case OPT_RESUME:
-            o->resume = 1;
-            break;
-        case OPT_RETRY:
-            o->retry_failed = 1;
-            break;
-        case OPT_DRY:
-            o->dry_run = 1;
-            break;
-        case OPT_PARTIAL:
-            cl->allow_partial = 1;
-            break;
-        case OPT_DRAIN:
-            if (parse_double(optarg, &v) || v < 0)
-                return bad(name, "--drain-seconds", optarg, "seconds >= 0");
-            o->drain_seconds = v;
-            break;
-        case OPT_TLIMIT:
-            if ((v = tls_parse_time_limit(optarg)) <= 0)
-                return bad(name, "--time-limit", optarg,
-                           "seconds > 0 (3600) or a Slurm time (60:00, 1:00:00, 1-00:00:00)");
-            o->time_limit = v;
-            break;
-        case OPT_PROGRESS:
-            if (parse_double(optarg, &v) || v <= 0)
-                return bad(name, "--progress-seconds", optarg, "seconds > 0");
-            o->progress_seconds = v;
-            break;
-        case OPT_BATCH:
-            if (parse_int(optarg, 1, 4096, &n))
-                return bad(name, "--batch", optarg, "an integer from 1 to 4096");
-            o->batch = (int)n;
-            break;
-        case OPT_SHIFT:
-            if (parse_double(optarg, &v) || fabs(v) > 1e6)
-                return bad(
-                    name, "--shift", optarg,
-                    "a number from -1000000 to 1000000 (degrees, or as data.shift_kind says)");
-            cl->pt.shift = v;
-            cl->shift_given = 1;
-            break;
-        case OPT_LAMBDA:
-            if (parse_double(optarg, &v) || v < 0 || v > 1e6)
-                return bad(name, "--lambda", optarg, "a finite number >= 0");
-            cl->pt.lambda = v;
-            break;
-        case OPT_NTARGET:
-            if (parse_int(optarg, 1, 1000000, &n))
-                return bad(name, "--n-target", optarg, "an integer from data.classes to 1000000");
-            cl->pt.n_target = (int)n;
-            break;
-        case OPT_SEED:
-            if (parse_int(optarg, 0, 9223372036854775807LL, &n))
-                return bad(name, "--seed", optarg, "an integer from 0 to 9223372036854775807");
-            cl->pt.seed = n;
-            break;
-        case 'h':
-        case OPT_HELP:
-            fputs(cmd->help, stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "tlsweep %s: %s needs a value; allowed: see tlsweep %s --help\n", name,
-                    argv[optind - 1], name);
-            return TLS_EXIT_BAD_INPUT;
-        default: {
-            const char *opt = argv[optind - 1];
-            char word[64], buf[64];
-            snprintf(word, sizeof(word), "%.*s", (int)strcspn(opt + strspn(opt, "-"), "="),
-                     opt + strspn(opt, "-"));
-            const char *near = closest(word, cmd->options, buf, sizeof(buf));
-            if (near)
-                fprintf(stderr,
-                        "tlsweep %s: unknown option %s; did you mean --%s? allowed: see tlsweep "
-                        "%s --help\n",
-                        name, opt, near, name);
-            else
-                fprintf(stderr, "tlsweep %s: unknown option %s; allowed: see tlsweep %s --help\n",
-                        name, opt, name);
-            return TLS_EXIT_BAD_INPUT;
-        }
-        }
+    switch (c) {
+    case OPT_PART:
+        if (sscanf(optarg, "%d/%d", &o->part.k, &o->part.n) != 2 || o->part.n < 1 ||
+            o->part.k < 1 || o->part.k > o->part.n ||
+            strspn(optarg, "0123456789/") != strlen(optarg))
+            return bad(name, "--part", optarg, "K/N with 1 <= K <= N, e.g. 2/8");
+        break;
+    case OPT_DRAIN:
+        if (parse_double(optarg, &v) || v < 0)
+            return bad(name, "--drain-seconds", optarg, "seconds >= 0");
+        o->drain_seconds = v;
+        break;
+    case OPT_TLIMIT:
+        if ((v = tls_parse_time_limit(optarg)) <= 0)
+            return bad(name, "--time-limit", optarg,
+                       "seconds > 0 (3600) or a Slurm time (60:00, 1:00:00, 1-00:00:00)");
+        o->time_limit = v;
+        break;
+    case OPT_PROGRESS:
+        if (parse_double(optarg, &v) || v <= 0)
+            return bad(name, "--progress-seconds", optarg, "seconds > 0");
+        o->progress_seconds = v;
+        break;
+    case OPT_BATCH:
+        if (parse_int(optarg, 1, 4096, &n))
+            return bad(name, "--batch", optarg, "an integer from 1 to 4096");
+        o->batch = (int)n;
+        break;
+    case OPT_SHIFT:
+        if (parse_double(optarg, &v) || fabs(v) > 1e6)
+            return bad(name, "--shift", optarg,
+                       "a number from -1000000 to 1000000 (degrees, or as data.shift_kind says)");
+        cl->pt.shift = v;
+        cl->shift_given = 1;
+        break;
+    case OPT_LAMBDA:
+        if (parse_double(optarg, &v) || v < 0 || v > 1e6)
+            return bad(name, "--lambda", optarg, "a finite number >= 0");
+        cl->pt.lambda = v;
+        break;
+    case OPT_NTARGET:
+        if (parse_int(optarg, 1, 1000000, &n))
+            return bad(name, "--n-target", optarg, "an integer from data.classes to 1000000");
+        cl->pt.n_target = (int)n;
+        break;
+    case OPT_SEED:
+        if (parse_int(optarg, 0, 9223372036854775807LL, &n))
+            return bad(name, "--seed", optarg, "an integer from 0 to 9223372036854775807");
+        cl->pt.seed = n;
+        break;
     }
-    o->sets = cl->sets;
+    return -1;
+}
+
+/* Options that do not go together: -1 to go on, else an exit status. */
+static int check_together(const tls_run_opts *o, const char *name) {
     if (o->force && o->resume) {
         fprintf(stderr,
                 "tlsweep %s: --force and --resume together; allowed: --resume to "
@@ -371,6 +386,33 @@ static int parse(int argc, char **argv, const command *cmd, cli *cl) {
         return TLS_EXIT_BAD_INPUT;
     }
     return -1;
+}
+
+/* Parses argv after the command into cl. Returns -1 to go on, else an exit status. */
+static int parse(int argc, char **argv, const command *cmd, cli *cl) {
+    const char *name = cmd->name;
+    int c, rc;
+    opterr = 0;
+    optind = 1;
+    int li = -1;
+    while ((c = getopt_long(argc, argv, "-:o:h", LONG_OPTS, &li)) != -1) {
+        if ((rc = not_this_command(cmd, c, li)) >= 0) return rc;
+        li = -1;
+        if (c == 'h' || c == OPT_HELP) {
+            fputs(cmd->help, stdout);
+            return 0;
+        }
+        if (c == ':') {
+            fprintf(stderr, "tlsweep %s: %s needs a value; allowed: see tlsweep %s --help\n", name,
+                    argv[optind - 1], name);
+            return TLS_EXIT_BAD_INPUT;
+        }
+        if (c == '?') return unknown_option(cmd, argv[optind - 1]);
+        if ((rc = take_flag(cl, name, c, argc, argv)) >= 0) return rc;
+        if ((rc = take_value(cl, name, c)) >= 0) return rc;
+    }
+    cl->run.sets = cl->sets;
+    return check_together(&cl->run, name);
 }
 
 static int config_args(const cli *cl, const char *name, const char **path) {
@@ -471,6 +513,8 @@ static int cmd_config(cli *cl) {
         fprintf(stderr, "tlsweep config: %s\n", err);
         return tls_exit_of(rc);
     }
+    char notes[4096];
+    if (tls_grid_fixed_notes(c, notes, sizeof(notes))) fputs(notes, stderr);
     char *y = tls_config_yaml(c);
     printf("# effective configuration from %s\n%s", c->source, y ? y : "");
     printf("# grid:");
@@ -482,6 +526,123 @@ static int cmd_config(cli *cl) {
     free(y);
     tls_config_destroy(&c);
     return TLS_EXIT_OK;
+}
+
+static int cmd_status(cli *cl) {
+    if (cl->nargs != 1) {
+        fprintf(stderr, "tlsweep status: %s; allowed: tlsweep status results.h5\n",
+                cl->nargs ? "one FILE only" : "missing FILE");
+        return TLS_EXIT_BAD_INPUT;
+    }
+    return tls_status(cl->args[0], cl->run.program);
+}
+
+static int cmd_run(cli *cl) {
+    int rc = config_args(cl, "run", &cl->run.config_path);
+    return rc >= 0 ? rc : tls_sweep_run(MPI_COMM_WORLD, &cl->run);
+}
+
+static int cmd_merge(cli *cl) {
+    if (cl->nargs < 1) {
+        fprintf(stderr, "tlsweep merge: no part files given; allowed: tlsweep merge "
+                        "part-1.h5 ... part-N.h5 -o results.h5\n");
+        return TLS_EXIT_BAD_INPUT;
+    }
+    tls_merge_opts m = {cl->args,      cl->nargs,       cl->run.output, cl->allow_partial,
+                        cl->run.force, cl->run.command, cl->run.program};
+    return tls_sweep_merge(MPI_COMM_WORLD, &m);
+}
+
+static int cmd_snapshot(cli *cl) {
+    if (cl->nargs != 1 || !strcmp(cl->run.output, "results.h5")) {
+        fprintf(stderr,
+                "tlsweep snapshot: %s; allowed: tlsweep snapshot results.h5 -o "
+                "partial.h5\n",
+                cl->nargs != 1 ? "expected one FILE (the sweep's -o)" : "missing -o PARTIAL");
+        return TLS_EXIT_BAD_INPUT;
+    }
+    return tls_sweep_snapshot(MPI_COMM_WORLD, cl->args[0], cl->run.output, cl->run.force);
+}
+
+static int cmd_export(cli *cl) {
+    const char *out = cl->run.output;
+    if (cl->nargs != 1 || !cl->output_given) {
+        fprintf(stderr, "tlsweep export: %s; allowed: tlsweep export results.h5 -o results.csv\n",
+                cl->nargs != 1 ? "expected one FILE (a results file)" : "missing -o OUT");
+        return TLS_EXIT_BAD_INPUT;
+    }
+    char err[TLS_ERRMSG], tmp[4200];
+    struct stat st;
+    int to_stdout = !strcmp(out, "-");
+    if (!to_stdout && stat(out, &st) == 0 && !cl->run.force) {
+        fprintf(stderr,
+                "tlsweep export: -o: %s: already exists; allowed: another -o, or --force to "
+                "replace it\n",
+                out);
+        return TLS_EXIT_BAD_INPUT;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", out, (long)getpid());
+    FILE *f = to_stdout ? stdout : fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "tlsweep export: -o: cannot write %s: %s\n", tmp, strerror(errno));
+        return TLS_EXIT_BAD_INPUT;
+    }
+    int rc = tls_export_csv(cl->args[0], f, err);
+    int wrote = fflush(f) == 0 && !ferror(f);
+    if (!to_stdout) wrote &= fclose(f) == 0;
+    if (rc == TLS_OK && !wrote) rc = TLS_ERR_IO;
+    if (rc == TLS_OK && !to_stdout && rename(tmp, out) != 0) rc = TLS_ERR_IO;
+    if (rc != TLS_OK && !to_stdout) unlink(tmp);
+    if (rc == TLS_ERR_IO)
+        fprintf(stderr, "tlsweep export: cannot write %s: %s\n", to_stdout ? "the output" : out,
+                strerror(errno));
+    else if (rc != TLS_OK)
+        fprintf(stderr, "tlsweep export: %s\n", err);
+    return tls_exit_of(rc);
+}
+
+static const command COMMANDS[] = {
+    {"one", "run one configuration and print its results as one JSON object", HELP_ONE,
+     "shift lambda n-target seed set help", cmd_one, 0},
+    {"run", "run a sweep with MPI (mpirun -n P tlsweep run ...) into an HDF5 file", HELP_RUN,
+     "output set part force resume retry-failed dry-run drain-seconds time-limit "
+     "progress-seconds batch help",
+     cmd_run, 1},
+    {"config", "print the effective configuration, the grid and its hash", HELP_CONFIG, "set help",
+     cmd_config, 0},
+    {"status", "print done / failed / pending of a sweep, running or not", HELP_STATUS, "help",
+     cmd_status, 0},
+    {"snapshot", "write the results so far of a running or interrupted sweep to a file",
+     HELP_SNAPSHOT, "output force help", cmd_snapshot, 1},
+    {"merge", "merge the files of the parts of a sweep (run --part K/N) into one", HELP_MERGE,
+     "output allow-partial force help", cmd_merge, 1},
+    {"export", "write a results file as one CSV table (a row per configuration x approach)",
+     HELP_EXPORT, "output force help", cmd_export, 0},
+};
+enum { NCOMMANDS = sizeof(COMMANDS) / sizeof(COMMANDS[0]) };
+
+static void print_help(FILE *f) {
+    fputs(HELP_HEAD, f);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fputs(HELP_TAIL, f);
+}
+
+/* The row of command `name`, or NULL after the one-line message naming the
+ * commands there are and the closest of them. */
+static const command *find_command(const char *name) {
+    char words[256] = "", list[256] = "", buf[64];
+    for (int i = 0; i < NCOMMANDS; i++) {
+        if (!strcmp(name, COMMANDS[i].name)) return &COMMANDS[i];
+        snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s%s", i ? " " : "",
+                 COMMANDS[i].name);
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+                 COMMANDS[i].name);
+    }
+    const char *near = closest(name, words, buf, sizeof(buf));
+    fprintf(stderr, "tlsweep: unknown command '%s'%s%s%s; allowed: %s (tlsweep --help)\n", name,
+            near ? "; did you mean " : "", near ? near : "", near ? "?" : "", list);
+    return NULL;
 }
 
 /* Runs an MPI command: MPI_Init with the funnelled thread level, then fn. */
@@ -499,49 +660,25 @@ static int with_mpi(int (*fn)(cli *), cli *cl) {
     return code;
 }
 
-static int run_fn(cli *cl) {
-    return tls_sweep_run(MPI_COMM_WORLD, &cl->run);
-}
-
-static int merge_fn(cli *cl) {
-    tls_merge_opts m = {cl->args,          cl->nargs,     cl->run.output,
-                        cl->allow_partial, cl->run.force, cl->run.command};
-    return tls_sweep_merge(MPI_COMM_WORLD, &m);
-}
-
-static int snapshot_fn(cli *cl) {
-    return tls_sweep_snapshot(MPI_COMM_WORLD, cl->args[0], cl->run.output, cl->run.force);
-}
-
 int main(int argc, char **argv) {
     /* one BLAS thread per process: MPI ranks supply the parallelism, and the
      * results are bitwise reproducible only for a fixed BLAS thread count */
     openblas_set_num_threads(1);
     if (argc < 2) {
-        fputs(HELP_MAIN, stderr);
+        print_help(stderr);
         return TLS_EXIT_BAD_INPUT;
     }
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-        fputs(HELP_MAIN, stdout);
+        print_help(stdout);
         return 0;
     }
     if (!strcmp(name, "--version")) {
         printf("tlsweep %s (commit %s)\n", tls_build_info()->version, tls_build_info()->commit);
         return 0;
     }
-    const command *cmd = NULL;
-    for (int i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(name, COMMANDS[i].name)) cmd = &COMMANDS[i];
-    if (!cmd) {
-        char buf[64];
-        const char *near = closest(name, "one run config status snapshot merge", buf, sizeof(buf));
-        fprintf(stderr,
-                "tlsweep: unknown command '%s'%s%s%s; allowed: one, run, config, status, "
-                "snapshot, merge (tlsweep --help)\n",
-                name, near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
-        return TLS_EXIT_BAD_INPUT;
-    }
+    const command *cmd = find_command(name);
+    if (!cmd) return TLS_EXIT_BAD_INPUT;
     cli cl;
     memset(&cl, 0, sizeof(cl));
     cl.run.output = "results.h5";
@@ -550,46 +687,12 @@ int main(int argc, char **argv) {
     cl.run.progress_seconds = 10;
     cl.run.batch = 1;
     cl.pt = (tls_point){.shift = 45, .lambda = 0.5, .n_target = 50, .seed = 42};
-    char *command = tls_command_line(argc, argv);
+    char *command = tls_command_line(argc, argv), *program = tls_command_line(1, argv);
     cl.run.command = command;
+    cl.run.program = program ? program : "tlsweep";
     int rc = parse(argc - 1, argv + 1, cmd, &cl);
-    if (rc < 0) {
-        if (!strcmp(name, "one")) {
-            rc = cmd_one(&cl);
-        } else if (!strcmp(name, "config")) {
-            rc = cmd_config(&cl);
-        } else if (!strcmp(name, "status")) {
-            if (cl.nargs != 1) {
-                fprintf(stderr, "tlsweep status: %s; allowed: tlsweep status results.h5\n",
-                        cl.nargs ? "one FILE only" : "missing FILE");
-                rc = TLS_EXIT_BAD_INPUT;
-            } else {
-                rc = tls_status(cl.args[0]);
-            }
-        } else if (!strcmp(name, "snapshot")) {
-            if (cl.nargs != 1 || !strcmp(cl.run.output, "results.h5")) {
-                fprintf(stderr,
-                        "tlsweep snapshot: %s; allowed: tlsweep snapshot results.h5 -o "
-                        "partial.h5\n",
-                        cl.nargs != 1 ? "expected one FILE (the sweep's -o)"
-                                      : "missing -o PARTIAL");
-                rc = TLS_EXIT_BAD_INPUT;
-            } else {
-                rc = with_mpi(snapshot_fn, &cl);
-            }
-        } else if (!strcmp(name, "merge")) {
-            if (cl.nargs < 1) {
-                fprintf(stderr, "tlsweep merge: no part files given; allowed: tlsweep merge "
-                                "part-1.h5 ... part-N.h5 -o results.h5\n");
-                rc = TLS_EXIT_BAD_INPUT;
-            } else {
-                rc = with_mpi(merge_fn, &cl);
-            }
-        } else {
-            int cr = config_args(&cl, "run", &cl.run.config_path);
-            rc = cr >= 0 ? cr : with_mpi(run_fn, &cl);
-        }
-    }
+    if (rc < 0) rc = cmd->mpi ? with_mpi(cmd->fn, &cl) : cmd->fn(&cl);
     free(command);
+    free(program);
     return rc;
 }

@@ -97,9 +97,9 @@ static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, c
     if (!o->allow_partial && meta->n_pending != 0)
         return tls_input_error(err, o->parts[i], "n_pending",
                                "%lld configurations of this part are pending; allowed: complete "
-                               "parts (resume it with tlsweep run ... --part %d/%d --resume), "
+                               "parts (resume it with %s run ... --part %d/%d --resume), "
                                "or --allow-partial (pending as fill values)",
-                               (long long)meta->n_pending, k.k, k.n);
+                               (long long)meta->n_pending, o->program, k.k, k.n);
     return TLS_OK;
 }
 

@@ -127,12 +127,18 @@ static int check_shifts(const tls_config *c, const tls_key_origin *org, int file
         const char *what = kind == TLS_SHIFT_SCALE   ? "a factor >= 0 of the target spread"
                            : kind == TLS_SHIFT_LABEL ? "a share in [0, 1] of class 0"
                                                      : "a share in [0, 1] of labels swapped";
+        /* several kinds share one list: the way to give each its own */
+        const char *per_kind = kax && kax->n > 1 ? "; for a shift list per kind, run a sweep per "
+                                                   "kind and combine them with analysis.concat "
+                                                   "(configs/README.md)"
+                                                 : "";
         for (int j = 0; j < sh->n; j++)
             if (sh->num[j] < lo || sh->num[j] > hi)
                 return tls_input_error(err, org[TLS_AXIS_SHIFT].axis_where, "grid.shift",
                                        "%g is not %s (data.shift_kind %s); allowed: numbers %s "
-                                       "with that kind",
-                                       sh->num[j], what, name, hi > 1.0 ? ">= 0" : "from 0 to 1");
+                                       "with that kind%s",
+                                       sh->num[j], what, name, hi > 1.0 ? ">= 0" : "from 0 to 1",
+                                       per_kind);
     }
     return TLS_OK;
 }

@@ -1,7 +1,9 @@
 #include "tlsweep/setup.h"
 
+#include "tlsweep/axis.h"
 #include "tlsweep/check.h"
 #include "tlsweep/grid.h"
+#include "tlsweep/keys.h"
 #include "tlsweep/progress.h"
 
 #include <stdio.h>
@@ -54,9 +56,32 @@ void tls_setup_free(tls_setup *s) {
 }
 
 const char *tls_setup_data_mode(const tls_config *c) {
-    return !c->data_source[0]      ? "synthetic Gaussian domains: the shift rotates the target"
-           : c->image_shape.n == 2 ? "image files: the shift rotates the target images"
-                                   : "files: the shift rotates the first two coordinates";
+    /* what the shift does, per data.shift_kind (params.h), for synthetic data and for files;
+     * translation and scale exist on the synthetic domains only (rules.c) */
+    static const char *const mode[][2] = {
+        {"synthetic Gaussian domains: the shift rotates the target",
+         "files: the shift rotates the first two coordinates"},
+        {"synthetic Gaussian domains: the shift translates the target along (1, -1)/sqrt(2), "
+         "in source class spreads",
+         ""},
+        {"synthetic Gaussian domains: the shift multiplies the target classes' spread", ""},
+        {"synthetic Gaussian domains: the shift is class 0's share of the target test and "
+         "labelled points (label shift)",
+         "files: the shift is class 0's share of the target test and labelled points, drawn "
+         "stratified from the target file (label shift)"},
+        {"synthetic Gaussian domains: the shift is the share of target test and labelled points "
+         "whose label becomes (y + 1) mod classes (conditional shift)",
+         "files: the shift is the share of target test and labelled points whose label becomes "
+         "(y + 1) mod classes (conditional shift)"}};
+    const tls_axis *kax = tls_axis_of(c, tls_key_find("data.shift_kind"));
+    int files = c->data_source[0] != '\0';
+    if (kax && kax->n > 1)
+        return files ? "files: the shift is as data_shift_kind says"
+                     : "synthetic Gaussian domains: the shift is as data_shift_kind says";
+    int kind = kax ? *(const int *)kax->vals : c->base.eng.shift_kind;
+    if (files && c->image_shape.n == 2 && kind == TLS_SHIFT_ROTATION)
+        return "image files: the shift rotates the target images";
+    return mode[kind][files];
 }
 
 void tls_setup_dry_run(const tls_setup *s, int nranks) {

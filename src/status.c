@@ -7,6 +7,7 @@
 #include "tlsweep/check.h"
 #include "tlsweep/grid.h"
 #include "tlsweep/journal.h"
+#include "tlsweep/progress.h"
 #include "tlsweep/state.h"
 #include "tlsweep/store.h"
 #include "tlsweep/sweep.h"
@@ -120,6 +121,9 @@ typedef struct {
     int64_t count;
     int last_file_run;   /* the run number of the newest journal files */
     int64_t in_last_run; /* records of that run */
+    double seconds_last; /* their wall times, summed, s */
+    int64_t n_records;   /* records of every run */
+    double seconds_all;  /* their wall times, summed, s */
     tls_journal_reader *rd;
 } scan_ctx;
 
@@ -135,8 +139,10 @@ static int note(void *ctx, int file, int64_t offset, const tls_record_meta *meta
     if (x->acc) memcpy(x->acc + p * TLS_NMETHODS, r->s.acc, sizeof(r->s.acc));
     const char *name = strrchr(tls_journal_reader_path(x->rd, file), '/');
     int run, rank;
+    x->n_records++;
+    x->seconds_all += meta->seconds;
     if (name && tls_state_journal_parse(name + 1, &run, &rank) && run == x->last_file_run)
-        x->in_last_run++;
+        x->in_last_run++, x->seconds_last += meta->seconds;
     return 0;
 }
 
@@ -147,26 +153,95 @@ static time_t parse_iso(const char *s) {
     return timegm(&tm);
 }
 
-static int status_of_state(const char *out, const char *dir, int running, const char *holder) {
+/* The state's manifest and configuration, checked against each other; an exit status on
+ * failure (the one line printed). */
+static int load_state(const char *out, const char *dir, tls_manifest *m, const tls_config **c) {
     char err[TLS_ERRMSG];
-    tls_manifest m;
-    if (tls_manifest_read(dir, &m, err) != TLS_OK) {
+    if (tls_manifest_read(dir, m, err) != TLS_OK) {
         fprintf(stderr, "tlsweep: status %s: %s\n", out, err);
         return TLS_EXIT_BAD_INPUT;
     }
     char *text = tls_state_config(dir);
-    const tls_config *c = NULL;
-    int rc = text ? tls_config_load_text(&c, dir, text, err)
+    int rc = text ? tls_config_load_text(c, dir, text, err)
                   : tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
     free(text);
-    if (rc == TLS_OK && (c->grid_size != m.grid_size || tls_config_hash(c) != m.config_hash))
+    if (rc == TLS_OK && ((*c)->grid_size != m->grid_size || tls_config_hash(*c) != m->config_hash))
         rc = tls_input_error(err, dir, "config.yaml",
                              "does not match the manifest; allowed: a state written by tlsweep");
     if (rc) {
         fprintf(stderr, "tlsweep: status %s: %s\n", out, err);
-        tls_config_destroy(&c);
+        tls_config_destroy(c);
         return TLS_EXIT_BAD_INPUT;
     }
+    return TLS_OK;
+}
+
+/* The running run's line, and when it will be done: the configurations left times the mean
+ * wall time of a configuration in this run (in the sweep's, before this run has finished
+ * any) over the run's ranks, each of which computes one configuration at a time. */
+static void print_running(const char *dir, const char *holder, const scan_ctx *x, int64_t pending,
+                          int decide) {
+    tls_runs runs;
+    double rate = 0;
+    int ranks = 1;
+    if (tls_state_runs_read(dir, &runs) == TLS_OK && runs.n > 0) {
+        time_t t0 = parse_iso(runs.run[runs.n - 1].field[0]);
+        double el = t0 ? difftime(time(NULL), t0) : 0;
+        if (el > 0) rate = (double)x->in_last_run / el;
+        ranks = atoi(runs.run[runs.n - 1].field[3]);
+        if (ranks < 1) ranks = 1;
+        tls_runs_free(&runs);
+    }
+    printf("running now: %s; %.2f configurations/s in this run; state in %s\n", holder, rate, dir);
+    int64_t n = x->in_last_run ? x->in_last_run : x->n_records;
+    double mean = n ? (x->in_last_run ? x->seconds_last : x->seconds_all) / (double)n : 0;
+    if (!pending || mean <= 0) {
+        printf("ETA: %s\n", pending ? "not known until a configuration has finished" : "now");
+        return;
+    }
+    char eta[32];
+    tls_format_duration(eta, sizeof(eta), (double)pending * mean / ranks);
+    printf("ETA: %sabout %s (%lld configurations left x %.3g s per configuration, the mean of "
+           "%s%lld, / %d rank%s)\n",
+           decide ? "at most " : "", eta, (long long)pending, mean,
+           x->in_last_run ? "this run's " : "the sweep's ", (long long)n, ranks,
+           ranks > 1 ? "s" : "");
+}
+
+/* Prints what the journals of a sweep's state say. */
+static void print_state(const char *out, const char *dir, const tls_manifest *m,
+                        const tls_config *c, scan_ctx *x, const tls_journal_stats *st) {
+    char what[8400];
+    snprintf(what, sizeof(what), "%s", out);
+    if (m->part.n > 1) snprintf(what, sizeof(what), "%s part %d/%d", out, m->part.k, m->part.n);
+    char *cells = NULL;
+    size_t clen = 0;
+    FILE *cf = x->acc ? open_memstream(&cells, &clen) : NULL;
+    if (cf) {
+        if (replay_cells(cf, c, x->part, x->count, x->acc, x->status) != TLS_OK)
+            fprintf(stderr, "tlsweep: status %s: out of memory for the cells\n", out);
+        fclose(cf);
+    }
+    print_counts(what, x->count, x->status);
+    if (cells) fputs(cells, stdout);
+    free(cells);
+    char stray[256];
+    int nstray = tls_state_strays(dir, stray, sizeof(stray));
+    if (nstray)
+        printf("state: ignored %d file%s that %s not its own (%s%s)\n", nstray,
+               nstray > 1 ? "s" : "", nstray > 1 ? "are" : "is", stray, nstray > 1 ? ", ..." : "");
+    if (st->foreign || st->damaged > 1)
+        printf("journals: %lld records of another sweep refused, %lld damaged stretches "
+               "skipped\n",
+               (long long)st->foreign, (long long)st->damaged);
+}
+
+static int status_of_state(const char *out, const char *dir, int running, const char *holder,
+                           const char *program) {
+    tls_manifest m;
+    const tls_config *c = NULL;
+    int rc = load_state(out, dir, &m, &c);
+    if (rc) return rc;
     scan_ctx x;
     memset(&x, 0, sizeof(x));
     x.part = tls_grid_part(c, m.part.k, m.part.n);
@@ -177,10 +252,9 @@ static int status_of_state(const char *out, const char *dir, int running, const 
     tls_result none;
     memset(&none, 0, sizeof(none));
     tls_journal_stats st = {0, 0, 0};
-    if (c->decide.mode != TLS_MODE_GRID)
-        x.acc = malloc(sizeof(double) * TLS_NMETHODS * (size_t)(x.count ? x.count : 1));
-    rc = x.status && x.reasons && (x.acc || c->decide.mode == TLS_MODE_GRID) ? TLS_OK
-                                                                             : TLS_ERR_NOMEM;
+    int decide = c->decide.mode != TLS_MODE_GRID;
+    if (decide) x.acc = malloc(sizeof(double) * TLS_NMETHODS * (size_t)(x.count ? x.count : 1));
+    rc = x.status && x.reasons && (x.acc || !decide) ? TLS_OK : TLS_ERR_NOMEM;
     if (rc == TLS_OK)
         rc = tls_state_journal_reader(&x.rd, dir, m.sweep_id, c->grid_size,
                                       TLS_JOURNAL_SCALARS_ONLY);
@@ -189,56 +263,20 @@ static int status_of_state(const char *out, const char *dir, int running, const 
     if (rc) {
         fprintf(stderr, "tlsweep: status %s: cannot read the sweep state in %s\n", out, dir);
     } else {
-        char what[8400];
-        snprintf(what, sizeof(what), "%s%s%d/%d", out, m.part.n > 1 ? " part " : "",
-                 m.part.n > 1 ? m.part.k : 0, m.part.n);
-        if (m.part.n == 1) snprintf(what, sizeof(what), "%s", out);
-        char *cells = NULL;
-        size_t clen = 0;
-        FILE *cf = x.acc ? open_memstream(&cells, &clen) : NULL;
-        if (cf) {
-            if (replay_cells(cf, c, x.part, x.count, x.acc, x.status) != TLS_OK)
-                fprintf(stderr, "tlsweep: status %s: out of memory for the cells\n", out);
-            fclose(cf);
-        }
-        print_counts(what, x.count, x.status);
-        if (cells) fputs(cells, stdout);
-        free(cells);
+        print_state(out, dir, &m, c, &x, &st);
         int64_t pending = 0;
         for (int64_t p = 0; p < x.count; p++) pending += x.status[p] == TLS_STATUS_PENDING;
-        char stray[256];
-        int nstray = tls_state_strays(dir, stray, sizeof(stray));
-        if (nstray)
-            printf("state: ignored %d file%s that %s not its own (%s%s)\n", nstray,
-                   nstray > 1 ? "s" : "", nstray > 1 ? "are" : "is", stray,
-                   nstray > 1 ? ", ..." : "");
-        if (st.foreign || st.damaged > 1)
-            printf("journals: %lld records of another sweep refused, %lld damaged stretches "
-                   "skipped\n",
-                   (long long)st.foreign, (long long)st.damaged);
-        if (running) {
-            tls_runs runs;
-            double rate = 0;
-            if (tls_state_runs_read(dir, &runs) == TLS_OK && runs.n > 0) {
-                time_t t0 = parse_iso(runs.run[runs.n - 1].field[0]);
-                double el = t0 ? difftime(time(NULL), t0) : 0;
-                if (el > 0) rate = (double)x.in_last_run / el;
-                tls_runs_free(&runs);
-            }
-            printf("running now: %s; %.2f configurations/s in this run; state in %s\n", holder,
-                   rate, dir);
-            rc = TLS_EXIT_RUNNING;
-        } else if (pending) {
-            char pt[48] = "";
-            if (m.part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", m.part.k, m.part.n);
-            printf("interrupted, resumable with: tlsweep run -o %s%s --resume\n", out, pt);
-            rc = TLS_EXIT_RESUMABLE;
-        } else {
-            printf("complete in its journals; the results file is written by: tlsweep run -o %s "
+        char pt[48] = "";
+        if (m.part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", m.part.k, m.part.n);
+        if (running)
+            print_running(dir, holder, &x, pending, decide);
+        else if (pending)
+            printf("interrupted, resumable with: %s run -o %s%s --resume\n", program, out, pt);
+        else
+            printf("complete in its journals; the results file is written by: %s run -o %s "
                    "--resume\n",
-                   out);
-            rc = TLS_EXIT_RESUMABLE;
-        }
+                   program, out);
+        rc = running ? TLS_EXIT_RUNNING : TLS_EXIT_RESUMABLE;
         print_failed(c, x.part, x.count, x.status, x.reasons);
     }
     free(x.status);
@@ -263,7 +301,7 @@ static void print_file_cells(tls_store_reader *rd, const tls_config *c, const tl
     free(st);
 }
 
-static int status_of_file(const char *out, const char *dir_note) {
+static int status_of_file(const char *out, const char *dir_note, const char *program) {
     char err[TLS_ERRMSG];
     tls_store_reader *rd = NULL;
     if (tls_store_open(&rd, out, err) != TLS_OK) {
@@ -318,7 +356,7 @@ static int status_of_file(const char *out, const char *dir_note) {
             char pt[48] = "";
             if (part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", part.k, part.n);
             if (pending)
-                printf("incomplete%s: resumable with: tlsweep run -o %s%s --resume\n", dir_note,
+                printf("incomplete%s: resumable with: %s run -o %s%s --resume\n", dir_note, program,
                        out, pt);
             else if (done == 0)
                 printf("complete, but every configuration failed\n");
@@ -339,7 +377,7 @@ static int status_of_file(const char *out, const char *dir_note) {
     return rc;
 }
 
-int tls_status(const char *out) {
+int tls_status(const char *out, const char *program) {
     char dir[4200], err[TLS_ERRMSG], mpath[4300], holder[200];
     if (tls_state_dir(dir, sizeof(dir), out, err) != TLS_OK) {
         fprintf(stderr, "tlsweep: status: %s\n", err);
@@ -357,17 +395,19 @@ int tls_status(const char *out) {
             const tls_store_meta *fm = tls_store_meta_of(rd);
             int complete = fm->n_pending == 0 && fm->config_hash == m.config_hash;
             tls_store_close(&rd);
-            if (complete) return status_of_file(out, "");
+            if (complete) return status_of_file(out, "", program);
         }
         tls_store_close(&rd);
     }
-    if (have_state) return status_of_state(out, dir, running, holder);
+    if (have_state) return status_of_state(out, dir, running, holder, program);
     if (!have_file) {
         fprintf(stderr,
-                "tlsweep: status: %s: neither a results file nor a sweep's state (%s); allowed: "
+                "tlsweep: status: %s: neither a results file nor a sweep's state (%s): the "
+                "sweep may not have started yet (its state appears as its run starts); allowed: "
                 "the -o of a tlsweep run\n",
                 out, dir);
         return TLS_EXIT_BAD_INPUT;
     }
-    return status_of_file(out, " (no sweep state: --resume takes over the file's results)");
+    return status_of_file(out, " (no sweep state: --resume takes over the file's results)",
+                          program);
 }

@@ -82,6 +82,8 @@ static int setup(run_ctx *u, char *err) {
                             stored, o->sets, o->nsets, o->part, u->rank, err);
     free(stored);
     TLS_TRY(tls_agree(u->comm, rc, err));
+    char notes[4096];
+    if (u->rank == 0 && tls_grid_fixed_notes(u->s.c, notes, sizeof(notes))) fputs(notes, stderr);
     TLS_TRY(same_data(u, err));
     if (o->dry_run) return TLS_OK;
     u->yaml = tls_config_yaml(u->s.c);
@@ -294,9 +296,10 @@ static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks
     if (launcher && *launcher)
         snprintf(buf, len, "%s -o %s%s --resume", launcher, o->output, pt);
     else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)
-        snprintf(buf, len, "mpirun -n %d tlsweep run -o %s%s --resume", nranks, o->output, pt);
+        snprintf(buf, len, "mpirun -n %d %s run -o %s%s --resume", nranks, o->program, o->output,
+                 pt);
     else
-        snprintf(buf, len, "tlsweep run -o %s%s --resume", o->output, pt);
+        snprintf(buf, len, "%s run -o %s%s --resume", o->program, o->output, pt);
 }
 
 /* Rank 0: the exit status of a run whose file is in place, and why. */
@@ -344,15 +347,14 @@ static int commit(run_ctx *u, const tls_store_counts *cnt, double tw) {
                 "(%.2f%%)\n",
                 u->sr.plan_seconds, u->sr.seconds, 100.0 * u->sr.plan_seconds / u->sr.seconds);
     if (cnt->failed)
-        fprintf(stderr, "tlsweep: %lld failed: `tlsweep status %s` lists them with their reasons\n",
-                (long long)cnt->failed, o->output);
+        fprintf(stderr, "tlsweep: %lld failed: `%s status %s` lists them with their reasons\n",
+                (long long)cnt->failed, o->program, o->output);
     int code = outcome(u, cnt, why, sizeof(why));
     if (code == TLS_EXIT_RESUMABLE)
         fprintf(stderr, "tlsweep: interrupted%s; continue with: %s\n", why, hint);
     if (code == TLS_EXIT_ALL_FAILED)
-        fprintf(stderr,
-                "tlsweep: every configuration failed (exit status 3); see `tlsweep status %s`\n",
-                o->output);
+        fprintf(stderr, "tlsweep: every configuration failed (exit status 3); see `%s status %s`\n",
+                o->program, o->output);
     char exit_s[8];
     snprintf(exit_s, sizeof(exit_s), "%d", code);
     snprintf(u->me.exit_status, sizeof(u->me.exit_status), "%s", exit_s);

@@ -2,6 +2,7 @@
 import glob
 import os
 import re
+import subprocess
 
 from tlstest import ROOT, one, run
 
@@ -45,12 +46,13 @@ def test_common_random_numbers_pair_lambdas():
 
 def test_help_documents_every_option():
     main = run(["--help"]).stdout
-    for cmd in ("one", "run", "config", "status", "snapshot", "merge", "exit status"):
+    for cmd in ("one", "run", "config", "status", "snapshot", "merge", "export", "exit status"):
         assert cmd in main, cmd
     options = {"one": ("--shift", "--lambda", "--n-target", "--seed", "--set"),
                "run": ("--set", "--part", "--force", "--resume", "--retry-failed", "--dry-run", "--drain-seconds",
                        "--time-limit", "--progress-seconds", "--batch", "-o"),
-               "config": ("--set",), "status": ("FILE",), "snapshot": ("-o",), "merge": ("--allow-partial", "-o")}
+               "config": ("--set",), "status": ("FILE",), "snapshot": ("-o",), "merge": ("--allow-partial", "-o"),
+               "export": ("-o", "--force", "pyarrow")}
     for cmd, opts in options.items():
         for flag in ("--help", "-h"):
             p = run([cmd, flag])
@@ -134,13 +136,65 @@ def test_numbers_print_in_their_shortest_exact_form():
 
 
 def test_resume_message_names_the_launcher(tmp_path):
-    from tlstest import mpirun
+    """The commands the messages suggest start with the program as it was started (argv[0]:
+    here the build tree's binary), not a literal `tlsweep` that is not on PATH in a clone."""
+    from tlstest import BIN, mpirun
     grid = ["--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=200", "--time-limit", "6"]
     p = mpirun(2, ["run", "-o", str(tmp_path / "a.h5")] + grid, check=False)
-    assert p.returncode == 75 and f"continue with: mpirun -n 2 tlsweep run -o {tmp_path}/a.h5 --resume" in p.stderr
+    assert p.returncode == 75 and f"continue with: mpirun -n 2 {BIN} run -o {tmp_path}/a.h5 --resume" in p.stderr
+    st = run(["status", str(tmp_path / "a.h5")], check=False)
+    assert st.returncode == 75 and f"resumable with: {BIN} run -o {tmp_path}/a.h5 --resume" in st.stdout
+    rel = os.path.relpath(BIN, tmp_path)  # as typed in another directory: ../../build/tlsweep
+    st = subprocess.run([rel, "status", "a.h5"], cwd=tmp_path, capture_output=True, text=True)
+    assert f"resumable with: {rel} run -o a.h5 --resume" in st.stdout, st.stdout
     p = mpirun(2, ["run", "-o", str(tmp_path / "b.h5")] + grid, check=False,
                extra_env={"TLSWEEP_RESUME_WITH": "jobs/local.sh"})
     assert p.returncode == 75 and f"continue with: jobs/local.sh -o {tmp_path}/b.h5 --resume" in p.stderr
+
+
+def test_an_axis_of_one_value_is_said_to_be_held_fixed(tmp_path):
+    """grid: {train.lr: [0.01]} adds a dimension of size 1 to every variable: config and run say
+    so on stderr as they start, with the way to leave it out; an axis of several values, or a
+    named axis of one, says nothing."""
+    line = ("tlsweep: grid.train.lr has one value (0.01): held fixed, as a dimension train_lr of size 1 in the "
+            "results file; without the dimension: train: {lr: 0.01}, or --set train.lr=0.01")
+    p = run(["config", "--set", "grid.train.lr=[0.01]", "--set", "grid.seed=[3]"])
+    assert p.stderr.splitlines() == [line]
+    assert run(["config", "--set", "grid.train.lr=[0.01,0.1]"]).stderr == ""
+    out = str(tmp_path / "r.h5")
+    p = run(["run", "-o", out, "--set", "grid.train.lr=[0.01]", "--set", "grid.shift=[0]", "--set", "grid.lambda=[0]",
+             "--set", "grid.n_target=[4]", "--set", "grid.seed=[0]", "--set", "train.epochs=1",
+             "--set", "train.finetune_epochs=1", "--set", "baselines.target_epochs=2", "--set", "data.n_source=40",
+             "--set", "data.n_test=20", "--set", "output.embeddings=false"])
+    assert p.stderr.splitlines()[0] == line
+    import h5py
+    with h5py.File(out, "r") as f:
+        assert f["acc_mmd"].shape == (1, 1, 1, 1, 1) and list(f["train_lr"][()]) == [0.01]
+
+
+def test_status_before_the_sweep_has_started(tmp_path):
+    """Before a sweep's state exists (a job still queued, a typo), status says the sweep may not
+    have started yet, in one line."""
+    p = run(["status", str(tmp_path / "r.h5")], check=False)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert "neither a results file nor a sweep's state" in p.stderr and "may not have started yet" in p.stderr
+
+
+def test_range_in_a_flow_mapping(tmp_path):
+    """grid: {seed: range(0, 40)}, as the short examples write grids: YAML splits the flow mapping at
+    the range's comma, and tlsweep joins it back (it said "'range(0' is not range(START, STOP)")."""
+    def config(text):
+        f = tmp_path / "c.yaml"
+        f.write_text(text)
+        return run(["config", str(f)], check=False)
+    block = config("grid:\n  seed: range(0, 40)\n  shift: [0, 90]\n").stdout.splitlines()[1:]
+    for text in ("grid: {seed: range(0, 40), shift: [0, 90]}\n", "grid: {shift: [0, 90], seed: range(0,40)}\n"):
+        p = config(text)
+        assert p.returncode == 0 and p.stdout.splitlines()[1:] == block, (text, p.stderr)
+    p = config("grid: {seed: range(0, 40, 2)}\n")
+    assert p.returncode == 0 and "seed: [0, 2, 4," in p.stdout and " 20 seed = " in p.stdout
+    p = config("grid: {seed: range(0, 40}\n")
+    assert p.returncode == 2 and "'range(0, 40' is not range(START, STOP)" in p.stderr
 
 
 def test_range_is_the_list_it_stands_for(tmp_path):

@@ -397,6 +397,19 @@ def test_submit_helper_refuses_bad_counts(stubs, spec):
 # ---- the scripts as files
 
 
+def test_local_launcher_yields_idle_ranks_and_names_itself(stubs):
+    """jobs/local.sh: idle ranks yield their core (OMPI_MCA_mpi_yield_when_idle=1, unless set), and
+    the resume hint names the script as it was started."""
+    local = os.path.join(JOBS, "local.sh")
+    p = stubs.run(local, ["configs/x.yaml", "-o", "r.h5"], slurm=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (_, argv, env), = stubs.calls("mpirun")
+    assert env["OMPI_MCA_mpi_yield_when_idle"] == "1" and env["TLSWEEP_RESUME_WITH"] == local
+    assert argv[-4:] == ["run", "configs/x.yaml", "-o", "r.h5"]
+    stubs.run(local, ["-o", "r.h5"], env={"OMPI_MCA_mpi_yield_when_idle": "0"}, slurm=False)
+    assert stubs.calls("mpirun")[-1][2]["OMPI_MCA_mpi_yield_when_idle"] == "0"
+
+
 def test_scripts_parse():
     for s in SCRIPTS:
         assert subprocess.run(["bash", "-n", s]).returncode == 0, s

@@ -154,6 +154,15 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     assert s.returncode == 4, s.stdout + s.stderr
     assert re.search(r"running now: pid \d+ on \S+ since \S+; [\d.]+ configurations/s", s.stdout), s.stdout
     assert "resumable" not in s.stdout and "interrupted" not in s.stdout
+    # the ETA: the configurations left x the mean wall time of this run's configurations / its ranks
+    eta = re.search(r"ETA: about (.+) \((\d+) configurations left x ([\d.e+-]+) s per configuration, "
+                    r"the mean of this run's (\d+), / 2 ranks\)", s.stdout)
+    assert eta, s.stdout
+    pending = int(re.search(r"(\d+) pending", s.stdout).group(1))
+    assert int(eta.group(2)) == pending > 0 and int(eta.group(4)) == 40 - pending
+    mean = float(eta.group(3))
+    h, m, sec = (["0", "0"] + eta.group(1).split(":"))[-3:]  # M:SS or H:MM:SS
+    said = 3600 * int(h) + 60 * int(m) + int(sec)
     snap = str(tmp_path / "snap.h5")
     q = run(["snapshot", out, "-o", snap], check=False)
     assert q.returncode == 0, q.stderr
@@ -162,6 +171,9 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     assert p.returncode == 0, se
     a, b = xr.open_dataset(snap), xr.open_dataset(out)
     assert set(a.variables) == set(b.variables) and a.acc_mmd.dims == b.acc_mmd.dims  # the final layout
+    # the mean is that of the configurations finished when status ran: within the file's range
+    assert b.seconds_total.min() * 0.999 <= mean <= b.seconds_total.max() * 1.001, (mean, s.stdout)
+    assert abs(said - pending * mean / 2) <= 1 + 0.01 * said, (said, pending, mean)  # mean has 3 digits
     done = a.status.values == 1
     assert done.any() and (a.status.values == 0).any()
     assert np.array_equal(a.acc_mmd.values[done], b.acc_mmd.values[done])

@@ -135,3 +135,28 @@ def test_near_empty_configurations_at_scale(tmp_path):
     ds = xr.open_dataset(out)
     assert ds.sizes["epoch"] == 0 and (ds.status.values == 1).all()
     assert np.isfinite(ds.acc_mmd.values).all() and np.isfinite(ds.acc_scratch.values).all()
+
+
+@pytest.mark.parametrize("kind,shift,says", [
+    ("rotation", "45", "the shift rotates the target"),
+    ("translation", "1.5", "translates the target along (1, -1)/sqrt(2), in source class spreads"),
+    ("scale", "2", "multiplies the target classes' spread"),
+    ("label", "0.2", "class 0's share of the target test and labelled points (label shift)"),
+    ("conditional", "0.3", "whose label becomes (y + 1) mod classes (conditional shift)"),
+    ("[rotation, translation]", "1", "the shift is as data_shift_kind says"),
+])
+def test_data_mode_says_what_the_shift_does(tmp_path, kind, shift, says):
+    """The root attribute data_mode says what the shift does for the configuration's
+    data.shift_kind (it said 'rotates the target' whatever the kind), or, with the kind swept,
+    that the data_shift_kind coordinate says."""
+    key = f"grid.data.shift_kind={kind}" if kind.startswith("[") else f"data.shift_kind={kind}"
+    path = str(tmp_path / "k.h5")
+    run(["run", "-o", path, "--set", key, "--set", f"grid.shift=[{shift}]", "--set", "grid.lambda=[0]",
+         "--set", "grid.n_target=[4]", "--set", "grid.seed=[0]", "--set", "train.epochs=1",
+         "--set", "train.finetune_epochs=1", "--set", "baselines.target_epochs=2", "--set", "data.n_source=40",
+         "--set", "data.n_test=20", "--set", "output.embeddings=false"])
+    with h5py.File(path, "r") as f:
+        mode = f.attrs["data_mode"]
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    assert mode.startswith("synthetic Gaussian domains: ") and says in mode, mode
+    assert ("rotates" in mode) == (kind == "rotation")

@@ -23,6 +23,12 @@ int64_t tls_grid_index(const tls_config *c, const int64_t *coords);
  * value at idx copied in. */
 void tls_grid_settings(const tls_config *c, int64_t idx, tls_settings *out);
 
+/* Writes into buf (len bytes) one line per extra axis of one value -- "tlsweep: grid.train.lr
+ * has one value (0.01): held fixed, as a dimension train_lr of size 1 in the results file; ..."
+ * -- and returns how many (0: buf is ""). A sweep says so on stderr as it starts
+ * (configs/README.md). */
+int tls_grid_fixed_notes(const tls_config *c, char *buf, size_t len);
+
 /* Writes "shift=45 lambda=0.5 n_target=50 seed=42 train.lr=0.001" for idx. */
 void tls_grid_describe(const tls_config *c, int64_t idx, char *buf, size_t len);
 

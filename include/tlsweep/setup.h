@@ -28,7 +28,8 @@ int tls_setup_load(tls_setup *s, const char *path, const char *text, const char 
 int tls_setup_of_file(tls_setup *s, tls_store_reader *rd, const char *path, char *err);
 void tls_setup_free(tls_setup *s);
 
-/* What the shift does to which data (the results file's data_mode). */
+/* What the shift does to which data (the results file's data_mode): synthetic data or
+ * files, and what the shift is for data.shift_kind (or, swept, that data_shift_kind says). */
 const char *tls_setup_data_mode(const tls_config *c);
 
 /* Prints the grid, the file layout, its size and a time estimate for

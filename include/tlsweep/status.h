@@ -11,6 +11,7 @@
 #ifndef TLSWEEP_STATUS_H
 #define TLSWEEP_STATUS_H
 
-int tls_status(const char *output);
+/* `program`: argv[0] as given (shell-quoted), which the commands it suggests start with. */
+int tls_status(const char *output, const char *program);
 
 #endif

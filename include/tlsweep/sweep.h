@@ -29,6 +29,8 @@ typedef struct {
     double progress_seconds; /* progress line interval when stderr is not a terminal, s */
     int batch;               /* configurations handed out per request */
     const char *command;     /* this run's command line, for provenance */
+    const char *program;     /* argv[0] as given (shell-quoted): the commands messages suggest
+                                start with it, so that they paste from any directory */
 } tls_run_opts;
 
 int tls_sweep_run(MPI_Comm comm, const tls_run_opts *o);
@@ -40,6 +42,7 @@ typedef struct {
     int allow_partial; /* merge incomplete parts, their pending entries as fill values */
     int force;         /* replace an existing output */
     const char *command;
+    const char *program; /* argv[0] as given (shell-quoted), for the commands messages suggest */
 } tls_merge_opts;
 
 int tls_sweep_merge(MPI_Comm comm, const tls_merge_opts *o);
