@@ -1,4 +1,5 @@
 /* main.c - the tlsweep command line: its commands (COMMANDS), their options and help. */
+#include "h5util.h"
 #include "tlsweep/check.h"
 #include "tlsweep/comm.h"
 #include "tlsweep/config.h"
@@ -648,6 +649,7 @@ static const command *find_command(const char *name) {
 /* Runs an MPI command: MPI_Init with the funnelled thread level, then fn. */
 static int with_mpi(int (*fn)(cli *), cli *cl) {
     tls_signals_install();
+    tls_h5_begin();
     int provided = 0;
     MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
     if (provided < MPI_THREAD_FUNNELED) {
@@ -656,6 +658,7 @@ static int with_mpi(int (*fn)(cli *), cli *cl) {
     }
     tls_comm_init(MPI_COMM_WORLD);
     int code = fn(cl);
+    tls_h5_end(); /* before MPI: HDF5's files closed while MPI-IO still works */
     MPI_Finalize();
     return code;
 }

@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A string scale of at most this many values is compact (in its header,
+ * 16 bytes a value; HDF5 allows up to 64 KiB). */
+#define TLS_COMPACT_STRINGS 2048
+
 typedef struct {
     tls_h5ctx e;
     const tls_layout *L;
@@ -48,7 +52,11 @@ typedef struct {
  * tracked (as netCDF-4 does), space allocated at once. Every entry is
  * written exactly once, so there is no fill pass; `fill` (may be NULL) is
  * the dataset's fill value, what readers mask. Variable-length strings,
- * which HDF5 must fill when it allocates, are filled with it (or ""). */
+ * which HDF5 must fill when it allocates, are filled with it (or ""); those
+ * allocated at once (the string scales, a few KiB) are compact, kept in
+ * the dataset's header: filled in memory, not by one rank writing between
+ * two barriers, which leaves the other ranks waiting when that write fails
+ * (HDF5 1.10). */
 static int create_dataset(writer *w, hid_t loc, const char *name, hid_t ftype, int nd,
                           const hsize_t *dims, const void *fill, int early, hid_t *out) {
     static const char *const empty = "";
@@ -60,6 +68,9 @@ static int create_dataset(writer *w, hid_t loc, const char *name, hid_t ftype, i
     TLS_H5TRY(&w->e,
               H5Pset_attr_creation_order(dcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED));
     TLS_H5TRY(&w->e, H5Pset_alloc_time(dcpl, early ? H5D_ALLOC_TIME_EARLY : H5D_ALLOC_TIME_LATE));
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    if (vlen && early && n >= 0 && n <= TLS_COMPACT_STRINGS)
+        TLS_H5TRY(&w->e, H5Pset_layout(dcpl, H5D_COMPACT));
     TLS_H5TRY(&w->e, H5Pset_fill_time(dcpl, vlen ? H5D_FILL_TIME_IFSET : H5D_FILL_TIME_NEVER));
     if (fill) TLS_H5TRY(&w->e, H5Pset_fill_value(dcpl, ftype, fill));
     TLS_H5TRY(&w->e, d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
@@ -112,17 +123,25 @@ fail:
     return TLS_ERR_IO;
 }
 
+/* Collective: every rank learns whether rc is TLS_OK everywhere, so that a
+ * rank whose write failed does not leave the others in a collective call. */
+static int agreed(writer *w, int rc) {
+    return tls_all_ok(w->comm, rc == TLS_OK) ? TLS_OK : rc ? rc : TLS_ERR_IO;
+}
+
+/* Collective: make_var_in in the parallel file, the outcome agreed. */
 static int make_var(writer *w, hid_t loc, hid_t *out, const char *name, hid_t ftype,
                     const void *fill, int ntrail, const int *trail, const char *units,
                     const char *long_name, const char *flag_values, const char *flag_meanings) {
-    return make_var_in(w, loc, NULL, out, name, ftype, fill, ntrail, trail, units, long_name,
-                       flag_values, flag_meanings);
+    return agreed(w, make_var_in(w, loc, NULL, out, name, ftype, fill, ntrail, trail, units,
+                                 long_name, flag_values, flag_meanings));
 }
 
 /* A 1-D dimension scale `name` of n values; rank 0 writes numeric values
  * now (values NULL: written later). */
-static int make_scale(writer *w, hid_t *out, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
-                      const void *values, const char *units, const char *long_name) {
+static int make_scale_here(writer *w, hid_t *out, const char *name, hid_t ftype, hid_t mtype,
+                           hsize_t n, const void *values, const char *units,
+                           const char *long_name) {
     hid_t d = H5I_INVALID_HID;
     TLS_TRY(create_dataset(w, w->file, name, ftype, 1, &n, NULL, 1, &d));
     TLS_H5TRY(&w->e, H5DSset_scale(d, name));
@@ -136,13 +155,22 @@ static int make_scale(writer *w, hid_t *out, const char *name, hid_t ftype, hid_
         if (ok) ok = H5Dwrite(d, mtype, ms, fs, w->dxpl, values) >= 0;
         if (ms >= 0) H5Sclose(ms);
         if (fs >= 0) H5Sclose(fs);
-        TLS_H5TRY(&w->e, ok ? 0 : -1);
+        if (!ok) {
+            tls_h5_fail(&w->e, "H5Dwrite of a scale");
+            goto fail;
+        }
     }
     *out = d;
     return TLS_OK;
 fail:
     H5Dclose(d);
     return TLS_ERR_IO;
+}
+
+/* Collective: make_scale_here, the outcome agreed. */
+static int make_scale(writer *w, hid_t *out, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                      const void *values, const char *units, const char *long_name) {
+    return agreed(w, make_scale_here(w, out, name, ftype, mtype, n, values, units, long_name));
 }
 
 static int index_scale(writer *w, int which, int first) {
@@ -238,10 +266,8 @@ static int create_vars(writer *w) {
         H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
         w->group = H5Gcreate2(w->file, "embeddings", H5P_DEFAULT, gcpl, H5P_DEFAULT);
         H5Pclose(gcpl);
-        if (w->group < 0) {
-            tls_h5_fail(&w->e, "H5Gcreate2(embeddings)");
-            return TLS_ERR_IO;
-        }
+        if (w->group < 0) tls_h5_fail(&w->e, "H5Gcreate2(embeddings)");
+        TLS_TRY(agreed(w, w->group < 0 ? TLS_ERR_IO : TLS_OK));
     }
     for (int k = 0; k < w->nvars; k++) {
         const tls_svar *x = &w->v[k];
@@ -429,8 +455,10 @@ fail:
     if (fs >= 0) H5Sclose(fs);
     if (d >= 0) H5Dclose(d);
     if (st >= 0) H5Tclose(st);
-    if (f >= 0 && H5Fclose(f) < 0 && rc == TLS_OK) {
-        tls_h5_fail(&w->e, "H5Fclose(strings)");
+    if (f >= 0 && rc != TLS_OK) tls_h5_discard(w->e.path); /* closing must not fail */
+    if (f >= 0 && H5Fclose(f) < 0) {
+        tls_h5_close_failed();
+        if (rc == TLS_OK) tls_h5_fail(&w->e, "H5Fclose(strings)");
         rc = TLS_ERR_IO;
     }
     if (fapl >= 0) H5Pclose(fapl);
@@ -468,10 +496,11 @@ int tls_store_hints(MPI_Info *info, const char *spec, char *err) {
 static int writer_close(writer *w, int ok) {
     int rc = TLS_OK;
     /* a file that cannot be flushed (disk full) must not reach H5Fclose
-     * full: HDF5 1.10 leaves a half-closed file behind a failed close, which
-     * crashes when MPI_Finalize ends the library. Flush first; when anything
-     * failed, the file is worthless: empty it, which makes room for the
-     * metadata that closing writes, and remove it after */
+     * unwritable: HDF5 1.10 leaves a half-closed file behind a failed close,
+     * which crashes when MPI_Finalize ends the library. Flush first; when
+     * anything failed, the file is worthless: what closing writes goes to
+     * memory (tls_h5_discard; else the file is emptied, which makes room on
+     * a full disk) and the file is removed after */
     if (ok && w->file >= 0 && H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         tls_h5_fail(&w->e, "H5Fflush(results file)");
         ok = 0;
@@ -479,9 +508,9 @@ static int writer_close(writer *w, int ok) {
     ok = tls_all_ok(w->comm, ok);
     if (!ok && w->file >= 0) {
         rc = TLS_ERR_IO;
-        if (w->rank == 0 && truncate(w->e.path, 0) != 0) { /* closing still tries */
-        }
-        MPI_Barrier(w->comm);
+        int diverted = tls_h5_discard(w->e.path) > 0;
+        if (!tls_all_ok(w->comm, diverted) && w->rank == 0 && truncate(w->e.path, 0) != 0) {
+        } /* closing still tries */
     }
     for (int k = 0; k < w->nvars; k++)
         if (w->dset[k] >= 0) H5Dclose(w->dset[k]);
@@ -496,6 +525,7 @@ static int writer_close(writer *w, int ok) {
     if (w->dxpl >= 0) H5Pclose(w->dxpl);
     if (w->file >= 0) {
         if (H5Fclose(w->file) < 0) {
+            tls_h5_close_failed();
             tls_h5_fail(&w->e, "H5Fclose(results file)");
             rc = TLS_ERR_IO;
         }
@@ -782,6 +812,14 @@ static int report_failure(writer *w, const char *path) {
     return TLS_ERR_IO;
 }
 
+/* How long a rank whose write failed waits for the others inside HDF5
+ * (TLSWEEP_HDF5_WAIT_SECONDS, default 60). */
+static double wait_seconds(void) {
+    const char *v = getenv("TLSWEEP_HDF5_WAIT_SECONDS");
+    double s = v ? atof(v) : 0;
+    return s > 0 ? s : 60;
+}
+
 int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
                     const tls_store_info *info, const tls_record_source *src,
                     tls_store_counts *counts) {
@@ -793,6 +831,8 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures become one line, not a stack dump */
     tls_h5_captured cap;
     tls_h5_capture_begin(&cap);
+    tls_h5_watch watch;
+    tls_h5_watch_start(&watch, &w->e, &cap, w->rank, wait_seconds());
     int64_t *gpos = NULL, gfail = 0;
     char(*greason)[112] = NULL;
     int ok = tls_result_create(&w->r, &L->env) == TLS_OK;
@@ -806,7 +846,8 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     if (writer_close(w, ok) != TLS_OK) ok = 0;
     ok = tls_all_ok(comm, ok);
     if (ok && w->rank == 0) ok = write_strings(w, gpos, greason, gfail) == TLS_OK;
-    ok = tls_all_ok(comm, ok);
+    ok = tls_all_ok(comm, ok); /* every rank is past HDF5's collective calls */
+    tls_h5_watch_stop(&watch);
     tls_h5_capture_end(&cap);
     int rc = ok ? TLS_OK : report_failure(w, path);
     H5Eset_auto2(H5E_DEFAULT, efunc, edata);

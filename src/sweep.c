@@ -260,6 +260,20 @@ static int compute(run_ctx *u, char *err) {
 
 /* ---- collect --------------------------------------------------------------------- */
 
+/* The command that resumes this sweep. */
+static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks) {
+    const char *launcher = getenv("TLSWEEP_RESUME_WITH");
+    char pt[48] = ""; /* a part resumes as that part */
+    if (o->part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", o->part.k, o->part.n);
+    if (launcher && *launcher)
+        snprintf(buf, len, "%s -o %s%s --resume", launcher, o->output, pt);
+    else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)
+        snprintf(buf, len, "mpirun -n %d %s run -o %s%s --resume", nranks, o->program, o->output,
+                 pt);
+    else
+        snprintf(buf, len, "%s run -o %s%s --resume", o->program, o->output, pt);
+}
+
 /* The results file from the journals, as partial.h5 in the state directory. */
 static int collect(run_ctx *u, tls_store_counts *cnt, double *tw) {
     tls_run_rec_finish(&u->me, "");
@@ -278,29 +292,18 @@ static int collect(run_ctx *u, tls_store_counts *cnt, double *tw) {
         tls_collect_journals(u->comm, &u->s, u->dir, u->dir, "partial.h5", u->sweep_id,
                              u->lost ? NULL : &u->x.map, u->x.nfiles + u->nranks, &all, cnt, tw);
     tls_runs_free(&all);
-    if (rc && u->rank == 0)
+    if (rc && u->rank == 0) {
+        char hint[4400];
+        resume_hint(hint, sizeof(hint), u->o, u->nranks);
         fprintf(stderr,
                 "tlsweep: the results file was not written; the journals are intact: "
                 "free space or fix the cause, then: %s\n",
-                u->o->output);
+                hint);
+    }
     return rc;
 }
 
 /* ---- commit ---------------------------------------------------------------------- */
-
-/* The command that resumes this sweep. */
-static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks) {
-    const char *launcher = getenv("TLSWEEP_RESUME_WITH");
-    char pt[48] = ""; /* a part resumes as that part */
-    if (o->part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", o->part.k, o->part.n);
-    if (launcher && *launcher)
-        snprintf(buf, len, "%s -o %s%s --resume", launcher, o->output, pt);
-    else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)
-        snprintf(buf, len, "mpirun -n %d %s run -o %s%s --resume", nranks, o->program, o->output,
-                 pt);
-    else
-        snprintf(buf, len, "%s run -o %s%s --resume", o->program, o->output, pt);
-}
 
 /* Rank 0: the exit status of a run whose file is in place, and why. */
 static int outcome(const run_ctx *u, const tls_store_counts *cnt, char *why, size_t len) {
