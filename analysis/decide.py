@@ -495,10 +495,10 @@ def states(dec):
 
 
 def tally(dec):
-    """Per comparison: {"helps", "hurts", "equivalent": cells (measured or inferred), "undecided": measured
-    cells undecided (given up included), "given_up", "no_data": cells without a decision to state, "cells",
-    "measured", "inferred": cells, "inferred_helps", "inferred_hurts", "inferred_equivalent", "few": decided
-    from fewer than MIN_SEEDS_FOR_INTERVAL seeds}."""
+    """Per comparison: {"helps", "hurts", "equivalent", "undecided": cells (measured or inferred; undecided
+    includes given up), "given_up", "no_data": cells without a decision to state, "cells",
+    "measured", "inferred": cells, "inferred_helps", "inferred_hurts", "inferred_equivalent",
+    "inferred_undecided", "few": decided from fewer than MIN_SEEDS_FOR_INTERVAL seeds}."""
     res = {}
     st = states(dec)
     src = dec["decision_source"].values if "decision_source" in dec else np.full(st.shape, MEASURED)
@@ -512,7 +512,7 @@ def tally(dec):
         r.update(undecided=int(np.isin(v, ("undecided", "given up")).sum()), given_up=int((v == "given up").sum()),
                  no_data=int((~known).sum()), cells=int(v.size), measured=int((known & ~inf).sum()),
                  inferred=int(inf.sum()), few=int((decided & ~inf & (n < MIN_SEEDS_FOR_INTERVAL)).sum()))
-        r.update({f"inferred_{m}": int((inf & (v == m)).sum()) for m in ("helps", "hurts", "equivalent")})
+        r.update({f"inferred_{m}": int((inf & (v == m)).sum()) for m in ("helps", "hurts", "equivalent", "undecided")})
         res[str(c)] = r
     return res
 

@@ -494,7 +494,7 @@ def test_a_write_error_inside_the_final_write_is_one_line_and_resumable(tmp_path
         assert not re.search(r"Segmentation|signal|HDF5-DIAG|infinite loop|\.c:\d", p.stderr), (after, p.stderr)
         assert re.fullmatch(r"tlsweep: rank \d: cannot write partial\.h5: No space left on device.*", said[0]), said
         if len(said) == 2:  # the way on, with the command that resumes the sweep
-            assert said[1].endswith("then: mpirun -n 2 tlsweep run -o " + out + " --resume"), said
+            assert said[1].endswith(f"then: mpirun -n 2 {BIN} run -o {out} --resume"), said
         else:  # one rank's failure left the others inside HDF5: the job ended
             assert len(said) == 1 and "the job ends here" in said[0], said
         assert not os.path.exists(out) and any(n.startswith("journal-") for n in os.listdir(state))
