@@ -21,6 +21,12 @@ static int unknown_key(char *err, const char *where, const char *name) {
     const char *key = name, *prefix = "";
     if (!strncmp(name, "grid.", 5) && strchr(name + 5, '.')) key = name + 5, prefix = "grid.";
     int best = tls_key_closest(key);
+    if (key == name && !strncmp(name, "grid.", 5)) {
+        /* grid.lr or grid.sed: a key swept without its section (grid.train.lr), or a named
+         * axis misspelt (grid.seed) */
+        best = tls_key_closest(name + 5);
+        prefix = best >= TLS_NAMED_AXES ? "grid." : "";
+    }
     if (best >= 0)
         return tls_input_error(err, where, name,
                                "unknown key; did you mean %s%s? allowed: the keys listed in "
@@ -253,6 +259,29 @@ static int apply_doc(tls_config *c, yaml_document_t *doc, const char *name, tls_
     return rc;
 }
 
+/* --set train.lr=0.001,0.01 (Hydra's way to sweep) sets one value that fails: adds to the
+ * message in err how to sweep the key ("to sweep it: --set 'grid.train.lr=[0.001, 0.01]'"). */
+static void hint_sweep(char *err, const char *key, const yaml_node_t *v) {
+    if (v->type != YAML_SCALAR_NODE || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return;
+    const char *text = (const char *)v->data.scalar.value;
+    int k = tls_key_find(key);                                         /* train.lr, grid.seed */
+    if (k < 0 && !strncmp(key, "grid.", 5)) k = tls_key_find(key + 5); /* grid.train.lr */
+    char *allowed = strstr(err, "; allowed: ");
+    if (!strchr(text, ',') || strpbrk(text, "([{") || k < 0 || tls_keys[k].fixed || !allowed)
+        return; /* range(0,0) is a range, not a list */
+    char list[400] = "", rest[TLS_ERRMSG];
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, ",");
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%.*s", list[0] ? ", " : "",
+                 (int)n, p);
+        p += n + (p[n] == ',');
+        p += strspn(p, " ");
+    }
+    snprintf(rest, sizeof(rest), "%s", allowed);
+    snprintf(allowed, TLS_ERRMSG - (size_t)(allowed - err), "; to sweep it: --set '%s%s=[%s]'%s",
+             is_named_axis(k) ? "" : "grid.", tls_keys[k].name, list, rest);
+}
+
 static int apply_set(tls_config *c, const char *set, tls_key_origin *org, char *err) {
     char where[300];
     snprintf(where, sizeof(where), "--set %.280s", set);
@@ -276,6 +305,7 @@ static int apply_set(tls_config *c, const char *set, tls_key_origin *org, char *
                                      tls_key_allowed(&tls_keys[k], al));
     } else {
         rc = set_key(c, key, &doc, root, where, org, 1, err);
+        if (rc == TLS_ERR_INPUT) hint_sweep(err, key, root);
     }
     yaml_document_delete(&doc);
     return rc;

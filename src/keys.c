@@ -220,7 +220,8 @@ int tls_key_closest(const char *name) {
         if (dl < d) d = dl;
         if (d < bestd) bestd = d, best = i;
     }
-    return best >= 0 && bestd <= 3 ? best : -1;
+    /* a short word is close to too much: at most half of it may change */
+    return best >= 0 && bestd <= 3 && 2 * bestd <= (int)strlen(name) ? best : -1;
 }
 
 const char *tls_key_sections(char *buf) {
@@ -545,7 +546,15 @@ static int enum_parse(const tls_key *k, void *field, const char *s, const char *
             *(int *)field = i;
             return TLS_OK;
         }
+    const char *words[32];
+    int n = 0;
+    while (n < 32 && tls_key_word(k, n)) words[n] = tls_key_word(k, n), n++;
+    const char *near = tls_did_you_mean(s, words, n, strlen(s) > 4 ? 2 : 1);
     char al[TLS_KEY_ALLOWED];
+    if (near)
+        return tls_input_error(err, where, k->name,
+                               "'%s' is not one of its words; did you mean %s? allowed: %s", s,
+                               near, tls_key_allowed(k, al));
     return tls_input_error(err, where, k->name, "'%s' is not one of its words; allowed: %s", s,
                            tls_key_allowed(k, al));
 }

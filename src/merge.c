@@ -15,9 +15,10 @@
 #include <sys/stat.h>
 
 /* The record source of a merge: position i of the cube (grid index i) is
- * in the part that holds index i, at its position there. */
+ * in the part that holds index i, at its position there; pending when that
+ * part is missing (--allow-partial). */
 typedef struct {
-    tls_store_reader **rd;
+    tls_store_reader **rd; /* (n) part k at k - 1; NULL: missing */
     tls_record_source *src;
     const tls_layout *pl; /* (n) each part's layout */
     int n;
@@ -28,7 +29,7 @@ static int merge_prepare(void *ctx, int64_t lo, int64_t hi) {
     merge_source *m = ctx;
     for (int k = 0; k < m->n; k++) {
         int64_t plo = tls_part_pos(m->pl[k].part, lo), phi = tls_part_pos(m->pl[k].part, hi);
-        if (plo < phi) TLS_TRY(m->src[k].prepare(m->src[k].ctx, plo, phi));
+        if (plo < phi && m->rd[k]) TLS_TRY(m->src[k].prepare(m->src[k].ctx, plo, phi));
     }
     return TLS_OK;
 }
@@ -37,6 +38,8 @@ static int merge_get(void *ctx, int64_t pos, tls_record_meta *meta, tls_result *
     merge_source *m = ctx;
     int k = tls_part_which(m->pl[0].part, pos) - 1;
     m->last = k;
+    *have = 0;
+    if (!m->rd[k]) return TLS_OK; /* a missing part */
     return m->src[k].get(m->src[k].ctx, tls_part_pos(m->pl[k].part, pos), meta, r, have);
 }
 
@@ -49,7 +52,7 @@ static const char *merge_why(void *ctx) {
 typedef struct {
     int n, N;               /* files given, parts of the split */
     tls_store_reader **rd;  /* (n) as given */
-    tls_store_reader **ord; /* (N) part k at k - 1 */
+    tls_store_reader **ord; /* (N) part k at k - 1; NULL: missing (--allow-partial) */
     tls_record_source *src; /* (N) */
     tls_layout *pl;         /* (N) each part's layout */
     int *seen;              /* (N + 1) 1 + the file index of part k, 0 none */
@@ -74,11 +77,14 @@ static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, c
         p->N = k.n, *hash = h;
         p->seen = calloc((size_t)p->N + 1, sizeof(int));
         if (!p->seen) return TLS_ERR_NOMEM;
-        if (p->n != p->N)
+        if (p->n > p->N || (p->n < p->N && !o->allow_partial))
             return tls_input_error(err, "merge", "(parts)",
                                    "%d files given but %s is part %d of %d; allowed: all %d "
-                                   "parts, each once",
-                                   p->n, o->parts[0], k.k, k.n, k.n);
+                                   "parts, each once%s",
+                                   p->n, o->parts[0], k.k, k.n, k.n,
+                                   p->n < p->N ? ", or --allow-partial (the missing parts' "
+                                                 "configurations pending, as fill values)"
+                                               : "");
     } else if (h != *hash) {
         return tls_input_error(err, o->parts[i], "config_hash",
                                "%016llx, but %s has %016llx: written for another "
@@ -107,8 +113,7 @@ static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, c
 static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err) {
     p->n = o->nparts;
     p->rd = calloc((size_t)p->n, sizeof(*p->rd));
-    p->src = calloc((size_t)p->n, sizeof(*p->src));
-    if (!p->rd || !p->src) return snprintf(err, TLS_ERRMSG, "out of memory"), TLS_ERR_NOMEM;
+    if (!p->rd) return snprintf(err, TLS_ERRMSG, "out of memory"), TLS_ERR_NOMEM;
     TLS_TRY(tls_output_check(o->output, err));
     struct stat st;
     if (stat(o->output, &st) == 0 && !o->force)
@@ -119,10 +124,12 @@ static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err
     TLS_TRY(tls_setup_of_file(s, p->rd[0], o->parts[0], err));
     p->pl = calloc((size_t)p->N, sizeof(tls_layout));
     p->ord = calloc((size_t)p->N, sizeof(*p->ord));
-    if (!p->pl || !p->ord) return TLS_ERR_NOMEM;
+    p->src = calloc((size_t)p->N, sizeof(*p->src));
+    if (!p->pl || !p->ord || !p->src) return TLS_ERR_NOMEM;
     for (int k = 1; k <= p->N; k++) {
-        p->ord[k - 1] = p->rd[p->seen[k] - 1];
         tls_layout_init(&p->pl[k - 1], s->c, &s->env, (tls_part){.k = k, .n = p->N});
+        if (!p->seen[k]) continue; /* missing (--allow-partial): its configurations pending */
+        p->ord[k - 1] = p->rd[p->seen[k] - 1];
         TLS_TRY(tls_store_check(p->ord[k - 1], &p->pl[k - 1], err));
         tls_store_source(p->ord[k - 1], &p->src[k - 1]);
         TLS_TRY(tls_store_runs(p->ord[k - 1], &p->runs));
@@ -133,6 +140,7 @@ static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err
 /* The hosts of every part, each once, in part order. */
 static int merge_hosts(parts *p) {
     for (int k = 0; k < p->N; k++) {
+        if (!p->ord[k]) continue;
         const char *const *ph;
         int np = tls_store_hosts(p->ord[k], &ph);
         for (int h = 0; h < np; h++) {
@@ -162,7 +170,7 @@ static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_m
     tls_store_info info;
     char *yaml = tls_config_yaml(s->c);
     tls_collect_info(&info, &v, s, yaml, &p->runs, p->hosts, p->nhosts);
-    const tls_store_meta *first = tls_store_meta_of(p->ord[0]);
+    const tls_store_meta *first = tls_store_meta_of(p->rd[0]);
     info.config_source = first->config_source;
     info.data_mode = first->data_mode;
     if (first->data_source[0]) {
@@ -182,10 +190,11 @@ static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_m
         rc = tls_collect_put_in_place(dir, tmp, o->output);
         if (rc == TLS_OK)
             fprintf(stderr,
-                    "tlsweep: merged %d parts: %lld configurations: %lld done, %lld failed, "
+                    "tlsweep: merged %d parts%s: %lld configurations: %lld done, %lld failed, "
                     "%lld pending; wrote %s (file writing %.2f s)\n",
-                    p->N, (long long)s->L.count, (long long)cnt.done, (long long)cnt.failed,
-                    (long long)cnt.pending, o->output, tls_now() - t0);
+                    p->n, p->n < p->N ? " (the others missing)" : "", (long long)s->L.count,
+                    (long long)cnt.done, (long long)cnt.failed, (long long)cnt.pending, o->output,
+                    tls_now() - t0);
     }
     return tls_agree(comm, rc, "");
 }

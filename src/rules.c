@@ -16,6 +16,18 @@ static const char *origin_of(const tls_config *c, const tls_key_origin *org, int
     return swept(c, k) && org[k].axis_where[0] ? org[k].axis_where : org[k].where;
 }
 
+/* Whether the user set key k (in the file or with --set; swept or not): not the built-in
+ * default's value. */
+static int by_user(const tls_key_origin *org, int k) {
+    return org[k].user || (org[k].axis_where[0] && strncmp(org[k].axis_where, "(built-in", 9));
+}
+
+/* Key k as the user wrote it: grid.KEY when swept (the four named axes are grid.* already). */
+static const char *shown_key(const tls_config *c, int k, char *buf, size_t len) {
+    snprintf(buf, len, "%s%s", swept(c, k) && k >= TLS_NAMED_AXES ? "grid." : "", tls_keys[k].name);
+    return buf;
+}
+
 /* The range of key k's values over the grid (its axis, or its base value). */
 static void key_range(const tls_config *c, int k, double *lo, double *hi) {
     *lo = *hi = tls_key_number(c, k);
@@ -68,7 +80,9 @@ static int check_data(const tls_config *c, const tls_key_origin *org, int files,
                                "paths, or neither (synthetic data)");
     const char *counts[] = {"data.n_source", "data.n_test"};
     double lo, hi, clo, chi;
-    key_range(c, tls_key_find("data.classes"), &clo, &chi);
+    int kc = tls_key_find("data.classes");
+    char cn[96];
+    key_range(c, kc, &clo, &chi);
     for (int i = 0; i < 2; i++) {
         int k = tls_key_find(counts[i]);
         key_range(c, k, &lo, &hi);
@@ -84,6 +98,11 @@ static int check_data(const tls_config *c, const tls_key_origin *org, int files,
         } else {
             least = lo;
         }
+        if (least >= 0 && least < chi && !by_user(org, k) && by_user(org, kc))
+            return tls_input_error(err, origin_of(c, org, kc), shown_key(c, kc, cn, sizeof(cn)),
+                                   "%g classes need a point each of %s, whose built-in default "
+                                   "is %g; allowed: at most %g classes, or %s >= %g as well",
+                                   chi, counts[i], least, least, counts[i], chi);
         if (least >= 0 && least < chi)
             return tls_input_error(err, origin_of(c, org, k), counts[i],
                                    "%g is below data.classes (%g); allowed: an integer >= "
@@ -100,7 +119,15 @@ static int check_data(const tls_config *c, const tls_key_origin *org, int files,
                                "%d values; allowed: [] or [height, width]", c->image_shape.n);
     const tls_axis *nt = &c->axis[TLS_AXIS_NTARGET];
     for (int i = 0; i < nt->n; i++)
-        if (nt->inum[i] < chi)
+        if (nt->inum[i] < chi && !org[TLS_AXIS_NTARGET].user && by_user(org, kc))
+            return tls_input_error(err, origin_of(c, org, kc), shown_key(c, kc, cn, sizeof(cn)),
+                                   "%g classes need a labelled point each, and the built-in "
+                                   "grid.n_target holds %lld; allowed: at most %lld classes, or "
+                                   "grid.n_target with integers >= %g as well (e.g. --set "
+                                   "'grid.n_target=[%g, %g]')",
+                                   chi, (long long)nt->inum[i], (long long)nt->inum[i], chi, chi,
+                                   5 * chi);
+        else if (nt->inum[i] < chi)
             return tls_input_error(err, org[TLS_AXIS_NTARGET].axis_where, "grid.n_target",
                                    "%lld is below data.classes (%g): every class needs a "
                                    "labelled point; allowed: %s",
@@ -133,7 +160,15 @@ static int check_shifts(const tls_config *c, const tls_key_origin *org, int file
                                                    "(configs/README.md)"
                                                  : "";
         for (int j = 0; j < sh->n; j++)
-            if (sh->num[j] < lo || sh->num[j] > hi)
+            if ((sh->num[j] < lo || sh->num[j] > hi) && !org[TLS_AXIS_SHIFT].user &&
+                by_user(org, kk))
+                return tls_input_error(err, origin_of(c, org, kk), key,
+                                       "%s makes the shift %s, and the built-in grid.shift "
+                                       "holds %g; allowed: grid.shift with numbers %s as well "
+                                       "(e.g. --set 'grid.shift=%s')",
+                                       name, what, sh->num[j], hi > 1.0 ? ">= 0" : "from 0 to 1",
+                                       hi > 1.0 ? "[0.5, 1, 2]" : "[0, 0.5, 1]");
+            else if (sh->num[j] < lo || sh->num[j] > hi)
                 return tls_input_error(err, org[TLS_AXIS_SHIFT].axis_where, "grid.shift",
                                        "%g is not %s (data.shift_kind %s); allowed: numbers %s "
                                        "with that kind%s",

@@ -76,6 +76,15 @@ SET_CASES = [
     (["--set", "grid.train.lr=[0.1,x]"], "grid.train.lr: element 2: 'x' is not a number"),
     (["--set", "svm.gamma=scalee"], "svm.gamma: 'scalee' is not auto, scale or a number"),
     (["--set", "train.lr="], "train.lr: no value given"),
+    # did-you-mean: a swept key without its section, a named axis misspelt, a word of an enum
+    (["--set", "grid.lr=[0.1,0.2]"], "grid.lr: unknown key; did you mean grid.train.lr?"),
+    (["--set", "grid.sed=[0,1]"], "grid.sed: unknown key; did you mean grid.seed?"),
+    (["--set", "data.shift_kind=lable"], "'lable' is not one of its words; did you mean label? allowed: rotation"),
+    # Hydra's comma list: how to sweep the key instead
+    (["--set", "train.lr=0.001,0.01"], "'0.001,0.01' is not a number; to sweep it: --set 'grid.train.lr=[0.001, 0.01]'"),
+    # the key the user set is blamed, not the built-in default it collides with
+    (["--set", "data.shift_kind=label"], "data.shift_kind: label makes the shift a share in [0, 1] of class 0, and the "
+     "built-in grid.shift holds 45; allowed: grid.shift with numbers from 0 to 1 as well"),
 ]
 
 

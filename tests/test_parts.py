@@ -64,7 +64,7 @@ def test_merge_refuses_what_is_not_one_sweep(sweep, tmp_path):
     mpirun(1, ["run", "-o", other, "--part", "1/3"] + GRID + ["--set", "train.epochs=3"])
     two = str(tmp_path / "two-1.h5")
     mpirun(1, ["run", "-o", two, "--part", "1/2"] + GRID)
-    cases = [(parts[:2], "2 files given"),  # missing part
+    cases = [(parts[:2], "2 files given but"),  # missing part: --allow-partial merges what there is
              ([parts[0], parts[1], parts[1]], "given twice"),
              ([other, parts[1], parts[2]], "another configuration"),
              ([two, parts[1], parts[2]], "is part 1 of 2"),
@@ -77,6 +77,26 @@ def test_merge_refuses_what_is_not_one_sweep(sweep, tmp_path):
         assert p.returncode == 2 and part in p.stderr, (files, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1 and "allowed" in p.stderr, p.stderr
         assert tree_snapshot(tmp_path) == before
+
+
+def test_missing_parts_merge_only_when_allowed(sweep, tmp_path):
+    """Too few parts: the refusal names --allow-partial, which merges the parts there are, the
+    missing part's configurations pending (fill values) and the others' as in the whole sweep."""
+    d, whole, parts = sweep
+    out = str(tmp_path / "m.h5")
+    p = mpirun(1, ["merge", parts[0], parts[2], "-o", out], check=False)
+    assert p.returncode == 2 and "2 files given but" in p.stderr and "--allow-partial" in p.stderr, p.stderr
+    p = mpirun(2, ["merge", "--allow-partial", parts[2], parts[0], "-o", out])
+    assert "merged 2 parts (the others missing): 24 configurations: 16 done, 0 failed, 8 pending" in p.stderr
+    a, b = xr.open_dataset(out), xr.open_dataset(whole)
+    st = a.status.values.ravel()
+    assert (st[1::3] == 0).all() and (st[0::3] == 1).all() and (st[2::3] == 1).all()  # part 2 is every 3rd
+    assert int(a.attrs["complete"]) == 0 and int(a.attrs["n_pending"]) == 8
+    for v in ("acc_mmd", "acc_scratch", "mmd2_input"):
+        x, y = a[v].values.reshape(-1), b[v].values.reshape(-1)
+        assert np.isnan(x[1::3]).all() and np.array_equal(np.delete(x, np.s_[1::3]), np.delete(y, np.s_[1::3]))
+    st = run(["status", out], check=False)
+    assert st.returncode == 75 and "8 pending" in st.stdout
 
 
 def test_incomplete_parts_merge_only_when_allowed(sweep, tmp_path):
@@ -142,7 +162,7 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     out = str(tmp_path / "r.h5")
     state = out + ".tlsweep.d"
     slow = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
-            "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=100", "--set", "output.sync_seconds=0.05"]
+            "--set", "grid.seed=range(0,20)", "--set", "train.epochs=100", "--set", "output.sync_seconds=0.05"]
     p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + slow, env=env(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     t = time.time()
@@ -159,7 +179,7 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
                     r"the mean of this run's (\d+), / 2 ranks\)", s.stdout)
     assert eta, s.stdout
     pending = int(re.search(r"(\d+) pending", s.stdout).group(1))
-    assert int(eta.group(2)) == pending > 0 and int(eta.group(4)) == 40 - pending
+    assert int(eta.group(2)) == pending > 0 and int(eta.group(4)) == 80 - pending
     mean = float(eta.group(3))
     h, m, sec = (["0", "0"] + eta.group(1).split(":"))[-3:]  # M:SS or H:MM:SS
     said = 3600 * int(h) + 60 * int(m) + int(sec)

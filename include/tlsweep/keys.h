@@ -81,7 +81,8 @@ extern const tls_key_type tls_key_types[TLS_K_NTYPES];
 int tls_key_find(const char *name);
 
 /* The key closest to `name` (itself, or without its section) within 3
- * edits, or -1: the did-you-mean of an unknown key. */
+ * edits and at most half of name's length, or -1: the did-you-mean of an
+ * unknown key. */
 int tls_key_closest(const char *name);
 
 /* The sections, in table order ("grid, data, ..."), written into buf
