@@ -8,7 +8,7 @@ what=${1:-build}
 shift || true
 
 build_pkgs=(build-essential cmake pkg-config openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
-            hdf5-tools libopenblas-dev libsvm-dev libyaml-dev zlib1g-dev
+            hdf5-tools libopenblas-dev libsvm-dev libyaml-dev zlib1g-dev libdeflate-dev
             help2man)  # the man page, made from the binary at build time
 # the Python side: analysis/ and the tests' independent references
 py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf python3-pandas

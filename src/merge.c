@@ -109,8 +109,10 @@ static int open_part(parts *p, const tls_merge_opts *o, int i, uint64_t *hash, c
     return TLS_OK;
 }
 
-/* Every part, then each checked against its own layout, in order 1..N. */
-static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err) {
+/* Every part, then each checked against its own layout and against what
+ * was recorded of it when it was written (the checks shared among the
+ * ranks), in order 1..N. */
+static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, MPI_Comm comm, char *err) {
     p->n = o->nparts;
     p->rd = calloc((size_t)p->n, sizeof(*p->rd));
     if (!p->rd) return snprintf(err, TLS_ERRMSG, "out of memory"), TLS_ERR_NOMEM;
@@ -131,6 +133,8 @@ static int open_parts(parts *p, const tls_merge_opts *o, tls_setup *s, char *err
         if (!p->seen[k]) continue; /* missing (--allow-partial): its configurations pending */
         p->ord[k - 1] = p->rd[p->seen[k] - 1];
         TLS_TRY(tls_store_check(p->ord[k - 1], &p->pl[k - 1], err));
+        int nranks = tls_comm_size(comm);
+        TLS_TRY(tls_store_verify(p->ord[k - 1], (tls_comm_rank(comm) + k) % nranks, nranks, err));
         tls_store_source(p->ord[k - 1], &p->src[k - 1]);
         TLS_TRY(tls_store_runs(p->ord[k - 1], &p->runs));
     }
@@ -205,7 +209,7 @@ int tls_sweep_merge(MPI_Comm comm, const tls_merge_opts *o) {
     memset(&p, 0, sizeof(p));
     tls_setup s;
     memset(&s, 0, sizeof(s));
-    int rc = tls_agree(comm, open_parts(&p, o, &s, err), err);
+    int rc = tls_agree(comm, open_parts(&p, o, &s, comm, err), err);
     if (rc == TLS_OK) rc = write_merged(comm, &p, &s, o);
     parts_free(&p);
     tls_setup_free(&s);

@@ -45,6 +45,28 @@ void tls_store_frame_copy(const tls_svar *v, int nvars, unsigned char *const *bu
                           tls_record_meta *meta, tls_result *r, int32_t host, int32_t *host_out,
                           int pack);
 
+/* ---- the variables' checksums (store_sum.c) ---- */
+
+/* The CRC-32 of the line that names the sweep, the part and variable x
+ * (NULL: reason): where a variable's sum starts. */
+uint32_t tls_store_sum_begin(uint64_t config_hash, tls_part part, const tls_svar *x);
+/* crc continued over n values of esize bytes each, little-endian. */
+uint32_t tls_store_sum_bytes(uint32_t crc, const void *values, int64_t n, size_t esize);
+/* crc continued over the string s and its terminating zero (NULL: ""). */
+uint32_t tls_store_sum_string(uint32_t crc, const char *s);
+/* crc[k] continued over `rows` rows of each variable's round buffer buf[k]. */
+void tls_store_sum_round(uint32_t *crc, const tls_svar *v, int nvars, unsigned char *const *buf,
+                         int64_t rows);
+/* first continued by n sums of blocks that follow one another: the i-th at
+ * part[i * stride], over bytes[i] bytes. */
+uint32_t tls_store_sum_combine(uint32_t first, const uint32_t *part, const int64_t *bytes, int n,
+                               int stride);
+/* crc continued over the values of dataset d -- variable x (NULL: reason)
+ * of layout L, nconf configuration dims conf -- read in position order, in
+ * rounds of at most 8 MiB. TLS_ERR_IO when a read fails. */
+int tls_store_sum_read(hid_t d, const tls_svar *x, const tls_layout *L, int nconf,
+                       const hsize_t *conf, uint32_t *crc);
+
 /* ---- the decide modes' cells (store_cells.c) ---- */
 
 #include "tlsweep/cells.h"
@@ -75,5 +97,14 @@ int tls_store_cells_decide(tls_store_cells *x, MPI_Comm comm, const tls_layout *
  * of the positions not needed. */
 int tls_store_cells_write(const tls_store_cells *x, hid_t f, const tls_layout *L, tls_h5ctx *e);
 void tls_store_cells_free(tls_store_cells *x);
+
+/* Rank 0, in the file it reopened alone, after the cells: every variable's
+ * `crc32` attribute, from crc (nranks x nvars: each rank's sums of its
+ * block, tls_store_sum_round from 0) and the failures' reasons (fpos
+ * ascending); a decide mode's status is read back (rank 0 has set the
+ * positions not needed since). */
+int tls_store_sum_write(hid_t f, const tls_layout *L, uint64_t config_hash, const tls_svar *v,
+                        int nvars, const uint32_t *crc, int nranks, const int64_t *fpos,
+                        char (*freason)[112], int64_t nfail, tls_h5ctx *e);
 
 #endif

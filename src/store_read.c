@@ -379,6 +379,75 @@ int tls_store_read_status(tls_store_reader *rd, int8_t *status, char *reasons, s
     return TLS_OK;
 }
 
+/* Checks the sum of variable x (NULL: reason), dataset d, against its crc32. */
+static int verify_var(tls_store_reader *rd, hid_t d, const tls_svar *x, char *err) {
+    const char *name = x ? x->name : "reason";
+    char *want = tls_h5_read_str_attr(d, "crc32");
+    uint64_t recorded = 0;
+    int have = want && hex(want, 8, &recorded);
+    free(want);
+    if (!have)
+        return tls_input_error(err, rd->path, name,
+                               "no crc32 attribute (8 hex digits); allowed: a file written by "
+                               "tlsweep %s",
+                               TLSWEEP_VERSION);
+    uint32_t sum = tls_store_sum_begin(rd->meta.config_hash, rd->meta.part, x);
+    TLS_CHECK(tls_store_sum_read(d, x, rd->L, rd->nconf, rd->conf_dims, &sum) == TLS_OK, TLS_ERR_IO,
+              "%s: cannot read %s", rd->path, name);
+    if (sum != recorded)
+        return tls_input_error(err, rd->path, name,
+                               "its values' CRC-32 is %08x, the file records %08x: changed since "
+                               "tlsweep wrote it (the values, or the file's part or config_hash); "
+                               "allowed: the file as tlsweep wrote it",
+                               (unsigned)sum, (unsigned)recorded);
+    return TLS_OK;
+}
+
+/* Checks the counts the file records against its status variable. */
+static int verify_counts(tls_store_reader *rd, char *err) {
+    int64_t n = rd->L->count, count[4] = {0};
+    int8_t *status = malloc((size_t)(n ? n : 1));
+    TLS_CHECK(status, TLS_ERR_NOMEM, "out of memory reading %s", rd->path);
+    int rc = tls_store_read_status(rd, status, NULL, 0);
+    for (int64_t i = 0; rc == TLS_OK && i < n; i++)
+        if (status[i] >= TLS_STATUS_PENDING && status[i] <= TLS_STATUS_NOT_NEEDED)
+            count[status[i]]++;
+    free(status);
+    TLS_TRY(rc);
+    const struct {
+        const char *name;
+        int64_t want;
+    } attrs[] = {{"n_configs", n},
+                 {"n_done", count[TLS_STATUS_DONE]},
+                 {"n_failed", count[TLS_STATUS_FAILED]},
+                 {"n_pending", count[TLS_STATUS_PENDING]},
+                 {"complete", count[TLS_STATUS_PENDING] == 0},
+                 {"n_not_needed", rd->L->c->decide.mode != TLS_MODE_GRID ? count[3] : -1}};
+    for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+        int64_t got = attr_int(rd, attrs[i].name, -1);
+        if (got != attrs[i].want)
+            return tls_input_error(err, rd->path, attrs[i].name,
+                                   "%lld, but its status variable says %lld; allowed: the file "
+                                   "as tlsweep wrote it",
+                                   (long long)got, (long long)attrs[i].want);
+    }
+    return TLS_OK;
+}
+
+int tls_store_verify(tls_store_reader *rd, int share, int nshares, char *err) {
+    H5E_auto2_t f;
+    void *d;
+    H5Eget_auto2(H5E_DEFAULT, &f, &d);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = share == 0 ? verify_counts(rd, err) : TLS_OK;
+    for (int k = 0; k <= rd->nvars && rc == TLS_OK; k++)
+        if ((k + 1) % nshares == share)
+            rc = k < rd->nvars ? verify_var(rd, rd->dset[k], &rd->v[k], err)
+                               : verify_var(rd, rd->reason, NULL, err);
+    H5Eset_auto2(H5E_DEFAULT, f, d);
+    return rc;
+}
+
 int tls_store_read_acc(tls_store_reader *rd, double *acc) {
     int64_t n = rd->L->count;
     double *one = malloc(sizeof(double) * (size_t)(n ? n : 1));

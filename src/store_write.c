@@ -46,6 +46,8 @@ typedef struct {
     char (*freason)[112];             /* (nfail) reasons */
     tls_store_cells cells;            /* the decide modes' cells */
     int input;                        /* a record read was out of range (bad input) */
+    uint32_t crc[TLS_MAX_VARS];       /* each variable's sum of this rank's block */
+    uint32_t *allcrc;                 /* rank 0: (nranks, nvars) every rank's */
 } writer;
 
 /* Creates dataset `name` in loc with nd dims: attribute creation order
@@ -423,7 +425,10 @@ static int write_strings(writer *w, const int64_t *fpos, char (*freason)[112], i
     for (int a = 0; a < nsc; a++) H5Dclose(scales[a]);
     if (made != TLS_OK) goto fail;
     H5Dclose(reason);
-    if (tls_store_cells_write(&w->cells, f, w->L, &w->e) != TLS_OK) goto fail;
+    if (tls_store_cells_write(&w->cells, f, w->L, &w->e) != TLS_OK ||
+        tls_store_sum_write(f, w->L, w->info->config_hash, w->v, w->nvars, w->allcrc, w->nranks,
+                            fpos, freason, nfail, &w->e) != TLS_OK)
+        goto fail;
     if (nfail > 0) {
         /* the failed configurations' reasons: a point selection */
         int nd = w->nconf;
@@ -749,9 +754,14 @@ static int write_records(writer *w, const tls_record_source *src) {
         int64_t a = w->lo + q * w->round, b = a + w->round < w->hi ? a + w->round : w->hi;
         if (a > w->hi) a = w->hi;
         if (ok) ok = pack_round(w, src, a, b);
+        if (ok) tls_store_sum_round(w->crc, w->v, w->nvars, w->buf, b - a);
         ok = write_round(w, ok ? a : 0, ok ? b : 0, ok); /* a rank that failed writes nothing */
         if (!tls_all_ok(w->comm, ok)) return 0;
     }
+    w->allcrc = w->rank == 0 ? malloc(sizeof(uint32_t) * (size_t)(w->nranks * w->nvars + 1)) : NULL;
+    if (!tls_all_ok(w->comm, w->rank != 0 || w->allcrc)) return 0;
+    TLS_MPI(w->comm, MPI_Gather(w->crc, w->nvars, MPI_UINT32_T, w->allcrc, w->nvars, MPI_UINT32_T,
+                                0, w->comm));
     int64_t local[3] = {w->cnt.done, w->cnt.failed, w->cnt.pending}, total[3];
     TLS_MPI(w->comm, MPI_Allreduce(local, total, 3, MPI_INT64_T, MPI_SUM, w->comm));
     w->cnt.done = total[0], w->cnt.failed = total[1], w->cnt.pending = total[2];
@@ -854,6 +864,7 @@ int tls_store_write(const char *path, MPI_Comm comm, const tls_layout *L,
     if (counts) *counts = w->cnt;
     tls_result_destroy(&w->r);
     free(w->fpos), free(w->freason), free(w->idx), free(w->auxbuf), free(gpos), free(greason);
+    free(w->allcrc);
     tls_store_cells_free(&w->cells);
     free(w);
     return rc;

@@ -181,8 +181,9 @@ def structure(path):
                 fill = obj.fillvalue
                 fill = attr_value("", fill) if not isinstance(fill, (bytes, str)) else str(fill)
                 data = "<MASKED>" if n in volatile_data else hashed(obj[()])
-                lines.append(f"{full} {obj.dtype} {obj.shape} fill={fill} data={data} "
-                             f"{json.dumps(attrs_in_order(obj))}")
+                attrs = [(a, "<MASKED>" if a == "crc32" and n in volatile_data else v)  # the sum of masked data
+                         for a, v in attrs_in_order(obj)]
+                lines.append(f"{full} {obj.dtype} {obj.shape} fill={fill} data={data} {json.dumps(attrs)}")
         walk(f, "")
     return "\n".join(lines) + "\n"
 

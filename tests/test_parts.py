@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import time
+import zlib
 
 import h5py
 import numpy as np
@@ -77,6 +78,72 @@ def test_merge_refuses_what_is_not_one_sweep(sweep, tmp_path):
         assert p.returncode == 2 and part in p.stderr, (files, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1 and "allowed" in p.stderr, p.stderr
         assert tree_snapshot(tmp_path) == before
+
+
+def _flip_byte(path, name):
+    with h5py.File(path, "r+") as f:
+        a = f[name][()]
+        b = a.view(np.uint8).reshape(-1).copy()
+        b[b.size // 2] ^= 0x10
+        f[name][...] = b.view(a.dtype).reshape(a.shape)
+
+
+def _swap_datasets(path, x, y):
+    with h5py.File(path, "r+") as f:
+        a, b = f[x][()], f[y][()]
+        f[x][...], f[y][...] = b, a
+
+
+def _swap_parts(path, other):
+    with h5py.File(path, "r+") as f, h5py.File(other, "r+") as g:
+        f.attrs["part"], g.attrs["part"] = g.attrs["part"], f.attrs["part"]
+
+
+def _forge_count(path, name, value):
+    with h5py.File(path, "r+") as f:
+        f.attrs[name] = np.int64(value)
+
+
+def test_merge_refuses_parts_changed_since_written(sweep, tmp_path):
+    """Every variable of a part carries the CRC-32 of its values (FORMAT.md), and merge checks it:
+    one flipped byte, two datasets swapped, two parts' `part` attributes swapped or a forged count
+    is one line naming the file and the variable, exit 2, nothing written."""
+    d, whole, parts = sweep
+    with h5py.File(parts[1], "r") as f:  # the sum as FORMAT.md defines it, from the values
+        text = lambda x: x.decode() if isinstance(x, bytes) else str(x)
+        for name in ("acc_mmd", "confusion", "embeddings/target_x"):
+            a = f[name][()]
+            head = (f"tlsweep crc32 config_hash={text(f.attrs['config_hash'])} part={text(f.attrs['part'])} "
+                    f"variable={name.split('/')[-1]}\n").encode()
+            crc = zlib.crc32(a.astype(a.dtype.newbyteorder("<")).tobytes(), zlib.crc32(head))
+            assert text(f[name].attrs["crc32"]) == f"{crc:08x}", name
+    cases = [(lambda p: _flip_byte(p[1], "acc_mmd"), 1, "acc_mmd"),
+             (lambda p: _flip_byte(p[0], "embeddings/source_features"), 0, "source_features"),
+             (lambda p: _flip_byte(p[2], "confusion"), 2, "confusion"),
+             (lambda p: _swap_datasets(p[1], "acc_mmd", "acc_scratch"), 1, "acc_"),
+             (lambda p: _swap_parts(p[0], p[2]), None, "CRC-32"),
+             (lambda p: _forge_count(p[1], "n_failed", 2), 1, "n_failed: 2, but its status variable says 0")]
+    for i, (damage, which, words) in enumerate(cases):
+        work = tmp_path / f"case-{i}"
+        work.mkdir()
+        copies = [str(work / os.path.basename(p)) for p in parts]
+        for p, c in zip(parts, copies):
+            shutil.copy(p, c)
+        damage(copies)
+        before = tree_snapshot(work)
+        for ranks in (1, 2):
+            p = mpirun(ranks, ["merge"] + copies + ["-o", str(work / "m.h5")], check=False)
+            assert p.returncode == 2 and words in p.stderr, (i, p.stderr)
+            assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+            named = copies if which is None else [copies[which]]
+            assert any(c + ":" in p.stderr for c in named), p.stderr
+            assert tree_snapshot(work) == before
+    # undamaged copies merge (the check is of the values, not of where the file lies)
+    work = tmp_path / "intact"
+    work.mkdir()
+    copies = [shutil.copy(p, str(work / os.path.basename(p))) for p in parts]
+    mpirun(2, ["merge"] + copies + ["-o", str(work / "m.h5")])
+    assert result_digest(str(work / "m.h5")) == result_digest(whole)
 
 
 def test_missing_parts_merge_only_when_allowed(sweep, tmp_path):

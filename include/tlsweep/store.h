@@ -140,6 +140,14 @@ int tls_store_envelope(tls_store_reader *rd, tls_engine_params *env);
  * shapes, types and coordinates L implies. TLS_ERR_INPUT with one line in
  * err otherwise. Must be called before reading records. */
 int tls_store_check(tls_store_reader *rd, const tls_layout *L, char *err);
+/* Checks a checked file against what tlsweep recorded of it when writing:
+ * the CRC-32 of every variable (its crc32 attribute) and the counts
+ * (n_configs, n_done, n_failed, n_pending, complete, n_not_needed) against
+ * its status variable. The work is shared by nshares callers: this one
+ * (share, 0 <= share < nshares) checks the counts when share is 0 and every
+ * nshares-th variable. TLS_ERR_INPUT with one line in err naming the file
+ * and what differs; TLS_ERR_IO when it cannot be read. */
+int tls_store_verify(tls_store_reader *rd, int share, int nshares, char *err);
 /* Reads the statuses (count) and, for failed ones, the reasons into
  * caller-allocated arrays (reasons: count x reason_len bytes, may be NULL). */
 int tls_store_read_status(tls_store_reader *rd, int8_t *status, char *reasons, size_t reason_len);
