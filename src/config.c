@@ -55,10 +55,48 @@ static int syntax_error(char *err, const char *name, yaml_parser_t *parser) {
                            began);
 }
 
-/* Loads the one YAML document of text/file into doc; a second document is
- * bad input. */
+#define TLS_YAML_MAX_DEPTH 64 /* nested lists and mappings: a configuration needs 4 */
+
+/* TLS_OK when no list or mapping of text/file lies more than
+ * TLS_YAML_MAX_DEPTH deep (syntax errors are left to the loader); one line
+ * in err otherwise. Reads only up to the first too deep node: libyaml's
+ * scanner takes time quadratic in the depth. A file is rewound. */
+static int depth_check(const char *name, const unsigned char *text, size_t len, FILE *f,
+                       char *err) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return tls_input_error(err, name, "yaml", "cannot initialise libyaml; allowed: -");
+    if (f)
+        yaml_parser_set_input_file(&parser, f);
+    else
+        yaml_parser_set_input_string(&parser, text, len);
+    int depth = 0, rc = TLS_OK;
+    yaml_event_t ev;
+    while (rc == TLS_OK && yaml_parser_parse(&parser, &ev)) {
+        int type = ev.type;
+        depth += type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT;
+        depth -= type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT;
+        if (depth > TLS_YAML_MAX_DEPTH) {
+            char where[600];
+            snprintf(where, sizeof(where), "%s:%zu", name, ev.start_mark.line + 1);
+            rc = tls_input_error(err, where, "(syntax)",
+                                 "lists and mappings nested more than %d deep; allowed: at "
+                                 "most %d",
+                                 TLS_YAML_MAX_DEPTH, TLS_YAML_MAX_DEPTH);
+        }
+        yaml_event_delete(&ev);
+        if (type == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&parser);
+    if (f) rewind(f);
+    return rc;
+}
+
+/* Loads the one YAML document of text/file into doc; a second document or
+ * nodes nested too deep are bad input. */
 static int load_doc(yaml_document_t *doc, const char *name, const unsigned char *text, size_t len,
                     FILE *f, char *err) {
+    TLS_TRY(depth_check(name, text, len, f, err));
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
         return tls_input_error(err, name, "yaml", "cannot initialise libyaml; allowed: -");

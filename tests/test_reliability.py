@@ -414,6 +414,26 @@ def test_fifo_and_directory_as_config_or_data(tmp_path):
         assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
 
 
+def test_deeply_nested_yaml_is_one_line_at_once(tmp_path):
+    """libyaml scans nested lists in time quadratic in the depth (100 000 levels took 57 s): the
+    nesting is bounded at 64, refused as soon as it is passed, in a file, in --set and in a map."""
+    flow = tmp_path / "deep.yaml"
+    flow.write_text("grid:\n  seed: " + "[" * 100_000 + "1" + "]" * 100_000 + "\n")
+    maps = tmp_path / "maps.yaml"
+    maps.write_text("train:\n  epochs: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n")
+    for args in (["config", str(flow)], ["config", str(maps)],
+                 ["config", "--set", "train.epochs=" + "[" * 50_000 + "1" + "]" * 50_000]):  # one argument < 128 KiB
+        t = time.monotonic()
+        p = run(args, check=False, timeout=60)
+        assert time.monotonic() - t < 5, args[:2]
+        assert p.returncode == 2 and "nested more than 64 deep; allowed: at most 64" in p.stderr, p.stderr[:300]
+        assert len(p.stderr.strip().splitlines()) == 1
+    assert ":2: (syntax)" in run(["config", str(flow)], check=False).stderr
+    ok = tmp_path / "ok.yaml"  # what a configuration nests stays allowed
+    ok.write_text("grid:\n  seed: [0, 1]\n  train.lr: [0.01]\ntrain: {epochs: 3}\n")
+    assert run(["config", str(ok)]).returncode == 0
+
+
 def test_long_lists_load_in_n_log_n(tmp_path):
     """The duplicate check of 2 million seeds: O(n^2) would take hours."""
     cfg = tmp_path / "big.yaml"
