@@ -9,6 +9,7 @@
 #include "tlsweep/runrec.h"
 #include "tlsweep/sweep.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,29 @@ static void bcast_manifest(MPI_Comm comm, tls_manifest *m) {
     tls_bcast_strings(comm, m->started, 1, (int)sizeof(m->started));
 }
 
+/* TLS_OK when dest lies neither in the sweep's state directory `dir` (or
+ * below it: deleted with it when the sweep completes) nor at the sweep's
+ * own output; one line in err otherwise. */
+static int snapshot_dest_check(const char *sweep_output, const char *dir, const char *dest,
+                               char *err) {
+    char odir[4200], base[4200], sdir[4200], sbase[4200];
+    char real_o[PATH_MAX], real_state[PATH_MAX], real_s[PATH_MAX];
+    tls_split_path(dest, odir, sizeof(odir), base, sizeof(base));
+    tls_split_path(sweep_output, sdir, sizeof(sdir), sbase, sizeof(sbase));
+    if (!realpath(odir, real_o)) return TLS_OK; /* tls_output_check says why */
+    size_t n = realpath(dir, real_state) ? strlen(real_state) : 0;
+    if (n && !strncmp(real_o, real_state, n) && (real_o[n] == '\0' || real_o[n] == '/'))
+        return tls_input_error(err, "-o", dest,
+                               "inside the sweep's state directory %s, which is deleted when "
+                               "the sweep completes; allowed: a file outside it",
+                               dir);
+    if (realpath(sdir, real_s) && !strcmp(real_s, real_o) && !strcmp(base, sbase))
+        return tls_input_error(err, "-o", dest,
+                               "the sweep's own output, written when it completes; allowed: "
+                               "another file");
+    return TLS_OK;
+}
+
 int tls_sweep_snapshot(MPI_Comm comm, const char *sweep_output, const char *dest, int force) {
     int rank = tls_comm_rank(comm);
     char err[TLS_ERRMSG] = "", dir[4200];
@@ -256,6 +280,7 @@ int tls_sweep_snapshot(MPI_Comm comm, const char *sweep_output, const char *dest
     char *text = NULL;
     struct stat st;
     if (rc == TLS_OK) rc = tls_output_check(dest, err);
+    if (rc == TLS_OK) rc = snapshot_dest_check(sweep_output, dir, dest, err);
     if (rc == TLS_OK && stat(dest, &st) == 0 && !force)
         rc = tls_input_error(err, "-o", dest,
                              "already exists; allowed: another -o, or --force to replace it");

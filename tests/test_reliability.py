@@ -434,6 +434,27 @@ def test_deeply_nested_yaml_is_one_line_at_once(tmp_path):
     assert run(["config", str(ok)]).returncode == 0
 
 
+def test_a_snapshot_is_not_written_where_the_sweep_deletes_or_writes(tmp_path):
+    """A snapshot written into the state directory (or below it) went with it when the sweep
+    completed; onto the sweep's own output it would stand in for the sweep's file."""
+    out = str(tmp_path / "r.h5")
+    # a limit of 5 s admits no configuration: the sweep ends interrupted, its state kept
+    p = mpirun(2, ["run", "-o", out, "--time-limit", "5", "--set", "output.embeddings=false"], check=False)
+    assert p.returncode == 75, p.stderr
+    state = out + ".tlsweep.d"
+    os.mkdir(os.path.join(state, "sub"))
+    cases = [(os.path.join(state, "snap.h5"), "inside the sweep's state directory"),
+             (os.path.join(state, "sub", "snap.h5"), "inside the sweep's state directory"),
+             (os.path.join(state, "..", "r.h5.tlsweep.d", "s.h5"), "inside the sweep's state directory"),
+             (out, "the sweep's own output")]
+    for dest, words in cases:
+        before = tree_snapshot(tmp_path)
+        q = mpirun(1, ["snapshot", out, "-o", dest, "--force"], check=False)
+        assert q.returncode == 2 and words in q.stderr and len(q.stderr.strip().splitlines()) == 1, q.stderr
+        assert tree_snapshot(tmp_path) == before
+    mpirun(1, ["snapshot", out, "-o", str(tmp_path / "snap.h5")])
+
+
 def test_long_lists_load_in_n_log_n(tmp_path):
     """The duplicate check of 2 million seeds: O(n^2) would take hours."""
     cfg = tmp_path / "big.yaml"
