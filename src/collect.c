@@ -6,13 +6,16 @@
 #include "tlsweep/progress.h"
 #include "tlsweep/provenance.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
 #include <libsvm/svm.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char *openblas_get_config(void);
@@ -224,9 +227,39 @@ int tls_collect_journals(MPI_Comm comm, const tls_setup *s, const char *dir, con
     return rc;
 }
 
-void tls_collect_temp_name(MPI_Comm comm, char *buf, size_t len, const char *base) {
+/* Removes from dir the temporary files beside base that a write on this
+ * host left when it was killed: .BASE.tmp-PID@HOST with HOST this host's
+ * name and no process PID alive. Another host's, or a live process's, stay. */
+static void remove_stale_temps(const char *dir, const char *base, const char *host) {
+    char prefix[300];
+    int np = snprintf(prefix, sizeof(prefix), ".%.200s.tmp-", base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end, *at = strchr(e->d_name, '@');
+        if (strncmp(e->d_name, prefix, (size_t)np) || !at || strcmp(at + 1, host)) continue;
+        long pid = strtol(e->d_name + np, &end, 10);
+        if (end != at || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[8400];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0)
+            fprintf(stderr, "tlsweep: removed %s (%.1f MB), left by a write that was killed\n",
+                    path, (double)st.st_size / 1e6);
+    }
+    if (d) closedir(d);
+}
+
+void tls_collect_temp_name(MPI_Comm comm, const char *dir, char *buf, size_t len,
+                           const char *base) {
+    char host[72] = "";
+    if (tls_comm_rank(comm) == 0) {
+        gethostname(host, sizeof(host) - 1);
+        remove_stale_temps(dir, base, host);
+    }
     long pid = (long)tls_bcast_i64(comm, (int64_t)getpid());
-    snprintf(buf, len, ".%.200s.tmp-%ld", base, pid);
+    MPI_Bcast(host, sizeof(host), MPI_CHAR, 0, comm);
+    snprintf(buf, len, ".%.160s.tmp-%ld@%.64s", base, pid, host);
 }
 
 int tls_collect_put_in_place(const char *dir, const char *tmp, const char *dest) {

@@ -186,7 +186,7 @@ static int write_merged(MPI_Comm comm, parts *p, const tls_setup *s, const tls_m
     }
     char dir[4200], base[4200], tmp[300];
     tls_split_path(o->output, dir, sizeof(dir), base, sizeof(base));
-    tls_collect_temp_name(comm, tmp, sizeof(tmp), base);
+    tls_collect_temp_name(comm, dir, tmp, sizeof(tmp), base);
     tls_store_counts cnt;
     double t0 = tls_now();
     int rc = tls_collect_source(comm, s, dir, tmp, &info, &msrc, &cnt);
@@ -304,7 +304,7 @@ int tls_sweep_snapshot(MPI_Comm comm, const char *sweep_output, const char *dest
         tls_runs_free(&mine);
         char odir[4200], base[4200], tmp[300];
         tls_split_path(dest, odir, sizeof(odir), base, sizeof(base));
-        tls_collect_temp_name(comm, tmp, sizeof(tmp), base);
+        tls_collect_temp_name(comm, odir, tmp, sizeof(tmp), base);
         tls_store_counts cnt;
         double tw;
         rc =

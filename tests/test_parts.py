@@ -6,6 +6,7 @@ sweep and `snapshot` of its results so far."""
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 import zlib
@@ -144,6 +145,26 @@ def test_merge_refuses_parts_changed_since_written(sweep, tmp_path):
     copies = [shutil.copy(p, str(work / os.path.basename(p))) for p in parts]
     mpirun(2, ["merge"] + copies + ["-o", str(work / "m.h5")])
     assert result_digest(str(work / "m.h5")) == result_digest(whole)
+
+
+def test_a_merge_removes_what_killed_merges_left(sweep, tmp_path):
+    """A merge writes .OUT.tmp-PID@HOST and renames it; killed, it leaves that file (14 MB in the
+    field). The next write of OUT removes the ones of this host whose process is gone, and keeps a
+    live process's and another host's."""
+    d, whole, parts = sweep
+    host = socket.gethostname()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f".m.h5.tmp-{gone.pid}@{host}"
+    stale.write_bytes(b"\0" * 3_000_000)
+    kept = [tmp_path / f".m.h5.tmp-{os.getpid()}@{host}", tmp_path / f".m.h5.tmp-{gone.pid}@elsewhere",
+            tmp_path / f".other.h5.tmp-{gone.pid}@{host}"]
+    for k in kept:
+        k.write_bytes(b"x")
+    p = mpirun(2, ["merge"] + parts + ["-o", str(tmp_path / "m.h5")])
+    assert not stale.exists() and all(k.exists() for k in kept)
+    assert f"removed {stale} (3.0 MB), left by a write that was killed" in p.stderr, p.stderr
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.h5"] + [k.name for k in kept])
 
 
 def test_missing_parts_merge_only_when_allowed(sweep, tmp_path):

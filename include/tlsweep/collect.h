@@ -38,8 +38,11 @@ int tls_collect_source(MPI_Comm comm, const tls_setup *s, const char *odir, cons
                        const tls_store_info *info, const tls_record_source *src,
                        tls_store_counts *counts);
 
-/* Collective: a temporary name beside a file named base, the same on every rank. */
-void tls_collect_temp_name(MPI_Comm comm, char *buf, size_t len, const char *base);
+/* Collective: a temporary name for a file named base in directory dir, the
+ * same on every rank: .BASE.tmp-PID@HOST, rank 0's process id and host.
+ * Rank 0 first removes the ones a killed write on its host left (no
+ * process PID alive), and says so on stderr. */
+void tls_collect_temp_name(MPI_Comm comm, const char *dir, char *buf, size_t len, const char *base);
 /* Rank 0: puts dir/tmp in place as dest, durably; one line on failure. */
 int tls_collect_put_in_place(const char *dir, const char *tmp, const char *dest);
 
