@@ -302,6 +302,29 @@ static int unpack(const tls_journal_reader *rd, const rec_header *h, const unsig
     return 0;
 }
 
+/* The offset of the next record magic at or after `from` in the file of fd
+ * mapped at map (size bytes), or size when there is none. Holes (what a
+ * sparse file never had written) hold no record and are skipped without
+ * being read: an 8 GiB sparse file took 20 s byte by byte. */
+static uint64_t next_magic(int fd, const unsigned char *map, uint64_t size, uint64_t from) {
+    static const uint32_t magic = RECORD_MAGIC;
+    while (from + 4 <= size) {
+        off_t data = lseek(fd, (off_t)from, SEEK_DATA), hole = -1;
+        if (data < 0 && errno == ENXIO) return size; /* nothing but a hole after from */
+        if (data < 0)
+            data = (off_t)from; /* SEEK_DATA not supported: all data */
+        else
+            hole = lseek(fd, data, SEEK_HOLE);
+        uint64_t end = hole < 0 || (uint64_t)hole > size ? size : (uint64_t)hole;
+        uint64_t lo = (uint64_t)data, hi = end + 3 < size ? end + 3 : size; /* magic across */
+        const unsigned char *m = hi > lo ? memmem(map + lo, hi - lo, &magic, 4) : NULL;
+        if (m) return (uint64_t)(m - map);
+        if (end <= from) return size;
+        from = end;
+    }
+    return size;
+}
+
 int tls_journal_scan(tls_journal_reader *rd, tls_result *r, tls_journal_fn fn, void *ctx,
                      tls_journal_stats *stats) {
     tls_journal_stats st = {0, 0, 0};
@@ -316,7 +339,6 @@ int tls_journal_scan(tls_journal_reader *rd, tls_result *r, tls_journal_fn fn, v
                   strerror(errno));
         uint64_t at = 0;
         int in_damage = 0, stop = 0;
-        static const uint32_t magic = RECORD_MAGIC;
         while (!stop && at + sizeof(rec_header) <= size) {
             rec_header h;
             memcpy(&h, map + at, sizeof(h));
@@ -327,9 +349,8 @@ int tls_journal_scan(tls_journal_reader *rd, tls_result *r, tls_journal_fn fn, v
                 /* damaged or cut short: look for the next record's magic */
                 if (!in_damage) st.damaged++;
                 in_damage = 1;
-                const unsigned char *next = memmem(map + at + 1, size - at - 1, &magic, 4);
-                if (!next) break;
-                at = (uint64_t)(next - map);
+                at = next_magic(rd->fds[f], map, size, at + 1);
+                if (at >= size) break;
                 continue;
             }
             in_damage = 0;

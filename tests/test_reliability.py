@@ -245,6 +245,33 @@ def test_flipped_byte_loses_one_record_and_foreign_journals_are_refused(baseline
     assert result_digest(out) == baseline
 
 
+def test_holes_in_a_journal_are_skipped_unread(baseline, tmp_path):
+    """A journal with 8 GiB of holes (a sparse file: never written, zeros when read) before its
+    records and 4 GiB between them: the scan for the next record skipped nothing and read every
+    zero (20 s); now it seeks past the holes, and every record is found."""
+    out = str(tmp_path / "r.h5")
+    interrupted(out)
+    state = out + ".tlsweep.d"
+    journal = os.path.join(state, sorted(n for n in os.listdir(state) if n.startswith("journal-"))[0])
+    recs, data = records(journal)
+    assert len(recs) >= 2
+    with open(journal, "wb") as f:
+        f.seek(8 << 30)
+        f.write(data[:recs[1][0]])
+        f.seek(4 << 30, os.SEEK_CUR)
+        f.write(data[recs[1][0]:])
+    assert os.stat(journal).st_blocks * 512 < 1 << 30  # sparse indeed
+    with h5py.File(out, "r") as f:
+        done_before = int(f.attrs["n_done"])
+    t = time.monotonic()
+    s = run(["status", out], check=False)
+    assert time.monotonic() - t < 5
+    assert s.returncode == 75 and f"{done_before} done" in s.stdout, s.stdout
+    p = mpirun(2, ["run", "-o", out, "--resume"])
+    assert re.search(rf"{done_before} of 40 configurations already recorded", p.stderr), p.stderr
+    assert result_digest(out) == baseline
+
+
 # 11 ----------------------------------------------------------------------------------------
 
 def test_crafted_journal_record_outside_the_grid_is_refused(tmp_path):
