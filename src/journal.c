@@ -2,6 +2,7 @@
 #include "tlsweep/journal.h"
 
 #include "tlsweep/check.h"
+#include "tlsweep/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,11 +76,11 @@ int tls_journal_open(tls_journal **out, const char *path, uint64_t sweep_id, siz
     tls_journal *j;
     TLS_ALLOC(j, 1);
     snprintf(j->path, sizeof(j->path), "%s", path);
-    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    char why[96];
+    j->fd = tls_open_regular(path, O_RDWR | O_CREAT | O_APPEND, 0644, why, sizeof(why));
     if (j->fd < 0) {
-        int e = errno;
         free(j);
-        TLS_CHECK(0, TLS_ERR_IO, "cannot open journal %s: %s", path, strerror(e));
+        TLS_CHECK(0, TLS_ERR_IO, "cannot open journal %s: %s", path, why);
     }
     j->sweep_id = sweep_id;
     j->array_bytes = array_bytes;
@@ -216,12 +217,10 @@ int tls_journal_reader_open(tls_journal_reader **out, const char *const *paths, 
     for (int i = 0; i < npaths; i++) {
         char *p = strdup(paths[i]);
         TLS_CHECK(p, TLS_ERR_NOMEM, "out of memory");
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            fprintf(stderr, "tlsweep: cannot read journal %s: %s\n", p,
-                    fd < 0 ? strerror(errno) : "not a regular file");
-            if (fd >= 0) close(fd);
+        char why[96];
+        int fd = tls_open_regular(p, O_RDONLY, 0, why, sizeof(why));
+        if (fd < 0) {
+            fprintf(stderr, "tlsweep: cannot read journal %s: %s\n", p, why);
             free(p);
             return TLS_ERR_IO;
         }

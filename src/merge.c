@@ -231,7 +231,8 @@ static int snapshot_state(const char *sweep_output, const char *dir, tls_manifes
                                dir);
     TLS_TRY(tls_manifest_read(dir, man, err));
     if (!(*text = tls_state_config(dir)))
-        return tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
+        return tls_input_error(err, dir, "config.yaml",
+                               "missing, or not a regular file; allowed: a sweep's state");
     return TLS_OK;
 }
 

@@ -173,10 +173,11 @@ int tls_state_lock(tls_state *s, const char *dir, char *err) {
                                strerror(errno));
     char path[4200];
     tls_state_path(s, "lock", path, sizeof(path));
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    char why[96];
+    int fd = tls_open_regular(path, O_RDWR | O_CREAT, 0644, why, sizeof(why));
     if (fd < 0)
         return tls_input_error(err, path, "(state)", "cannot open: %s; allowed: a writable state",
-                               strerror(errno));
+                               why);
     int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
     if (!locked && errno != EWOULDBLOCK) {
         int e = errno;
@@ -219,7 +220,8 @@ int tls_state_probe(const char *dir, char *holder, size_t len) {
     char path[4200];
     snprintf(path, sizeof(path), "%s/lock", dir);
     holder[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char why[96];
+    int fd = tls_open_regular(path, O_RDONLY, 0, why, sizeof(why));
     if (fd < 0) return 0;
     int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
     if (held) read_holder(fd, holder, len);
@@ -263,8 +265,9 @@ static int write_atomic(const tls_state *s, const char *name, const char *text) 
     char path[4200], tmp[4300];
     tls_state_path(s, name, path, sizeof(path));
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    TLS_CHECK(f, TLS_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    char why[96];
+    FILE *f = tls_fopen_regular(tmp, "w", why, sizeof(why));
+    TLS_CHECK(f, TLS_ERR_IO, "cannot write %s: %s", tmp, why);
     int ok = fputs(text, f) >= 0;
     ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok &= fclose(f) == 0;
@@ -297,12 +300,13 @@ int tls_manifest_read(const char *dir, tls_manifest *m, char *err) {
     char path[4200], line[256];
     snprintf(path, sizeof(path), "%s/manifest", dir);
     memset(m, 0, sizeof(*m));
-    FILE *f = fopen(path, "r");
+    char why[96];
+    FILE *f = tls_fopen_regular(path, "r", why, sizeof(why));
     if (!f)
         return tls_input_error(err, path, "(state)",
                                "cannot read: %s; allowed: --force to start "
                                "over (discards the sweep's finished work)",
-                               strerror(errno));
+                               why);
     int have = 0;
     unsigned long long a, b;
     unsigned c0, c1;
@@ -347,7 +351,8 @@ uint64_t tls_state_new_id(void) {
 char *tls_state_config(const char *dir) {
     char path[4200];
     snprintf(path, sizeof(path), "%s/config.yaml", dir);
-    FILE *f = fopen(path, "rb");
+    char why[96];
+    FILE *f = tls_fopen_regular(path, "rb", why, sizeof(why));
     if (!f) return NULL;
     char *text = NULL;
     size_t len = 0;
@@ -391,7 +396,8 @@ int tls_state_runs_read(const char *dir, tls_runs *out) {
     memset(out, 0, sizeof(*out));
     char path[4200];
     snprintf(path, sizeof(path), "%s/runs.txt", dir);
-    FILE *f = fopen(path, "r");
+    char why[96];
+    FILE *f = tls_fopen_regular(path, "r", why, sizeof(why));
     if (!f) return TLS_OK;
     char *line = NULL;
     size_t cap = 0;
@@ -471,8 +477,37 @@ int tls_state_remove(tls_state *s) {
     return tls_fsync_parent(s->dir);
 }
 
+int tls_open_regular(const char *path, int flags, int mode, char *why, size_t len) {
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, mode);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(why, len, "%s", strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, len, "not a regular file (%s)",
+                 S_ISDIR(st.st_mode) ? "a directory" : "a FIFO, device or socket");
+        close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
+FILE *tls_fopen_regular(const char *path, const char *how, char *why, size_t len) {
+    int w = how[0] == 'w';
+    int fd = tls_open_regular(path, w ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0644, why, len);
+    FILE *f = fd >= 0 ? fdopen(fd, how) : NULL;
+    if (fd >= 0 && !f) {
+        snprintf(why, len, "%s", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int tls_fsync_path(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a file or a directory */
     TLS_CHECK(fd >= 0, TLS_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     int rc = fsync(fd);
     int e = errno;

@@ -163,7 +163,8 @@ static int load_state(const char *out, const char *dir, tls_manifest *m, const t
     }
     char *text = tls_state_config(dir);
     int rc = text ? tls_config_load_text(c, dir, text, err)
-                  : tls_input_error(err, dir, "config.yaml", "missing; allowed: a sweep's state");
+                  : tls_input_error(err, dir, "config.yaml",
+                                    "missing, or not a regular file; allowed: a sweep's state");
     free(text);
     if (rc == TLS_OK && ((*c)->grid_size != m->grid_size || tls_config_hash(*c) != m->config_hash))
         rc = tls_input_error(err, dir, "config.yaml",

@@ -441,6 +441,31 @@ def test_fifo_and_directory_as_config_or_data(tmp_path):
         assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
 
 
+@pytest.mark.parametrize("name,refused_by", [("journal-000001-000007.bin", "status resume"),
+                                             ("manifest", "status resume"), ("lock", "resume"),
+                                             ("config.yaml", "status"), ("runs.txt", ""), ("manifest.tmp", "")])
+def test_a_fifo_in_the_state_directory_blocks_nothing(tmp_path, name, refused_by):
+    """Opening a FIFO waits for a writer: status and --resume hung for ever on one named like a
+    journal or a state file. Nothing but a regular file is opened: refused (naming it), or passed
+    over where the file is optional or rewritten."""
+    out = str(tmp_path / "r.h5")
+    # a limit of 5 s admits no configuration: the sweep ends interrupted, its state kept
+    p = mpirun(2, ["run", "-o", out, "--time-limit", "5", "--set", "output.embeddings=false"], check=False)
+    assert p.returncode == 75, p.stderr
+    fifo = os.path.join(out + ".tlsweep.d", name)
+    if os.path.exists(fifo):
+        os.remove(fifo)
+    os.mkfifo(fifo)
+    st = run(["status", out], check=False, timeout=30)
+    rs = mpirun(1, ["run", "-o", out, "--resume", "--time-limit", "5"], check=False, timeout=60)
+    for what, q in (("status", st), ("resume", rs)):
+        text = q.stdout + q.stderr
+        if what in refused_by:
+            assert q.returncode in (1, 2) and "not a regular file" in text and name in text, (what, text)
+        else:
+            assert q.returncode == 75, (what, text)
+
+
 def test_deeply_nested_yaml_is_one_line_at_once(tmp_path):
     """libyaml scans nested lists in time quadratic in the depth (100 000 levels took 57 s): the
     nesting is bounded at 64, refused as soon as it is passed, in a file, in --set and in a map."""

@@ -23,6 +23,7 @@
 #include "tlsweep/journal.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 enum { TLS_STATE_VERSION = 2, TLS_RUN_FIELDS = 9 };
@@ -152,6 +153,14 @@ void tls_resume_map_free(tls_resume_map *m);
 int tls_resume_map_add_host(tls_resume_map *m, const char *host);
 /* The largest run number among dir's journal files (0: none). */
 int tls_state_last_run(const char *dir);
+
+/* open(path, flags, mode) of a regular file, never blocking: a FIFO,
+ * device, socket or directory is closed again unread. The descriptor
+ * (O_CLOEXEC, blocking), or -1 with why (len bytes) saying what is wrong. */
+int tls_open_regular(const char *path, int flags, int mode, char *why, size_t len);
+/* fopen(path, "r") or ("w": created or truncated) of a regular file through
+ * tls_open_regular; NULL with why. */
+FILE *tls_fopen_regular(const char *path, const char *how, char *why, size_t len);
 
 /* fsync of a file and of the directory that holds it: what makes a
  * rename durable. */
