@@ -418,6 +418,11 @@ static int plan(const plan_ctx *p, char *err) {
     x->run_no = tls_state_last_run(x->state.dir) + 1;
     TLS_TRY(tls_state_runs_read(x->state.dir, &x->runs));
     if (x->run_no <= x->runs.n) x->run_no = x->runs.n + 1;
+    if (x->run_no > TLS_STATE_MAX_RUNS)
+        return tls_input_error(err, x->state.dir, "runs.txt",
+                               "this would be run %d of the sweep; allowed: at most %d runs "
+                               "(tlsweep snapshot keeps the results so far)",
+                               x->run_no, TLS_STATE_MAX_RUNS);
     return TLS_OK;
 }
 

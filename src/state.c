@@ -86,7 +86,8 @@ int tls_state_journal_parse(const char *name, int *run, int *rank) {
     /* exactly the names tls_state_journal_path makes: journal-RRRRRR-KKKKKK.bin, run >= 1 */
     if (!strcmp(name, "journal-000000-import.bin")) return *run = 0, *rank = -1, 1;
     return strlen(name) == 25 && !strncmp(name, "journal-", 8) && digits(name + 8, 6, run) &&
-           *run >= 1 && name[14] == '-' && digits(name + 15, 6, rank) && !strcmp(name + 21, ".bin");
+           *run >= 1 && *run <= TLS_STATE_MAX_RUNS && name[14] == '-' &&
+           digits(name + 15, 6, rank) && !strcmp(name + 21, ".bin");
 }
 
 int tls_state_strays(const char *dir, char *first, size_t len) {
@@ -615,8 +616,7 @@ int tls_state_last_run(const char *dir) {
     struct dirent *e;
     int last = 0, run, rank;
     while ((e = readdir(d)))
-        if (tls_state_journal_parse(e->d_name, &run, &rank) && run > last && run < 1000000)
-            last = run;
+        if (tls_state_journal_parse(e->d_name, &run, &rank) && run > last) last = run;
     closedir(d);
     return last;
 }

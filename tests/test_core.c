@@ -458,11 +458,16 @@ static void test_state_names(void) {
     CHECK(!strcmp(path, "d/journal-000012-000003.bin"), "journal path %s", path);
     CHECK(tls_state_journal_parse(path + 2, &run, &rank) && run == 12 && rank == 3,
           "the name it builds parses back (%d %d)", run, rank);
+    tls_state_journal_path("d", TLS_STATE_MAX_RUNS, 0, path, sizeof(path));
+    CHECK(tls_state_journal_parse(path + 2, &run, &rank) && run == TLS_STATE_MAX_RUNS,
+          "the last run's journal parses back (%d)", run);
     tls_state_journal_path("d", 0, -1, path, sizeof(path));
     CHECK(tls_state_journal_parse(path + 2, &run, &rank) && run == 0 && rank == -1,
           "the import journal's name parses back");
     const char *strays[] = {"journal-zzz.bin",
                             "journal-1000000-000000.bin",
+                            "journal-999999-000000.bin", /* past TLS_STATE_MAX_RUNS */
+                            "journal-010000-000000.bin",
                             "journal-000000-000000.bin",
                             "journal-00001-000000.bin",
                             "journal-000001-000000.bin.bak",

@@ -466,6 +466,29 @@ def test_a_fifo_in_the_state_directory_blocks_nothing(tmp_path, name, refused_by
             assert q.returncode == 75, (what, text)
 
 
+def test_a_journal_of_run_999999_is_not_the_sweeps(tmp_path):
+    """journal-999999-000000.bin made the next run 1 000 000 (a runs.txt of 143 MB, 22 s, and a
+    journal name of 7 digits). Run numbers stop at 9999: a later journal is a stray, ignored with
+    one line, and a state whose next run would pass 9999 is refused."""
+    out = str(tmp_path / "r.h5")
+    # a limit of 5 s admits no configuration: the sweep ends interrupted, its state kept
+    p = mpirun(2, ["run", "-o", out, "--time-limit", "5", "--set", "output.embeddings=false"], check=False)
+    assert p.returncode == 75, p.stderr
+    state = out + ".tlsweep.d"
+    shutil.copy(os.path.join(state, "journal-000001-000000.bin"), os.path.join(state, "journal-999999-000000.bin"))
+    t = time.monotonic()
+    q = mpirun(1, ["run", "-o", out, "--resume", "--time-limit", "5"], check=False)
+    assert time.monotonic() - t < 20 and q.returncode == 75, q.stderr
+    assert "ignored 1 file that is not its own (journal-999999-000000.bin)" in q.stderr, q.stderr
+    assert os.path.exists(os.path.join(state, "journal-000002-000000.bin"))
+    assert os.path.getsize(os.path.join(state, "runs.txt")) < 10_000
+    os.remove(os.path.join(state, "journal-999999-000000.bin"))
+    shutil.copy(os.path.join(state, "journal-000001-000000.bin"), os.path.join(state, "journal-009999-000000.bin"))
+    q = mpirun(1, ["run", "-o", out, "--resume", "--time-limit", "5"], check=False)
+    assert q.returncode == 2 and "this would be run 10000 of the sweep; allowed: at most 9999 runs" in q.stderr
+    assert len(q.stderr.strip().splitlines()) == 1, q.stderr
+
+
 def test_deeply_nested_yaml_is_one_line_at_once(tmp_path):
     """libyaml scans nested lists in time quadratic in the depth (100 000 levels took 57 s): the
     nesting is bounded at 64, refused as soon as it is passed, in a file, in --set and in a map."""

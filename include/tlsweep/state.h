@@ -101,11 +101,17 @@ void tls_state_path(const tls_state *s, const char *name, char *buf, size_t len)
 
 /* ---- the journals' names: built and parsed here only ---- */
 
+/* The most runs a sweep's state holds: a journal of a later run (as
+ * journal-999999-000000.bin) is not the sweep's, and run TLS_STATE_MAX_RUNS + 1
+ * is refused (a runs.txt of a million runs took 143 MB and 22 s). */
+#define TLS_STATE_MAX_RUNS 9999
+
 /* dir/journal-RUN-RANK.bin, the journal of rank `rank` in run `run`; run 0:
  * dir/journal-000000-import.bin, the results taken over from a results file. */
 void tls_state_journal_path(const char *dir, int run, int rank, char *buf, size_t len);
 /* 1 when name (a file name, no directory) is exactly a journal's name as
- * tls_state_journal_path makes it, with its run (0: the import journal) and
+ * tls_state_journal_path makes it, with its run (0: the import journal; at
+ * most TLS_STATE_MAX_RUNS) and
  * rank (-1 for the import journal); else 0: any other file is not a
  * journal, whatever it is called, and is never read or counted. */
 int tls_state_journal_parse(const char *name, int *run, int *rank);
