@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <mpi.h>
@@ -663,6 +664,37 @@ static int with_mpi(int (*fn)(cli *), cli *cl) {
     return code;
 }
 
+/* The rank a launcher gave this process before MPI_Init (mpirun, srun, a
+ * PMI), 0 when none did. */
+static int launcher_rank(void) {
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                       "SLURM_PROCID", NULL};
+    for (int i = 0; vars[i]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return atoi(v);
+    }
+    return 0;
+}
+
+/* Begins a stretch whose messages only rank 0 prints (the others' stderr
+ * goes to /dev/null): what every rank finds wrong in the command line is
+ * said once per job, not once per rank. Returns what quiet_end takes. */
+static int quiet_begin(void) {
+    if (launcher_rank() <= 0) return -1;
+    fflush(stderr);
+    int saved = dup(2), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && null >= 0) dup2(null, 2);
+    if (null >= 0) close(null);
+    return saved;
+}
+
+static void quiet_end(int saved) {
+    if (saved < 0) return;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+}
+
 int main(int argc, char **argv) {
     /* one BLAS thread per process: MPI ranks supply the parallelism, and the
      * results are bitwise reproducible only for a fixed BLAS thread count */
@@ -680,8 +712,9 @@ int main(int argc, char **argv) {
         printf("tlsweep %s (commit %s)\n", tls_build_info()->version, tls_build_info()->commit);
         return 0;
     }
+    int quiet = quiet_begin();
     const command *cmd = find_command(name);
-    if (!cmd) return TLS_EXIT_BAD_INPUT;
+    if (!cmd) return quiet_end(quiet), TLS_EXIT_BAD_INPUT;
     cli cl;
     memset(&cl, 0, sizeof(cl));
     cl.run.output = "results.h5";
@@ -694,6 +727,7 @@ int main(int argc, char **argv) {
     cl.run.command = command;
     cl.run.program = program ? program : "tlsweep";
     int rc = parse(argc - 1, argv + 1, cmd, &cl);
+    quiet_end(quiet);
     if (rc < 0) rc = cmd->mpi ? with_mpi(cmd->fn, &cl) : cmd->fn(&cl);
     free(command);
     free(program);

@@ -116,6 +116,16 @@ def test_bad_command_line(args, message):
     assert_one_clear_line(run(args, check=False), message)
 
 
+@pytest.mark.parametrize("args,message", [(["run", "--bogus"], "unknown option --bogus"),
+                                          (["run", "--batch=-3"], "--batch: '-3' is not allowed"),
+                                          (["frobnicate"], "unknown command 'frobnicate'")])
+def test_bad_command_line_under_mpirun_is_said_once(args, message, tmp_path):
+    """Every rank reads the command line before MPI starts: only rank 0 says what is wrong."""
+    p = mpirun(3, args + ["-o", str(tmp_path / "out.h5")], check=False)
+    assert_one_clear_line(p, message)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_output_directory(tmp_path):
     p = mpirun(1, ["run", "-o", str(tmp_path / "no" / "such" / "r.h5")], check=False)
     assert_one_clear_line(p, "does not exist")
