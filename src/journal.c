@@ -65,7 +65,8 @@ struct tls_journal {
     uint64_t sweep_id;
     size_t array_bytes;
     double sync_seconds, last_sync;
-    int failed; /* sticky: a journal that failed once is not trusted again */
+    int failed;     /* sticky: a journal that failed once is not trusted again */
+    char why[4200]; /* what failed: "cannot append to FILE: cause" */
     unsigned char *buf;
     size_t cap;
 };
@@ -101,9 +102,20 @@ static int write_all(int fd, const unsigned char *p, size_t n) {
     return 0;
 }
 
+/* Marks j failed with "WHAT FILE: cause" (errno e); TLS_ERR_IO. */
+static int journal_fail(tls_journal *j, const char *what, int e) {
+    j->failed = 1;
+    snprintf(j->why, sizeof(j->why), "%s %s: %s", what, j->path, strerror(e));
+    return TLS_ERR_IO;
+}
+
+const char *tls_journal_error(const tls_journal *j) {
+    return j && j->failed ? j->why : "";
+}
+
 int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r,
                        int64_t *offset) {
-    TLS_CHECK(!j->failed, TLS_ERR_IO, "journal %s failed earlier", j->path);
+    if (j->failed) return TLS_ERR_IO;
     size_t pay = payload_bytes(j->array_bytes), total = sizeof(rec_header) + pay;
     if (total > j->cap) {
         unsigned char *b = realloc(j->buf, total);
@@ -121,17 +133,12 @@ int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_re
     memcpy(j->buf, &h, sizeof(h));
     off_t at = lseek(j->fd, 0, SEEK_END);
     /* one write() per record: a kill leaves at most one partial record at the end */
-    if (at < 0 || write_all(j->fd, j->buf, total) != 0) {
-        j->failed = 1;
-        TLS_CHECK(0, TLS_ERR_IO, "cannot append to %s: %s", j->path, strerror(errno));
-    }
+    if (at < 0 || write_all(j->fd, j->buf, total) != 0)
+        return journal_fail(j, "cannot append to", errno);
     if (offset) *offset = (int64_t)at;
     double t = wall_seconds();
     if (t - j->last_sync >= j->sync_seconds) {
-        if (fdatasync(j->fd) != 0) {
-            j->failed = 1;
-            TLS_CHECK(0, TLS_ERR_IO, "cannot sync %s: %s", j->path, strerror(errno));
-        }
+        if (fdatasync(j->fd) != 0) return journal_fail(j, "cannot sync", errno);
         j->last_sync = t;
     }
     return TLS_OK;
@@ -174,9 +181,10 @@ int tls_journal_close(tls_journal **jp) {
     tls_journal *j = *jp;
     if (!j) return TLS_OK;
     int rc = TLS_OK;
-    if (fdatasync(j->fd) != 0 || j->failed) {
-        fprintf(stderr, "tlsweep: cannot sync %s: %s\n", j->path,
-                j->failed ? "an earlier write failed" : strerror(errno));
+    if (j->failed) { /* said by whoever reads tls_journal_error */
+        rc = TLS_ERR_IO;
+    } else if (fdatasync(j->fd) != 0) {
+        fprintf(stderr, "tlsweep: cannot sync %s: %s\n", j->path, strerror(errno));
         rc = TLS_ERR_IO;
     }
     if (close(j->fd) != 0 && rc == TLS_OK) {

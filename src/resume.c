@@ -175,9 +175,14 @@ static int import_file(const plan_ctx *p, tls_store_reader *rd, char *err) {
             if (rc == TLS_OK && have) rc = tls_journal_append(j, &meta, p->s->r, NULL);
         }
     }
+    char jerr[TLS_ERRMSG];
+    snprintf(jerr, sizeof(jerr), "%s", tls_journal_error(j));
     int crc = tls_journal_close(&j);
     if (rc == TLS_ERR_INPUT)
         snprintf(err, TLS_ERRMSG, "%s", src.why(src.ctx)); /* a record out of range */
+    else if (jerr[0])
+        snprintf(err, TLS_ERRMSG, "cannot take over the results of %.400s: %.500s", p->o->output,
+                 jerr);
     else if (rc == TLS_OK && (rc = crc) != TLS_OK)
         snprintf(err, TLS_ERRMSG, "cannot take over the results of %s", p->o->output);
     else if (rc)

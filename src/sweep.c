@@ -157,7 +157,7 @@ static int compute_one(void *arg, int64_t idx, tls_msg_rec *rec, double *seconds
     meta.seconds = tls_now() - t;
     meta.finished = (double)time(NULL);
     memcpy(meta.host, x->host, sizeof(meta.host));
-    TLS_CALL(tls_journal_append(x->journal, &meta, x->r, &rec->offset));
+    TLS_TRY(tls_journal_append(x->journal, &meta, x->r, &rec->offset)); /* said in compute() */
     if (tls_journal_check(x->journal) != TLS_OK) return TLS_ERR_STATE;
     rec->status = x->r->s.status;
     memcpy(rec->acc, x->r->s.acc, sizeof(rec->acc));
@@ -250,10 +250,15 @@ static int compute(run_ctx *u, char *err) {
     u->mem_after_compute = tls_peak_rss_mib();
     u->lost = !tls_all_ok(u->comm, crc != TLS_ERR_STATE);
     if (u->lost) crc = recover(u, &cx, jpath);
+    const char *jerr = tls_journal_error(cx.journal);
+    if (jerr[0]) /* a write error: one line naming rank, host, file and cause */
+        snprintf(err, TLS_ERRMSG, "rank %d on %s: %.900s; the sweep is resumable (--resume)",
+                 u->rank, cx.host, jerr);
+    else
+        snprintf(err, TLS_ERRMSG, "rank %d: cannot continue (code %d); the sweep is resumable",
+                 u->rank, crc);
     int jrc = tls_journal_close(&cx.journal);
     crc = crc ? crc : jrc;
-    snprintf(err, TLS_ERRMSG, "rank %d: cannot continue (code %d); the sweep is resumable", u->rank,
-             crc);
     rc = tls_agree(u->comm, crc, err);
     return u->lost ? TLS_OK : rc;
 }

@@ -5,6 +5,7 @@ journals, interrupted clean-up), and bad input refused before any work."""
 import os
 import re
 import shutil
+import socket
 import stat
 import struct
 import subprocess
@@ -169,6 +170,31 @@ def test_disk_full_while_writing_is_one_line_and_resumable(small_disk):
     assert r.returncode == 0, r.stderr
     assert "0 of 24 configurations" not in r.stderr  # nothing was recomputed ...
     assert re.search(r"24 of 24 configurations already recorded", r.stderr), r.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["complete"] == 1
+
+
+def test_disk_full_while_journalling_is_one_line_naming_rank_host_file_and_cause(small_disk):
+    """A journal that cannot be written printed 6 to 8 lines with source paths and a C expression
+    and named no rank: now one line, the first failing rank's, and the sweep resumes."""
+    out = str(small_disk / "r.h5")
+    grid = ["--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9,10,11]", "--set", "grid.shift=[0,90]",
+            "--set", "grid.lambda=[0]", "--set", "grid.n_target=[10]", "--set", "train.epochs=2",
+            "--set", "train.finetune_epochs=2", "--set", "data.n_source=900"]
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (5900 * 1024))  # not even the journals fit: --force skips the check
+    p = mpirun(2, ["run", "-o", out, "--force"] + grid, check=False)
+    assert p.returncode == 1, p.stderr
+    said = [x for x in p.stderr.splitlines() if x.startswith("tlsweep:")
+            and not re.search(r"\d+/24 done|configurations on 2 ranks", x)]
+    assert len(said) == 1, p.stderr
+    host = socket.gethostname()
+    assert re.search(rf"rank \d on {re.escape(host)}: cannot (append to|sync) \S+/journal-000001-00000\d\.bin: "
+                     r"No space left on device; the sweep is resumable", said[0]), said[0]
+    assert ".c:" not in p.stderr and "failed (code" not in p.stderr, p.stderr
+    ballast.unlink()
+    r = mpirun(2, ["run", "-o", out, "--resume"], check=False)
+    assert r.returncode == 0, r.stderr
     with h5py.File(out, "r") as f:
         assert f.attrs["complete"] == 1
 

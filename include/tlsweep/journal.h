@@ -37,7 +37,9 @@ typedef struct tls_journal tls_journal;
 int tls_journal_open(tls_journal **out, const char *path, uint64_t sweep_id, size_t array_bytes,
                      double sync_seconds);
 /* Appends one record; its offset in the file goes to *offset (may be NULL).
- * After a failure every later append fails too. */
+ * TLS_ERR_IO when the record cannot be written or synced, printing nothing
+ * (tls_journal_error says what); after a failure every later append fails
+ * too. */
 int tls_journal_append(tls_journal *j, const tls_record_meta *meta, const tls_result *r,
                        int64_t *offset);
 /* TLS_ERR_IO when the journal's file is no longer in the file system (its
@@ -46,7 +48,11 @@ int tls_journal_check(const tls_journal *j);
 /* Writes what this journal holds to a new file at path (after its own file
  * was deleted) and goes on appending there. */
 int tls_journal_salvage(tls_journal *j, const char *path);
-/* Syncs to disk and closes. */
+/* What made j fail, in one line ("cannot append to FILE: cause"); "" when
+ * nothing did (or j is NULL). Owned by j. */
+const char *tls_journal_error(const tls_journal *j);
+/* Syncs to disk and closes. TLS_ERR_IO when that fails (said on stderr) or
+ * j had failed before (said by tls_journal_error, not again). */
 int tls_journal_close(tls_journal **j);
 
 /* ---- reading ---- */
