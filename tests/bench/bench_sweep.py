@@ -3,7 +3,7 @@ ratios measured side by side in the same run:
 
   throughput   configurations/s of the default sweep at 1 and 2 ranks (fastest of 3), parallel efficiency
   coordinator  configurations/s rank 0 hands out and collects when each does almost nothing
-               (train.epochs=0, tiny sets), with 2, 8 and 32 ranks oversubscribed
+               (train.epochs=0, tiny sets), with 2, 8, 32 and 64 ranks oversubscribed
   hdf5         share of wall time spent writing the results file, embeddings on
   memory       peak resident memory of one configuration at the article's setting
   scaling      cost of one configuration against n_test, n_source and dim, and the exponent
@@ -67,7 +67,7 @@ def coordinator(d):
             "--set", "grid.n_target=[2]", "--set", "grid.seed=[" + ",".join(str(i) for i in range(100)) + "]"]
     print("(rate: the tool's compute phase, from its last progress line; wall: the whole mpirun)")
     print(f"{'ranks':>5s} {'batch':>6s} {'wall s':>8s} {'handed out and collected / s':>30s}")
-    for n in (2, 8, 32):
+    for n in (2, 8, 32, 64):
         for batch in (1, 64):
             wall, write, err = sweep(n, tiny + ["--batch", str(batch)], os.path.join(d, "c.h5"))
             rate = float(re.findall(r"([0-9.]+) cfg/s", err)[-1])
