@@ -388,9 +388,11 @@ static int verify_var(tls_store_reader *rd, hid_t d, const tls_svar *x, char *er
     free(want);
     if (!have)
         return tls_input_error(err, rd->path, name,
-                               "no crc32 attribute (8 hex digits); allowed: a file written by "
-                               "tlsweep %s",
-                               TLSWEEP_VERSION);
+                               "no crc32 attribute (8 hex digits): written by a tlsweep that "
+                               "recorded no checksums, or changed since; allowed: a part "
+                               "written with checksums (run the part again: tlsweep run -o %s "
+                               "--part %d/%d --force, with its configuration)",
+                               rd->path, rd->meta.part.k, rd->meta.part.n);
     uint32_t sum = tls_store_sum_begin(rd->meta.config_hash, rd->meta.part, x);
     TLS_CHECK(tls_store_sum_read(d, x, rd->L, rd->nconf, rd->conf_dims, &sum) == TLS_OK, TLS_ERR_IO,
               "%s: cannot read %s", rd->path, name);

@@ -100,6 +100,11 @@ def _swap_parts(path, other):
         f.attrs["part"], g.attrs["part"] = g.attrs["part"], f.attrs["part"]
 
 
+def _strip_sums(path):  # what a part written before checksums looks like
+    with h5py.File(path, "r+") as f:
+        f.visititems(lambda n, o: o.attrs.__delitem__("crc32") if "crc32" in o.attrs else None)
+
+
 def _forge_count(path, name, value):
     with h5py.File(path, "r+") as f:
         f.attrs[name] = np.int64(value)
@@ -123,7 +128,8 @@ def test_merge_refuses_parts_changed_since_written(sweep, tmp_path):
              (lambda p: _flip_byte(p[2], "confusion"), 2, "confusion"),
              (lambda p: _swap_datasets(p[1], "acc_mmd", "acc_scratch"), 1, "acc_"),
              (lambda p: _swap_parts(p[0], p[2]), None, "CRC-32"),
-             (lambda p: _forge_count(p[1], "n_failed", 2), 1, "n_failed: 2, but its status variable says 0")]
+             (lambda p: _forge_count(p[1], "n_failed", 2), 1, "n_failed: 2, but its status variable says 0"),
+             (lambda p: _strip_sums(p[2]), 2, "no crc32 attribute")]
     for i, (damage, which, words) in enumerate(cases):
         work = tmp_path / f"case-{i}"
         work.mkdir()
