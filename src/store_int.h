@@ -10,6 +10,7 @@
 #include "tlsweep/store.h"
 
 #include <hdf5.h>
+#include <pthread.h>
 
 /* One variable of a file: a definition, for one method or score where it
  * has one variable per method or score. */
@@ -57,6 +58,23 @@ uint32_t tls_store_sum_string(uint32_t crc, const char *s);
 /* crc[k] continued over `rows` rows of each variable's round buffer buf[k]. */
 void tls_store_sum_round(uint32_t *crc, const tls_svar *v, int nvars, unsigned char *const *buf,
                          int64_t rows);
+/* A round's sums, computed by a thread of their own while the round is
+ * written (the buffers are only read by both). */
+typedef struct {
+    pthread_t thread;
+    int running; /* 1 between a started thread and its wait */
+    uint32_t *crc;
+    const tls_svar *v;
+    int nvars;
+    unsigned char *const *buf;
+    int64_t rows;
+} tls_store_sum_job;
+/* tls_store_sum_round(crc, v, nvars, buf, rows) in a thread (here and now
+ * when no thread can be started); the arguments must stay valid, and buf
+ * unchanged, until tls_store_sum_wait(j). */
+void tls_store_sum_start(tls_store_sum_job *j, uint32_t *crc, const tls_svar *v, int nvars,
+                         unsigned char *const *buf, int64_t rows);
+void tls_store_sum_wait(tls_store_sum_job *j);
 /* first continued by n sums of blocks that follow one another: the i-th at
  * part[i * stride], over bytes[i] bytes. */
 uint32_t tls_store_sum_combine(uint32_t first, const uint32_t *part, const int64_t *bytes, int n,

@@ -49,6 +49,24 @@ void tls_store_sum_round(uint32_t *crc, const tls_svar *v, int nvars, unsigned c
         crc[k] = tls_store_sum_bytes(crc[k], buf[k], rows * v[k].elems, v[k].esize);
 }
 
+static void *sum_thread(void *arg) {
+    tls_store_sum_job *j = arg;
+    tls_store_sum_round(j->crc, j->v, j->nvars, j->buf, j->rows);
+    return NULL;
+}
+
+void tls_store_sum_start(tls_store_sum_job *j, uint32_t *crc, const tls_svar *v, int nvars,
+                         unsigned char *const *buf, int64_t rows) {
+    *j = (tls_store_sum_job){.crc = crc, .v = v, .nvars = nvars, .buf = buf, .rows = rows};
+    j->running = pthread_create(&j->thread, NULL, sum_thread, j) == 0;
+    if (!j->running) sum_thread(j);
+}
+
+void tls_store_sum_wait(tls_store_sum_job *j) {
+    if (j->running) pthread_join(j->thread, NULL);
+    j->running = 0;
+}
+
 uint32_t tls_store_sum_combine(uint32_t first, const uint32_t *part, const int64_t *bytes, int n,
                                int stride) {
     for (int i = 0; i < n; i++)

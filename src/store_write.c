@@ -753,9 +753,11 @@ static int write_records(writer *w, const tls_record_source *src) {
     for (int64_t q = 0; q < w->rounds; q++) {
         int64_t a = w->lo + q * w->round, b = a + w->round < w->hi ? a + w->round : w->hi;
         if (a > w->hi) a = w->hi;
+        tls_store_sum_job sum = {.running = 0};
         if (ok) ok = pack_round(w, src, a, b);
-        if (ok) tls_store_sum_round(w->crc, w->v, w->nvars, w->buf, b - a);
+        if (ok) tls_store_sum_start(&sum, w->crc, w->v, w->nvars, w->buf, b - a);
         ok = write_round(w, ok ? a : 0, ok ? b : 0, ok); /* a rank that failed writes nothing */
+        tls_store_sum_wait(&sum);
         if (!tls_all_ok(w->comm, ok)) return 0;
     }
     w->allcrc = w->rank == 0 ? malloc(sizeof(uint32_t) * (size_t)(w->nranks * w->nvars + 1)) : NULL;
