@@ -325,6 +325,8 @@ SPACK_NAME = {
     ("pkg_check_modules", "yaml-0.1"): "libyaml",
     ("find_library", "svm"): "libsvm",
     ("find_path", "libsvm/svm.h"): "libsvm",
+    ("find_library", "deflate"): "libdeflate",
+    ("find_path", "libdeflate.h"): "libdeflate",
 }
 
 
@@ -368,7 +370,7 @@ def test_spack_recipe_dependencies_match_cmake():
     cmake_text, recipe_text = open(CMAKELISTS).read(), open(RECIPE).read()
     assert mismatches(cmake_text, recipe_text) == []
     assert set(recipe_dependencies(recipe_text)) == {"c", "cmake", "pkgconfig", "mpi", "hdf5", "openblas",
-                                                     "libsvm", "libyaml", "zlib-api"}
+                                                     "libsvm", "libyaml", "zlib-api", "libdeflate"}
 
 
 @pytest.mark.parametrize("change, expected", [

@@ -46,6 +46,7 @@ class Tlsweep(CMakePackage):
     depends_on("libsvm")
     depends_on("libyaml")
     depends_on("zlib-api")
+    depends_on("libdeflate")
 
     def cmake_args(self):
         # Spack's libsvm installs include/svm.h and lib/libsvm.so.N (C++, so not
