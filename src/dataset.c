@@ -277,8 +277,15 @@ int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
                 if (i == 0 || c->axis[a].inum[i] > C) C = (int)c->axis[a].inum[i];
                 if (i == 0 || c->axis[a].inum[i] < Cmin) Cmin = (int)c->axis[a].inum[i];
             }
-    TLS_TRY(tls_dataset_load(&f->source, c->data_source, "data.source", C, err));
-    int rc = tls_dataset_load(&f->target, c->data_target, "data.target", C, err);
+    char key[2][400]; /* data.source (set at FILE:LINE): the file's line, when a file set it */
+    for (int i = 0; i < 2; i++) {
+        const char *w = c->data_where[i];
+        int from_file = w[0] && strncmp(w, "--set", 5) != 0;
+        snprintf(key[i], sizeof(key[i]), "%s%s%s%s", i ? "data.target" : "data.source",
+                 from_file ? " (set at " : "", from_file ? w : "", from_file ? ")" : "");
+    }
+    TLS_TRY(tls_dataset_load(&f->source, c->data_source, key[0], C, err));
+    int rc = tls_dataset_load(&f->target, c->data_target, key[1], C, err);
     if (rc) goto fail;
     const tls_points *S = &f->source->pts, *T = &f->target->pts;
     for (int which = 0; which < 2 && !rc; which++)
