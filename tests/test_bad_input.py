@@ -84,6 +84,7 @@ SET_CASES = [
     (["--set", "data.shift_kind=lable"], "'lable' is not one of its words; did you mean label? allowed: rotation"),
     # Hydra's comma list: how to sweep the key instead
     (["--set", "train.lr=0.001,0.01"], "'0.001,0.01' is not a number; to sweep it: --set 'grid.train.lr=[0.001, 0.01]'"),
+    (["--set", "grid.seed=0,1,2"], "to sweep it: --set 'grid.seed=[0, 1, 2]'"),
     # the key the user set is blamed, not the built-in default it collides with
     (["--set", "data.shift_kind=label"], "data.shift_kind: label makes the shift a share in [0, 1] of class 0, and the "
      "built-in grid.shift holds 45; allowed: grid.shift with numbers from 0 to 1 as well"),
