@@ -290,14 +290,15 @@ def configurations(ds, comparison="mmd:scratch", ties="not_harm"):
     return frame.reset_index(drop=True)
 
 
-def _decisions(ds, a, b, alpha, delta):
-    """(decision per cell as an xarray.DataArray over the cell axes, how it was decided)."""
+def _decisions(ds, a, b, alpha, delta, rule=None):
+    """(decision per cell as an xarray.DataArray over the cell axes, how it was decided); rule: analysis.decide's
+    (None: its default)."""
     try:
         from .decide import decide
     except ImportError:
         decide = None
     if decide is not None:
-        dec = decide(ds, a, b, alpha=alpha, delta=delta)
+        dec = decide(ds, a, b, alpha=alpha, delta=delta, rule=rule)
         return dec["decision"], f"analysis.decide ({dec.attrs.get('rule', '')})"
     return _t_decisions(ds, a, b, alpha, delta), "t interval at the file's seeds (analysis.decide is not installed)"
 
@@ -324,7 +325,7 @@ def _t_decisions(ds, a, b, alpha, delta):
     return out.astype(np.int8)
 
 
-def cells(ds, comparison="mmd:scratch", alpha=0.05, delta=0.01):
+def cells(ds, comparison="mmd:scratch", alpha=0.05, delta=0.01, rule=None):
     """One row per decided cell (hurts, helps or equivalent) of comparison A:B: the cell axes,
     shift_kind, decision (1 helps, 2 hurts, 3 equivalent), harm (decided hurts), seeds (how
     many configurations with both approaches done) and every score's mean over those seeds.
@@ -332,7 +333,7 @@ def cells(ds, comparison="mmd:scratch", alpha=0.05, delta=0.01):
     attrs["seeds"]: the seed values of its columns."""
     ds = _dataset(ds)
     a, b = _parse(ds, comparison)
-    dec, how = _decisions(ds, a, b, alpha, delta)
+    dec, how = _decisions(ds, a, b, alpha, delta, rule)
     conf = configurations(ds, comparison)
     cell_ax = [d for d in ds["status"].dims if d != "seed"]
     seeds = np.unique(conf["seed"].values)
@@ -451,7 +452,7 @@ def _base_error(y):
 
 def predictors(ds, comparison="mmd:scratch", scores=None, by=(KIND, "n_target"), targets=("configuration", "cell"),
                ties="not_harm", direction="declared", interval="clustered", n_boot=1000, level=0.95, alpha=0.05,
-               delta=0.01, rules=True, random_state=0):
+               delta=0.01, rules=True, random_state=0, rule=None):
     """How well each score foresees that A does worse than B (comparison "A:B"): a pandas
     DataFrame, one row per target ("configuration", "cell"), score and slice ("all", then
     "shift_kind=<kind>" and "n_target=<n>" for each value, as `by` lists), with the columns of
@@ -461,8 +462,8 @@ def predictors(ds, comparison="mmd:scratch", scores=None, by=(KIND, "n_target"),
     gives a shift-kind axis). scores: the variables to judge (default score_names(ds));
     direction: "declared" (the variable's long_name) or "fitted" (per slice); interval:
     "clustered" or "bootstrap" (per configuration; cells: the bootstrap); ties, n_boot, level,
-    alpha and delta (of the cells' decisions), random_state (of the bootstraps): as the module's
-    text says. rules: add the article's rules (score rule_<distance>). attrs: comparison, ties,
+    alpha, delta and rule (of the cells' decisions: analysis.decide's, None its default), random_state (of the
+    bootstraps): as the module's text says. rules: add the article's rules (score rule_<distance>). attrs: comparison, ties,
     decided_by, interval, level."""
     if direction not in ("declared", "fitted"):
         raise ValueError(f"direction={direction!r}; allowed: declared, fitted")
@@ -478,7 +479,7 @@ def predictors(ds, comparison="mmd:scratch", scores=None, by=(KIND, "n_target"),
         if target == "configuration":
             frame = configurations(ds, comparison, ties)
         elif target == "cell":
-            frame = cells(ds, comparison, alpha, delta)
+            frame = cells(ds, comparison, alpha, delta, rule)
             decided_by = frame.attrs["decided_by"]
         else:
             raise ValueError(f"target {target!r}; allowed: configuration, cell")

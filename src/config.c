@@ -410,6 +410,33 @@ static int decide_seeds(tls_config *c, tls_key_origin *org, char *err) {
     return rc;
 }
 
+/* data.source and data.target given as relative paths in the configuration
+ * file at path are read from that file's directory, wherever tlsweep runs
+ * (given with --set: from the current directory); c->data_where says where
+ * each was set, for the messages about the files. */
+static int resolve_data_paths(tls_config *c, const tls_key_origin *org, const char *path,
+                              char *err) {
+    const char *keys[2] = {"data.source", "data.target"};
+    char *vals[2] = {c->data_source, c->data_target};
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    for (int i = 0; i < 2; i++) {
+        const tls_key_origin *o = &org[tls_key_find(keys[i])];
+        snprintf(c->data_where[i], sizeof(c->data_where[i]), "%s", o->user ? o->where : "");
+        size_t n = path ? strlen(path) : 0;
+        int from_file = n && !strncmp(o->where, path, n) && o->where[n] == ':';
+        if (!from_file || !slash || !vals[i][0] || vals[i][0] == '/') continue;
+        char joined[sizeof(c->data_source)];
+        int len = snprintf(joined, sizeof(joined), "%.*s/%s", (int)(slash - path), path, vals[i]);
+        if (len < 0 || (size_t)len >= sizeof(joined))
+            return tls_input_error(err, o->where, keys[i],
+                                   "'%s' read from the configuration file's directory is %d "
+                                   "characters long; allowed: a path of at most %zu",
+                                   vals[i], len, sizeof(joined) - 1);
+        memcpy(vals[i], joined, (size_t)len + 1);
+    }
+    return TLS_OK;
+}
+
 static int load(const tls_config **out, const char *path, const char *text, const char *const *sets,
                 int nsets, char *err) {
     *out = NULL;
@@ -421,6 +448,7 @@ static int load(const tls_config **out, const char *path, const char *text, cons
     rc = load_defaults(c, org, err);
     if (rc == TLS_OK && (path || text)) rc = load_user(c, path, text, org, err);
     for (int i = 0; i < nsets && rc == TLS_OK; i++) rc = apply_set(c, sets[i], org, err);
+    if (rc == TLS_OK) rc = resolve_data_paths(c, org, text ? NULL : path, err);
     if (rc) goto done;
     tls_rules_file_defaults(c, org);
     rc = decide_seeds(c, org, err);

@@ -45,6 +45,61 @@ static int file_crc(const char *path, uint32_t *crc, long long *bytes) {
     return 0;
 }
 
+/* Whether path is a regular file this process can read; else the one-line
+ * message in err. */
+static int readable_file(const char *path, const char *key, char *err) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return bad(err, path, key, "cannot read the file: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return bad(err, path, key, "not a regular file (%s)",
+                   S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+    FILE *probe = fopen(path, "rb");
+    if (!probe) return bad(err, path, key, "cannot read the file: %s", strerror(errno));
+    fclose(probe);
+    return TLS_OK;
+}
+
+/* The shape of X (n, dim) into xd, after checking that X is numeric with 2
+ * dimensions in bounds and y integer labels, one per row. */
+static int dataset_shape(hid_t dx, hid_t dy, const char *path, const char *key, hsize_t xd[2],
+                         char *err) {
+    hid_t sx = H5Dget_space(dx), sy = H5Dget_space(dy);
+    hsize_t yd[1] = {0};
+    int xr = H5Sget_simple_extent_ndims(sx), yr = H5Sget_simple_extent_ndims(sy);
+    if (xr == 2) H5Sget_simple_extent_dims(sx, xd, NULL);
+    if (yr == 1) H5Sget_simple_extent_dims(sy, yd, NULL);
+    H5Sclose(sx), H5Sclose(sy);
+    if (xr != 2) return bad(err, path, key, "X has %d dimensions, not 2 (n, dim)", xr);
+    if (yr != 1) return bad(err, path, key, "y has %d dimensions, not 1 (n)", yr);
+    if (xd[0] != yd[0])
+        return bad(err, path, key, "X has %llu rows but y has %llu labels",
+                   (unsigned long long)xd[0], (unsigned long long)yd[0]);
+    if (xd[0] < 1 || xd[1] < 2 || xd[0] > 100000000ULL || xd[1] > 100000ULL)
+        return bad(err, path, key,
+                   "X is (%llu, %llu); it needs at least 1 row and 2 to 100000 columns",
+                   (unsigned long long)xd[0], (unsigned long long)xd[1]);
+    hid_t xt = H5Dget_type(dx), yt = H5Dget_type(dy);
+    H5T_class_t xc = H5Tget_class(xt), yc = H5Tget_class(yt);
+    H5Tclose(xt), H5Tclose(yt);
+    if (xc != H5T_FLOAT && xc != H5T_INTEGER) return bad(err, path, key, "X is not numeric");
+    if (yc != H5T_INTEGER) return bad(err, path, key, "y is not an integer dataset");
+    return TLS_OK;
+}
+
+/* Whether every value of X is finite and every label in 0..classes - 1. */
+static int check_values(const tls_points *p, int classes, const char *path, const char *key,
+                        char *err) {
+    for (size_t i = 0; i < (size_t)p->n * p->dim; i++)
+        if (!isfinite(p->X[i]))
+            return bad(err, path, key, "X[%zu, %zu] is not finite", i / p->dim, i % p->dim);
+    for (int i = 0; i < p->n; i++)
+        if (p->y[i] < 0 || p->y[i] >= classes)
+            return bad(err, path, key, "y[%d] = %d is outside 0..%d (data.classes = %d)", i,
+                       p->y[i], classes - 1, classes);
+    return TLS_OK;
+}
+
 int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int classes, char *err) {
     *out = NULL;
     H5E_auto2_t func;
@@ -52,25 +107,11 @@ int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int c
     H5Eget_auto2(H5E_DEFAULT, &func, &data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5I_INVALID_HID, dx = H5I_INVALID_HID, dy = H5I_INVALID_HID;
-    hid_t sx = H5I_INVALID_HID, sy = H5I_INVALID_HID;
     tls_dataset *d = NULL;
-    int rc = TLS_ERR_INPUT;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
-        goto cleanup;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = bad(err, path, key, "not a regular file (%s)",
-                 S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
-        goto cleanup;
-    }
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
-        goto cleanup;
-    }
-    fclose(probe);
+    hsize_t xd[2] = {0, 0};
+    int rc = readable_file(path, key, err);
+    if (rc != TLS_OK) goto cleanup;
+    rc = TLS_ERR_INPUT;
     if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
         rc = bad(err, path, key, "not an HDF5 file");
         goto cleanup;
@@ -83,42 +124,7 @@ int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int c
         rc = bad(err, path, key, "no dataset y");
         goto cleanup;
     }
-    sx = H5Dget_space(dx);
-    sy = H5Dget_space(dy);
-    hsize_t xd[2] = {0, 0}, yd[1] = {0};
-    int xr = H5Sget_simple_extent_ndims(sx), yr = H5Sget_simple_extent_ndims(sy);
-    if (xr != 2) {
-        rc = bad(err, path, key, "X has %d dimensions, not 2 (n, dim)", xr);
-        goto cleanup;
-    }
-    if (yr != 1) {
-        rc = bad(err, path, key, "y has %d dimensions, not 1 (n)", yr);
-        goto cleanup;
-    }
-    H5Sget_simple_extent_dims(sx, xd, NULL);
-    H5Sget_simple_extent_dims(sy, yd, NULL);
-    if (xd[0] != yd[0]) {
-        rc = bad(err, path, key, "X has %llu rows but y has %llu labels", (unsigned long long)xd[0],
-                 (unsigned long long)yd[0]);
-        goto cleanup;
-    }
-    if (xd[0] < 1 || xd[1] < 2 || xd[0] > 100000000ULL || xd[1] > 100000ULL) {
-        rc = bad(err, path, key,
-                 "X is (%llu, %llu); it needs at least 1 row and 2 to 100000 columns",
-                 (unsigned long long)xd[0], (unsigned long long)xd[1]);
-        goto cleanup;
-    }
-    hid_t xt = H5Dget_type(dx), yt = H5Dget_type(dy);
-    H5T_class_t xc = H5Tget_class(xt), yc = H5Tget_class(yt);
-    H5Tclose(xt), H5Tclose(yt);
-    if (xc != H5T_FLOAT && xc != H5T_INTEGER) {
-        rc = bad(err, path, key, "X is not numeric");
-        goto cleanup;
-    }
-    if (yc != H5T_INTEGER) {
-        rc = bad(err, path, key, "y is not an integer dataset");
-        goto cleanup;
-    }
+    if ((rc = dataset_shape(dx, dy, path, key, xd, err)) != TLS_OK) goto cleanup;
     d = calloc(1, sizeof(*d));
     if (!d) goto nomem;
     d->X = malloc(sizeof(float) * xd[0] * xd[1]);
@@ -129,19 +135,8 @@ int tls_dataset_load(tls_dataset **out, const char *path, const char *key, int c
         rc = bad(err, path, key, "cannot read X or y");
         goto cleanup;
     }
-    int n = (int)xd[0], dim = (int)xd[1];
-    for (size_t i = 0; i < (size_t)n * dim; i++)
-        if (!isfinite(d->X[i])) {
-            rc = bad(err, path, key, "X[%zu, %zu] is not finite", i / dim, i % dim);
-            goto cleanup;
-        }
-    for (int i = 0; i < n; i++)
-        if (d->y[i] < 0 || d->y[i] >= classes) {
-            rc = bad(err, path, key, "y[%d] = %d is outside 0..%d (data.classes = %d)", i, d->y[i],
-                     classes - 1, classes);
-            goto cleanup;
-        }
-    d->pts = (tls_points){d->X, d->y, n, dim};
+    d->pts = (tls_points){d->X, d->y, (int)xd[0], (int)xd[1]};
+    if ((rc = check_values(&d->pts, classes, path, key, err)) != TLS_OK) goto cleanup;
     snprintf(d->path, sizeof(d->path), "%s", path);
     if (file_crc(path, &d->crc32, &d->bytes) != 0) {
         rc = bad(err, path, key, "cannot read the file: %s", strerror(errno));
@@ -153,8 +148,6 @@ nomem:
     rc = bad(err, path, key, "out of memory for %llu x %llu values", (unsigned long long)xd[0],
              (unsigned long long)xd[1]);
 cleanup:
-    if (sx > 0) H5Sclose(sx);
-    if (sy > 0) H5Sclose(sy);
     if (dx > 0) H5Dclose(dx);
     if (dy > 0) H5Dclose(dy);
     if (f > 0) H5Fclose(f);
@@ -236,6 +229,42 @@ static int check_label_shift(const tls_config *c, const tls_points *T, int C, in
     return rc;
 }
 
+/* Whether P's labels are all below Cmin, the smallest data.classes of the
+ * grid: a configuration with fewer classes would train and score on labels
+ * it does not have. */
+static int labels_within(const tls_points *P, int Cmin, const char *path, const char *key,
+                         char *err) {
+    int top = -1;
+    for (int i = 0; i < P->n; i++)
+        if (P->y[i] > top) top = P->y[i];
+    if (top < Cmin) return TLS_OK;
+    return tls_input_error(err, path, key,
+                           "labels go up to %d, but grid.data.classes includes %d (its "
+                           "configurations would train and score on labels they do not "
+                           "have); allowed: data.classes of at least %d with these files",
+                           top, Cmin, top + 1);
+}
+
+/* The source's per-column mean and standard deviation, (2, dim): what
+ * data.standardize subtracts and divides by; NULL when out of memory. */
+static float *source_stats(const tls_points *S) {
+    float *st = calloc(2 * (size_t)S->dim, sizeof(float));
+    if (!st) return NULL;
+    for (int j = 0; j < S->dim; j++) {
+        double m = 0, v = 0;
+        for (int i = 0; i < S->n; i++) m += S->X[(size_t)i * S->dim + j];
+        m /= S->n;
+        for (int i = 0; i < S->n; i++) {
+            double dlt = S->X[(size_t)i * S->dim + j] - m;
+            v += dlt * dlt;
+        }
+        double sd = sqrt(v / S->n);
+        st[j] = (float)m;
+        st[S->dim + j] = sd > 1e-12 ? (float)sd : 1.0f; /* constant pixels stay put */
+    }
+    return st;
+}
+
 int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
     memset(f, 0, sizeof(*f));
     if (!c->data_source[0]) return TLS_OK;
@@ -248,25 +277,21 @@ int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
                 if (i == 0 || c->axis[a].inum[i] > C) C = (int)c->axis[a].inum[i];
                 if (i == 0 || c->axis[a].inum[i] < Cmin) Cmin = (int)c->axis[a].inum[i];
             }
-    TLS_TRY(tls_dataset_load(&f->source, c->data_source, "data.source", C, err));
-    int rc = tls_dataset_load(&f->target, c->data_target, "data.target", C, err);
+    char key[2][400]; /* data.source (set at FILE:LINE): the file's line, when a file set it */
+    for (int i = 0; i < 2; i++) {
+        const char *w = c->data_where[i];
+        int from_file = w[0] && strncmp(w, "--set", 5) != 0;
+        snprintf(key[i], sizeof(key[i]), "%s%s%s%s", i ? "data.target" : "data.source",
+                 from_file ? " (set at " : "", from_file ? w : "", from_file ? ")" : "");
+    }
+    TLS_TRY(tls_dataset_load(&f->source, c->data_source, key[0], C, err));
+    int rc = tls_dataset_load(&f->target, c->data_target, key[1], C, err);
     if (rc) goto fail;
     const tls_points *S = &f->source->pts, *T = &f->target->pts;
-    for (int which = 0; which < 2; which++) {
-        const tls_points *P = which ? T : S;
-        int top = -1;
-        for (int i = 0; i < P->n; i++)
-            if (P->y[i] > top) top = P->y[i];
-        if (top >= Cmin) {
-            rc = tls_input_error(err, which ? c->data_target : c->data_source,
-                                 which ? "data.target" : "data.source",
-                                 "labels go up to %d, but grid.data.classes includes %d (its "
-                                 "configurations would train and score on labels they do not "
-                                 "have); allowed: data.classes of at least %d with these files",
-                                 top, Cmin, top + 1);
-            goto fail;
-        }
-    }
+    for (int which = 0; which < 2 && !rc; which++)
+        rc = labels_within(which ? T : S, Cmin, which ? c->data_target : c->data_source,
+                           which ? "data.target" : "data.source", err);
+    if (rc) goto fail;
     rc = TLS_ERR_INPUT;
     if (S->dim != T->dim) {
         snprintf(err, TLS_ERRMSG,
@@ -320,25 +345,10 @@ int tls_data_files_open(tls_data_files *f, const tls_config *c, char *err) {
     }
     rc = check_label_shift(c, T, C, env.n_test, max_nt, err);
     if (rc) goto fail;
+    f->stats = source_stats(S);
+    if (f->stats) return TLS_OK;
     rc = TLS_ERR_INPUT;
-    f->stats = calloc(2 * (size_t)S->dim, sizeof(float));
-    if (!f->stats) {
-        snprintf(err, TLS_ERRMSG, "data.standardize: out of memory; allowed: -");
-        goto fail;
-    }
-    for (int j = 0; j < S->dim; j++) {
-        double m = 0, v = 0;
-        for (int i = 0; i < S->n; i++) m += S->X[(size_t)i * S->dim + j];
-        m /= S->n;
-        for (int i = 0; i < S->n; i++) {
-            double dlt = S->X[(size_t)i * S->dim + j] - m;
-            v += dlt * dlt;
-        }
-        double sd = sqrt(v / S->n);
-        f->stats[j] = (float)m;
-        f->stats[S->dim + j] = sd > 1e-12 ? (float)sd : 1.0f; /* constant pixels stay put */
-    }
-    return TLS_OK;
+    snprintf(err, TLS_ERRMSG, "data.standardize: out of memory; allowed: -");
 fail:
     tls_data_files_release(f);
     return rc ? rc : TLS_ERR_INPUT;

@@ -96,11 +96,11 @@ typedef struct {
     int8_t *have;  /* (n) whether each has a record */
     int64_t lo, n; /* this rank's block of positions */
     /* rank 0, after tls_store_cells_decide */
-    int64_t ncells;         /* the part's cells */
-    tls_cell_decision *out; /* (ncells, ncompare) */
-    int8_t *stop;           /* (ncells) TLS_CELL_* */
-    int8_t *not_needed;     /* (count) 1: no record and not needed */
-    int64_t unneeded;       /* every rank: how many */
+    int64_t ncells;              /* the part's cells */
+    tls_cell_decision *out;      /* (ncells, ncompare) */
+    int8_t *stop;                /* (ncells) TLS_CELL_* */
+    int8_t *not_needed;          /* (count) 1: no record and not needed */
+    int64_t unneeded;            /* every rank: how many */
     int64_t ebh_kept, ebh_signs; /* rank 0, decide.multiplicity ebh: sign decisions kept, of */
 } tls_store_cells;
 

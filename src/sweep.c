@@ -15,17 +15,17 @@
 #include "tlsweep/progress.h"
 #include "tlsweep/provenance.h"
 #include "tlsweep/resume.h"
+#include "tlsweep/runmsg.h"
 #include "tlsweep/runrec.h"
 #include "tlsweep/sched.h"
 #include "tlsweep/signals.h"
 #include "tlsweep/slurm.h"
+#include "tlsweep/worker.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct {
     MPI_Comm comm;
@@ -112,59 +112,6 @@ static int prepare(run_ctx *u, char *err) {
 
 /* ---- compute --------------------------------------------------------------------- */
 
-typedef struct {
-    const tls_setup *s;
-    tls_result *r;
-    tls_journal *journal;
-    int rank;
-    char host[TLS_HOST_LEN];
-} compute_ctx;
-
-/* Fault injection for tests of failure containment: TLSWEEP_FAULT is a
- * comma-separated list of grid indices whose MMD method is recorded as
- * failed (tests/README.md; never set in production). */
-static int injected_fault(int64_t idx) {
-    const char *s = getenv("TLSWEEP_FAULT");
-    while (s && *s) {
-        char *end;
-        long long v = strtoll(s, &end, 10);
-        if (end == s) return 0;
-        if (v == idx) return 1;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return 0;
-}
-
-static int compute_one(void *arg, int64_t idx, tls_msg_rec *rec, double *seconds) {
-    compute_ctx *x = arg;
-    tls_settings st;
-    tls_grid_settings(x->s->c, idx, &st);
-    tls_data_files_bind(&x->s->files, &st.eng);
-    double t = tls_now();
-    TLS_CALL(tls_engine_run(x->r, &st.eng, &st.pt));
-    tls_result_expand(x->r, &st.eng, &x->s->env);
-    if (injected_fault(idx)) {
-        tls_scalars *sc = &x->r->s;
-        sc->status = sc->mstatus[TLS_METHOD_MMD] = TLS_STATUS_FAILED;
-        sc->acc[TLS_METHOD_MMD] = sc->mmd2_feat_after = sc->pad_feat = NAN;
-        sc->negative_transfer = -1;
-        snprintf(sc->reason, sizeof(sc->reason), "mmd: fault injected by TLSWEEP_FAULT");
-    }
-    tls_record_meta meta;
-    memset(&meta, 0, sizeof(meta));
-    meta.index = idx;
-    meta.rank = x->rank;
-    meta.seconds = tls_now() - t;
-    meta.finished = (double)time(NULL);
-    memcpy(meta.host, x->host, sizeof(meta.host));
-    TLS_TRY(tls_journal_append(x->journal, &meta, x->r, &rec->offset)); /* said in compute() */
-    if (tls_journal_check(x->journal) != TLS_OK) return TLS_ERR_STATE;
-    rec->status = x->r->s.status;
-    memcpy(rec->acc, x->r->s.acc, sizeof(rec->acc));
-    *seconds = meta.seconds;
-    return TLS_OK;
-}
-
 static void seq_counts(const void *ctx, int64_t *n, int64_t *stopped) {
     tls_seqplan_counts(ctx, n, stopped);
 }
@@ -183,24 +130,9 @@ static double announce(run_ctx *u) {
                 u->me.slurm, left);
         time_limit = slurm_left;
     }
-    if (u->seq) {
-        int64_t n, stopped;
-        tls_seqplan_counts(u->seq, &n, &stopped);
-        fprintf(stderr,
-                "tlsweep: %s%s: %lld cells, %lld of them decided or spent; %lld configurations "
-                "recorded, at most %lld%s on %d rank%s\n",
-                o->resume ? "resuming " : "decisions cell by cell -> ", o->output, (long long)n,
-                (long long)stopped, (long long)u->x.already, (long long)u->s.L.count,
-                o->part.n > 1 ? " (this part)" : "", u->nranks, u->nranks > 1 ? "s" : "");
-    } else if (o->resume)
-        fprintf(stderr,
-                "tlsweep: resuming %s: %lld of %lld configurations already recorded, %lld to "
-                "compute\n",
-                o->output, (long long)u->x.already, (long long)u->s.L.count, (long long)u->x.nwork);
-    else
-        fprintf(stderr, "tlsweep: %lld configurations%s on %d rank%s -> %s\n",
-                (long long)u->s.L.count, o->part.n > 1 ? " (this part)" : "", u->nranks,
-                u->nranks > 1 ? "s" : "", o->output);
+    int64_t n = -1, stopped = 0;
+    if (u->seq) tls_seqplan_counts(u->seq, &n, &stopped);
+    tls_runmsg_opening(o, u->nranks, n, stopped, u->x.already, u->x.nwork, u->s.L.count);
     tls_progress_init(&u->prog, o->progress_seconds, u->s.L.count, u->x.already);
     if (u->seq) u->prog.cells = seq_counts, u->prog.cells_ctx = u->seq;
     return time_limit;
@@ -209,7 +141,7 @@ static double announce(run_ctx *u) {
 /* The state directory (or a journal) was deleted while the run went on:
  * keep what can be kept (rank 0 makes a new state; every rank's journal is
  * saved again). */
-static int recover(run_ctx *u, compute_ctx *cx, const char *jpath) {
+static int recover(run_ctx *u, tls_worker *cx, const char *jpath) {
     char err[TLS_ERRMSG] = "";
     int rc = TLS_OK;
     if (u->rank == 0) {
@@ -226,7 +158,7 @@ static int recover(run_ctx *u, compute_ctx *cx, const char *jpath) {
 }
 
 static int compute(run_ctx *u, char *err) {
-    compute_ctx cx = {&u->s, u->s.r, NULL, u->rank, ""};
+    tls_worker cx = {&u->s, u->s.r, NULL, u->rank, ""};
     tls_hostname(cx.host, sizeof(cx.host));
     char jpath[4400];
     tls_state_journal_path(u->dir, u->run_no, u->rank, jpath, sizeof(jpath));
@@ -246,7 +178,7 @@ static int compute(run_ctx *u, char *err) {
         tls_seqplan_plan(u->seq, &so.plan);
     else if (u->rank == 0)
         tls_resume_plan(&u->x, &so.plan);
-    int crc = tls_sched_run(u->comm, &so, compute_one, &cx, &u->sr);
+    int crc = tls_sched_run(u->comm, &so, tls_worker_compute, &cx, &u->sr);
     u->mem_after_compute = tls_peak_rss_mib();
     u->lost = !tls_all_ok(u->comm, crc != TLS_ERR_STATE);
     if (u->lost) crc = recover(u, &cx, jpath);
@@ -264,20 +196,6 @@ static int compute(run_ctx *u, char *err) {
 }
 
 /* ---- collect --------------------------------------------------------------------- */
-
-/* The command that resumes this sweep. */
-static void resume_hint(char *buf, size_t len, const tls_run_opts *o, int nranks) {
-    const char *launcher = getenv("TLSWEEP_RESUME_WITH");
-    char pt[48] = ""; /* a part resumes as that part */
-    if (o->part.n > 1) snprintf(pt, sizeof(pt), " --part %d/%d", o->part.k, o->part.n);
-    if (launcher && *launcher)
-        snprintf(buf, len, "%s -o %s%s --resume", launcher, o->output, pt);
-    else if (getenv("OMPI_COMM_WORLD_SIZE") || nranks > 1)
-        snprintf(buf, len, "mpirun -n %d %s run -o %s%s --resume", nranks, o->program, o->output,
-                 pt);
-    else
-        snprintf(buf, len, "%s run -o %s%s --resume", o->program, o->output, pt);
-}
 
 /* The results file from the journals, as partial.h5 in the state directory. */
 static int collect(run_ctx *u, tls_store_counts *cnt, double *tw) {
@@ -299,7 +217,7 @@ static int collect(run_ctx *u, tls_store_counts *cnt, double *tw) {
     tls_runs_free(&all);
     if (rc && u->rank == 0) {
         char hint[4400];
-        resume_hint(hint, sizeof(hint), u->o, u->nranks);
+        tls_runmsg_resume_hint(hint, sizeof(hint), u->o, u->nranks);
         fprintf(stderr,
                 "tlsweep: the results file was not written; the journals are intact: "
                 "free space or fix the cause, then: %s\n",
@@ -310,62 +228,22 @@ static int collect(run_ctx *u, tls_store_counts *cnt, double *tw) {
 
 /* ---- commit ---------------------------------------------------------------------- */
 
-/* Rank 0: the exit status of a run whose file is in place, and why. */
-static int outcome(const run_ctx *u, const tls_store_counts *cnt, char *why, size_t len) {
-    why[0] = '\0';
-    if (u->lost)
-        snprintf(why, len, " (state directory deleted)");
-    else if (u->sr.stop == TLS_STOP_TIME)
-        snprintf(why, len,
-                 " (time limit: nothing starts in its last %g s, kept for writing the "
-                 "file, nor when 1.5 x the longest configuration so far would not fit)",
-                 TLS_SCHED_RESERVE_SECONDS);
-    else if (u->sr.stop == TLS_STOP_SIGNAL)
-        snprintf(why, len, " (signal)");
-    if (u->lost || cnt->pending) return TLS_EXIT_RESUMABLE;
-    return cnt->done == 0 ? TLS_EXIT_ALL_FAILED : TLS_EXIT_OK;
-}
-
 /* Rank 0: durable -- the new file's data, the rename -- then the state goes
  * (or stays, for a resume); what happened, said once. */
 static int commit(run_ctx *u, const tls_store_counts *cnt, double tw) {
     const tls_run_opts *o = u->o;
-    char partial[4400], hint[4400], why[200];
+    char partial[4400], hint[4400];
     snprintf(partial, sizeof(partial), "%s/partial.h5", u->dir);
-    resume_hint(hint, sizeof(hint), o, u->nranks);
     if (tls_fsync_path(partial) != TLS_OK || rename(partial, o->output) != 0 ||
         tls_fsync_parent(o->output) != TLS_OK) {
+        tls_runmsg_resume_hint(hint, sizeof(hint), o, u->nranks);
         fprintf(stderr, "tlsweep: cannot move %s to %s: %s; the sweep is resumable: %s\n", partial,
                 o->output, strerror(errno), hint);
         return TLS_EXIT_FAILURE;
     }
-    char el[32];
-    tls_format_duration(el, sizeof(el), tls_now() - u->prog.t0);
-    char unneeded[64] = "";
-    if (cnt->not_needed)
-        snprintf(unneeded, sizeof(unneeded), ", %lld not needed", (long long)cnt->not_needed);
-    fprintf(stderr,
-            "tlsweep: %lld configurations: %lld done, %lld failed, %lld pending%s; wrote %s "
-            "in %s (file writing %.2f s)\n",
-            (long long)u->s.L.count, (long long)cnt->done, (long long)cnt->failed,
-            (long long)cnt->pending, unneeded, o->output, el, tw);
-    if (u->seq && u->sr.seconds > 0)
-        fprintf(stderr,
-                "tlsweep: deciding what to run took %.3f s of the %.1f s of computing "
-                "(%.2f%%)\n",
-                u->sr.plan_seconds, u->sr.seconds, 100.0 * u->sr.plan_seconds / u->sr.seconds);
-    if (cnt->failed)
-        fprintf(stderr, "tlsweep: %lld failed: `%s status %s` lists them with their reasons\n",
-                (long long)cnt->failed, o->program, o->output);
-    int code = outcome(u, cnt, why, sizeof(why));
-    if (code == TLS_EXIT_RESUMABLE)
-        fprintf(stderr, "tlsweep: interrupted%s; continue with: %s\n", why, hint);
-    if (code == TLS_EXIT_ALL_FAILED)
-        fprintf(stderr, "tlsweep: every configuration failed (exit status 3); see `%s status %s`\n",
-                o->program, o->output);
-    char exit_s[8];
-    snprintf(exit_s, sizeof(exit_s), "%d", code);
-    snprintf(u->me.exit_status, sizeof(u->me.exit_status), "%s", exit_s);
+    int code = tls_runmsg_closing(o, u->nranks, u->s.L.count, cnt, &u->sr, u->seq != NULL, u->lost,
+                                  tls_now() - u->prog.t0, tw);
+    snprintf(u->me.exit_status, sizeof(u->me.exit_status), "%d", code);
     if (code != TLS_EXIT_RESUMABLE) {
         if (tls_state_remove(&u->x.state) != TLS_OK)
             fprintf(stderr, "tlsweep: the state %s is left behind: remove it\n", u->dir);

@@ -4,10 +4,12 @@ file per mistake; its first line says `# expect: LINE KEY MESSAGE`."""
 import glob
 import os
 import re
+import subprocess
 
+import numpy as np
 import pytest
 
-from tlstest import ROOT, mpirun, run, tree_snapshot
+from tlstest import BIN, ROOT, env, mpirun, run, tree_snapshot
 
 CORPUS = sorted(glob.glob(os.path.join(ROOT, "tests", "bad_input", "*.yaml")))
 
@@ -82,6 +84,7 @@ SET_CASES = [
     (["--set", "data.shift_kind=lable"], "'lable' is not one of its words; did you mean label? allowed: rotation"),
     # Hydra's comma list: how to sweep the key instead
     (["--set", "train.lr=0.001,0.01"], "'0.001,0.01' is not a number; to sweep it: --set 'grid.train.lr=[0.001, 0.01]'"),
+    (["--set", "grid.seed=0,1,2"], "to sweep it: --set 'grid.seed=[0, 1, 2]'"),
     # the key the user set is blamed, not the built-in default it collides with
     (["--set", "data.shift_kind=label"], "data.shift_kind: label makes the shift a share in [0, 1] of class 0, and the "
      "built-in grid.shift holds 45; allowed: grid.shift with numbers from 0 to 1 as well"),
@@ -165,9 +168,10 @@ def test_bad_mpiio_hints_are_refused_before_any_work(hints, message, tmp_path):
 
 
 def test_a_setup_error_on_one_rank_ends_every_rank(tmp_path):
-    """Rank 1 cannot read the data files (they are relative to its working
-    directory, which lacks them): every rank ends, with that rank's message
-    printed once and status 2, instead of rank 0 waiting forever."""
+    """Rank 1 cannot read the data files (given with --set, they are relative
+    to its working directory, which lacks them): every rank ends, with that
+    rank's message printed once and status 2, instead of rank 0 waiting
+    forever."""
     import subprocess
     import h5py
     import numpy as np
@@ -180,13 +184,47 @@ def test_a_setup_error_on_one_rank_ends_every_rank(tmp_path):
             f["X"] = rng.standard_normal((60, 2)).astype(np.float32)
             f["y"] = np.repeat([0, 1], 30).astype(np.int32)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("data: {source: data/src.h5, target: data/tgt.h5, n_test: 20}\n"
+    cfg.write_text("data: {n_test: 20}\n"
                    "grid: {n_target: [4], seed: [0], shift: [0], lambda: [0]}\ntrain: {epochs: 1, finetune_epochs: 1}\n")
     out = str(tmp_path / "r.h5")
     from tlstest import env as tenv, BIN
     exe = os.path.abspath(BIN)
-    cmd = ["mpirun", "-q", "-n", "1", "-wdir", str(a), exe, "run", str(cfg), "-o", out, ":",
-           "-n", "1", "-wdir", str(b), exe, "run", str(cfg), "-o", out]
+    files = ["--set", "data.source=data/src.h5", "--set", "data.target=data/tgt.h5"]
+    cmd = ["mpirun", "-q", "-n", "1", "-wdir", str(a), exe, "run", str(cfg), "-o", out] + files + [":",
+           "-n", "1", "-wdir", str(b), exe, "run", str(cfg), "-o", out] + files
     p = subprocess.run(cmd, capture_output=True, text=True, env=tenv(), timeout=120)
     assert_one_clear_line(p, "data/src.h5: data.source: cannot read the file")
     assert not os.path.exists(out) and not os.path.exists(out + ".tlsweep.d")
+
+
+def test_data_paths_in_a_file_are_read_from_its_directory(tmp_path):
+    """Relative data paths written in a configuration file are read from that file's directory, wherever tlsweep
+    runs (given with --set: from the current directory); a missing file's message names the path searched and the
+    line that set it."""
+    import h5py
+    (tmp_path / "exp" / "data").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("src", "tgt"):
+        with h5py.File(tmp_path / "exp" / "data" / f"{name}.h5", "w") as f:
+            f["X"] = rng.standard_normal((60, 2)).astype(np.float32)
+            f["y"] = np.repeat([0, 1], 30).astype(np.int32)
+    cfg = tmp_path / "exp" / "c.yaml"
+    cfg.write_text("data:\n  source: data/src.h5\n  target: data/tgt.h5\n  n_test: 20\n"
+                   "grid: {n_target: [4], seed: [0], shift: [0], lambda: [0]}\n")
+    for cwd, path in ((tmp_path / "elsewhere", "../exp/c.yaml"), (tmp_path, "exp/c.yaml"), (tmp_path / "exp", "c.yaml")):
+        p = subprocess.run([os.path.abspath(BIN), "run", path, "--dry-run", "-o", str(tmp_path / "o.h5")],
+                           cwd=cwd, capture_output=True, text=True, env=env())
+        assert p.returncode == 0, (cwd, p.stderr)
+    p = subprocess.run([os.path.abspath(BIN), "config", "../exp/c.yaml"], cwd=tmp_path / "elsewhere",
+                       capture_output=True, text=True, env=env())
+    assert 'source: "../exp/data/src.h5"' in p.stdout, p.stdout
+    cfg.write_text(cfg.read_text().replace("data/tgt.h5", "data/nope.h5"))
+    p = subprocess.run([os.path.abspath(BIN), "run", "../exp/c.yaml", "--dry-run", "-o", str(tmp_path / "o.h5")],
+                       cwd=tmp_path / "elsewhere", capture_output=True, text=True, env=env())
+    assert_one_clear_line(p, "../exp/data/nope.h5: data.target (set at ../exp/c.yaml:3): cannot read the file")
+    # --set: from the current directory, as a shell user expects
+    p = subprocess.run([os.path.abspath(BIN), "run", "c.yaml", "--dry-run", "-o", str(tmp_path / "o.h5"),
+                        "--set", "data.target=data/tgt.h5"], cwd=tmp_path / "exp", capture_output=True, text=True,
+                       env=env())
+    assert p.returncode == 0, p.stderr

@@ -367,6 +367,34 @@ def test_the_boundary_in_words():
         "hurts up to 15°–60° (15° inferred) at 4 labelled target points, up to 0°–30° at 8; helps beyond;")
 
 
+def test_a_boundary_maps_line_reads_as_its_boundary():
+    """A boundary map's line without a decided sign change is said by its boundary alone: given-up cells are
+    undecided there (the counts say how many were given up), and a run partly inferred says so, not cell by cell;
+    lines with one boundary then read alike (and group). A run wholly inferred stays '(inferred)'."""
+    import types
+    import xarray as xr
+    from analysis.report.headline import line_groups
+    from analysis.report.names import Names
+    shifts = [0.0, 15.0, 30.0, 45.0, 60.0, 75.0]
+    code = np.array([[0, 0, 0, 2, 2, 2], [0, 0, 0, 2, 2, 2], [0, 0, 2, 2, 2, 2]])  # n_target 4, 8, 16 x shift
+    src = np.array([[1, 2, 1, 1, 2, 1], [1, 1, 2, 1, 1, 2], [1, 1, 1, 2, 2, 2]])
+    given = np.zeros(code.shape, bool)
+    given[0, 0] = given[1, 2] = True
+    dims = ("n_target", "shift", "comparison")
+    dec = xr.Dataset({"decision": (dims, code[..., None].astype(np.int8)),
+                      "decision_source": (dims, src[..., None].astype(np.int8)),
+                      "seeds_used": (dims, np.where(src == 1, 20, 0)[..., None]), "given_up": (dims, given[..., None])},
+                     coords={"n_target": [4, 8, 16], "shift": shifts, "comparison": ["mmd:scratch"]},
+                     attrs={"mode": "boundary"})
+    ds = xr.Dataset(coords={"shift": shifts, "n_target": [4, 8, 16]})
+    ctx = types.SimpleNamespace(names=Names(ds), dec=dec, ds=ds, trans="mmd",
+                                bounds={"shift": D.boundaries(dec, "shift")})
+    assert line_groups(ctx, "mmd:scratch", "shift") == [
+        "at 4 and 8 labelled target points: is undecided up to 30° (partly inferred), hurts from 45° on (partly "
+        "inferred)",
+        "at 16 labelled target points: is undecided up to 15°, hurts from 30° on (partly inferred)"]
+
+
 # ---------------------------------------------------------------- the report
 
 def report(path, out):

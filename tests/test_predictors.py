@@ -232,6 +232,21 @@ def test_cells_are_the_decided_ones_with_their_mean_score(sweeps):
         assert row["auroc"] == pytest.approx(roc_auc_score(c["harm"], -c["ts_knn"]))
 
 
+def test_cells_follow_the_decide_rule_given(sweeps):
+    """rule= reaches analysis.decide: the cells are those it decides under that rule, not its default."""
+    from analysis.decide import ASYMPTOTIC, DEFAULT, decide
+    path = sweeps["rotation"]
+    for rule in (DEFAULT, ASYMPTOTIC):
+        dec = decide(path, "mmd", "scratch", rule=rule)["decision"]
+        c = cells(path, rule=rule)
+        assert len(c) == int(np.isin(dec.values, (1, 2, 3)).sum())
+        for _, r in c.iterrows():
+            assert r["decision"] == int(dec.sel(shift=r["shift"], n_target=r["n_target"]).squeeze())
+        assert f"sign {rule.sign}," in c.attrs["decided_by"]
+        df = predictors(path, targets=("cell",), by=(), rule=rule)
+        assert df[df["slice"] == "all"]["n"].max() == len(c)
+
+
 def test_refusals(sweeps):
     with pytest.raises(ValueError, match="comparison"):
         predictors(sweeps["rotation"], "mmd:nothing")

@@ -18,7 +18,7 @@ MIN_SEEDS = MIN_SEEDS_FOR_INTERVAL
 # what a line of cells says of each cell (decide.states, and 'not known' for a boundary map's cell without data)
 VERB = {"helps": "helps", "hurts": "hurts", "equivalent": "is equivalent", "undecided": "is undecided",
         "given up": "is undecided (given up)", "no data": "has no finished seed", "not known": "is not known (not run)"}
-PLURAL = {"helps": "help", "hurts": "hurt", "equivalent": "equivalent"}
+PLURAL = {"helps": "help", "hurts": "hurt", "equivalent": "equivalent", "undecided": "undecided"}
 # the cells between the two sides of a sign change, in words
 BAND = {"undecided": "undecided", "given up": "given up", "equivalent": "equivalent", "no data": "not known",
         "not known": "not known"}
@@ -321,6 +321,11 @@ def line_text(ctx, along, row, kind=None):
     """One line of cells in words, from its decisions only (inferred cells said)."""
     xs, ms = list(row["values"]), said(ctx, row)
     inferred = [v == "inferred" for v in row["sources"]] if "sources" in row else [False] * len(xs)
+    if getattr(getattr(ctx, "dec", None), "attrs", {}).get("mode") == "boundary":
+        # a map's line in its runs: given up is undecided (the counts say how many), a run partly inferred says
+        # so (the figure hatches which), so that lines with one boundary read alike
+        ms = ["undecided" if m == "given up" else m for m in ms]
+        return runs_text(ctx, along, xs, ms, inferred=inferred, partly=True)
     if along == "lambda" and 0.0 in xs and ctx.trans in str(row["comparison"]).split(":"):
         text, note = runs_text(ctx, along, xs, ms, inferred=inferred), "λ = 0: fine-tuning without alignment"
         return text[:-1] + f"; {note})" if text.endswith(")") else text + f" ({note})"
@@ -339,17 +344,17 @@ def line_text(ctx, along, row, kind=None):
     return runs_text(ctx, along, xs, ms, inferred=inferred)
 
 
-def runs_text(ctx, along, xs, ms, plain=False, inferred=None):
+def runs_text(ctx, along, xs, ms, plain=False, inferred=None, partly=False):
     """'helps up to 45°, is undecided at 90°, hurts from 135° on (the sign changes between 45° and 135°)'.
     plain: every run as 'at a–b' (a half-line read from its unshifted end). inferred (per x): the inferred
-    cells of a run are said after it ('(inferred)', or '(150° inferred)')."""
+    cells of a run are said after it ('(inferred)', or '(150° inferred)'; partly: '(partly inferred)')."""
     f = lambda v: ctx.names.fmt(along, v)  # noqa: E731
     inferred = inferred or [False] * len(xs)
     parts_of = runs(xs, ms)
     notes, i = [], 0
     for m, a, b, k in parts_of:
         inf = [x for x, y in zip(xs[i:i + k], inferred[i:i + k]) if y]
-        notes.append("" if not inf else " (inferred)" if len(inf) == k else
+        notes.append("" if not inf else " (inferred)" if len(inf) == k else " (partly inferred)" if partly else
                      f" ({', '.join(f(x) for x in inf)} inferred)")
         i += k
     if len(parts_of) == 1:

@@ -28,3 +28,4 @@ for kind in rotation translation scale label conditional; do files+=("$dir/trans
 PYTHONPATH="$here" /usr/bin/python3 -c 'import sys, analysis; analysis.concat(sys.argv[2:]).to_netcdf(sys.argv[1], engine="h5netcdf", invalid_netcdf=True)' \
   "$dir/transferability.h5" "${files[@]}"
 /usr/bin/python3 "$here/docs/transferability/tables.py" "${files[@]}"
+/usr/bin/python3 "$here/docs/transferability/figure.py" "$dir/transferability.h5" "$dir/transferability_what_foresees.png"

@@ -142,6 +142,36 @@ def transferability_scores(extractor, classifier, Xl, yl):
     return out
 
 
+def alignment(align, fs, ft, gamma, gammas, bandwidth, estimator, disc):
+    """The alignment loss between a source batch's features fs and the target's ft (before lambda)."""
+    if align == "mmd":
+        if gammas is None and bandwidth == "fixed" and estimator == "biased":
+            return mmd2(fs, ft, gamma)
+        return mmd2_general(fs, ft, list(gammas) if gammas else [gamma], bandwidth, estimator)
+    if align == "coral":
+        return coral(fs, ft)
+    if align == "dann":
+        z = GradReverse.apply(torch.cat([fs, ft]))
+        lab = torch.cat([torch.zeros(len(fs)), torch.ones(len(ft))])
+        return torch.nn.BCEWithLogitsLoss()(disc(z).squeeze(1), lab)
+    raise ValueError(align)
+
+
+def train_target_only(extractor, classifier, init_state, Xl, Yl, lr, target_epochs):
+    """The target-only network: the same initialisation, a fresh Adam, the labelled target points only."""
+    extractor.load_state_dict(init_state[0])
+    classifier.load_state_dict(init_state[1])
+    for p in extractor.parameters():
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(list(extractor.parameters()) + list(classifier.parameters()), lr=lr)
+    ce = torch.nn.CrossEntropyLoss()
+    for _ in range(target_epochs):
+        opt.zero_grad(set_to_none=True)
+        loss = ce(classifier(extractor(Xl)), Yl)
+        loss.backward()
+        opt.step()
+
+
 def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finetune_epochs=50,
         batch_size=32, lr=1e-3, gamma=1.0, hidden=32, features=16, align="mmd", target_batch=None,
         gammas=None, bandwidth="fixed", estimator="biased", disc_hidden=32, strategy="all",
@@ -170,15 +200,15 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
         disc = torch.nn.Sequential(torch.nn.Linear(features, disc_hidden), torch.nn.ReLU(),
                                    torch.nn.Linear(disc_hidden, 1))
         params += list(disc.parameters())
+    else:
+        disc = None
     opt = torch.optim.Adam(params, lr=lr)
     ce = torch.nn.CrossEntropyLoss()
-    bce = torch.nn.BCEWithLogitsLoss()
     Xs, Ys = torch.from_numpy(xs), torch.from_numpy(ys).long()
     Xt = torch.from_numpy(xt)
     Xl, Yl = torch.from_numpy(xl), torch.from_numpy(yl).long()
     g = torch.Generator().manual_seed(seed)
     gt = torch.Generator().manual_seed(seed + 1000003)  # the target batches' own stream
-    kernel_gammas = list(gammas) if gammas else [gamma]
     for _ in range(epochs):
         order = torch.randperm(n_source, generator=g)
         for b in range(0, n_source, batch_size):
@@ -191,19 +221,7 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
                 if target_batch is not None and target_batch < n_test:
                     Xtb = Xt[torch.randperm(n_test, generator=gt)[:target_batch]]
                 ft = extractor(Xtb)
-                if align == "mmd":
-                    if gammas is None and bandwidth == "fixed" and estimator == "biased":
-                        loss = loss + lam * mmd2(fs, ft, gamma)
-                    else:
-                        loss = loss + lam * mmd2_general(fs, ft, kernel_gammas, bandwidth, estimator)
-                elif align == "coral":
-                    loss = loss + lam * coral(fs, ft)
-                elif align == "dann":
-                    z = GradReverse.apply(torch.cat([fs, ft]))
-                    lab = torch.cat([torch.zeros(len(fs)), torch.ones(len(ft))])
-                    loss = loss + lam * bce(disc(z).squeeze(1), lab)
-                else:
-                    raise ValueError(align)
+                loss = loss + lam * alignment(align, fs, ft, gamma, gammas, bandwidth, estimator, disc)
             loss.backward()
             opt.step()
     if scores:
@@ -230,17 +248,7 @@ def run(shift, lam, n_target, seed, n_source=1000, n_test=200, epochs=100, finet
     out["acc_mmd"], p_mmd = softmax_accuracy(extractor, classifier, Xt, yt)
     t2, c2 = time.perf_counter(), time.process_time()
 
-    # the target-only network: same initialisation, fresh Adam, labelled target points only
-    extractor.load_state_dict(init_state[0])
-    classifier.load_state_dict(init_state[1])
-    for p in extractor.parameters():
-        p.requires_grad_(True)
-    opt = torch.optim.Adam(list(extractor.parameters()) + list(classifier.parameters()), lr=lr)
-    for _ in range(target_epochs):
-        opt.zero_grad(set_to_none=True)
-        loss = ce(classifier(extractor(Xl)), Yl)
-        loss.backward()
-        opt.step()
+    train_target_only(extractor, classifier, init_state, Xl, Yl, lr, target_epochs)
     out["acc_target_mlp"], p_tgt = softmax_accuracy(extractor, classifier, Xt, yt)
     out["acc_ensemble"] = float((((p_mmd + p_tgt) / 2).argmax(1).numpy() == yt).mean())
     out["seconds_svm"] = t1 - t0
