@@ -94,15 +94,15 @@ typedef struct {
 
 typedef struct {
     tls_settings base; /* every key's value where not swept (the grid's named axes: first values) */
-    char data_source[512]; /* data.source: HDF5 file of source points, "" = synthetic */
-    char data_target[512]; /* data.target: HDF5 file of target points */
+    char data_source[512];   /* data.source: HDF5 file of source points, "" = synthetic */
+    char data_target[512];   /* data.target: HDF5 file of target points */
     char data_where[2][320]; /* where data.source and data.target were set ("FILE:LINE",
                               * "--set ..."; "" when not): a relative path given in a
                               * configuration file is read from that file's directory */
-    tls_reals image_shape; /* data.image_shape: [h, w] when the points are images, else n = 0 */
-    int embeddings;        /* output.embeddings: store embeddings and inputs */
-    double sync_seconds;   /* output.sync_seconds: journal fsync interval, s */
-    int naxes;             /* >= 4: shift, lambda, n_target, seed, then the extra axes */
+    tls_reals image_shape;   /* data.image_shape: [h, w] when the points are images, else n = 0 */
+    int embeddings;          /* output.embeddings: store embeddings and inputs */
+    double sync_seconds;     /* output.sync_seconds: journal fsync interval, s */
+    int naxes;               /* >= 4: shift, lambda, n_target, seed, then the extra axes */
     tls_axis axis[TLS_MAX_AXES];
     int64_t grid_size;      /* product of the axes' lengths, <= TLS_MAX_GRID */
     char source[512];       /* the YAML file read, or "(built-in default)" */
