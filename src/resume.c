@@ -305,6 +305,9 @@ static int check_state(const plan_ctx *p, const char *dir, char *err) {
         free(stored);
     }
     if (rc == TLS_OK) p->x->man = m;
+    char *stored = rc == TLS_OK ? tls_state_config(dir) : NULL;
+    if (rc == TLS_OK && !stored) rc = tls_state_write_config(&p->x->state, p->yaml); /* lost */
+    free(stored);
     return rc;
 }
 
@@ -349,6 +352,14 @@ static int refuse_file(const plan_ctx *p, tls_store_reader *rd, const char *dir,
                : tls_input_error(err, "--resume", o->output,
                                  "is part %d/%d of its sweep; allowed: the same --part", m->part.k,
                                  m->part.n);
+}
+
+/* A state directory with journals and no manifest: lost, not absent. */
+static int orphaned(const char *dir, char *err) {
+    return tls_input_error(err, dir, "manifest",
+                           "missing, but the directory holds journals: a sweep's state that lost "
+                           "its manifest; allowed: --force to start over (discards the sweep's "
+                           "finished work)");
 }
 
 /* --resume: the state, or else the results file, says what is done. */
@@ -449,6 +460,7 @@ int tls_resume_prepare(tls_resume *x, const tls_run_opts *o, const tls_setup *s,
     char mpath[4300];
     snprintf(mpath, sizeof(mpath), "%s/manifest", dir);
     int have_state = file_exists(mpath, &st);
+    if (!have_state && !o->force && tls_state_orphaned(dir)) return orphaned(dir, err);
     if (!o->resume) TLS_TRY(start_fresh(&p, dir, out_exists, have_state, err));
     if (o->resume) TLS_TRY(resume_existing(&p, dir, out_exists, have_state, err));
     if (x->nothing_to_do) return TLS_OK;

@@ -277,16 +277,32 @@ static int write_atomic(const tls_state *s, const char *name, const char *text) 
     return TLS_OK;
 }
 
-int tls_state_reset(tls_state *s, const tls_manifest *m, const char *config_yaml) {
-    TLS_CHECK(empty_dir(s->dir, 0) == 0, TLS_ERR_IO, "cannot empty the old state %s: %s", s->dir,
-              strerror(errno));
+int tls_state_write_config(tls_state *s, const char *config_yaml) {
     char *text = malloc(strlen(config_yaml) + 128);
     TLS_CHECK(text, TLS_ERR_NOMEM, "out of memory");
     sprintf(text, "# effective configuration of this sweep (tlsweep config prints the same)\n%s",
             config_yaml);
     int rc = write_atomic(s, "config.yaml", text);
     free(text);
-    TLS_TRY(rc);
+    return rc;
+}
+
+int tls_state_orphaned(const char *dir) {
+    char path[4400];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/manifest", dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || lstat(path, &st) == 0) return 0;
+    char **paths = NULL;
+    int n = 0;
+    if (tls_state_journals(dir, &paths, &n) != TLS_OK) return 0;
+    tls_state_journals_free(paths, n);
+    return n > 0;
+}
+
+int tls_state_reset(tls_state *s, const tls_manifest *m, const char *config_yaml) {
+    TLS_CHECK(empty_dir(s->dir, 0) == 0, TLS_ERR_IO, "cannot empty the old state %s: %s", s->dir,
+              strerror(errno));
+    TLS_TRY(tls_state_write_config(s, config_yaml));
     char man[512];
     snprintf(man, sizeof(man),
              "tlsweep-state %d\nsweep_id %016llx\nconfig_hash %016llx\ndata_crc %08x %08x\n"

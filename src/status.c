@@ -164,7 +164,9 @@ static int load_state(const char *out, const char *dir, tls_manifest *m, const t
     char *text = tls_state_config(dir);
     int rc = text ? tls_config_load_text(c, dir, text, err)
                   : tls_input_error(err, dir, "config.yaml",
-                                    "missing, or not a regular file; allowed: a sweep's state");
+                                    "missing, or not a regular file; allowed: a sweep's state "
+                                    "(tlsweep run --resume with the sweep's configuration "
+                                    "writes it again)");
     free(text);
     if (rc == TLS_OK && ((*c)->grid_size != m->grid_size || tls_config_hash(*c) != m->config_hash))
         rc = tls_input_error(err, dir, "config.yaml",
@@ -401,6 +403,14 @@ int tls_status(const char *out, const char *program) {
         tls_store_close(&rd);
     }
     if (have_state) return status_of_state(out, dir, running, holder, program);
+    if (tls_state_orphaned(dir)) { /* as --resume says it */
+        fprintf(stderr,
+                "tlsweep: status %s: %s: manifest: missing, but the directory holds journals: a "
+                "sweep's state that lost its manifest; allowed: --force to start over (discards "
+                "the sweep's finished work)\n",
+                out, dir);
+        return TLS_EXIT_BAD_INPUT;
+    }
     if (!have_file) {
         fprintf(stderr,
                 "tlsweep: status: %s: neither a results file nor a sweep's state (%s): the "

@@ -492,6 +492,32 @@ def test_a_fifo_in_the_state_directory_blocks_nothing(tmp_path, name, refused_by
             assert q.returncode == 75, (what, text)
 
 
+def test_status_and_resume_read_a_damaged_state_alike(baseline, tmp_path):
+    """A state that lost config.yaml: status says how to restore it and --resume writes it again (status read it
+    as broken while --resume went on). A state that lost its manifest: status and --resume say the same line, exit
+    2, nothing touched (status said the sweep may not have started, --resume that the directory did not exist)."""
+    out = str(tmp_path / "r.h5")
+    state = out + ".tlsweep.d"
+    interrupted(out)
+    os.remove(os.path.join(state, "config.yaml"))
+    s = run(["status", out], check=False)
+    assert s.returncode == 2 and "--resume with the sweep's configuration writes it again" in s.stderr, s.stderr
+    p = mpirun(2, ["run", "-o", out, "--resume", "--time-limit", "1"] + GRID, check=False)
+    assert p.returncode == 75, p.stderr
+    s = run(["status", out], check=False)
+    assert s.returncode == 75 and "pending" in s.stdout, s.stdout + s.stderr
+    os.remove(os.path.join(state, "manifest"))
+    before = tree_snapshot(tmp_path)
+    said = "manifest: missing, but the directory holds journals: a sweep's state that lost its manifest"
+    s = run(["status", out], check=False)
+    r = mpirun(2, ["run", "-o", out, "--resume"] + GRID, check=False)
+    assert s.returncode == 2 and r.returncode == 2 and said in s.stderr and said in r.stderr, (s.stderr, r.stderr)
+    assert s.stderr.split(": ", 2)[2] == [x for x in r.stderr.splitlines() if said in x][0].split(": ", 1)[1] + "\n"
+    assert tree_snapshot(tmp_path) == before
+    p = mpirun(2, ["run", "-o", out, "--force"] + GRID)
+    assert result_digest(out) == baseline
+
+
 def test_a_journal_of_run_999999_is_not_the_sweeps(tmp_path):
     """journal-999999-000000.bin made the next run 1 000 000 (a runs.txt of 143 MB, 22 s, and a
     journal name of 7 digits). Run numbers stop at 9999: a later journal is a stray, ignored with

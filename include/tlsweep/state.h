@@ -81,6 +81,14 @@ int tls_state_probe(const char *dir, char *holder, size_t len);
  * manifest and config.yaml. */
 int tls_state_reset(tls_state *s, const tls_manifest *m, const char *config_yaml);
 
+/* Writes config.yaml of a locked state: the sweep's effective configuration
+ * (a resume writes it again when it is missing). */
+int tls_state_write_config(tls_state *s, const char *config_yaml);
+
+/* Whether dir is a sweep's state that lost its manifest: the directory
+ * holds journals but no manifest (status and --resume refuse it alike). */
+int tls_state_orphaned(const char *dir);
+
 /* Reads and checks dir's manifest. TLS_ERR_INPUT with one line in err when
  * it is missing, damaged or of another version. */
 int tls_manifest_read(const char *dir, tls_manifest *m, char *err);
