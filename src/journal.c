@@ -228,7 +228,10 @@ int tls_journal_reader_open(tls_journal_reader **out, const char *const *paths, 
         char why[96];
         int fd = tls_open_regular(p, O_RDONLY, 0, why, sizeof(why));
         if (fd < 0) {
-            fprintf(stderr, "tlsweep: cannot read journal %s: %s\n", p, why);
+            fprintf(stderr,
+                    "tlsweep: cannot read journal %s: %s; allowed: the journals tlsweep "
+                    "writes (remove or rename it)\n",
+                    p, why);
             free(p);
             return TLS_ERR_IO;
         }

@@ -401,10 +401,7 @@ static int plan(const plan_ctx *p, char *err) {
     if (rc == TLS_OK) rc = tls_resume_map_build(m, rd, x->part, p->s->L.count, decide, p->s->r);
     x->nfiles = rc == TLS_OK ? tls_journal_reader_nfiles(rd) : 0;
     tls_journal_reader_close(&rd);
-    if (rc) {
-        snprintf(err, TLS_ERRMSG, "cannot read the sweep state in %.900s", x->state.dir);
-        return rc;
-    }
+    if (rc) return rc; /* printed where it was found, in one line */
     char stray[256];
     int nstray = tls_state_strays(x->state.dir, stray, sizeof(stray));
     if (nstray)

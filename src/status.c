@@ -258,14 +258,15 @@ static int status_of_state(const char *out, const char *dir, int running, const 
     int decide = c->decide.mode != TLS_MODE_GRID;
     if (decide) x.acc = malloc(sizeof(double) * TLS_NMETHODS * (size_t)(x.count ? x.count : 1));
     rc = x.status && x.reasons && (x.acc || !decide) ? TLS_OK : TLS_ERR_NOMEM;
+    if (rc)
+        fprintf(stderr, "tlsweep: status %s: out of memory for %lld configurations\n", out,
+                (long long)x.count);
     if (rc == TLS_OK)
         rc = tls_state_journal_reader(&x.rd, dir, m.sweep_id, c->grid_size,
                                       TLS_JOURNAL_SCALARS_ONLY);
     if (rc == TLS_OK) rc = tls_journal_scan(x.rd, &none, note, &x, &st);
     tls_journal_reader_close(&x.rd);
-    if (rc) {
-        fprintf(stderr, "tlsweep: status %s: cannot read the sweep state in %s\n", out, dir);
-    } else {
+    if (rc == TLS_OK) { /* an error was printed where it was found, in one line */
         print_state(out, dir, &m, c, &x, &st);
         int64_t pending = 0;
         for (int64_t p = 0; p < x.count; p++) pending += x.status[p] == TLS_STATUS_PENDING;

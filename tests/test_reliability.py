@@ -488,6 +488,8 @@ def test_a_fifo_in_the_state_directory_blocks_nothing(tmp_path, name, refused_by
         text = q.stdout + q.stderr
         if what in refused_by:
             assert q.returncode in (1, 2) and "not a regular file" in text and name in text, (what, text)
+            # one line: the journal reader's, without a second, vaguer one from its caller
+            assert sum(l.startswith("tlsweep:") for l in text.splitlines()) == 1, (what, text)
         else:
             assert q.returncode == 75, (what, text)
 
