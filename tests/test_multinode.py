@@ -118,11 +118,13 @@ def cluster(tmp_path_factory):
     for tool in ("slurmctld", "slurmd", "munged", "ip", "unshare", "nsenter", "flock"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             pytest.skip(f"{tool} is not installed (scripts/setup.sh test installs slurm-wlm, munge, iproute2)")
-    if os.path.realpath(BIN).startswith("/tmp/"):
-        pytest.skip(f"{BIN} is under /tmp, which every node of the cluster has of its own: build elsewhere")
-    # not under /tmp: every node has a /tmp of its own; this is their shared file system
+    # every node has a /tmp of its own: a clone or build under /tmp is bound into each at its own path
+    shares = sorted({p for p in (os.path.realpath(ROOT), os.path.dirname(os.path.realpath(BIN)))
+                     if p.startswith("/tmp/")})
+    # not under /tmp: this is the nodes' shared file system
     d = tempfile.mkdtemp(prefix="tlsweep-multinode-", dir=os.environ.get("TLSWEEP_MULTINODE_DIR", "/var/tmp"))
-    p = subprocess.run([MULTINODE, "start", d], capture_output=True, text=True)
+    p = subprocess.run([MULTINODE, "start", d], capture_output=True, text=True,
+                       env=dict(os.environ, TLSWEEP_MULTINODE_SHARE=":".join(shares)))
     instance = os.path.join(d, "instance")
     k = open(instance).read().strip() if os.path.exists(instance) else None
     run = os.path.join(d, "run")

@@ -25,7 +25,10 @@
 # (e.g. Docker's FORWARD policy with br_netfilter) never sees node-to-node traffic.
 # DIR is the shared file system of the cluster (state, spool, logs, the jobs'
 # working directories); it must not be under /tmp, which each node has of its
-# own (DIR/nodes/NODE/tmp, writable from the root namespace).
+# own (DIR/nodes/NODE/tmp, writable from the root namespace). Directories under
+# /tmp that every node should see as the root namespace does (a clone and its
+# build under /tmp) are named, separated by colons, in TLSWEEP_MULTINODE_SHARE
+# at start: each is bound at its own path inside every node's /tmp.
 # Needs root, iproute2, util-linux (unshare, nsenter, flock) and Debian's
 # slurm-wlm and munge; a kernel with network, UTS and mount namespaces, veth
 # and bridge (Debian 12's stock kernel has them).
@@ -109,10 +112,14 @@ stop_ns() {
 in_node() {
   local node=$1
   shift
+  local shares=""
+  [ -f "$dir/shares" ] && shares=$(cat "$dir/shares")
   # shellcheck disable=SC2016 # expanded by that sh
   nsenter --net="/run/netns/$(ns_of "$node")" unshare --uts --mount --propagation private -- \
-    /bin/sh -c 'hostname "$1" && mount --bind "$2" /tmp && mount --bind "$3" /etc/hosts && shift 3 && exec "$@"' \
-    sh "$node" "$dir/nodes/$node/tmp" "$dir/hosts" "$@"
+    /bin/sh -c 'hostname "$1" || exit 1
+      for p in $4; do mkdir -p "$2${p#/tmp}" && mount --bind "$p" "$2${p#/tmp}" || exit 1; done
+      mount --rbind "$2" /tmp && mount --bind "$3" /etc/hosts && shift 4 && exec "$@"' \
+    sh "$node" "$dir/nodes/$node/tmp" "$dir/hosts" "$shares" "$@"
 }
 
 start_slurmd() {
@@ -204,7 +211,23 @@ start)
     say "$dir already holds a cluster: stop it first (multinode.sh stop $dir)"
     exit 2
   fi
+  shares=""
+  IFS=: read -r -a wanted <<<"${TLSWEEP_MULTINODE_SHARE:-}"
+  for p in "${wanted[@]}"; do
+    [ -n "$p" ] || continue
+    p=$(realpath -e "$p" 2>/dev/null) || {
+      say "TLSWEEP_MULTINODE_SHARE: $p is not a directory; allowed: directories under /tmp"
+      exit 2
+    }
+    case $p in
+    /tmp/*[[:space:]]* | *[[:space:]]*) say "TLSWEEP_MULTINODE_SHARE: $p has a blank in its name" && exit 2 ;;
+    /tmp/?*) [ -d "$p" ] && shares="$shares $p" && continue ;;
+    esac
+    say "TLSWEEP_MULTINODE_SHARE: $p is not a directory under /tmp (the others are shared already)"
+    exit 2
+  done
   mkdir -p "$dir"/{state,spool,log,run,munge}
+  echo "$shares" >"$dir/shares"
   # the first free index, chosen under a lock so that two starts do not take the same one
   mkdir -p "$REGISTRY"
   exec 9>"$REGISTRY/lock"
