@@ -57,6 +57,18 @@ static int syntax_error(char *err, const char *name, yaml_parser_t *parser) {
 
 #define TLS_YAML_MAX_DEPTH 64 /* nested lists and mappings: a configuration needs 4 */
 
+/* A libyaml parser reading text (len bytes) or, when f is given, the file f. */
+static int parser_open(yaml_parser_t *parser, const char *name, const unsigned char *text,
+                       size_t len, FILE *f, char *err) {
+    if (!yaml_parser_initialize(parser))
+        return tls_input_error(err, name, "yaml", "cannot initialise libyaml; allowed: -");
+    if (f)
+        yaml_parser_set_input_file(parser, f);
+    else
+        yaml_parser_set_input_string(parser, text, len);
+    return TLS_OK;
+}
+
 /* TLS_OK when no list or mapping of text/file lies more than
  * TLS_YAML_MAX_DEPTH deep (syntax errors are left to the loader); one line
  * in err otherwise. Reads only up to the first too deep node: libyaml's
@@ -64,12 +76,7 @@ static int syntax_error(char *err, const char *name, yaml_parser_t *parser) {
 static int depth_check(const char *name, const unsigned char *text, size_t len, FILE *f,
                        char *err) {
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return tls_input_error(err, name, "yaml", "cannot initialise libyaml; allowed: -");
-    if (f)
-        yaml_parser_set_input_file(&parser, f);
-    else
-        yaml_parser_set_input_string(&parser, text, len);
+    TLS_TRY(parser_open(&parser, name, text, len, f, err));
     int depth = 0, rc = TLS_OK;
     yaml_event_t ev;
     while (rc == TLS_OK && yaml_parser_parse(&parser, &ev)) {
@@ -98,12 +105,7 @@ static int load_doc(yaml_document_t *doc, const char *name, const unsigned char 
                     FILE *f, char *err) {
     TLS_TRY(depth_check(name, text, len, f, err));
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return tls_input_error(err, name, "yaml", "cannot initialise libyaml; allowed: -");
-    if (f)
-        yaml_parser_set_input_file(&parser, f);
-    else
-        yaml_parser_set_input_string(&parser, text, len);
+    TLS_TRY(parser_open(&parser, name, text, len, f, err));
     if (!yaml_parser_load(&parser, doc)) {
         int rc = syntax_error(err, name, &parser);
         yaml_parser_delete(&parser);

@@ -292,7 +292,8 @@ static void test_keys(void) {
     free(b.s);
     expect_error("align: {loss: mmdd}\n", "allowed: mmd, coral, dann or none");
     expect_error("grid: {finetune.strategy: [all, al]}\n",
-                 "element 2: 'al' is not one of its words; did you mean all? allowed: all, classifier or l2sp");
+                 "element 2: 'al' is not one of its words; did you mean all? allowed: all, "
+                 "classifier or l2sp");
 }
 
 /* ---- journal ---------------------------------------------------------------------- */
