@@ -2,7 +2,9 @@
 # The transferability sweep (docs/findings/transferability.md): configs/transferability.yaml once per
 # data.shift_kind, each with six shifts that mean something for that kind, into
 # DIR/transferability-KIND.h5; the five as one cube with a data_shift_kind axis (analysis.concat,
-# written by xarray) in DIR/transferability.h5; then the tables (docs/transferability/tables.py).
+# written by xarray) in DIR/transferability.h5; then the tables (docs/transferability/tables.py);
+# then the rotated digits (configs/transferability-digits.yaml) into DIR/transferability-digits.h5
+# and their tables (DIR/tables-digits.md).
 # Usage: docs/transferability/run.sh DIR [tlsweep run options, e.g. --resume]
 # Environment: as jobs/local.sh (TLSWEEP_RANKS, TLSWEEP_BIN).
 set -euo pipefail
@@ -29,3 +31,8 @@ PYTHONPATH="$here" /usr/bin/python3 -c 'import sys, analysis; analysis.concat(sy
   "$dir/transferability.h5" "${files[@]}"
 /usr/bin/python3 "$here/docs/transferability/tables.py" "${files[@]}"
 /usr/bin/python3 "$here/docs/transferability/figure.py" "$dir/transferability.h5" "$dir/transferability_what_foresees.png"
+# the rotated digits (configs/transferability-digits.yaml), its tables on their own
+[ -f "$here/data/digits_source.h5" ] || (cd "$here" && /usr/bin/python3 -m analysis.datasets digits)
+"$here/jobs/local.sh" "$here/configs/transferability-digits.yaml" -o "$dir/transferability-digits.h5" "$@"
+/usr/bin/python3 "$here/docs/transferability/tables.py" --one-kind "$dir/transferability-digits.h5" >"$dir/tables-digits.md"
+echo "the digits' tables: $dir/tables-digits.md" >&2

@@ -4,11 +4,14 @@ shift kind; thresholds fitted on four kinds and tested on the fifth; the article
 what the scores say where a shift swaps the classes. Markdown on stdout.
 
     /usr/bin/python3 docs/transferability/tables.py DIR/transferability-*.h5 > docs/transferability/tables.md
+    /usr/bin/python3 docs/transferability/tables.py --one-kind transferability-digits.h5 > docs/transferability/tables-digits.md
 """
+import math
 import os
 import sys
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 from analysis import concat, predictors  # noqa: E402
@@ -74,7 +77,7 @@ def loko_table(df):
 def n_target_table(df, target, names):
     d = df[(df["target"] == target) & (df["slice_axis"] == "n_target")]
     vals = sorted(set(d["slice_value"]))
-    lines = ["| score | " + " | ".join(f"n_target {v}" for v in vals) + " |", "|---|" + "---|" * len(vals)]
+    lines = ["| score | " + " | ".join(f"n_target {float(v):g}" for v in vals) + " |", "|---|" + "---|" * len(vals)]
     for name in names:
         rows = d[d["score"] == name].set_index("slice_value")
         lines.append(f"| {NAMES.get(name, name)} | " + " | ".join(ci(rows.loc[v]) if v in rows.index else "–"
@@ -87,7 +90,7 @@ def rules_table(conf):
              "|---|---|---:|---:|---:|---:|"]
     for dist, thr, strict in (("mmd2_input", 0.1, False), ("pad_input", 0.5, True), ("mmd2_feat_after", 0.1, False),
                               ("pad_feat", 0.5, True)):
-        for kind in ("all",) + SHIFT_KINDS:
+        for kind in ("all",) + (SHIFT_KINDS if conf[KIND].nunique() > 1 else ()):
             c = conf if kind == "all" else conf[conf[KIND] == kind]
             if len(c) == 0:
                 continue
@@ -116,6 +119,73 @@ def swap_table(conf):
     return "\n".join(lines)
 
 
+def within_auroc(conf, name, sign, strata):
+    """The AUROC of sign * score among the seeds of each cell (configurations of equal strata),
+    averaged over the cells where both outcomes occur, weighted by their configurations."""
+    from sklearn.metrics import roc_auc_score
+    aucs, weights = [], []
+    for _, g in conf.groupby(strata):
+        x, h = g[name].values, g["harm"].values.astype(bool)
+        ok = np.isfinite(x)
+        if ok.sum() >= 5 and 0 < h[ok].sum() < ok.sum():
+            aucs.append(roc_auc_score(h[ok], sign * x[ok]))
+            weights.append(ok.sum())
+    return (np.average(aucs, weights=weights) if aucs else math.nan), len(aucs)
+
+
+def within_table(df, conf, names, strata, n_boot=200):
+    """Per score (its declared direction): what it knows beyond the cell's place in the grid, the
+    within-cell AUROC, with a 95% percentile interval over seeds resampled (n_boot times)."""
+    rng = np.random.default_rng(0)
+    seeds = np.unique(conf["seed"])
+    by_seed = {s: g for s, g in conf.groupby("seed")}
+    boots = [pd.concat([by_seed[s].assign(seed=i) for i, s in enumerate(rng.choice(seeds, len(seeds)))])
+             for _ in range(n_boot)]
+    lines = ["| score | AUROC within cells | cells with both outcomes |", "|---|---:|---:|"]
+    for name in names:
+        r = df[(df["target"] == "configuration") & (df["score"] == name) & (df["slice"] == "all")]
+        sign = int(r["direction"].iloc[0]) if len(r) else 1
+        a, n = within_auroc(conf, name, sign, strata)
+        b = [within_auroc(c, name, sign, strata)[0] for c in boots]
+        lo, hi = np.nanpercentile(b, [2.5, 97.5])
+        text = f"{a:.2f} [{lo:.2f}, {hi:.2f}]"
+        lines.append(f"| {NAMES.get(name, name)} | {f'**{text}**' if lo > 0.5 or hi < 0.5 else text} | {n} |")
+    return "\n".join(lines)
+
+
+KEEP = ["ts_leep", "ts_nce", "ts_knn", "ts_hscore_shrink", "ts_logme", "ts_gbc", "ts_ft_loss_rise", "mmd2_input",
+        "pad_input"]
+
+
+def one_kind(path):
+    """A file of one shift kind (the rotated digits): decisions under both rules, the AUROCs pooled
+    and per n_target, within cells, and the article's rules."""
+    print(f"<!-- made by docs/transferability/tables.py --one-kind from {os.path.basename(path)} -->\n")
+    for comp in ("mmd:scratch", "mmd:target_mlp"):
+        df = predictors(path, comp, rule=RULE)
+        conf = configurations(path, comp)
+        print(f"## {comp}\n")
+        for label, rule in (("the default (betting) sequence", None), ("the asymptotic sequence", RULE)):
+            c = cells(path, comp) if rule is None else cells(path, comp, rule=rule)
+            n = c["decision"].value_counts()
+            print(f"Cells decided by {label}: {len(c)} cells, {int(n.get(1, 0))} help, {int(n.get(2, 0))} hurt, "
+                  f"{int(n.get(3, 0))} equivalent, {int(n.get(0, 0))} undecided.\n")
+        print(f"AUROCs: cells decided by {df.attrs['decided_by']}; intervals: {df.attrs['interval']}. Bold: the "
+              "interval excludes 0.5.\n")
+        for target, what in (("cell", "per decided cell"), ("configuration", "per configuration")):
+            print(f"### AUROC {what}, pooled and per n_target\n")
+            d = df[(df["target"] == target) & (df["slice"] == "all")].set_index("score")
+            t = n_target_table(df, target, KEEP).split("\n")
+            t[0] = t[0].replace("| score |", "| score | all |")
+            t[1] = "|---|---" + t[1][4:]
+            t = t[:2] + [row.replace(" | ", f" | {ci(d.loc[name])} | ", 1) for name, row in zip(KEEP, t[2:])]
+            print("\n".join(t) + "\n")
+        print("### Within cells (the seeds of one shift, λ and n_target)\n")
+        print(within_table(df, conf, KEEP, ["shift", "lambda", "n_target"]) + "\n")
+        print("### The article's rules, counted\n")
+        print(rules_table(conf) + "\n")
+
+
 def main(files):
     ds = concat(files) if len(files) > 1 else files[0]
     print(f"<!-- made by docs/transferability/tables.py from {len(files)} files -->\n")
@@ -132,6 +202,8 @@ def main(files):
         print(auroc_table(df, "configuration") + "\n")
         print("### Thresholds: fitted on all kinds, and on each kind's four others then tested on it (pooled)\n")
         print(loko_table(df) + "\n")
+        print("### Within cells (the seeds of one shift kind, shift, λ and n_target)\n")
+        print(within_table(df, conf, KEEP, [KIND, "shift", "lambda", "n_target"]) + "\n")
         print("### Per n_target (all kinds)\n")
         keep = ["ts_leep", "ts_nce", "ts_knn", "ts_hscore_shrink", "ts_logme", "ts_ft_loss_rise", "mmd2_input"]
         print("Per decided cell:\n\n" + n_target_table(df, "cell", keep) + "\n")
@@ -152,6 +224,6 @@ def main(files):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    if len(sys.argv) < 2 or (sys.argv[1] == "--one-kind" and len(sys.argv) != 3):
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    one_kind(sys.argv[2]) if sys.argv[1] == "--one-kind" else main(sys.argv[1:])
