@@ -57,6 +57,73 @@ def test_every_figure_module_is_in_the_table():
     assert all(callable(f.when) and callable(f.draw) for f in FIGURES)
 
 
+def test_what_foresees_on_one_shift_kind(tmp_path, monkeypatch):
+    """One shift kind with MIN_SEEDS seeds gets the figure too (it was drawn only for several
+    kinds): a panel for all and one per n_target; under it one sentence per score whose AUROC and
+    interval are predictors' own; a headline sentence; no per-cell AUROC from fewer than MIN_SIDE
+    decided cells on a side (said once, no hollow mark)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from analysis import predictors
+    from analysis.report.figures import what_foresees
+    path = str(tmp_path / "one-kind.h5")
+    seeds = what_foresees.MIN_SEEDS
+    mpirun(2, ["run", "-o", path, "--set", "grid.shift=[0,180]", "--set", "grid.lambda=[0.5]",
+               "--set", "grid.n_target=[10,20]", "--set", f"grid.seed=range(0,{seeds})",
+               "--set", "output.embeddings=false"] + FAST + ["--set", "train.epochs=20"], extra_env=YIELD)
+    ctx = context(path)
+    assert "what_foresees.png" in figure_files(ctx)
+    few = ["--set", f"grid.seed=range(0,{seeds - 1})"]
+    fewer = str(tmp_path / "fewer.h5")
+    mpirun(2, ["run", "-o", fewer, "--set", "grid.shift=[0]", "--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[10]",
+               "--set", "output.embeddings=false"] + few + FAST, extra_env=YIELD)
+    assert "what_foresees.png" not in figure_files(context(fewer))
+    figs, hollows = {}, []
+    with monkeypatch.context() as m:
+        m.setattr(what_foresees, "save", lambda fig, p: figs.setdefault("f", fig))
+        real = what_foresees._marks
+        m.setattr(what_foresees, "_marks", lambda ax, sub, names, ys, hollow: (
+            hollows.append(len(sub)) if hollow else None, real(ax, sub, names, ys, hollow)))
+        what_foresees.draw(ctx, os.devnull, plt)
+    assert [a.get_title().split("\n")[0] for a in figs["f"].axes] == ["all", "n_target 10", "n_target 20"]
+    plt.close(figs["f"])
+    df = predictors(ctx.ds, f"{ctx.trans}:{ctx.base}", by=("shift_kind", "n_target"))
+    cell = df[(df["target"] == "cell") & (df["slice"] == "all")]
+    side = min(int(cell["n_harm"].iloc[0]), int(cell["n"].iloc[0] - cell["n_harm"].iloc[0])) if len(cell) else 0
+    text = " ".join(what_foresees.sentences(ctx))
+    leep = df[(df["target"] == "configuration") & (df["slice"] == "all") & (df["score"] == "ts_leep")].iloc[0]
+    assert f"<b>LEEP</b> (known before fine-tuning): per configuration {leep['auroc']:.2f} " \
+           f"[{leep['auroc_low']:.2f}, {leep['auroc_high']:.2f}]" in text, text
+    if side < what_foresees.MIN_SIDE:  # these few cells: no per-cell AUROC anywhere
+        assert text.startswith("Per decided cell: no AUROC") and "per decided cell" not in text
+        assert sum(hollows) == 0
+    assert ctx.heads[-1].startswith("<b>Foreseeing negative transfer</b> before fine-tuning: of 9")
+    out = tmp_path / "report"
+    assert report.main([path, "-o", str(out)]) == 0
+    html = (out / "index.html").read_text()
+    assert "<h2>What foresees negative transfer</h2><img src='what_foresees.png'" in html
+    assert html.count("<li><b>") >= 9 and "Foreseeing negative transfer" in html
+
+
+def test_what_foresees_says_too_few_decided_cells_once(monkeypatch):
+    """31 of 33 decided cells harmed: the 2 others are too few for a per-cell AUROC, said once
+    (each score's sentence keeps its per-configuration AUROC, without a per-cell one)."""
+    import pandas as pd
+    from analysis.report.figures import what_foresees
+    rows = [dict(target=t, score=sc, slice="all", when="before fine-tuning", auroc=0.9, auroc_low=0.8,
+                 auroc_high=0.95, n=n, n_harm=h) for sc in ("ts_leep", "ts_nce")
+            for t, n, h in (("configuration", 1920, 1477), ("cell", 33, 31))]
+    monkeypatch.setattr(what_foresees, "table", lambda ctx: pd.DataFrame(rows))
+    got = what_foresees.sentences(None)
+    assert got[0] == "Per decided cell: no AUROC, 2 not harmed of the 33 decided cells (fewer than 5)."
+    assert got[1] == ("<b>LEEP</b> (known before fine-tuning): per configuration 0.90 [0.80, 0.95]: foresees harm "
+                      "(1477 of 1920 harmed).") and len(got) == 3
+    rows[1].update(n=40, n_harm=31)
+    rows[3].update(n=40, n_harm=31)
+    assert "per decided cell 0.90 [0.80, 0.95]: foresees harm (31 of 40 harmed)" in what_foresees.sentences(None)[0]
+
+
 def test_the_browser_sweep_gets_every_figure(browser_sweep):
     """test_report_browser.py expects figure_files(ctx) of its sweep: every figure but the one-cell bar chart
     and what foresees negative transfer (it needs several shift kinds)."""

@@ -1,7 +1,8 @@
 """Everything the report says about one results file, computed once before
 anything is drawn: a Context holds the file's names and layout, its
 summaries, the best tuning values, the selection regret,
-the decisions per cell, the counts and the headline, and the
+the decisions per cell, the counts and the headline (with what the
+transferability scores foresee), and the
 configuration of the article's figures (with its embeddings)."""
 import sys
 import traceback
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..decide import boundaries, decisions, ordered_axes
 from .. import results as R
+from .figures import what_foresees
 from .headline import headline, selection_sentences
 from .layout import Layout, best_index
 from .names import Names
@@ -60,6 +62,7 @@ class Context:
         self.info = {"counts": self.counts, "methods": self._methods(), "top_reason": self._top_reason()}
         self.heads = headline(self)
         self._selection()
+        self._foresee()
         self._embeddings()
 
     def _summarise(self):
@@ -101,6 +104,14 @@ class Context:
             self.regret_sum = R.summary_regret(self.ds, scores=self.sel_names)
             self.regret_all = R.regret_overall(self.ds, scores=self.sel_names)
             self.heads += selection_sentences(self, self.regret_all, "lambda")
+
+    def _foresee(self):
+        """What the transferability scores foresee, in one headline sentence, when the file can say."""
+        if what_foresees.when(self):
+            log("transferability scores: what foresees negative transfer")
+            text = what_foresees.headline_sentence(self)
+            if text:
+                self.heads.append(text)
 
     def _embeddings(self):
         """The embeddings of the figure configuration, when the file has them.
