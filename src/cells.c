@@ -15,14 +15,8 @@ void tls_cell_grid_init(tls_cell_grid *g, const tls_config *c) {
 }
 
 void tls_cells_rule(const tls_config *c, tls_decide_rule *rule) {
-    if (c->decide.cs == TLS_DECIDE_CS_ASYMPTOTIC)
-        tls_decide_rule_asymptotic(rule);
-    else
-        tls_decide_rule_default(rule);
-    rule->alpha = c->decide.alpha;
-    rule->delta = c->decide.delta;
-    rule->round = c->decide.round;
-    rule->max_seeds = c->axis[TLS_AXIS_SEED].n;
+    tls_decide_rule_of(rule, c->decide.cs, c->decide.alpha, c->decide.delta, c->decide.round,
+                       c->axis[TLS_AXIS_SEED].n);
 }
 
 const char *tls_cells_rule_text(const tls_config *c) {

@@ -44,6 +44,33 @@ void tls_decide_rule_asymptotic(tls_decide_rule *r) {
     r->sign_cs = r->equiv_cs = TLS_DECIDE_CS_ASYMPTOTIC;
 }
 
+void tls_decide_rule_of(tls_decide_rule *r, int cs, double alpha, double delta, int round,
+                        int max_seeds) {
+    if (cs == TLS_DECIDE_CS_ASYMPTOTIC)
+        tls_decide_rule_asymptotic(r);
+    else
+        tls_decide_rule_default(r);
+    r->alpha = alpha;
+    r->delta = delta;
+    r->round = round;
+    r->max_seeds = max_seeds;
+}
+
+int tls_decide_fewest(const tls_decide_rule *r) {
+    tls_decide_rule probe = *r;
+    probe.round = 1;
+    probe.max_seeds = TLS_DECIDE_PROBE;
+    tls_decide *s = NULL;
+    if (tls_decide_create(&s, &probe) != 0) return -1;
+    tls_decide_result res = {0};
+    for (int t = 0; t < TLS_DECIDE_PROBE && res.decision == TLS_DECIDE_UNDECIDED; t++) {
+        tls_decide_push(s, -1.0, NULL);
+        tls_decide_get(s, &res);
+    }
+    tls_decide_destroy(&s);
+    return res.decision == TLS_DECIDE_UNDECIDED ? -1 : res.stopped_at;
+}
+
 const char *tls_decide_rule_check(const tls_decide_rule *r) {
     if (!(r->alpha > 0.0 && r->alpha < 1.0)) return "alpha: allowed: 0 < alpha < 1";
     if (!(r->delta >= 0.0 && r->delta < 1.0)) return "delta: allowed: 0 <= delta < 1";

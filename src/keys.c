@@ -603,11 +603,15 @@ static int pairs_parse(const tls_key *k, void *field, yaml_document_t *doc, yaml
             return tls_input_error(err, where, k->name, "element %d is %s; allowed: %s", i + 1,
                                    tls_key_node_kind(item), k->allowed);
         TLS_TRY(pair_parse(k, r->v[i], (const char *)item->data.scalar.value, where, err));
-        for (int j = 0; j < i; j++)
-            if (r->v[j][0] == r->v[i][0] && r->v[j][1] == r->v[i][1])
-                return tls_input_error(err, where, k->name,
-                                       "element %d (%s) repeats element %d; allowed: %s", i + 1,
-                                       (const char *)item->data.scalar.value, j + 1, k->allowed);
+        for (int j = 0; j < i; j++) {
+            int same = r->v[j][0] == r->v[i][0] && r->v[j][1] == r->v[i][1];
+            int mirrored = r->v[j][0] == r->v[i][1] && r->v[j][1] == r->v[i][0];
+            if (same || mirrored)
+                return tls_input_error(
+                    err, where, k->name, "element %d (%s) %s element %d; allowed: %s", i + 1,
+                    (const char *)item->data.scalar.value,
+                    same ? "repeats" : "is the same comparison, mirrored, as", j + 1, k->allowed);
+        }
     }
     r->n = count;
     return TLS_OK;

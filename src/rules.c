@@ -3,6 +3,7 @@
 #include "tlsweep/axis.h"
 #include "tlsweep/bmap.h"
 #include "tlsweep/check.h"
+#include "tlsweep/decide.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -234,7 +235,7 @@ static int grid_size(const tls_config *c, const tls_key_origin *org, int64_t *si
     return TLS_OK;
 }
 
-/* The boundary mode maps at most TLS_BMAP_MAX_ORDERED ordered axes (bmap.h). */
+/* The boundary mode maps at least one and at most TLS_BMAP_MAX_ORDERED ordered axes (bmap.h). */
 static int check_boundary(const tls_config *c, const tls_key_origin *org, char *err) {
     if (c->decide.mode != TLS_MODE_BOUNDARY) return TLS_OK;
     int n = 0;
@@ -242,6 +243,11 @@ static int check_boundary(const tls_config *c, const tls_key_origin *org, char *
         n += a != TLS_AXIS_SEED && c->axis[a].n > 1 &&
              (c->axis[a].type == TLS_V_REAL || c->axis[a].type == TLS_V_INT);
     int km = tls_key_find("decide.mode");
+    if (n == 0)
+        return tls_input_error(err, org[km].where, "decide.mode",
+                               "boundary, but no numeric axis has more than one value: there is "
+                               "no map to draw; allowed: a numeric axis of several values (e.g. "
+                               "grid.shift), or decide.mode sequential");
     if (n > TLS_BMAP_MAX_ORDERED)
         return tls_input_error(err, org[km].where, "decide.mode",
                                "boundary over %d numeric axes of more than one value; allowed: "
@@ -251,12 +257,40 @@ static int check_boundary(const tls_config *c, const tls_key_origin *org, char *
     return TLS_OK;
 }
 
+/* The decide modes: a round no longer than the seeds, and enough seeds for the rule to
+ * decide anything at all (tls_decide_fewest). */
+static int check_seeds(const tls_config *c, const tls_key_origin *org, char *err) {
+    if (c->decide.mode == TLS_MODE_GRID) return TLS_OK;
+    int seeds = c->axis[TLS_AXIS_SEED].n;
+    const char *where = org[TLS_AXIS_SEED].axis_where;
+    const char *key = org[TLS_AXIS_SEED].user ? "grid.seed" : "decide.max_seeds";
+    int kr = tls_key_find("decide.round");
+    if (c->decide.round > seeds)
+        return tls_input_error(err, org[kr].where, "decide.round",
+                               "%d seeds per round, more than the sweep's %d seeds (%s): one "
+                               "round, nothing sequential; allowed: at most %d, or decide.mode "
+                               "grid",
+                               c->decide.round, seeds, key, seeds);
+    tls_decide_rule rule;
+    tls_decide_rule_of(&rule, c->decide.cs, c->decide.alpha, c->decide.delta, c->decide.round,
+                       seeds);
+    int fewest = tls_decide_fewest(&rule);
+    if (fewest > seeds)
+        return tls_input_error(err, where, key,
+                               "%d seeds: with decide.cs %s at decide.alpha %g no cell can be "
+                               "decided (a difference of -1 at every seed is decided at %d seeds "
+                               "at the earliest); allowed: at least %d seeds",
+                               seeds, tls_cs_names[c->decide.cs], c->decide.alpha, fewest, fewest);
+    return TLS_OK;
+}
+
 int tls_rules_check(const tls_config *c, const tls_key_origin *org, int64_t *size, char *err) {
     int files = c->data_source[0] != '\0';
     TLS_TRY(check_keys(c, org, err));
     TLS_TRY(check_data(c, org, files, err));
     TLS_TRY(check_shifts(c, org, files, err));
     TLS_TRY(check_boundary(c, org, err));
+    TLS_TRY(check_seeds(c, org, err));
     TLS_TRY(check_holdout(c, org, "selection.target_holdout", "grid.n_target",
                           "labelled target point", err));
     if (!files) /* with files the drawn source's class counts are known only per seed */

@@ -70,6 +70,16 @@ void tls_decide_rule_default(tls_decide_rule *r);
  * run -- docs/decisions-study.md measures how wrong it gets when not. Other fields as
  * tls_decide_rule_default. */
 void tls_decide_rule_asymptotic(tls_decide_rule *r);
+/* The rule of the run modes: the default (cs TLS_DECIDE_CS_BETTING) or the asymptotic one,
+ * with these alpha, delta, round and max_seeds. */
+void tls_decide_rule_of(tls_decide_rule *r, int cs, double alpha, double delta, int round,
+                        int max_seeds);
+/* The fewest seeds at which rule r can decide anything: the first seed at which a stream of
+ * the largest effect there is (a difference of -1 at every seed) is decided, checked after
+ * every seed (so no round of r decides earlier); -1 when not within TLS_DECIDE_PROBE seeds.
+ * r->max_seeds and r->round are not used. */
+#define TLS_DECIDE_PROBE 10000
+int tls_decide_fewest(const tls_decide_rule *r);
 /* NULL if r is usable, else a static message naming the first bad field and what is
  * allowed. */
 const char *tls_decide_rule_check(const tls_decide_rule *r);
