@@ -241,7 +241,8 @@ void tls_seqplan_plan(tls_seqplan *p, tls_plan *plan) {
     plan->ctx = p;
 }
 
-void tls_seqplan_counts(const tls_seqplan *p, int64_t *cells, int64_t *stopped) {
+void tls_seqplan_counts(const tls_seqplan *p, int64_t *cells, int64_t *stopped, int64_t *grid) {
     *cells = p->map ? p->needed : p->ncells;
     *stopped = p->stopped;
+    *grid = p->ncells;
 }

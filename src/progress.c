@@ -37,23 +37,25 @@ void tls_progress_init(tls_progress *p, double interval, int64_t total, int64_t 
 
 /* The decide modes: configurations run (of at most total) and cells stopped. */
 static void update_cells(tls_progress *p, int64_t done, int64_t failed, int final, double t) {
-    int64_t n = 0, stopped = 0;
-    p->cells(p->cells_ctx, &n, &stopped);
+    int64_t n = 0, stopped = 0, grid = 0;
+    p->cells(p->cells_ctx, &n, &stopped, &grid);
     double el = t - p->t0, rate = el > 0 ? done / el : 0;
-    char se[32];
+    char se[32], of[64] = "";
     tls_format_duration(se, sizeof(se), el);
+    if (n != grid) /* the boundary map: the cells it has asked for so far */
+        snprintf(of, sizeof(of), " (asked for by the map, of %lld)", (long long)grid);
     if (p->bar) {
         fprintf(stderr,
-                "\r%lld/%lld cells decided or spent, %lld configurations (at most %lld) "
+                "\r%lld/%lld cells%s decided or spent, %lld configurations (at most %lld) "
                 "%.2f cfg/s elapsed %s%s%s",
-                (long long)stopped, (long long)n, (long long)(done + p->already),
+                (long long)stopped, (long long)n, of, (long long)(done + p->already),
                 (long long)p->total, rate, se, failed ? " (failures)" : "", final ? "\n" : "");
         p->printed_bar = !final;
     } else {
         fprintf(stderr,
-                "tlsweep: %lld/%lld cells decided or spent; %lld configurations (at most %lld), "
+                "tlsweep: %lld/%lld cells%s decided or spent; %lld configurations (at most %lld), "
                 "%lld failed, %.2f cfg/s, elapsed %s\n",
-                (long long)stopped, (long long)n, (long long)(done + p->already),
+                (long long)stopped, (long long)n, of, (long long)(done + p->already),
                 (long long)p->total, (long long)failed, rate, se);
     }
 }

@@ -94,8 +94,14 @@ void tls_setup_dry_run(const tls_setup *s, int nranks) {
     if (s->L.part.n > 1)
         printf("; part %d/%d: %lld of them", s->L.part.k, s->L.part.n, (long long)s->L.count);
     printf("\n");
+    const char *most = c->decide.mode == TLS_MODE_GRID ? "" : "at most ";
+    if (*most)
+        printf("decide.mode %s: seeds in rounds of %d, cell by cell, until decided or %d are "
+               "spent%s; the size and time below are the worst case, every seed of every cell\n",
+               tls_mode_names[c->decide.mode], c->decide.round, c->axis[TLS_AXIS_SEED].n,
+               c->decide.mode == TLS_MODE_BOUNDARY ? " (the map runs the cells it needs)" : "");
     tls_store_print_layout(&s->L, stdout);
-    printf("size: about %.1f MiB\n",
+    printf("size: %sabout %.1f MiB\n", most,
            tls_store_bytes_per_config(&s->L) * (double)s->L.count / 1048576.0);
     /* time: the last configuration (numeric axes ascending: their largest
      * values) run twice, without source epochs and with two: what does not
@@ -116,6 +122,6 @@ void tls_setup_dry_run(const tls_setup *s, int nranks) {
     if (per < t[0]) per = t[0];
     char d[32];
     tls_format_duration(d, sizeof(d), per * (double)s->L.count / nranks);
-    printf("estimate: %.2f s per configuration, about %s on %d rank%s\n", per, d, nranks,
+    printf("estimate: %.2f s per configuration, %sabout %s on %d rank%s\n", per, most, d, nranks,
            nranks > 1 ? "s" : "");
 }

@@ -71,8 +71,8 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
         int64_t by[6] = {0};
         for (int64_t j = 0; j < n; j++) by[stop[j]]++;
         fprintf(f,
-                "cells: %lld: %lld decided, %lld decided or given up (no decision reachable), "
-                "%lld with the seed budget spent, %lld open",
+                "cells: %lld: %lld decided, %lld stopped with a comparison given up (no decision "
+                "reachable within max_seeds), %lld with the seed budget spent, %lld open",
                 (long long)n, (long long)by[TLS_CELL_DECIDED], (long long)by[TLS_CELL_FUTILE],
                 (long long)by[TLS_CELL_BUDGET], (long long)by[TLS_CELL_OPEN]);
         if (c->decide.mode == TLS_MODE_BOUNDARY)
@@ -80,7 +80,10 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
                     ", %lld not run (the map did not need them), %lld left out by "
                     "decide.max_trainings",
                     (long long)by[TLS_CELL_NOT_RUN], (long long)by[TLS_CELL_TRAININGS]);
-        fprintf(f, "\n");
+        fprintf(f,
+                "\n  decided by the %s confidence sequence at alpha %g per cell and comparison, "
+                "equivalent within delta %g\n",
+                tls_cs_names[c->decide.cs], c->decide.alpha, c->decide.delta);
         for (int k = 0; k < K; k++) {
             int64_t d[3][4] = {{0}}, unknown = 0; /* [source][decision] */
             for (int64_t j = 0; j < n; j++) {
@@ -96,9 +99,12 @@ static int replay_cells(FILE *f, const tls_config *c, tls_part part, int64_t cou
                     (long long)d[1][TLS_DECIDE_HURTS], (long long)d[1][TLS_DECIDE_EQUIVALENT],
                     (long long)d[1][TLS_DECIDE_UNDECIDED]);
             if (c->decide.mode == TLS_MODE_BOUNDARY)
-                fprintf(f, "; inferred: %lld helps, %lld hurts, %lld equivalent; %lld unknown",
+                fprintf(f,
+                        "; inferred: %lld helps, %lld hurts, %lld equivalent, %lld undecided; "
+                        "%lld unknown",
                         (long long)d[2][TLS_DECIDE_HELPS], (long long)d[2][TLS_DECIDE_HURTS],
-                        (long long)d[2][TLS_DECIDE_EQUIVALENT], (long long)unknown);
+                        (long long)d[2][TLS_DECIDE_EQUIVALENT],
+                        (long long)d[2][TLS_DECIDE_UNDECIDED], (long long)unknown);
             fprintf(f, "\n");
         }
         if (c->decide.multiplicity == TLS_MULT_EBH)

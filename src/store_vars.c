@@ -1,4 +1,5 @@
 #include "store_int.h"
+#include "tlsweep/cells.h"
 
 #include <string.h>
 
@@ -99,6 +100,11 @@ void tls_store_print_layout(const tls_layout *L, FILE *f) {
         fprintf(f, "  %s%-20s (...%s)\n", v[k].d->embeddings ? "embeddings/" : "", v[k].name, dims);
     }
     fprintf(f, "  %-20s (...)  string\n", "reason");
+    if (c->decide.mode == TLS_MODE_GRID) return;
+    fprintf(f, "per cell and comparison: the dims without seed, then comparison=%d\n",
+            c->decide.compare.n);
+    for (int k = 0; k < tls_ncell_fields; k++)
+        fprintf(f, "  %-20s (..., comparison=%d)\n", tls_cell_fields[k].name, c->decide.compare.n);
 }
 
 /* Adds a box of configuration positions, times the full trailing dims, to

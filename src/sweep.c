@@ -112,8 +112,8 @@ static int prepare(run_ctx *u, char *err) {
 
 /* ---- compute --------------------------------------------------------------------- */
 
-static void seq_counts(const void *ctx, int64_t *n, int64_t *stopped) {
-    tls_seqplan_counts(ctx, n, stopped);
+static void seq_counts(const void *ctx, int64_t *n, int64_t *stopped, int64_t *grid) {
+    tls_seqplan_counts(ctx, n, stopped, grid);
 }
 
 /* Rank 0: what the run says before it computes; the time it may take. */
@@ -130,9 +130,9 @@ static double announce(run_ctx *u) {
                 u->me.slurm, left);
         time_limit = slurm_left;
     }
-    int64_t n = -1, stopped = 0;
-    if (u->seq) tls_seqplan_counts(u->seq, &n, &stopped);
-    tls_runmsg_opening(o, u->nranks, n, stopped, u->x.already, u->x.nwork, u->s.L.count);
+    int64_t n = -1, stopped = 0, grid = 0;
+    if (u->seq) tls_seqplan_counts(u->seq, &n, &stopped, &grid);
+    tls_runmsg_opening(o, u->nranks, n, stopped, grid, u->x.already, u->x.nwork, u->s.L.count);
     tls_progress_init(&u->prog, o->progress_seconds, u->s.L.count, u->x.already);
     if (u->seq) u->prog.cells = seq_counts, u->prog.cells_ctx = u->seq;
     return time_limit;

@@ -5,6 +5,7 @@ count and after kills and resumes, with or without decide.max_trainings; the cel
 inferred are those of the map written again from its description
 (tests/reference/boundary_reference.py), given the decisions the file measured."""
 import os
+import re
 import sys
 
 import h5py
@@ -130,10 +131,29 @@ def test_status_counts_measured_inferred_and_unknown(baseline):
         d = ds.decision.isel(comparison=k).values
         src = ds.decision_source.isel(comparison=k).values
         m = [int(((d == v) & (src == 1)).sum()) for v in (1, 2, 3, 0)]
-        i = [int(((d == v) & (src == 2)).sum()) for v in (1, 2, 3)]
+        i = [int(((d == v) & (src == 2)).sum()) for v in (1, 2, 3, 0)]
         line = (f"{name}: {m[0]} helps, {m[1]} hurts, {m[2]} equivalent, {m[3]} undecided; inferred: "
-                f"{i[0]} helps, {i[1]} hurts, {i[2]} equivalent; {int((src == 0).sum())} unknown")
+                f"{i[0]} helps, {i[1]} hurts, {i[2]} equivalent, {i[3]} undecided; {int((src == 0).sum())} unknown")
         assert line in s.stdout, (line, s.stdout)
+        assert sum(m) + sum(i) + int((src == 0).sum()) == d.size  # every cell counted once
+    assert "decided by the betting confidence sequence at alpha 0.05 per cell and comparison" in s.stdout
+
+
+def test_what_the_run_and_the_dry_run_say(tmp_path):
+    """The run says how many of the grid's cells the map asks for (it said "21 cells" and ended at "24/24 cells"
+    of a 39-cell grid); --dry-run names the mode, lists the per-cell variables and calls its size and time the
+    worst case."""
+    p = mpirun(2, ["run", "-o", str(tmp_path / "m.h5")] + MAP, extra_env={"TLSWEEP_PROGRESS": "lines"})
+    first = next(line for line in p.stderr.splitlines() if "decisions cell by cell" in line)
+    m = re.search(r"the map asks for (\d+) of the grid's 52 cells first", first)
+    assert m and 0 < int(m.group(1)) < 52, first
+    assert re.search(r"cells \(asked for by the map, of 52\) decided or spent", p.stderr), p.stderr
+    d = run(["run", "-o", str(tmp_path / "d.h5"), "--dry-run"] + MAP).stdout
+    assert "decide.mode boundary: seeds in rounds of 4, cell by cell, until decided or 12 are spent" in d, d
+    assert "per cell and comparison: the dims without seed, then comparison=2" in d
+    for v in ("decision", "decision_source", "cs_low", "cs_high", "seeds_used", "stop_reason"):
+        assert re.search(rf"^  {v} +\(\.\.\., comparison=2\)$", d, re.M), v
+    assert "size: at most about" in d and "at most about" in d.splitlines()[-1]
 
 
 def test_parts_are_refused(tmp_path):

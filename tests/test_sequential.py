@@ -115,6 +115,13 @@ def test_status_counts_cells_and_not_needed(baseline):
         counts = [int((d == v).sum()) for v in (1, 2, 3, 0)]
         assert f"{name}: {counts[0]} helps, {counts[1]} hurts, {counts[2]} equivalent, {counts[3]} undecided" \
             in s.stdout, s.stdout
+    # the cells by why they stopped, in words that say what they are (a cell that only gave up was counted as
+    # "decided or given up")
+    stop = ds.stop_reason.values[..., 0]
+    by = {v: int((stop == v).sum()) for v in range(6)}
+    assert (f"cells: 8: {by[1]} decided, {by[5]} stopped with a comparison given up (no decision reachable within "
+            f"max_seeds), {by[2]} with the seed budget spent, {by[0]} open") in s.stdout, s.stdout
+    assert "decided by the betting confidence sequence at alpha 0.05 per cell and comparison" in s.stdout
 
 
 def test_format_md_lists_the_cell_variables(baseline):

@@ -25,8 +25,8 @@ int tls_seqplan_create(tls_seqplan **out, const tls_setup *s, tls_resume *x);
 void tls_seqplan_destroy(tls_seqplan **p);
 /* The scheduler's view of it. */
 void tls_seqplan_plan(tls_seqplan *p, tls_plan *plan);
-/* Cells of the part (the boundary mode: the cells the map needs so far),
- * and of them stopped (decided or max_seeds spent). */
-void tls_seqplan_counts(const tls_seqplan *p, int64_t *cells, int64_t *stopped);
+/* Cells of the part (the boundary mode: the cells the map has asked for so far), of them
+ * stopped (decided or max_seeds spent), and the part's cells in the grid. */
+void tls_seqplan_counts(const tls_seqplan *p, int64_t *cells, int64_t *stopped, int64_t *grid);
 
 #endif

@@ -16,8 +16,9 @@ typedef struct {
     int64_t total;   /* configurations of the sweep (or part) */
     int64_t already; /* recorded before this run */
     int printed_bar; /* a bar is on screen: end it with a newline */
-    /* the decide modes: the cells, all and stopped (NULL: a grid's run) */
-    void (*cells)(const void *ctx, int64_t *n, int64_t *stopped);
+    /* the decide modes: the cells asked for (all, but in the boundary mode), of them stopped,
+     * and the grid's (NULL: a grid's run) */
+    void (*cells)(const void *ctx, int64_t *n, int64_t *stopped, int64_t *grid);
     const void *cells_ctx;
 } tls_progress;
 

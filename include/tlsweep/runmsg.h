@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What the run is about to do. cells/stopped: the decide modes' cells and
- * those already decided or spent (cells < 0: a plain grid); already/nwork:
- * configurations recorded before this run and left to compute; count: the
- * configurations of this part. */
+/* What the run is about to do. cells/stopped: the decide modes' cells (the boundary map: those
+ * it asks for first) and those already decided or spent (cells < 0: a plain grid); grid: the
+ * part's cells; already/nwork: configurations recorded before this run and left to compute;
+ * count: the configurations of this part. */
 void tls_runmsg_opening(const tls_run_opts *o, int nranks, int64_t cells, int64_t stopped,
-                        int64_t already, int64_t nwork, int64_t count);
+                        int64_t grid, int64_t already, int64_t nwork, int64_t count);
 
 /* The command that resumes this sweep, into buf: TLSWEEP_RESUME_WITH's
  * launcher, else mpirun with this run's ranks, else the program alone (the
