@@ -43,6 +43,7 @@ file's to rounding.
 import dataclasses
 import math
 import re
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -334,20 +335,23 @@ def _ran(ds):
     return (st == R.DONE) | (st == R.FAILED)
 
 
-def decide(ds, a, b, alpha=0.05, delta=0.01, round=None, rule=None):
+def decide(ds, a, b, alpha=None, delta=None, round=None, rule=None):
     """Per cell (the grid's axes but seed), whether approach a helps or hurts against b, from the
     paired differences acc_a - acc_b of the cell's seeds in order (see the module's text).
     ds: a path or a loaded dataset; a, b: approaches of the file (results.approaches; the tables'
-    name transfer reads as the file's mmd, and the comparison is named in the file's names). round:
-    differences per round (None: the file's decide.round, else 5); rule: a Rule (None: the one the
-    file names, file_rule); the budget is the file's seed axis. Returns an xarray.Dataset over the
+    name transfer reads as the file's mmd, and the comparison is named in the file's names). alpha,
+    delta, round (differences per round): None, the file's decide.alpha, decide.delta and
+    decide.round, else 0.05, 0.01 and 5; rule: a Rule (None: the one the file names, file_rule);
+    the budget is the file's seed axis. Returns an xarray.Dataset over the
     cell axes: decision (int8; 0 undecided, 1 helps, 2 hurts, 3 equivalent), decision_source (int8;
     1 measured: the cell has a seed, else 0 unknown), cs_low, cs_high, seeds_used (int32),
     mean_diff, evalue, stop_round (int32), stop_reason (int8, this comparison's: open, decided,
     budget: every seed taken undecided, futile), given_up (bool: futile), with the comparison "a:b",
     alpha, delta, round, max_seeds and the rule (rule, rule_name) as attributes. On a file of the
     decide modes, with its alpha, delta and round, the measured cells' values are the file's own
-    (decisions() reads them, with the inferred ones); on a grid, the CS at its seeds."""
+    (decisions() reads them too), and on a boundary map's file the cells it inferred are the file's
+    (decision_source 2); with other settings those cells have no seeds and are unknown
+    (decision_source 0, decision 0), said by a warning. On a grid, the CS at its seeds."""
     ds = R.load(ds)
     have = R.approaches(ds)
     a, b = file_name(a), file_name(b)
@@ -356,10 +360,12 @@ def decide(ds, a, b, alpha=0.05, delta=0.01, round=None, rule=None):
             raise KeyError(f"{m!r} is not an approach of the file; allowed: {', '.join(have)}")
     if "seed" not in ds["status"].dims:
         raise ValueError("the file has no seed axis (a part's list of configurations?): merge the parts first")
+    s = settings(ds)
+    alpha = s.get("alpha", 0.05) if alpha is None else alpha
+    delta = s.get("delta", 0.01) if delta is None else delta
+    round = s.get("round", ROUND) if round is None else round
     if not (0.0 < alpha < 1.0 and 0.0 <= delta < 1.0):
         raise ValueError(f"alpha={alpha}, delta={delta}; allowed: 0 < alpha < 1, 0 <= delta < 1")
-    if round is None:
-        round = settings(ds).get("round", ROUND)
     if int(round) < 1:
         raise ValueError(f"round={round}; allowed: an integer >= 1")
     name, rule = file_rule(ds) if rule is None else (next((k for k, r in RULES.items() if r == rule), "custom"), rule)
@@ -382,7 +388,29 @@ def decide(ds, a, b, alpha=0.05, delta=0.01, round=None, rule=None):
     _flags(out)
     out.attrs.update(comparison=f"{a}:{b}", alpha=alpha, delta=delta, round=int(round), max_seeds=n, rule=rule.text(),
                      rule_name=name)
+    if s["mode"] == "boundary":
+        own = (alpha, delta, int(round), rule) == (s.get("alpha"), s.get("delta"), s.get("round"), file_rule(ds)[1])
+        _map_inferred(ds, out, f"{a}:{b}", own)
     return out
+
+
+def _map_inferred(ds, out, comparison, own):
+    """A boundary map's cells it inferred, into decide()'s out: the file's decisions when decide ran
+    at the file's settings on one of its comparisons; else a warning that they are unknown here."""
+    unknown = out["decision_source"].values == UNKNOWN
+    if not unknown.any():
+        return
+    names = [R._str(c) for c in ds["comparison"].values] if "comparison" in ds.dims else []
+    if own and comparison in names and "decision_source" in ds:
+        f = ds[["decision", "decision_source"]].isel(comparison=names.index(comparison)).transpose(*out["decision"].dims)
+        inferred = unknown & (f["decision_source"].fillna(UNKNOWN).values == INFERRED)
+        out["decision"].values = np.where(inferred, f["decision"].fillna(UNDECIDED).values, out["decision"].values
+                                          ).astype(np.int8)
+        out["decision_source"].values = np.where(inferred, INFERRED, out["decision_source"].values).astype(np.int8)
+        return
+    warnings.warn(f"{int(unknown.sum())} cells of this boundary map did not run: decide() has no seeds there "
+                  "(decision_source 0, unknown); the map's inferred decisions are the file's, at its settings: "
+                  "decisions(ds) or decide() without alpha, delta, round and rule", stacklevel=3)
 
 
 def _flags(dec):

@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tlstest import ROOT, env, mpirun
+from tlstest import ROOT, env, mpirun, run
 
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
@@ -155,6 +155,23 @@ def test_a_seed_without_a_difference_is_skipped_but_counted():
     assert (cut["seeds_used"] == np.where(first["decision"] > 0, first["seeds"], 10)).all()
 
 
+@pytest.mark.parametrize("alpha,cs", [(0.05, "betting"), (0.01, "betting"), (0.001, "betting"), (0.05, "asymptotic")])
+def test_too_few_seeds_to_decide_anything_are_refused(alpha, cs):
+    """decide.max_seeds below the seeds at which the largest effect there is (a difference of -1 at every seed) is
+    decided -- n*, from the Python rule -- is refused with n*; n* itself is accepted (5 seeds ran and decided
+    nothing)."""
+    from analysis.decide import RULES, streams
+    got = streams(-np.ones((1, 200)), alpha=alpha, round=1, rule=RULES[cs])
+    assert got["decision"][0] == 2
+    first = int(got["seeds_used"][0])
+    base = ["config", "--set", "decide.mode=sequential", "--set", "decide.round=1", "--set", f"decide.alpha={alpha}",
+            "--set", f"decide.cs={cs}"]
+    if first > 1:
+        p = run(base + ["--set", f"decide.max_seeds={first - 1}"], check=False)
+        assert p.returncode == 2 and f"allowed: at least {first} seeds" in p.stderr, p.stderr
+    assert run(base + ["--set", f"decide.max_seeds={first}"], check=False).returncode == 0
+
+
 # ---------------------------------------------------------------- files
 
 @pytest.fixture(scope="module")
@@ -201,8 +218,9 @@ def test_decide_on_a_sequential_file_is_the_files_decisions(files, kind):
     assert own.attrs["rule_name"] == ("betting" if kind == "seq" else "asymptotic")
     for k, c in enumerate(r["comparison"]):
         a, b = c.split(":")
-        got = decide(files[kind], a, b, delta=0.01 if kind == "seq" else 0.05)
+        got = decide(files[kind], a, b)  # the file's alpha, delta and round (it took 0.05 and 0.01 whatever the file)
         assert got.attrs["round"] == 4 and got.attrs["max_seeds"] == 41
+        assert (got.attrs["alpha"], got.attrs["delta"]) == (0.05, 0.01 if kind == "seq" else 0.05)
         assert list(got["decision"].dims) == ["shift", "lambda", "n_target"]
         for v in ("decision", "decision_source", "seeds_used", "stop_round"):
             assert (got[v].values == r[v][..., k]).all(), (c, v)
@@ -250,6 +268,13 @@ def test_decisions_of_a_boundary_map(files, kind):
         m = src[..., k] == 1
         for v in ("decision", "seeds_used", "stop_round"):
             assert (got[v].values[m] == r[v][..., k][m]).all(), (c, v)
+        # at the file's settings the map's inferred cells are the file's (they read undecided, source unknown)
+        i = src[..., k] == 2
+        assert (got["decision_source"].values == np.where(src[..., k] == 2, 2, got["decision_source"].values)).all()
+        assert (got["decision"].values[i] == r["decision"][..., k][i]).all(), c
+        with pytest.warns(UserWarning, match="cells of this boundary map did not run"):
+            other = decide(files[kind], *c.split(":"), alpha=0.1)
+        assert (other["decision_source"].values[i] == 0).all()
         for v in ("cs_low", "cs_high", "evalue"):
             np.testing.assert_allclose(got[v].values[m], r[v][..., k][m], rtol=1e-12, atol=1e-12, err_msg=v)
         assert (got["seeds_used"].values[~m] == 0).all()  # the accuracies of a cell not run: none
