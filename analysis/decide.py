@@ -368,7 +368,9 @@ def decide(ds, a, b, alpha=None, delta=None, round=None, rule=None):
         raise ValueError(f"alpha={alpha}, delta={delta}; allowed: 0 < alpha < 1, 0 <= delta < 1")
     if int(round) < 1:
         raise ValueError(f"round={round}; allowed: an integer >= 1")
-    name, rule = file_rule(ds) if rule is None else (next((k for k, r in RULES.items() if r == rule), "custom"), rule)
+    own_name, own_rule = file_rule(ds)
+    name, rule = (own_name, own_rule) if rule is None else (next((k for k, r in RULES.items() if r == rule), "custom"),
+                                                             rule)
     cells = R.cell_axes(ds)
     diff = (ds[f"acc_{a}"] - ds[f"acc_{b}"]).transpose(*cells, "seed")
     ran = _ran(ds).transpose(*cells, "seed")
@@ -389,7 +391,7 @@ def decide(ds, a, b, alpha=None, delta=None, round=None, rule=None):
     out.attrs.update(comparison=f"{a}:{b}", alpha=alpha, delta=delta, round=int(round), max_seeds=n, rule=rule.text(),
                      rule_name=name)
     if s["mode"] == "boundary":
-        own = (alpha, delta, int(round), rule) == (s.get("alpha"), s.get("delta"), s.get("round"), file_rule(ds)[1])
+        own = (alpha, delta, int(round), rule) == (s.get("alpha"), s.get("delta"), s.get("round"), own_rule)
         _map_inferred(ds, out, f"{a}:{b}", own)
     return out
 

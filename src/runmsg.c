@@ -10,21 +10,21 @@
 void tls_runmsg_opening(const tls_run_opts *o, int nranks, int64_t cells, int64_t stopped,
                         int64_t grid, int64_t already, int64_t nwork, int64_t count) {
     const char *ranks = nranks > 1 ? "s" : "", *part = o->part.n > 1 ? " (this part)" : "";
-    char what[160];
-    if (cells != grid) /* the boundary map */
-        snprintf(what, sizeof(what),
-                 "the map asks for %lld of the grid's %lld cells first (more where decisions "
-                 "differ)",
-                 (long long)cells, (long long)grid);
-    else
-        snprintf(what, sizeof(what), "%lld cells", (long long)cells);
-    if (cells >= 0)
+    if (cells >= 0) {
+        char what[160];
+        if (cells != grid) /* the boundary map */
+            snprintf(what, sizeof(what),
+                     "the map asks for %lld of the grid's %lld cells first (more where decisions "
+                     "differ)",
+                     (long long)cells, (long long)grid);
+        else
+            snprintf(what, sizeof(what), "%lld cells", (long long)cells);
         fprintf(stderr,
                 "tlsweep: %s%s: %s, %lld of them decided or spent; %lld configurations recorded, "
                 "at most %lld%s on %d rank%s\n",
                 o->resume ? "resuming " : "decisions cell by cell -> ", o->output, what,
                 (long long)stopped, (long long)already, (long long)count, part, nranks, ranks);
-    else if (o->resume)
+    } else if (o->resume)
         fprintf(stderr,
                 "tlsweep: resuming %s: %lld of %lld configurations already recorded, %lld to "
                 "compute\n",

@@ -74,14 +74,17 @@ def loko_table(df):
     return "\n".join(lines)
 
 
-def n_target_table(df, target, names):
+def n_target_table(df, target, names, pooled=False):
+    """Per score, its AUROC per n_target (pooled: the "all" slice first)."""
     d = df[(df["target"] == target) & (df["slice_axis"] == "n_target")]
     vals = sorted(set(d["slice_value"]))
-    lines = ["| score | " + " | ".join(f"n_target {float(v):g}" for v in vals) + " |", "|---|" + "---|" * len(vals)]
+    whole = df[(df["target"] == target) & (df["slice"] == "all")].set_index("score")
+    head = (["all"] if pooled else []) + [f"n_target {float(v):g}" for v in vals]
+    lines = ["| score | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
     for name in names:
         rows = d[d["score"] == name].set_index("slice_value")
-        lines.append(f"| {NAMES.get(name, name)} | " + " | ".join(ci(rows.loc[v]) if v in rows.index else "–"
-                                                                  for v in vals) + " |")
+        cols = ([ci(whole.loc[name])] if pooled else []) + [ci(rows.loc[v]) if v in rows.index else "–" for v in vals]
+        lines.append(f"| {NAMES.get(name, name)} | " + " | ".join(cols) + " |")
     return "\n".join(lines)
 
 
@@ -166,7 +169,7 @@ def one_kind(path):
         conf = configurations(path, comp)
         print(f"## {comp}\n")
         for label, rule in (("the default (betting) sequence", None), ("the asymptotic sequence", RULE)):
-            c = cells(path, comp) if rule is None else cells(path, comp, rule=rule)
+            c = cells(path, comp, rule=rule)
             n = c["decision"].value_counts()
             print(f"Cells decided by {label}: {len(c)} cells, {int(n.get(1, 0))} help, {int(n.get(2, 0))} hurt, "
                   f"{int(n.get(3, 0))} equivalent, {int(n.get(0, 0))} undecided.\n")
@@ -174,12 +177,7 @@ def one_kind(path):
               "interval excludes 0.5.\n")
         for target, what in (("cell", "per decided cell"), ("configuration", "per configuration")):
             print(f"### AUROC {what}, pooled and per n_target\n")
-            d = df[(df["target"] == target) & (df["slice"] == "all")].set_index("score")
-            t = n_target_table(df, target, KEEP).split("\n")
-            t[0] = t[0].replace("| score |", "| score | all |")
-            t[1] = "|---|---" + t[1][4:]
-            t = t[:2] + [row.replace(" | ", f" | {ci(d.loc[name])} | ", 1) for name, row in zip(KEEP, t[2:])]
-            print("\n".join(t) + "\n")
+            print(n_target_table(df, target, KEEP, pooled=True) + "\n")
         print("### Within cells (the seeds of one shift, λ and n_target)\n")
         print(within_table(df, conf, KEEP, ["shift", "lambda", "n_target"]) + "\n")
         print("### The article's rules, counted\n")

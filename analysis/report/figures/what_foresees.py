@@ -144,7 +144,8 @@ def headline_sentence(ctx):
             f"{len(ahead)} foresee a configuration's harm beyond chance, pooled over the grid (95% intervals over "
             "seeds)")
     if best is not None:
-        text += f", best {html.escape(LABELS.get(best['score'], best['score']))} AUROC {_interval(best).split(':')[0]}"
+        text += (f", best {html.escape(LABELS.get(best['score'], best['score']))} AUROC {best['auroc']:.2f} "
+                 f"[{best['auroc_low']:.2f}, {best['auroc_high']:.2f}]")
     if len(wrong):
         text += f"; {len(wrong)} point the wrong way"
     return text + " (each score under “What foresees negative transfer”)."
