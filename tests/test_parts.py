@@ -257,13 +257,16 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     state = out + ".tlsweep.d"
     slow = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
             "--set", "grid.seed=range(0,20)", "--set", "train.epochs=100", "--set", "output.sync_seconds=0.05"]
-    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + slow, env=env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    hold = tmp_path / "hold"  # made once something is recorded: the sweep then starts nothing more
+    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + slow,
+                         env=env(TLSWEEP_HOLD=str(hold)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     t = time.time()
     while not (os.path.isdir(state) and sum(os.path.getsize(os.path.join(state, n)) for n in os.listdir(state)
                                             if n.startswith("journal-")) > 0):
         assert p.poll() is None and time.time() - t < 60
         time.sleep(0.01)
+    hold.touch()
     s = run(["status", out], check=False)
     assert s.returncode == 4, s.stdout + s.stderr
     assert re.search(r"running now: pid \d+ on \S+ since \S+; [\d.]+ configurations/s", s.stdout), s.stdout
@@ -281,6 +284,7 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     q = run(["snapshot", out, "-o", snap], check=False)
     assert q.returncode == 0, q.stderr
     assert p.poll() is None, "the snapshot disturbed the running sweep"
+    hold.unlink()
     so, se = p.communicate(timeout=300)
     assert p.returncode == 0, se
     a, b = xr.open_dataset(snap), xr.open_dataset(out)

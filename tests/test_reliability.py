@@ -109,14 +109,18 @@ def test_every_instant_of_clean_up_reads_as_complete(baseline, tmp_path, left):
 def test_deleted_state_during_a_run_is_said_and_kept(baseline, tmp_path):
     out = str(tmp_path / "r.h5")
     state = out + ".tlsweep.d"
-    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + GRID, env=env(),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    hold = tmp_path / "hold"  # made once something is recorded: the sweep then starts nothing more
+    p = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + GRID,
+                         env=env(TLSWEEP_HOLD=str(hold)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     t = time.time()
     while not any(n.startswith("journal-") and os.path.getsize(os.path.join(state, n)) > 0
                   for n in (os.listdir(state) if os.path.isdir(state) else [])):
         assert p.poll() is None and time.time() - t < 60
         time.sleep(0.01)
+    hold.touch()
     shutil.rmtree(state)
+    hold.unlink()
     so, se = p.communicate(timeout=120)
     assert p.returncode == 75, se
     said = [x for x in se.splitlines() if "was deleted" in x]

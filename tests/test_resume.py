@@ -38,9 +38,9 @@ def baseline80(tmp_path_factory):
     return result_digest(path)
 
 
-def start(out, extra=(), grid=GRID):
+def start(out, extra=(), grid=GRID, env_extra=None):
     cmd = ["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", out] + grid + list(extra)
-    return subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return subprocess.Popen(cmd, env=env(**(env_extra or {})), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
 
@@ -218,14 +218,16 @@ def test_resume_refuses_other_config_and_foreign_files(tmp_path):
 def test_a_second_run_on_the_same_state_is_refused(tmp_path):
     out = str(tmp_path / "r.h5")
     state = out + ".tlsweep.d"
-    slow = ["--set", "train.epochs=400"]  # the first run takes ~40 s: still going below
-    p = start(out, slow)
-    assert wait_for(lambda: journal_bytes(state) > 0, p)
+    hold = tmp_path / "hold"  # while it exists no configuration starts: the first run is still going
+    hold.touch()
+    p = start(out, env_extra={"TLSWEEP_HOLD": str(hold)})
+    assert wait_for(lambda: os.path.isdir(state) and sum(x.startswith("journal-") for x in os.listdir(state)) == 2, p)
     # as an MPI singleton: a second mpirun launch can take >10 s while the first job keeps
     # both cores busy (Open MPI's core binding), and the lock is rank 0's business anyway
-    q = run(["run", "-o", out, "--resume"] + GRID + slow, check=False)
+    q = run(["run", "-o", out, "--resume"] + GRID, check=False)
     assert p.poll() is None, "the first run ended before the second one was refused"
     assert q.returncode == 2 and "another tlsweep run is using" in q.stderr, q.stderr
     os.killpg(p.pid, signal.SIGUSR1)
+    hold.unlink()
     so, se = p.communicate(timeout=120)
     assert p.returncode in (0, 75), se

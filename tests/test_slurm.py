@@ -157,7 +157,11 @@ def test_job_array_with_an_interrupted_part_merges_to_the_one_job_result(slurm, 
     by Slurm's warning signal and requeued, then the merge job (afterok):
     the merged file equals a one-job run of the same configuration."""
     submit_array = os.path.join(ROOT, "jobs", "submit-array.sh")
-    e = dict(slurm, TLSWEEP_BIN=BIN, TLSWEEP_LAUNCHER="mpirun")
+    # while hold-2 exists part 2 starts no configuration (the other parts have no such file):
+    # it is signalled with everything still to do, whatever the machine's speed
+    hold = tmp_path / "hold-2"
+    hold.touch()
+    e = dict(slurm, TLSWEEP_BIN=BIN, TLSWEEP_LAUNCHER="mpirun", TLSWEEP_HOLD=str(tmp_path / "hold-%a"))
     p = subprocess.run([submit_array, "3", "parts", "merged.h5", "--"] + LONG.split(), capture_output=True,
                        text=True, env=e, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
@@ -166,10 +170,16 @@ def test_job_array_with_an_interrupted_part_merges_to_the_one_job_result(slurm, 
     part2 = tmp_path / "parts" / "part-2.h5.tlsweep.d"
     signalled = []
 
+    def part_2_logs():
+        return "".join(x.read_text() for x in tmp_path.glob("tlsweep-*.out") if "--part' '2/3'" in x.read_text())
+
     def interrupt_part_2():
-        if not signalled and part2.is_dir() and sum(x.stat().st_size for x in part2.glob("journal-*")) > 0:
+        if not signalled and part2.is_dir() and len(list(part2.glob("journal-*"))) == 2:
             subprocess.run(["scancel", "--signal=USR1", "--batch", f"{array}_2"], env=slurm, check=True)
-            signalled.append(1)
+            signalled.append(time.time())
+        if hold.exists() and signalled and ("no new configurations" in part_2_logs() or
+                                            time.time() - signalled[0] > 60):
+            hold.unlink()
         return False
 
     t = time.time()
