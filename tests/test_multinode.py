@@ -213,7 +213,10 @@ def test_node_failure_requeues_and_resumes(cluster, tmp_path):
     # mpirun: under srun --mpi=pmix, Slurm 22.05 cannot start the requeued job's step on the failed
     # node (its PMIx plugin finds the dead step's socket, SlurmdSpoolDir/stepd.slurm.pmix.JOB.0, and
     # does not replace it: "Address already in use"), and the chain ends FAILED
-    job = cluster.sbatch(w, ["-o", "t.h5"] + LONG, TLSWEEP_LAUNCHER="mpirun")
+    # once some configurations are recorded the hold file stops every rank from starting more
+    # (TLSWEEP_HOLD): the node fails with work done and work left, however fast the machine
+    hold = os.path.join(w, "hold")
+    job = cluster.sbatch(w, ["-o", "t.h5"] + LONG, TLSWEEP_LAUNCHER="mpirun", TLSWEEP_HOLD=hold)
     log = os.path.join(w, f"tlsweep-{job}.out")
     state = os.path.join(w, "t.h5.tlsweep.d")
     crashed, booted = [], []
@@ -225,6 +228,7 @@ def test_node_failure_requeues_and_resumes(cluster, tmp_path):
     def crash_once_computing():
         # keyed to progress, not to a clock: some configurations recorded
         if journals() > 0:
+            open(hold, "w").close()
             cluster.script("crash", "node2")
             crashed.append(time.time())
             return True
@@ -239,6 +243,7 @@ def test_node_failure_requeues_and_resumes(cluster, tmp_path):
             if crashed and not booted and int(cluster.job_field(job, "Restarts") or 0) >= 1:
                 assert cluster.node_states()["node2"].startswith("down"), cluster.diagnose(job, [log])
                 requeued_after = time.time() - crashed[0]
+                os.unlink(hold)  # before the requeued job can start: it waits for node2
                 cluster.script("boot", "node2")
                 booted.append(time.time())
             if booted and s in END:
@@ -246,6 +251,8 @@ def test_node_failure_requeues_and_resumes(cluster, tmp_path):
             time.sleep(0.5)
         final = cluster.wait(job, timeout=120)
     finally:  # the next tests need all three nodes
+        if os.path.exists(hold):
+            os.unlink(hold)
         if crashed and not booted:
             cluster.script("boot", "node2", check=False)
         if cluster.job_field(job, "JobState") not in END:

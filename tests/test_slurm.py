@@ -99,6 +99,25 @@ def wait(env, job, timeout=300, on_running=None):
     raise AssertionError(f"job {job} did not end in {timeout} s")
 
 
+def interrupt_held(slurm, target, state, hold, log_text):
+    """A step, called until it returns True, that sends Slurm's warning signal to `target` once
+    its sweep has opened its journals (TLSWEEP_HOLD naming `hold`, which exists, keeps it from
+    starting any configuration), then removes `hold` once the sweep's log says it got the
+    signal: the sweep is interrupted with everything still to do, however fast the machine.
+    (After 20 s without that line the hold goes anyway, before the sweep's 25 s drain bound.)"""
+    signalled = []
+
+    def step():
+        if not signalled and state.is_dir() and len(list(state.glob("journal-*"))) >= 2:
+            subprocess.run(["scancel", "--signal=USR1", "--batch", target], env=slurm, check=True)
+            signalled.append(time.time())
+        if signalled and hold.exists() and ("no new configurations" in log_text()
+                                            or time.time() - signalled[0] > 20):
+            hold.unlink()
+        return bool(signalled) and not hold.exists()
+    return step
+
+
 def baseline(tmp_path, args):
     out = str(tmp_path / "baseline.h5")
     mpirun(2, ["run", "-o", out] + args.split())
@@ -119,19 +138,12 @@ def test_sweep_completes(slurm, tmp_path):
 
 
 def test_slurm_warning_signal_requeues_and_resumes(slurm, tmp_path):
-    job = submit(slurm, tmp_path, TLSWEEP_OUTPUT="t.h5", TLSWEEP_ARGS=LONG)
+    hold = tmp_path / "hold"
+    hold.touch()
+    job = submit(slurm, tmp_path, TLSWEEP_OUTPUT="t.h5", TLSWEEP_ARGS=LONG, TLSWEEP_HOLD=str(hold))
     log = tmp_path / f"tlsweep-{job}.out"
-
-    state = tmp_path / "t.h5.tlsweep.d"
-
-    def computing():
-        # signal once some configurations are recorded: keyed to progress, not to a clock
-        if (log.exists() and "configurations on 2 ranks" in log.read_text() and state.is_dir()
-                and sum(p.stat().st_size for p in state.glob("journal-*")) > 0):
-            subprocess.run(["scancel", "--signal=USR1", "--batch", str(job)], env=slurm, check=True)
-            return True
-        return False
-
+    computing = interrupt_held(slurm, str(job), tmp_path / "t.h5.tlsweep.d", hold,
+                               lambda: log.read_text() if log.exists() else "")
     state = wait(slurm, job, on_running=computing)
     assert state == "COMPLETED", diagnose(slurm, job, log)
     text = log.read_text()
@@ -167,21 +179,12 @@ def test_job_array_with_an_interrupted_part_merges_to_the_one_job_result(slurm, 
     assert p.returncode == 0, p.stderr
     ids = re.findall(r"\d+", p.stdout)
     array, merge = int(ids[0]), int(ids[-1])
-    part2 = tmp_path / "parts" / "part-2.h5.tlsweep.d"
-    signalled = []
 
     def part_2_logs():
         return "".join(x.read_text() for x in tmp_path.glob("tlsweep-*.out") if "--part' '2/3'" in x.read_text())
 
-    def interrupt_part_2():
-        if not signalled and part2.is_dir() and len(list(part2.glob("journal-*"))) == 2:
-            subprocess.run(["scancel", "--signal=USR1", "--batch", f"{array}_2"], env=slurm, check=True)
-            signalled.append(time.time())
-        if hold.exists() and signalled and ("no new configurations" in part_2_logs() or
-                                            time.time() - signalled[0] > 60):
-            hold.unlink()
-        return False
-
+    interrupt_part_2 = interrupt_held(slurm, f"{array}_2", tmp_path / "parts" / "part-2.h5.tlsweep.d", hold,
+                                      part_2_logs)
     t = time.time()
     while time.time() - t < 400 and job_field(slurm, merge, "JobState") not in END:
         interrupt_part_2()
@@ -189,7 +192,7 @@ def test_job_array_with_an_interrupted_part_merges_to_the_one_job_result(slurm, 
     state = wait(slurm, merge, timeout=60)
     logs = "\n".join(x.read_text() for x in tmp_path.glob("tlsweep-*.out"))
     assert state == "COMPLETED", logs + diagnose(slurm, merge, tmp_path / f"tlsweep-merge-{merge}.out")
-    assert signalled, "part 2 never started computing"
+    assert not hold.exists(), "part 2 never started"
     assert "exited with status 75" in logs and "requeueing" in logs, logs
     assert "merged 3 parts" in logs, logs
     assert result_digest(str(tmp_path / "merged.h5")) == baseline(tmp_path, LONG)

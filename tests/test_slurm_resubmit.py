@@ -8,7 +8,7 @@ the final file equals an uninterrupted run.
 import re
 import subprocess
 
-from test_slurm import SBATCH, diagnose, job_field, slurm, wait  # noqa: F401 (slurm: fixture)
+from test_slurm import SBATCH, diagnose, interrupt_held, job_field, slurm, wait  # noqa: F401 (slurm: fixture)
 from tlstest import BIN, mpirun, result_digest
 
 ARGS = ["-o", "t.h5", "--set", "grid.shift=[0, 90]", "--set", "grid.seed=[0,1,2,3]", "--set", "train.epochs=100"]
@@ -17,20 +17,16 @@ ARGS = ["-o", "t.h5", "--set", "grid.shift=[0, 90]", "--set", "grid.seed=[0,1,2,
 def test_refused_requeue_resubmits_and_resumes(slurm, tmp_path):  # noqa: F811
     # mpirun: concurrent test clusters on one machine share srun's PMIx
     # directories (/tmp/spmix_appdir_UID_JOB.STEP) for equal job ids
-    env = dict(slurm, TLSWEEP_BIN=BIN, TLSWEEP_LAUNCHER="mpirun")
+    hold = tmp_path / "hold"
+    hold.touch()
+    env = dict(slurm, TLSWEEP_BIN=BIN, TLSWEEP_LAUNCHER="mpirun", TLSWEEP_HOLD=str(hold))
     p = subprocess.run(["sbatch", "--parsable", "--no-requeue", SBATCH] + ARGS, capture_output=True, text=True,
                        env=env, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     job = int(p.stdout.strip().split(";")[0])
     log = tmp_path / f"tlsweep-{job}.out"
-    state = tmp_path / "t.h5.tlsweep.d"
-
-    def computing():
-        if (log.exists() and "configurations on 2 ranks" in log.read_text() and state.is_dir()
-                and sum(f.stat().st_size for f in state.glob("journal-*")) > 0):
-            subprocess.run(["scancel", "--signal=USR1", "--batch", str(job)], env=slurm, check=True)
-            return True
-        return False
+    computing = interrupt_held(slurm, str(job), tmp_path / "t.h5.tlsweep.d", hold,
+                               lambda: log.read_text() if log.exists() else "")
 
     assert wait(slurm, job, on_running=computing) == "COMPLETED", diagnose(slurm, job, log)
     text = log.read_text()
