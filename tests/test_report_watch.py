@@ -6,13 +6,15 @@ itself, no snapshot left behind, and the watch ends with exit status 0.
 A --tlsweep that is not a program: one line, exit 2. Also: --help names
 the command as it was called."""
 import json
+import os
 import subprocess
 import sys
 import time
 
 from tlstest import BIN, ROOT, env
 
-# about 25 s on 2 cores (12 s idle): long enough for a report of a snapshot (2-5 s) while it runs
+# about 25 s on 2 cores (12 s idle); once a record is in, the sweep is held (TLSWEEP_HOLD) until
+# the page of a snapshot was seen, however fast the machine
 SLOW = ["--set", "grid.shift=[0,45,90,135,180]", "--set", "grid.lambda=[0,0.5]", "--set", "grid.n_target=[10,50]",
         "--set", "grid.seed=[0,1,2,3,4,5,6,7]", "--set", "train.epochs=300", "--set", "data.n_source=600",
         "--set", "data.n_test=200", "--set", "output.embeddings=false"]
@@ -26,11 +28,13 @@ def test_watch_follows_a_running_sweep(tmp_path):
                              stderr=subprocess.PIPE, text=True, env=env(MPLBACKEND="Agg"))
     sweep = None
     seen_snapshot_page = False
+    state, hold = results + ".tlsweep.d", tmp_path / "hold"
+    held = False
     try:
         time.sleep(2)  # the watch starts first: nothing to report yet
         sweep = subprocess.Popen(["mpirun", "-q", "-n", "2", "--oversubscribe", BIN, "run", "-o", results] + SLOW,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                 env=env(OMPI_MCA_mpi_yield_when_idle="1"))
+                                 env=env(OMPI_MCA_mpi_yield_when_idle="1", TLSWEEP_HOLD=str(hold)))
         deadline = time.monotonic() + 600
         while watch.poll() is None:
             assert time.monotonic() < deadline, "the watch did not end"
@@ -38,10 +42,18 @@ def test_watch_follows_a_running_sweep(tmp_path):
             if page.exists():
                 text = page.read_text(errors="replace")
                 seen_snapshot_page |= "A snapshot of" in text and "http-equiv='refresh'" in text
+            if not held and os.path.isdir(state) and any(
+                    x.startswith("journal-") and os.path.getsize(os.path.join(state, x)) > 0 for x in os.listdir(state)):
+                hold.touch()
+                held = True
+            if hold.exists() and seen_snapshot_page:
+                hold.unlink()
             time.sleep(0.3)
         stdout, stderr = watch.communicate()
         assert sweep.wait(timeout=600) == 0, sweep.stderr.read()
     finally:
+        if hold.exists():
+            hold.unlink()
         for p in (watch, sweep):
             if p is not None and p.poll() is None:
                 p.kill()
