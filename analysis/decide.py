@@ -55,6 +55,7 @@ from .tables import file_name
 
 UNDECIDED, HELPS, HURTS, EQUIVALENT = 0, 1, 2, 3
 MEANINGS = ("undecided", "helps", "hurts", "equivalent")
+NOT_KNOWN = -1  # decision: a cell with no seeds and no inferred decision (the file's fill, too)
 UNKNOWN, MEASURED, INFERRED = 0, 1, 2  # decision_source: where a cell's decision comes from
 SOURCES = ("unknown", "measured", "inferred")
 # stop_reason: why a cell (in a file of the decide modes) or a comparison (computed) stopped taking seeds
@@ -343,15 +344,15 @@ def decide(ds, a, b, alpha=None, delta=None, round=None, rule=None):
     delta, round (differences per round): None, the file's decide.alpha, decide.delta and
     decide.round, else 0.05, 0.01 and 5; rule: a Rule (None: the one the file names, file_rule);
     the budget is the file's seed axis. Returns an xarray.Dataset over the
-    cell axes: decision (int8; 0 undecided, 1 helps, 2 hurts, 3 equivalent), decision_source (int8;
-    1 measured: the cell has a seed, else 0 unknown), cs_low, cs_high, seeds_used (int32),
+    cell axes: decision (int8; 0 undecided, 1 helps, 2 hurts, 3 equivalent, -1 not known: no seed),
+    decision_source (int8; 1 measured: the cell has a seed, else 0 unknown), cs_low, cs_high, seeds_used (int32),
     mean_diff, evalue, stop_round (int32), stop_reason (int8, this comparison's: open, decided,
     budget: every seed taken undecided, futile), given_up (bool: futile), with the comparison "a:b",
     alpha, delta, round, max_seeds and the rule (rule, rule_name) as attributes. On a file of the
     decide modes, with its alpha, delta and round, the measured cells' values are the file's own
     (decisions() reads them too), and on a boundary map's file the cells it inferred are the file's
     (decision_source 2); with other settings those cells have no seeds and are unknown
-    (decision_source 0, decision 0), said by a warning. On a grid, the CS at its seeds."""
+    (decision_source 0, decision -1), said by a warning. On a grid, the CS at its seeds."""
     ds = R.load(ds)
     have = R.approaches(ds)
     a, b = file_name(a), file_name(b)
@@ -382,6 +383,7 @@ def decide(ds, a, b, alpha=None, delta=None, round=None, rule=None):
         res["futile"], FUTILE, np.where(res["taken"] >= n, BUDGET, OPEN)))
     res["stop_round"] = (res["seeds_used"] + int(round) - 1) // int(round)
     res["given_up"] = res["futile"]
+    res["decision"] = np.where(res["seeds_used"] > 0, res["decision"], NOT_KNOWN)
     out = xr.Dataset(coords={c: ds[c] for c in cells})
     kinds = {"decision": np.int8, "decision_source": np.int8, "seeds_used": np.int32, "stop_round": np.int32,
              "stop_reason": np.int8, "given_up": bool}
@@ -416,7 +418,8 @@ def _map_inferred(ds, out, comparison, own):
 
 
 def _flags(dec):
-    dec["decision"].attrs.update(flag_values=np.arange(4, dtype=np.int8), flag_meanings=" ".join(MEANINGS))
+    dec["decision"].attrs.update(flag_values=np.arange(NOT_KNOWN, 4, dtype=np.int8),
+                                 flag_meanings=" ".join(("not_known",) + MEANINGS))
     dec["decision_source"].attrs.update(flag_values=np.arange(3, dtype=np.int8), flag_meanings=" ".join(SOURCES))
 
 
@@ -494,8 +497,9 @@ def _own(ds, cells, alpha, delta, round, rule):
     out = out.assign_coords(comparison=[R._str(c) for c in ds["comparison"].values])
     if "decision_source" not in out:  # files from before the boundary mode: every cell measured
         out["decision_source"] = xr.full_like(out["decision"], MEASURED)
-    _ints(out, "decision", UNDECIDED, np.int8)
+    _ints(out, "decision", NOT_KNOWN, np.int8)
     _ints(out, "decision_source", UNKNOWN, np.int8)
+    out["decision"] = out["decision"].where(out["decision_source"] != UNKNOWN, NOT_KNOWN).astype(np.int8)
     _ints(out, "stop_reason", -1, np.int8)
     for k in ("seeds_used", "stop_round"):
         _ints(out, k, 0, np.int32)
@@ -518,7 +522,7 @@ def states(dec):
     src = dec["decision_source"].values if "decision_source" in dec else np.full(code.shape, MEASURED)
     seeds = dec["seeds_used"].values if "seeds_used" in dec else np.ones(code.shape)
     known = (src == INFERRED) | ((src == MEASURED) & (seeds > 0))
-    out = np.array(MEANINGS, dtype=object)[code]
+    out = np.array(MEANINGS, dtype=object)[np.maximum(code, UNDECIDED)]  # NOT_KNOWN is "no data" below
     if "given_up" in dec:
         out = np.where(dec["given_up"].values & (code == UNDECIDED), "given up", out)
     return np.where(known, out, "no data")

@@ -262,6 +262,7 @@ def test_decisions_of_a_boundary_map(files, kind):
     assert own.attrs["mode"] == "boundary" and own.attrs["inference"] == r["attrs"]["decide_inference"]
     src = r["decision_source"]
     assert (own["decision_source"].values == src).all()
+    assert (own["decision"].values == r["decision"]).all()  # the file's codes, -1 (not known) included
     assert {1, 2} <= set(np.unique(src).tolist())
     for k, c in enumerate(r["comparison"]):
         got = decide(files[kind], *c.split(":"))
@@ -274,7 +275,7 @@ def test_decisions_of_a_boundary_map(files, kind):
         assert (got["decision"].values[i] == r["decision"][..., k][i]).all(), c
         with pytest.warns(UserWarning, match="cells of this boundary map did not run"):
             other = decide(files[kind], *c.split(":"), alpha=0.1)
-        assert (other["decision_source"].values[i] == 0).all()
+        assert (other["decision_source"].values[i] == 0).all() and (other["decision"].values[i] == D.NOT_KNOWN).all()
         for v in ("cs_low", "cs_high", "evalue"):
             np.testing.assert_allclose(got[v].values[m], r[v][..., k][m], rtol=1e-12, atol=1e-12, err_msg=v)
         assert (got["seeds_used"].values[~m] == 0).all()  # the accuracies of a cell not run: none
@@ -285,6 +286,7 @@ def test_decisions_of_a_boundary_map(files, kind):
     assert (st[inferred] != "no data").all() and (st[src == 0] == "no data").all()
     if kind == "cut":
         assert (src == 0).any() and (r["stop_reason"] == D.MAX_TRAININGS).any()
+        assert (own["decision"].values[src == 0] == D.NOT_KNOWN).all()
     b = D.boundaries(own, "shift")
     for _, row in b.iterrows():
         k = r["comparison"].index(row["comparison"])

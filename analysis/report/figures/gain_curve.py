@@ -45,7 +45,7 @@ def draw(ctx, path, plt):
         ax.plot(x, y, linestyle=STYLES[k % len(STYLES)], color=color, label=f"n_target = {nt}")
         ax.fill_between(x, np.clip(y - h, -1, 1), np.clip(y + h, -1, 1), color=color, alpha=0.12, linewidth=0)
         decided = (np.ones(len(x), bool) if dec is None else
-                   dec["decision"].isel(n_target=k).transpose("shift").values.astype(int) != 0)
+                   dec["decision"].isel(n_target=k).transpose("shift").values.astype(int) > 0)
         ax.plot(x[decided], y[decided], marker, color=color, linestyle="none")
         ax.plot(x[~decided], y[~decided], marker, color=color, markerfacecolor="white", linestyle="none")
     ax.axhline(0, color="black", linewidth=0.9)
