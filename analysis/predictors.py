@@ -10,6 +10,7 @@ how well it separates the configurations where transfer hurt from the others:
     predictors(ds, "mmd:target_mlp")      # the same network without the source as the baseline
     predictors(["rot.h5", "scale.h5"])    # files of one kind each: concat() makes a shift-kind axis
     configurations(ds), cells(ds)         # the tables the AUROCs are computed from
+    within_cells(configurations(ds), "ts_leep", -1)   # among the seeds of each cell
 
 The target. Per configuration: harm when the paired gain acc_A - acc_B < 0 (strictly, as the
 engine's negative_transfer flag; a tie, acc_A == acc_B, counts as no harm unless ties="drop",
@@ -36,7 +37,10 @@ often as it is drawn), which covers less at few seeds. tests/test_predictors.py 
 sweeps with seed effects at level 0.95: the clustered interval covers 0.94 at 10 seeds and 0.97
 at 30, the bootstrap 0.89 and 0.95, an interval that treats the configurations as independent
 0.76 and 0.83. Per cell: the seed bootstrap, the seeds drawn making each cell's mean score, the
-cells' decisions held fixed (so it leaves out the decisions' own uncertainty).
+cells' decisions held fixed (so it leaves out the decisions' own uncertainty). Within cells
+(within_cells): the AUROC among the seeds of each cell, averaged over the cells where both
+outcomes occur -- what a score knows beyond the cell's place in the grid, which the pooled
+AUROCs mix in.
 
 The threshold (threshold, rule, error) is the one that misclassifies fewest points of the slice
 (in-sample: optimistic); base_error is the error of predicting the majority everywhere. Leave
@@ -167,6 +171,40 @@ def clustered_auroc_interval(score, harm, cluster, level=0.95):
     return a, max(a - half, 0.0), min(a + half, 1.0)
 
 
+def within_cells(frame, score, direction=1, strata=None, min_points=5, n_boot=200, level=0.95, random_state=0):
+    """What a score knows beyond a cell's place in the grid: the AUROC of direction * score among
+    the configurations of each cell (rows of configurations() with equal strata; default: the
+    shift kind and every grid axis but seed) where both outcomes occur among at least min_points
+    finite scores, averaged over those cells weighted by their points. The interval: the
+    percentile interval of n_boot such averages over seeds drawn with replacement (the same
+    draws for every cell; a seed drawn twice counts twice). Returns dict(auroc, low, high,
+    cells: how many cells had both outcomes); NaN where no cell has."""
+    strata = list(strata) if strata is not None else [KIND] + [c for c in frame.attrs.get("axes", []) if c != "seed"]
+    ok = np.isfinite(frame[score].to_numpy(float))
+    f = frame[ok]
+    seeds, seed_of = np.unique(f["seed"].to_numpy(), return_inverse=True)
+    k = len(seeds)
+    W = np.vstack([np.ones(k), _seed_weights(k, n_boot, np.random.default_rng(random_state))])
+    num, den = np.zeros(len(W)), np.zeros(len(W))
+    cells_with_both = 0
+    for _, g in pd.DataFrame({"row": np.arange(len(f))}).groupby([f[c].to_numpy() for c in strata]):
+        rows = g["row"].to_numpy()
+        x, y = direction * f[score].to_numpy(float)[rows], f["harm"].to_numpy(bool)[rows]
+        U, n1, n0 = _pair_sums(x, y, seed_of[rows], k)
+        m1, m0 = W @ n1, W @ n0
+        use = (m1 > 0) & (m0 > 0) & (m1 + m0 >= min_points)
+        cells_with_both += bool(use[0])
+        a = np.einsum("bs,st,bt->b", W[use], U, W[use]) / (m1[use] * m0[use])
+        num[use] += a * (m1 + m0)[use]
+        den[use] += (m1 + m0)[use]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg = num / den
+    boot = avg[1:]
+    q = 100 * (1.0 - level) / 2.0
+    low, high = (np.nanpercentile(boot, [q, 100 - q]) if np.isfinite(boot).any() else (math.nan, math.nan))
+    return dict(auroc=float(avg[0]), low=float(low), high=float(high), cells=cells_with_both)
+
+
 def best_threshold(score, harm, direction=None, balanced=False):
     """The threshold that misclassifies fewest points when harm is predicted on the harm side
     of it: score > t for direction +1, score < t for -1 (None: both tried, the better kept;
@@ -286,8 +324,9 @@ def configurations(ds, comparison="mmd:scratch", ties="not_harm"):
     frame["tie"] = frame["diff"] == 0
     if ties == "drop":
         frame = frame[~frame["tie"]]
-    frame.attrs.update(comparison=f"{a}:{b}", ties=ties)
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs.update(comparison=f"{a}:{b}", ties=ties, axes=dims)
+    return frame
 
 
 def _decisions(ds, a, b, alpha, delta, rule=None):

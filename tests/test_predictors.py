@@ -5,7 +5,8 @@ real sweep read with h5py alone); the intervals' coverage by simulation with see
 clustered interval near its level, the cluster bootstrap a little below, an interval that
 treats the configurations as independent well below); the best threshold against a brute
 force; leave one shift kind out against a direct fit; the article's rules as counted by hand;
-the cells' table against a direct mean."""
+the cells' table against a direct mean; the within-cell AUROC and its seed bootstrap against
+roc_auc_score per cell on seeds repeated as drawn."""
 import math
 import os
 import sys
@@ -20,7 +21,7 @@ from tlstest import ROOT, mpirun
 sys.path.insert(0, ROOT)
 from analysis import predictors  # noqa: E402
 from analysis.predictors import (auroc, balanced_error, best_threshold, bootstrap_auroc, cells,  # noqa: E402
-                                 clustered_auroc_interval, configurations, predict)
+                                 clustered_auroc_interval, configurations, predict, within_cells)
 
 YIELD = {"OMPI_MCA_mpi_yield_when_idle": "1"}
 SMALL = ["--set", "grid.lambda=[0.5]", "--set", "grid.n_target=[10,30]", "--set", "grid.seed=range(0,8)",
@@ -157,6 +158,45 @@ def test_every_scores_auroc_is_scikit_learns_on_the_file(sweeps):
         assert r["auroc"] == pytest.approx(roc_auc_score(harm, sign * x), abs=1e-12), name
         assert r["auroc_low"] <= r["auroc"] <= r["auroc_high"]
     assert rows.loc["ts_leep", "direction"] == -1 and rows.loc["ts_ft_loss_rise", "direction"] == +1
+
+
+def within_by_hand(path, name, sign, draws):
+    """The within-cell AUROC read with h5py: per cell (every grid axis but the last, seed), the
+    seeds `draws` (indices, repeats repeated) taken, roc_auc_score of sign * score where both
+    outcomes occur among >= 5 finite scores, averaged weighted by those scores."""
+    with h5py.File(path, "r") as f:
+        acc_a, acc_b, x = f["acc_mmd"][()], f["acc_scratch"][()], f[name][()].astype(float)
+    aucs, weights = [], []
+    for cell in np.ndindex(*x.shape[:-1]):
+        xs, d = x[cell][draws], (acc_a[cell] - acc_b[cell])[draws]
+        ok = np.isfinite(xs) & np.isfinite(d)
+        h = d[ok] < 0
+        if ok.sum() >= 5 and 0 < h.sum() < ok.sum():
+            aucs.append(roc_auc_score(h, sign * xs[ok]))
+            weights.append(ok.sum())
+    return (np.average(aucs, weights=weights) if aucs else math.nan), len(aucs)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_within_cells_is_the_weighted_mean_of_scikit_learns_per_cell(sweeps, kind):
+    """within_cells: the point AUROC and the bootstrap's percentiles against per-cell roc_auc_score
+    on the file read with h5py, the bootstrap samples made by repeating the drawn seeds' values."""
+    path = sweeps[kind]
+    conf = configurations(path)
+    checked = 0
+    for name, sign in (("ts_leep", -1), ("ts_knn", -1), ("mmd2_feat_after", 1), ("ts_ft_loss_rise", 1)):
+        w = within_cells(conf, name, sign, n_boot=40)
+        a, n = within_by_hand(path, name, sign, np.arange(8))
+        assert w["cells"] == n
+        if n == 0:
+            assert math.isnan(w["auroc"])
+            continue
+        checked += 1
+        assert w["auroc"] == pytest.approx(a, abs=1e-12), name
+        rng = np.random.default_rng(0)
+        boots = [within_by_hand(path, name, sign, rng.choice(8, 8))[0] for _ in range(40)]
+        np.testing.assert_allclose([w["low"], w["high"]], np.nanpercentile(boots, [2.5, 97.5]), atol=1e-12)
+    assert checked >= 1, "no cell with both outcomes: the test checked nothing"
 
 
 def test_fitted_direction_never_goes_below_a_half(sweeps):

@@ -6,16 +6,14 @@ what the scores say where a shift swaps the classes. Markdown on stdout.
     /usr/bin/python3 docs/transferability/tables.py DIR/transferability-*.h5 > docs/transferability/tables.md
     /usr/bin/python3 docs/transferability/tables.py --one-kind transferability-digits.h5 > docs/transferability/tables-digits.md
 """
-import math
 import os
 import sys
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 from analysis import concat, predictors  # noqa: E402
-from analysis.predictors import KIND, SHIFT_KINDS, cells, configurations  # noqa: E402
+from analysis.predictors import KIND, SHIFT_KINDS, cells, configurations, within_cells  # noqa: E402
 from analysis.decide import ASYMPTOTIC  # noqa: E402
 
 # the cells' decisions: the asymptotic sequence (decide.cs: asymptotic); the default betting sequence decides 2 of
@@ -122,37 +120,17 @@ def swap_table(conf):
     return "\n".join(lines)
 
 
-def within_auroc(conf, name, sign, strata):
-    """The AUROC of sign * score among the seeds of each cell (configurations of equal strata),
-    averaged over the cells where both outcomes occur, weighted by their configurations."""
-    from sklearn.metrics import roc_auc_score
-    aucs, weights = [], []
-    for _, g in conf.groupby(strata):
-        x, h = g[name].values, g["harm"].values.astype(bool)
-        ok = np.isfinite(x)
-        if ok.sum() >= 5 and 0 < h[ok].sum() < ok.sum():
-            aucs.append(roc_auc_score(h[ok], sign * x[ok]))
-            weights.append(ok.sum())
-    return (np.average(aucs, weights=weights) if aucs else math.nan), len(aucs)
-
-
-def within_table(df, conf, names, strata, n_boot=200):
+def within_table(df, conf, names, strata):
     """Per score (its declared direction): what it knows beyond the cell's place in the grid, the
-    within-cell AUROC, with a 95% percentile interval over seeds resampled (n_boot times)."""
-    rng = np.random.default_rng(0)
-    seeds = np.unique(conf["seed"])
-    by_seed = {s: g for s, g in conf.groupby("seed")}
-    boots = [pd.concat([by_seed[s].assign(seed=i) for i, s in enumerate(rng.choice(seeds, len(seeds)))])
-             for _ in range(n_boot)]
+    within-cell AUROC (analysis.predictors.within_cells), with its 95% seed-bootstrap interval."""
     lines = ["| score | AUROC within cells | cells with both outcomes |", "|---|---:|---:|"]
     for name in names:
         r = df[(df["target"] == "configuration") & (df["score"] == name) & (df["slice"] == "all")]
         sign = int(r["direction"].iloc[0]) if len(r) else 1
-        a, n = within_auroc(conf, name, sign, strata)
-        b = [within_auroc(c, name, sign, strata)[0] for c in boots]
-        lo, hi = np.nanpercentile(b, [2.5, 97.5])
-        text = f"{a:.2f} [{lo:.2f}, {hi:.2f}]"
-        lines.append(f"| {NAMES.get(name, name)} | {f'**{text}**' if lo > 0.5 or hi < 0.5 else text} | {n} |")
+        w = within_cells(conf, name, sign, strata)
+        text = f"{w['auroc']:.2f} [{w['low']:.2f}, {w['high']:.2f}]"
+        lines.append(f"| {NAMES.get(name, name)} | {f'**{text}**' if w['low'] > 0.5 or w['high'] < 0.5 else text} "
+                     f"| {w['cells']} |")
     return "\n".join(lines)
 
 
