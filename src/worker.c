@@ -32,19 +32,12 @@ static int injected_fault(int64_t idx) {
 static void hold_while_asked(void) {
     const char *name = getenv("TLSWEEP_HOLD");
     if (!name || !*name) return;
-    const char *task = getenv("SLURM_ARRAY_TASK_ID");
+    const char *task = getenv("SLURM_ARRAY_TASK_ID"), *at = strstr(name, "%a");
     char path[4096];
-    size_t n = 0;
-    for (const char *c = name; *c && n + 1 < sizeof(path); c++) {
-        if (c[0] == '%' && c[1] == 'a') {
-            n += (size_t)snprintf(path + n, sizeof(path) - n, "%s", task ? task : "");
-            c++;
-        } else {
-            path[n++] = *c;
-        }
-        if (n >= sizeof(path)) n = sizeof(path) - 1;
-    }
-    path[n] = 0;
+    if (at)
+        snprintf(path, sizeof(path), "%.*s%s%s", (int)(at - name), name, task ? task : "", at + 2);
+    else
+        snprintf(path, sizeof(path), "%s", name);
     struct timespec pause = {0, 20 * 1000 * 1000};
     while (access(path, F_OK) == 0) nanosleep(&pause, NULL);
 }
