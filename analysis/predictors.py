@@ -187,8 +187,7 @@ def within_cells(frame, score, direction=1, strata=None, min_points=5, n_boot=20
     W = np.vstack([np.ones(k), _seed_weights(k, n_boot, np.random.default_rng(random_state))])
     num, den = np.zeros(len(W)), np.zeros(len(W))
     cells_with_both = 0
-    for _, g in pd.DataFrame({"row": np.arange(len(f))}).groupby([f[c].to_numpy() for c in strata]):
-        rows = g["row"].to_numpy()
+    for rows in f.groupby(strata).indices.values():  # positions in f
         x, y = direction * f[score].to_numpy(float)[rows], f["harm"].to_numpy(bool)[rows]
         U, n1, n0 = _pair_sums(x, y, seed_of[rows], k)
         m1, m0 = W @ n1, W @ n0
