@@ -16,7 +16,8 @@ py_pkgs=(python3 python3-numpy python3-h5py python3-xarray python3-h5netcdf pyth
          python3-plotly  # the report's interactive view (its plotly.js goes next to index.html)
          python3-yaml)  # analysis.concat reads the files' configurations
 test_pkgs=(python3-pytest python3-torch slurm-wlm munge valgrind clang-format clang
-           dpkg-dev file python3-setuptools python3-venv shellcheck  # tests/test_packaging.py (file: cpack DEB's shlibdeps), test_jobs.py
+           dpkg-dev file python3-setuptools python3-wheel python3-venv shellcheck  # tests/test_packaging.py (file: cpack
+           # DEB's shlibdeps; wheel: pip's bdist_wheel without build isolation), test_jobs.py
            netcdf-bin python3-netcdf4  # tests/test_readers.py: netCDF-C's readers
            strace libclang-rt-14-dev  # tests/test_reliability.py (durability), the fuzzers
            iproute2  # tests/test_multinode.py: the nodes' network namespaces (ip netns)
