@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tlstest import BIN, ROOT, TINY, mpirun, result_digest
+from tlstest import BIN, ROOT, TINY, journal_bytes, mpirun, result_digest
 
 MULTINODE = os.path.join(ROOT, "tests", "slurm", "multinode.sh")
 SBATCH = os.path.join(ROOT, "jobs", "sweep.sbatch")
@@ -221,13 +221,9 @@ def test_node_failure_requeues_and_resumes(cluster, tmp_path):
     state = os.path.join(w, "t.h5.tlsweep.d")
     crashed, booted = [], []
 
-    def journals():
-        return sum(os.path.getsize(os.path.join(state, x)) for x in os.listdir(state) if x.startswith("journal-")) \
-            if os.path.isdir(state) else 0
-
     def crash_once_computing():
         # keyed to progress, not to a clock: some configurations recorded
-        if journals() > 0:
+        if journal_bytes(state) > 0:
             open(hold, "w").close()
             cluster.script("crash", "node2")
             crashed.append(time.time())

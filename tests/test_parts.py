@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from tlstest import BIN, env, mpirun, result_digest, run, tree_snapshot
+from tlstest import BIN, env, journal_bytes, mpirun, result_digest, run, tree_snapshot
 
 GRID = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
         "--set", "grid.seed=[0,1,2]", "--set", "grid.train.lr=[0.001,0.01]", "--set", "train.epochs=4",
@@ -262,8 +262,7 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
                          env=env(TLSWEEP_HOLD=str(hold)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     t = time.time()
-    while not (os.path.isdir(state) and sum(os.path.getsize(os.path.join(state, n)) for n in os.listdir(state)
-                                            if n.startswith("journal-")) > 0):
+    while not journal_bytes(state):
         assert p.poll() is None and time.time() - t < 60
         time.sleep(0.01)
     hold.touch()

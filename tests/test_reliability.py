@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tlstest import BIN, env, mpirun, result_digest, run, tree_snapshot
+from tlstest import BIN, env, journal_bytes, mpirun, result_digest, run, tree_snapshot
 
 GRID = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
         "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=60", "--set", "train.finetune_epochs=5",
@@ -114,8 +114,7 @@ def test_deleted_state_during_a_run_is_said_and_kept(baseline, tmp_path):
                          env=env(TLSWEEP_HOLD=str(hold)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     t = time.time()
-    while not any(n.startswith("journal-") and os.path.getsize(os.path.join(state, n)) > 0
-                  for n in (os.listdir(state) if os.path.isdir(state) else [])):
+    while not journal_bytes(state):
         assert p.poll() is None and time.time() - t < 60
         time.sleep(0.01)
     hold.touch()

@@ -6,12 +6,11 @@ itself, no snapshot left behind, and the watch ends with exit status 0.
 A --tlsweep that is not a program: one line, exit 2. Also: --help names
 the command as it was called."""
 import json
-import os
 import subprocess
 import sys
 import time
 
-from tlstest import BIN, ROOT, env
+from tlstest import BIN, ROOT, env, journal_bytes
 
 # about 25 s on 2 cores (12 s idle); once a record is in, the sweep is held (TLSWEEP_HOLD) until
 # the page of a snapshot was seen, however fast the machine
@@ -42,8 +41,7 @@ def test_watch_follows_a_running_sweep(tmp_path):
             if page.exists():
                 text = page.read_text(errors="replace")
                 seen_snapshot_page |= "A snapshot of" in text and "http-equiv='refresh'" in text
-            if not held and os.path.isdir(state) and any(
-                    x.startswith("journal-") and os.path.getsize(os.path.join(state, x)) > 0 for x in os.listdir(state)):
+            if not held and journal_bytes(state):
                 hold.touch()
                 held = True
             if hold.exists() and seen_snapshot_page:

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from tlstest import BIN, env, mpirun, result_digest, run, tree_snapshot
+from tlstest import BIN, env, journal_bytes, mpirun, result_digest, run, tree_snapshot
 
 GRID = ["--set", "grid.shift=[0,90]", "--set", "grid.lambda=[0,1]", "--set", "grid.n_target=[10]",
         "--set", "grid.seed=[0,1,2,3,4,5,6,7,8,9]", "--set", "train.epochs=60", "--set", "train.finetune_epochs=5",
@@ -47,12 +47,6 @@ def start(out, extra=(), grid=GRID, env_extra=None):
 def already_recorded(stderr):
     m = re.search(r"resuming .*: (\d+) of (\d+) configurations already recorded, (\d+) to compute", stderr)
     return (int(m.group(1)), int(m.group(3))) if m else None
-
-
-def journal_bytes(state):
-    if not os.path.isdir(state):
-        return 0
-    return sum(os.path.getsize(os.path.join(state, x)) for x in os.listdir(state) if x.startswith("journal-"))
 
 
 def wait_for(cond, p, timeout=120):

@@ -117,6 +117,13 @@ SCALAR = {"acc": 0, "seconds": 80, "negative_transfer": 120, "negative_transfer_
 SCALARS_BYTES = 544  # sizeof(tls_scalars), result.h's static assertion
 
 
+def journal_bytes(state):
+    """The bytes in a state directory's journals (0 before it exists): > 0 once a record is in."""
+    if not os.path.isdir(state):
+        return 0
+    return sum(os.path.getsize(os.path.join(state, x)) for x in os.listdir(state) if x.startswith("journal-"))
+
+
 def journal_records(path):
     """[(offset, header tuple, payload bytes)] of a journal file."""
     import struct
