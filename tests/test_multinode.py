@@ -1,6 +1,6 @@
 """tlsweep across nodes: a real three-node Slurm cluster on this machine
 (tests/slurm/multinode.sh: each node a network namespace with its own address,
-hostname and /tmp, one slurmd per node, one slurmctld), Open MPI over TCP
+hostname, /tmp and /dev/shm, one slurmd per node, one slurmctld), Open MPI over TCP
 between the nodes, started by the job scripts users run.
 
 1. a sweep on 3 nodes x 2 ranks (jobs/sweep.sbatch, under srun and under
@@ -123,6 +123,7 @@ def cluster(tmp_path_factory):
                      if p.startswith("/tmp/")})
     # not under /tmp: this is the nodes' shared file system
     d = tempfile.mkdtemp(prefix="tlsweep-multinode-", dir=os.environ.get("TLSWEEP_MULTINODE_DIR", "/var/tmp"))
+    shm_before = set(os.listdir("/dev/shm"))
     p = subprocess.run([MULTINODE, "start", d], capture_output=True, text=True,
                        env=dict(os.environ, TLSWEEP_MULTINODE_SHARE=":".join(shares)))
     instance = os.path.join(d, "instance")
@@ -150,6 +151,10 @@ def cluster(tmp_path_factory):
         assert len(daemons) == 5 or p.returncode != 0, daemons  # munged, slurmctld, 3 slurmd
         for f, pid in daemons.items():
             assert not os.path.exists(f"/proc/{pid}"), f"{f}: {pid} still running"
+        # a node's shared memory is its own, as on separate machines: Open MPI's segments of the
+        # ranks killed with a node are not left in the machine's /dev/shm, nor seen by another node
+        left = sorted(x for x in set(os.listdir("/dev/shm")) - shm_before if any(n in x for n in NODES))
+        assert not left, f"the cluster's nodes wrote into the machine's /dev/shm: {left}"
         if k is not None:
             left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
             assert f"tlsmn{k}-" not in left, left
@@ -167,6 +172,18 @@ def tiny_baseline(tmp_path_factory):
 def hosts_of(path):
     with h5py.File(path, "r") as f:
         return sorted(x.decode() if isinstance(x, bytes) else x for x in f["hosts"][()])
+
+
+def test_each_node_has_its_own_tmp_and_shared_memory(cluster):
+    """What one node writes to /tmp and /dev/shm (Open MPI's shared-memory segments) every
+    command on that node sees, and no other node nor the machine: as separate machines."""
+    probe = f"tls-probe-{os.getpid()}"
+    for d in ("/tmp", "/dev/shm"):
+        cluster.script("exec", "node1", "sh", "-c", f"echo node1 > {d}/{probe}")
+        assert cluster.script("exec", "node1", "cat", f"{d}/{probe}").stdout == "node1\n"
+        for node in ("node2", "node3"):
+            assert cluster.script("exec", node, "test", "!", "-e", f"{d}/{probe}", check=False).returncode == 0, (node, d)
+        assert not os.path.exists(f"{d}/{probe}"), d
 
 
 @pytest.mark.parametrize("launcher", ["srun", "mpirun"])

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A real three-node Slurm cluster on this machine, for the tests: each node is
 # a Linux network namespace with its own address on a private bridge, its own
-# hostname (UTS namespace) and its own /tmp (mount namespace); one slurmd per
+# hostname (UTS namespace) and its own /tmp and /dev/shm (mount namespace), as
+# separate machines have: Open MPI's shared-memory segments of one node are
+# neither seen nor removed by another, nor left in the machine's /dev/shm when a
+# node's processes are killed; one slurmd per
 # node, one slurmctld in a fourth namespace, one munged whose socket (a file in
 # DIR) all of them use. Everything it starts runs in these namespaces.
 #
@@ -9,7 +12,7 @@
 #   tests/slurm/multinode.sh stop DIR          # every process in the namespaces, by pid; the namespaces
 #   tests/slurm/multinode.sh crash DIR NODE    # NODE fails silently: its link down, its processes killed
 #   tests/slurm/multinode.sh boot DIR NODE     # NODE back: its link up, its slurmd started again
-#   tests/slurm/multinode.sh exec DIR NODE CMD [ARGS...]   # CMD on NODE (its network, hostname, /tmp)
+#   tests/slurm/multinode.sh exec DIR NODE CMD [ARGS...]   # CMD on NODE (its network, hostname, /tmp, /dev/shm)
 #
 # Layout, in the subnet 10.213.K.0/24 (K: the first index whose names and
 # subnet are unused, so that two clusters can coexist):
@@ -25,7 +28,8 @@
 # (e.g. Docker's FORWARD policy with br_netfilter) never sees node-to-node traffic.
 # DIR is the shared file system of the cluster (state, spool, logs, the jobs'
 # working directories); it must not be under /tmp, which each node has of its
-# own (DIR/nodes/NODE/tmp, writable from the root namespace). Directories under
+# own (DIR/nodes/NODE/tmp, writable from the root namespace; its /dev/shm is
+# DIR/nodes/NODE/shm). Directories under
 # /tmp that every node should see as the root namespace does (a clone and its
 # build under /tmp) are named, separated by colons, in TLSWEEP_MULTINODE_SHARE
 # at start: each is bound at its own path inside every node's /tmp.
@@ -106,7 +110,8 @@ stop_ns() {
 }
 
 # in_node NODE CMD...: CMD in NODE's network namespace, with NODE's hostname,
-# its /tmp and the cluster's /etc/hosts (new UTS and mount namespaces). Not
+# its /tmp and /dev/shm and the cluster's /etc/hosts (new UTS and mount
+# namespaces; every CMD on NODE sees the same /tmp and /dev/shm). Not
 # `ip netns exec`: it mounts a /sys of its own, without /sys/fs/cgroup, which
 # slurmd needs.
 in_node() {
@@ -118,8 +123,9 @@ in_node() {
   nsenter --net="/run/netns/$(ns_of "$node")" unshare --uts --mount --propagation private -- \
     /bin/sh -c 'hostname "$1" || exit 1
       for p in $4; do mkdir -p "$2${p#/tmp}" && mount --bind "$p" "$2${p#/tmp}" || exit 1; done
-      mount --rbind "$2" /tmp && mount --bind "$3" /etc/hosts && shift 4 && exec "$@"' \
-    sh "$node" "$dir/nodes/$node/tmp" "$dir/hosts" "$shares" "$@"
+      mount --rbind "$2" /tmp && mount --bind "$5" /dev/shm && mount --bind "$3" /etc/hosts || exit 1
+      shift 5 && exec "$@"' \
+    sh "$node" "$dir/nodes/$node/tmp" "$dir/hosts" "$shares" "$dir/nodes/$node/shm" "$@"
 }
 
 start_slurmd() {
@@ -261,8 +267,8 @@ start)
     for n in "${NODES[@]}"; do echo "$(addr_of "$n") $n"; done
   } >"$dir/hosts"
   for n in "${NODES[@]}"; do
-    mkdir -p "$dir/nodes/$n/tmp" "$dir/spool/$n"
-    chmod 1777 "$dir/nodes/$n/tmp"
+    mkdir -p "$dir/nodes/$n/tmp" "$dir/nodes/$n/shm" "$dir/spool/$n"
+    chmod 1777 "$dir/nodes/$n/tmp" "$dir/nodes/$n/shm"
   done
   chmod 755 "$dir" "$dir/spool" "$dir"/spool/*
 
