@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 import zlib
 
 import h5py
@@ -103,12 +104,42 @@ class Cluster:
         self.slurm("scancel", str(job))  # not to hold the nodes from the next tests
         raise AssertionError(f"job {job} did not end in {timeout} s\n" + text)
 
+    def sweep(self, workdir, args, **variables):
+        """Submits jobs/sweep.sbatch and waits for it: (job, end state, its log). A job whose
+        ranks died inside MPI_Init (mpi_init_crash) is submitted once more, from a clean
+        working directory, with a warning: that crash is Open MPI's, before tlsweep runs."""
+        for attempt in (1, 2):
+            job = self.sbatch(workdir, args, **variables)
+            log = os.path.join(workdir, f"tlsweep-{job}.out")
+            state = self.wait(job)
+            text = open(log).read() if os.path.exists(log) else ""
+            if attempt == 2 or state != "FAILED" or not mpi_init_crash(text):
+                return job, state, log
+            warnings.warn(f"job {job}: a rank died inside MPI_Init (Open MPI, before tlsweep ran); "
+                          f"submitting once more\n" + text)
+            for name in os.listdir(workdir):  # what the crashed start left: nothing to keep
+                path = os.path.join(workdir, name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+
     def sbatch(self, workdir, args, **variables):
         e = dict(self.env, TLSWEEP_BIN=BIN, **variables)
         p = subprocess.run(["sbatch", "--parsable"] + SIZE + [SBATCH] + args, capture_output=True, text=True,
                            env=e, cwd=workdir)
         assert p.returncode == 0, p.stderr
         return int(p.stdout.strip().split(";")[0])
+
+
+def mpi_init_crash(text):
+    """Whether a job's log shows a rank that died inside MPI_Init. Open MPI 4.1.4 started by
+    srun --mpi=pmix (Slurm 22.05, PMIx 4.2.2) on this cluster does so rarely, more often late in
+    the whole suite (here: 1 of 120 srun starts of a small sweep in a loop; 0 of 370 starts of a
+    plain MPI program; in 3 of the 4 latest whole-suite runs, once each): the
+    rank is still in MPI_Init's modex fence when another rank, past MPI_Init, sends it its first
+    message, and the TCP transport calls the PML's receive callback, not yet registered (a core
+    dump: a call through a null pointer in mca_btl_tcp, from opal_progress in ompi_mpi_init).
+    Its mark: a segmentation fault at address (nil) whose backtrace has no frame of tlsweep's."""
+    return ("Signal: Segmentation fault" in text and "Failing at address: (nil)" in text
+            and not re.search(r"\] \[ *\d+\] \S*tlsweep\(", text))
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +205,20 @@ def hosts_of(path):
         return sorted(x.decode() if isinstance(x, bytes) else x for x in f["hosts"][()])
 
 
+def test_mpi_init_crash_is_told_from_a_crash_of_tlsweep():
+    """The one failure the tests submit again: a log of it from this cluster (an srun start
+    of 3 nodes x 2 ranks, rank 3 on node2 dead in MPI_Init); not a crash in tlsweep's code,
+    nor a sweep that failed or completed."""
+    crash = open(os.path.join(ROOT, "tests", "data", "multinode", "mpi-init-crash.log")).read()
+    assert mpi_init_crash(crash)
+    ours = crash.replace("[node2:18312] *** End of error message ***",
+                         "[node2:18312] [ 1] /opt/tlsweep/bin/tlsweep(+0x1d2e7)[0x559c23c112e7]\n"
+                         "[node2:18312] *** End of error message ***")
+    assert not mpi_init_crash(ours)
+    assert not mpi_init_crash("tlsweep: 16 configurations: 16 done, 0 failed, 0 pending; wrote t.h5\n")
+    assert not mpi_init_crash("tlsweep: rank 2 on node2: /tmp/tls-source.h5 differs\nsweep exited with status 2\n")
+
+
 def test_each_node_has_its_own_tmp_and_shared_memory(cluster):
     """What one node writes to /tmp and /dev/shm (Open MPI's shared-memory segments) every
     command on that node sees, and no other node nor the machine: as separate machines."""
@@ -189,9 +234,8 @@ def test_each_node_has_its_own_tmp_and_shared_memory(cluster):
 @pytest.mark.parametrize("launcher", ["srun", "mpirun"])
 def test_sweep_on_three_nodes_equals_one_node(cluster, tiny_baseline, launcher):
     w = cluster.workdir(f"sweep-{launcher}")
-    job = cluster.sbatch(w, ["-o", "t.h5"] + TINY, TLSWEEP_LAUNCHER=launcher)
-    log = os.path.join(w, f"tlsweep-{job}.out")
-    assert cluster.wait(job) == "COMPLETED", cluster.diagnose(job, [log])
+    job, state, log = cluster.sweep(w, ["-o", "t.h5"] + TINY, TLSWEEP_LAUNCHER=launcher)
+    assert state == "COMPLETED", cluster.diagnose(job, [log])
     assert cluster.job_field(job, "Restarts") == "0"
     text = open(log).read()
     assert f"on node[1-3]: '{launcher}'" in text, text
@@ -310,9 +354,8 @@ def node_local_data(cluster, odd_node=None):
 def test_node_local_data_the_same_on_every_node(cluster, tmp_path):
     node_local_data(cluster)
     w = cluster.workdir("data-same")
-    job = cluster.sbatch(w, ["-o", "t.h5"] + TINY + DATA)
-    log = os.path.join(w, f"tlsweep-{job}.out")
-    assert cluster.wait(job) == "COMPLETED", cluster.diagnose(job, [log])
+    job, state, log = cluster.sweep(w, ["-o", "t.h5"] + TINY + DATA)
+    assert state == "COMPLETED", cluster.diagnose(job, [log])
     with open(os.path.join(cluster.node_tmp("node3"), "tls-source.h5"), "rb") as f:
         crc = f"{zlib.crc32(f.read()):08x}"
     with h5py.File(os.path.join(w, "t.h5"), "r") as f:
@@ -327,9 +370,7 @@ def test_node_local_data_the_same_on_every_node(cluster, tmp_path):
 def test_different_node_local_data_is_refused(cluster):
     node_local_data(cluster, odd_node="node2")
     w = cluster.workdir("data-differs")
-    job = cluster.sbatch(w, ["-o", "t.h5"] + TINY + DATA)
-    log = os.path.join(w, f"tlsweep-{job}.out")
-    state = cluster.wait(job)
+    job, state, log = cluster.sweep(w, ["-o", "t.h5"] + TINY + DATA)
     text = open(log).read()
     assert state == "FAILED", cluster.diagnose(job, [log])
     assert re.search(r"sweep exited with status [1-9]", text) and "requeueing" not in text, text
