@@ -122,9 +122,8 @@ class Cluster:
                 return job, state, log
             warnings.warn(f"job {job}: a rank died inside MPI_Init (Open MPI, before tlsweep ran); "
                           f"submitting it again\n" + text)
-            for name in os.listdir(workdir):  # what the crashed start left: nothing to keep
-                path = os.path.join(workdir, name)
-                shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+            shutil.rmtree(workdir)  # what the crashed start left: nothing to keep
+            os.makedirs(workdir)
 
     def sbatch(self, workdir, args, **variables):
         e = dict(self.env, TLSWEEP_BIN=BIN)
